@@ -1,0 +1,37 @@
+/* binascii.h -- base16, base32 and base64 as tor uses them.
+ *
+ * base16: upper-case on encode, either case on decode.  base32: RFC 4648
+ * alphabet, lower-case, no padding (onion addresses).  base64: RFC 4648
+ * standard alphabet; encode with or without '=' padding and optional 64-column
+ * line breaks (PEM / directory objects); decode accepts missing padding and
+ * skips whitespace.  All decoders reject any other character.
+ *
+ * Encoders return the number of characters written (a NUL follows), or -1 if
+ * destlen is too small.  Decoders return the number of bytes written, or -1
+ * on bad input or a too-small destination.
+ */
+#ifndef ALLIUM_LIB_ENCODING_BINASCII_H
+#define ALLIUM_LIB_ENCODING_BINASCII_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BASE16_ENCODED_LEN(n) ((n) * 2)
+#define BASE32_ENCODED_LEN(n) (((n) * 8 + 4) / 5)
+#define BASE64_ENCODED_LEN(n) ((((n) + 2) / 3) * 4)
+
+int base16_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
+int base16_encode_lower(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
+int base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
+
+int base32_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
+int base32_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
+
+#define BASE64_FLAG_NOPAD 1       /* omit trailing '=' (tor's digests/keys) */
+#define BASE64_FLAG_MULTILINE 2   /* newline after every 64 chars and at end */
+int base64_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen, int flags);
+/** Size of buffer base64_encode() needs for srclen bytes with flags (incl NUL). */
+size_t base64_encode_size(size_t srclen, int flags);
+int base64_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
+
+#endif

@@ -1,0 +1,71 @@
+/* log.h -- leveled logging in tor's line format.
+ *
+ *   Nov 24 03:25:00.123 [notice] crypto: message text
+ *
+ * Each .c file that logs defines LOG_MODULE (a short string naming its module)
+ * before including this header, then calls log_notice("...", ...) etc.
+ * Severities mean what arti's LogConventions say: notice = an operator wants
+ * to see it once; warn = an operator must act; info/debug = developers.
+ * Never log keys, payloads, destinations or onion addresses directly: pass
+ * them through safe_str() so SafeLogging can scrub them.
+ */
+#ifndef ALLIUM_LIB_LOG_LOG_H
+#define ALLIUM_LIB_LOG_LOG_H
+
+#include <stdarg.h>
+
+#define SEV_DEBUG 0
+#define SEV_INFO 1
+#define SEV_NOTICE 2
+#define SEV_WARN 3
+#define SEV_ERR 4
+
+#ifndef LOG_MODULE
+#define LOG_MODULE "general"
+#endif
+
+/** Emit one message at severity from module (a string literal). */
+void log_msg_(int severity, const char *module, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+void log_msgv_(int severity, const char *module, const char *fmt, va_list ap);
+
+#define log_debug(...) log_msg_(SEV_DEBUG, LOG_MODULE, __VA_ARGS__)
+#define log_info(...) log_msg_(SEV_INFO, LOG_MODULE, __VA_ARGS__)
+#define log_notice(...) log_msg_(SEV_NOTICE, LOG_MODULE, __VA_ARGS__)
+#define log_warn(...) log_msg_(SEV_WARN, LOG_MODULE, __VA_ARGS__)
+#define log_err(...) log_msg_(SEV_ERR, LOG_MODULE, __VA_ARGS__)
+
+/** 1 when a message at severity would be written anywhere. */
+int log_is_enabled(int severity);
+
+/** Parse "debug"/"info"/"notice"/"warn"/"err"; -1 if unknown. */
+int log_severity_parse(const char *s);
+const char *log_severity_name(int severity);
+
+/** SafeLogging: 1 (default) scrubs sensitive strings, 0 shows them,
+ * 2 ("relay") scrubs only client-related ones (treated as 1 for now). */
+void log_set_safe_logging(int mode);
+/** Return s, or "[scrubbed]" when SafeLogging is on. */
+const char *safe_str(const char *s);
+
+/* Sinks.  Until log_sinks_configure() is called, notice and above go to
+ * stderr.  A sink receives messages in [min_sev, max_sev]. */
+typedef enum log_sink_kind_t {
+  LOG_SINK_STDERR, LOG_SINK_STDOUT, LOG_SINK_FILE, LOG_SINK_SYSLOG,
+  LOG_SINK_CALLBACK,
+} log_sink_kind_t;
+typedef void (*log_callback_fn)(int severity, const char *module, const char *msg,
+                                void *arg);
+
+/** Remove every sink (messages are then dropped until one is added). */
+void log_sinks_clear(void);
+/** Add a sink; for LOG_SINK_FILE, path is appended to (created 0600).
+ * For LOG_SINK_CALLBACK, cb/arg are used. 0 or -1 (file can't be opened). */
+int log_sink_add(log_sink_kind_t kind, int min_sev, int max_sev, const char *path,
+                 log_callback_fn cb, void *arg);
+/** Back to the default: notice+ on stderr. */
+void log_sinks_reset_default(void);
+/** Reopen file sinks (after SIGHUP / log rotation). */
+void log_sinks_reopen(void);
+
+#endif

@@ -1,0 +1,236 @@
+/* log.c -- leveled logging with stderr/stdout/file/syslog/callback sinks.
+ * Line format follows tor's: "Mon DD HH:MM:SS.mmm [severity] module: text". */
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct log_sink_t {
+  log_sink_kind_t kind;
+  int min_sev, max_sev;
+  char *path;
+  int fd;
+  log_callback_fn cb;
+  void *arg;
+  struct log_sink_t *next;
+} log_sink_t;
+
+static const char *severity_names[] = { "debug", "info", "notice", "warn", "err" };
+static log_sink_t *sinks;
+static int sinks_configured;   /* 0: use the built-in default (notice+ stderr) */
+static int safe_logging = 1;
+static int syslog_open;
+static int in_log;             /* guards against a callback that logs */
+
+const char *
+log_severity_name(int sev)
+{
+  if (sev < SEV_DEBUG || sev > SEV_ERR)
+    return "unknown";
+  return severity_names[sev];
+}
+
+int
+log_severity_parse(const char *s)
+{
+  for (int i = SEV_DEBUG; i <= SEV_ERR; i++)
+    if (!strcasecmp(s, severity_names[i]))
+      return i;
+  if (!strcasecmp(s, "warning"))
+    return SEV_WARN;
+  if (!strcasecmp(s, "error"))
+    return SEV_ERR;
+  return -1;
+}
+
+void
+log_set_safe_logging(int mode)
+{
+  safe_logging = mode;
+}
+
+const char *
+safe_str(const char *s)
+{
+  return safe_logging ? "[scrubbed]" : s;
+}
+
+int
+log_is_enabled(int sev)
+{
+  if (!sinks_configured)
+    return sev >= SEV_NOTICE;
+  for (log_sink_t *k = sinks; k; k = k->next)
+    if (sev >= k->min_sev && sev <= k->max_sev)
+      return 1;
+  return 0;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+  while (len > 0) {
+    ssize_t w = write(fd, buf, len);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return;
+    }
+    buf += w;
+    len -= (size_t)w;
+  }
+}
+
+static int
+syslog_priority(int sev)
+{
+  switch (sev) {
+  case SEV_DEBUG: return 7;   /* syslog priorities */
+  case SEV_INFO: return 6;
+  case SEV_NOTICE: return 5;
+  case SEV_WARN: return 4;
+  default: return 3;
+  }
+}
+
+static void
+sink_emit(log_sink_t *k, int sev, const char *module, const char *line,
+          size_t linelen, const char *msg)
+{
+  switch (k->kind) {
+  case LOG_SINK_STDERR: write_all(STDERR_FILENO, line, linelen); break;
+  case LOG_SINK_STDOUT: write_all(STDOUT_FILENO, line, linelen); break;
+  case LOG_SINK_FILE: if (k->fd >= 0) write_all(k->fd, line, linelen); break;
+  case LOG_SINK_SYSLOG:
+    syslog(syslog_priority(sev), "[%s] %s: %s", log_severity_name(sev), module, msg);
+    break;
+  case LOG_SINK_CALLBACK: if (k->cb) k->cb(sev, module, msg, k->arg); break;
+  }
+}
+
+void
+log_msgv_(int sev, const char *module, const char *fmt, va_list ap)
+{
+  if (!log_is_enabled(sev) || in_log)
+    return;
+  char msg[4096];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct tm tm;
+  time_t t = tv.tv_sec;
+  localtime_r(&t, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+  char line[4300];
+  int n = snprintf(line, sizeof(line), "%s.%03d [%s] %s: %s\n", stamp,
+                   (int)(tv.tv_usec / 1000), log_severity_name(sev), module, msg);
+  if (n < 0)
+    return;
+  size_t linelen = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+  if (linelen == sizeof(line) - 1)
+    line[linelen - 1] = '\n';
+
+  in_log = 1;
+  if (!sinks_configured) {
+    write_all(STDERR_FILENO, line, linelen);
+  } else {
+    for (log_sink_t *k = sinks; k; k = k->next)
+      if (sev >= k->min_sev && sev <= k->max_sev)
+        sink_emit(k, sev, module, line, linelen, msg);
+  }
+  in_log = 0;
+}
+
+void
+log_msg_(int sev, const char *module, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  log_msgv_(sev, module, fmt, ap);
+  va_end(ap);
+}
+
+static int
+sink_open_file(log_sink_t *k)
+{
+  k->fd = open(k->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  return k->fd < 0 ? -1 : 0;
+}
+
+void
+log_sinks_clear(void)
+{
+  log_sink_t *k = sinks;
+  while (k) {
+    log_sink_t *next = k->next;
+    if (k->fd >= 0)
+      close(k->fd);
+    al_free(k->path);
+    al_free(k);
+    k = next;
+  }
+  sinks = NULL;
+  sinks_configured = 1;
+}
+
+int
+log_sink_add(log_sink_kind_t kind, int min_sev, int max_sev, const char *path,
+             log_callback_fn cb, void *arg)
+{
+  log_sink_t *k = al_calloc(1, sizeof(*k));
+  k->kind = kind;
+  k->min_sev = min_sev;
+  k->max_sev = max_sev;
+  k->fd = -1;
+  k->cb = cb;
+  k->arg = arg;
+  if (kind == LOG_SINK_FILE) {
+    k->path = al_strdup(path);
+    if (sink_open_file(k) < 0) {
+      al_free(k->path);
+      al_free(k);
+      return -1;
+    }
+  }
+  if (kind == LOG_SINK_SYSLOG && !syslog_open) {
+    openlog("allium", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    syslog_open = 1;
+  }
+  /* Append, keeping configuration order. */
+  log_sink_t **pp = &sinks;
+  while (*pp)
+    pp = &(*pp)->next;
+  *pp = k;
+  sinks_configured = 1;
+  return 0;
+}
+
+void
+log_sinks_reset_default(void)
+{
+  log_sinks_clear();
+  sinks_configured = 0;
+}
+
+void
+log_sinks_reopen(void)
+{
+  for (log_sink_t *k = sinks; k; k = k->next) {
+    if (k->kind != LOG_SINK_FILE)
+      continue;
+    int oldfd = k->fd;
+    if (sink_open_file(k) < 0)
+      k->fd = oldfd;
+    else if (oldfd >= 0)
+      close(oldfd);
+  }
+}
