@@ -234,3 +234,31 @@ log_sinks_reopen(void)
       close(oldfd);
   }
 }
+
+int
+log_sinks_count(void)
+{
+  if (!sinks_configured)
+    return 1;
+  int n = 0;
+  for (log_sink_t *k = sinks; k; k = k->next)
+    n++;
+  return n;
+}
+
+int
+log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long long now = (long long)ts.tv_sec + 1;   /* +1: 0 means "never" */
+  if (rl->last_allowed && now - rl->last_allowed < rl->interval_sec) {
+    rl->suppressed++;
+    return 0;
+  }
+  if (n_suppressed)
+    *n_suppressed = rl->suppressed;
+  rl->suppressed = 0;
+  rl->last_allowed = now;
+  return 1;
+}

@@ -48,8 +48,8 @@ void log_set_safe_logging(int mode);
 /** Return s, or "[scrubbed]" when SafeLogging is on. */
 const char *safe_str(const char *s);
 
-/* Sinks.  Until log_sinks_configure() is called, notice and above go to
- * stderr.  A sink receives messages in [min_sev, max_sev]. */
+/* Sinks.  Until sinks are configured (log_sink_add(), log_sinks_clear() or
+ * log_config_apply() in log_config.h), notice and above go to stderr.  A sink receives messages in [min_sev, max_sev]. */
 typedef enum log_sink_kind_t {
   LOG_SINK_STDERR, LOG_SINK_STDOUT, LOG_SINK_FILE, LOG_SINK_SYSLOG,
   LOG_SINK_CALLBACK,
@@ -67,5 +67,20 @@ int log_sink_add(log_sink_kind_t kind, int min_sev, int max_sev, const char *pat
 void log_sinks_reset_default(void);
 /** Reopen file sinks (after SIGHUP / log rotation). */
 void log_sinks_reopen(void);
+/** Number of installed sinks (the built-in default counts as 1). */
+int log_sinks_count(void);
+
+/** Rate limiter for messages that may repeat quickly: allows one message per
+ * interval_sec; the caller keeps the struct (zero-initialise it, set
+ * interval_sec). */
+typedef struct log_ratelim_t {
+  int interval_sec;
+  long long last_allowed;   /* monotonic seconds; 0 = never */
+  unsigned suppressed;      /* messages dropped since the last allowed one */
+} log_ratelim_t;
+/** 1 when a message may be logged now, else 0 (and counts it as
+ * suppressed).  When it returns 1, *n_suppressed (if not NULL) receives the
+ * number dropped since the last allowed message. */
+int log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed);
 
 #endif
