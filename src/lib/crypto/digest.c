@@ -5,6 +5,7 @@
 #include "allium/lib/crypto/digest.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,7 +17,8 @@
 
 struct digest_ctx_t {
   digest_alg_t alg;
-  EVP_MD_CTX *md;
+  EVP_MD_CTX *md;       /* the running state */
+  EVP_MD_CTX *scratch;  /* reused by every peek */
 };
 
 struct xof_ctx_t {
@@ -34,14 +36,39 @@ digest_fatal(const char *what)
   abort();
 }
 
+/* OpenSSL 3 looks an algorithm up ("fetches" it) every time a context is
+ * initialised from EVP_sha256() and friends; fetch each once instead. */
+static const EVP_MD *digest_mds[5];
+static pthread_once_t digest_mds_once = PTHREAD_ONCE_INIT;
+
+static void
+digest_fetch_all(void)
+{
+  static const char *const names[5] = {
+    "SHA1", "SHA256", "SHA512", "SHA3-256", "SHAKE256" };
+  const EVP_MD *fallback[5] = {
+    EVP_sha1(), EVP_sha256(), EVP_sha512(), EVP_sha3_256(), EVP_shake256() };
+  for (int i = 0; i < 5; i++) {
+    EVP_MD *md = EVP_MD_fetch(NULL, names[i], NULL);
+    digest_mds[i] = md ? md : fallback[i];
+  }
+}
+
+static const EVP_MD *
+digest_md_at(int i)
+{
+  pthread_once(&digest_mds_once, digest_fetch_all);
+  return digest_mds[i];
+}
+
 static const EVP_MD *
 digest_alg_md(digest_alg_t alg)
 {
   switch (alg) {
-    case DIGEST_ALG_SHA1: return EVP_sha1();
-    case DIGEST_ALG_SHA256: return EVP_sha256();
-    case DIGEST_ALG_SHA512: return EVP_sha512();
-    case DIGEST_ALG_SHA3_256: return EVP_sha3_256();
+    case DIGEST_ALG_SHA1: return digest_md_at(0);
+    case DIGEST_ALG_SHA256: return digest_md_at(1);
+    case DIGEST_ALG_SHA512: return digest_md_at(2);
+    case DIGEST_ALG_SHA3_256: return digest_md_at(3);
   }
   return NULL;
 }
@@ -72,25 +99,25 @@ digest_oneshot(const EVP_MD *md, uint8_t *out, const void *m, size_t n)
 int
 digest_sha1(uint8_t out[DIGEST_SHA1_LEN], const void *m, size_t n)
 {
-  return digest_oneshot(EVP_sha1(), out, m, n);
+  return digest_oneshot(digest_alg_md(DIGEST_ALG_SHA1), out, m, n);
 }
 
 int
 digest_sha256(uint8_t out[DIGEST_SHA256_LEN], const void *m, size_t n)
 {
-  return digest_oneshot(EVP_sha256(), out, m, n);
+  return digest_oneshot(digest_alg_md(DIGEST_ALG_SHA256), out, m, n);
 }
 
 int
 digest_sha512(uint8_t out[DIGEST_SHA512_LEN], const void *m, size_t n)
 {
-  return digest_oneshot(EVP_sha512(), out, m, n);
+  return digest_oneshot(digest_alg_md(DIGEST_ALG_SHA512), out, m, n);
 }
 
 int
 digest_sha3_256(uint8_t out[DIGEST_SHA3_256_LEN], const void *m, size_t n)
 {
-  return digest_oneshot(EVP_sha3_256(), out, m, n);
+  return digest_oneshot(digest_alg_md(DIGEST_ALG_SHA3_256), out, m, n);
 }
 
 int
@@ -104,7 +131,7 @@ digest_shake256(uint8_t *out, size_t outlen, const void *m, size_t n)
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   if (!md)
     return -1;
-  if (EVP_DigestInit_ex(md, EVP_shake256(), NULL) == 1 &&
+  if (EVP_DigestInit_ex(md, digest_md_at(4), NULL) == 1 &&
       (n == 0 || EVP_DigestUpdate(md, m, n) == 1) &&
       EVP_DigestFinalXOF(md, out, outlen) == 1)
     r = 0;
@@ -123,7 +150,8 @@ digest_ctx_new(digest_alg_t alg)
   digest_ctx_t *ctx = al_calloc(1, sizeof(*ctx));
   ctx->alg = alg;
   ctx->md = EVP_MD_CTX_new();
-  if (!ctx->md || EVP_DigestInit_ex(ctx->md, evp, NULL) != 1)
+  ctx->scratch = EVP_MD_CTX_new();
+  if (!ctx->md || !ctx->scratch || EVP_DigestInit_ex(ctx->md, evp, NULL) != 1)
     digest_fatal("init");
   return ctx;
 }
@@ -144,11 +172,11 @@ digest_ctx_peek(const digest_ctx_t *ctx, uint8_t *out, size_t outlen)
   size_t len = digest_alg_len(ctx->alg);
   if (outlen > len)
     outlen = len;
-  EVP_MD_CTX *tmp = EVP_MD_CTX_new();
-  if (!tmp || EVP_MD_CTX_copy_ex(tmp, ctx->md) != 1 ||
-      EVP_DigestFinal_ex(tmp, buf, NULL) != 1)
+  /* Finish a copy of the state; ctx->md itself is never finalised.  The
+   * copy is cleansed by the next copy into scratch or by digest_ctx_free(). */
+  if (EVP_MD_CTX_copy_ex(ctx->scratch, ctx->md) != 1 ||
+      EVP_DigestFinal_ex(ctx->scratch, buf, NULL) != 1)
     digest_fatal("peek");
-  EVP_MD_CTX_free(tmp);
   for (size_t i = 0; i < outlen; i++)
     out[i] = buf[i];
   memwipe(buf, sizeof(buf));
@@ -160,7 +188,8 @@ digest_ctx_dup(const digest_ctx_t *ctx)
   digest_ctx_t *d = al_calloc(1, sizeof(*d));
   d->alg = ctx->alg;
   d->md = EVP_MD_CTX_new();
-  if (!d->md || EVP_MD_CTX_copy_ex(d->md, ctx->md) != 1)
+  d->scratch = EVP_MD_CTX_new();
+  if (!d->md || !d->scratch || EVP_MD_CTX_copy_ex(d->md, ctx->md) != 1)
     digest_fatal("dup");
   return d;
 }
@@ -180,7 +209,9 @@ digest_ctx_free_(digest_ctx_t *ctx)
 {
   if (!ctx)
     return;
-  EVP_MD_CTX_free(ctx->md); /* resets and cleanses the digest state */
+  /* EVP_MD_CTX_free() resets and cleanses the digest state. */
+  EVP_MD_CTX_free(ctx->md);
+  EVP_MD_CTX_free(ctx->scratch);
   memwipe(ctx, sizeof(*ctx));
   al_free(ctx);
 }

@@ -66,7 +66,7 @@ next_token(const char **sp, char *buf, size_t buflen)
 }
 
 /* A severity group "[dom,...]sev[-sev]" (domain prefix optional).  Returns 1
- * when tok is one (range merged into *lo/*hi), 0 when it is not a group. */
+ * when tok is one (range merged into *lo and *hi), 0 when it is not a group. */
 static int
 parse_group(const char *tok, int *lo, int *hi, int *had_domains, char **errmsg)
 {

@@ -153,10 +153,11 @@ int conf_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out,
 int conf_parse_uint64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
                       char **errmsg);
 int conf_parse_port(const char *s, int allow_auto, int *out, char **errmsg);
-/** msec: result in milliseconds (plain numbers are seconds unless msec
- * is 1, then plain numbers are milliseconds... no: plain numbers are
- * always seconds for INTERVAL and milliseconds for MSEC_INTERVAL, as in
- * tor). */
+/** Interval with tor's unit words (msec, second, minute, hour, day,
+ * week, month; singular or plural; a decimal fraction is allowed).  With
+ * msec == 0 the result is in seconds and a plain number means seconds;
+ * with msec == 1 the result is in milliseconds and a plain number means
+ * milliseconds. */
 int conf_parse_interval(const char *s, int msec, uint64_t *out, char **errmsg);
 int conf_parse_memory(const char *s, uint64_t *out, char **errmsg);
 /** "host:port", "[v6]:port" (port required unless port_optional). */

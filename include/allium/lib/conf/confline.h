@@ -76,8 +76,9 @@ int confline_parse_text(const char *text, size_t len, const char *source,
                         config_line_t **out, char **errmsg);
 
 /** Replace every "%include" line of *lines by the lines of the file or
- * folder it names (relative paths are relative to the process working
- * directory, like tor).  depth is the nesting level of *lines (0 for a
+ * folder it names.  In a file, a relative path is relative to that file's
+ * folder; in text (this function, confline_parse_string) relative to the
+ * working directory.  depth is the nesting level of *lines (0 for a
  * top-level file).  Returns 0 or -1 with *errmsg (caller frees). */
 int confline_expand_includes(config_line_t **lines, int depth, char **errmsg);
 

@@ -34,7 +34,9 @@ int digest_sha3_256(uint8_t out[DIGEST_SHA3_256_LEN], const void *m, size_t n);
 int digest_shake256(uint8_t *out, size_t outlen, const void *m, size_t n);
 
 typedef struct digest_ctx_t digest_ctx_t;
-/** New running digest; caller frees with digest_ctx_free(). */
+/** New running digest; caller frees with digest_ctx_free().  NULL only for an
+ * unknown alg.  The void functions below abort if OpenSSL fails (that is out
+ * of memory or a broken library, never bad input). */
 digest_ctx_t *digest_ctx_new(digest_alg_t alg);
 void digest_ctx_add(digest_ctx_t *ctx, const void *m, size_t n);
 /** Write the first outlen (<= digest length) bytes of the digest of all data
@@ -44,16 +46,21 @@ void digest_ctx_peek(const digest_ctx_t *ctx, uint8_t *out, size_t outlen);
 digest_ctx_t *digest_ctx_dup(const digest_ctx_t *ctx);
 /** Make dst's state equal to src's (same algorithm). */
 void digest_ctx_assign(digest_ctx_t *dst, const digest_ctx_t *src);
+/** Free and wipe ctx; NULL is fine. */
 void digest_ctx_free_(digest_ctx_t *ctx);
 #define digest_ctx_free(p) do { digest_ctx_free_(p); (p) = NULL; } while (0)
 
 typedef struct xof_ctx_t xof_ctx_t;
 /** New SHAKE-256 context; caller frees with xof_ctx_free(). */
 xof_ctx_t *xof_ctx_new(void);
-/** Absorb input; must not be called after the first squeeze. */
+/** Absorb input; must not be called after the first squeeze (doing so is a
+ * programming error and aborts). */
 void xof_ctx_add(xof_ctx_t *ctx, const void *m, size_t n);
-/** Squeeze the next n output bytes. */
+/** Squeeze the next n output bytes.  Successive calls continue the output
+ * stream: squeezing 8 then 32 bytes gives the same 40 bytes as squeezing 40
+ * (own FIPS 202 sponge, since OpenSSL 3.0 can only finalise once). */
 void xof_ctx_squeeze(xof_ctx_t *ctx, uint8_t *out, size_t n);
+/** Free and wipe ctx; NULL is fine. */
 void xof_ctx_free_(xof_ctx_t *ctx);
 #define xof_ctx_free(p) do { xof_ctx_free_(p); (p) = NULL; } while (0)
 

@@ -6,9 +6,15 @@
  * line breaks (PEM / directory objects); decode accepts missing padding and
  * skips whitespace.  All decoders reject any other character.
  *
- * Encoders return the number of characters written (a NUL follows), or -1 if
- * destlen is too small.  Decoders return the number of bytes written, or -1
- * on bad input or a too-small destination.
+ * Encoders return the number of characters written (a NUL follows, so destlen
+ * must be at least that + 1), or -1 if destlen is too small.  Decoders return
+ * the number of bytes written, or -1 on bad input or a too-small destination
+ * (dest may then hold partial output).  Decoders are strict: base32 rejects
+ * '=' and lengths that leave a partial byte (1, 3 or 6 mod 8); base32 and
+ * base64 reject non-zero unused trailing bits (non-canonical encodings);
+ * base64 padding, when present, must be complete ("Zg==", not "Zg=") and
+ * nothing but whitespace may follow it.  base16 and base32 decode either case.
+ * All functions write only into the caller's buffers; nothing is allocated.
  */
 #ifndef ALLIUM_LIB_ENCODING_BINASCII_H
 #define ALLIUM_LIB_ENCODING_BINASCII_H
@@ -30,7 +36,8 @@ int base32_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen)
 #define BASE64_FLAG_NOPAD 1       /* omit trailing '=' (tor's digests/keys) */
 #define BASE64_FLAG_MULTILINE 2   /* newline after every 64 chars and at end */
 int base64_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen, int flags);
-/** Size of buffer base64_encode() needs for srclen bytes with flags (incl NUL). */
+/** Size of buffer base64_encode() needs for srclen bytes with flags (incl NUL);
+ * SIZE_MAX if that would overflow. */
 size_t base64_encode_size(size_t srclen, int flags);
 int base64_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
 

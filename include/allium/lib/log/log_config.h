@@ -29,7 +29,7 @@ typedef struct log_sink_spec_t {
   int had_domains;     /* 1 when [domain] prefixes were given (ignored) */
 } log_sink_spec_t;
 
-/** Parse a severity range "notice" or "notice-warn" into *min/*max
+/** Parse a severity range "notice" or "notice-warn" into *min and *max
  * (max defaults to SEV_ERR).  0 or -1. */
 int log_severity_range_parse(const char *s, int *min_out, int *max_out);
 

@@ -1,0 +1,198 @@
+/* options.h -- allium's configuration: the options struct, its table, and
+ * loading from the command line and torrc files.
+ *
+ * allium reads tor's configuration format with tor's option names and
+ * defaults (tor(1), "THE CONFIGURATION FILE FORMAT" and the option list).
+ * Options allium implements are fields of allium_options_t.  Options tor
+ * 0.4.9 knows but allium does not implement yet are accepted and ignored,
+ * with one notice naming them all.  Any other name is an error that
+ * suggests the closest known option.
+ *
+ * Field types: char * (NULL = unset), int, uint64_t, char ** (CSV,
+ * NULL-terminated, NULL if empty) and config_line_t * (repeatable options,
+ * NULL if empty; each line's key is the canonical option name).
+ */
+#ifndef ALLIUM_APP_CONFIG_OPTIONS_H
+#define ALLIUM_APP_CONFIG_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "allium/lib/conf/confline.h"
+
+/** SafeLogging values (field SafeLogging). */
+#define SAFELOG_OFF 0
+#define SAFELOG_ON 1
+#define SAFELOG_RELAY 2
+
+/** AUTOBOOL fields: 0, 1, or this. */
+#define OPT_AUTO (-1)
+
+typedef struct allium_options_t {
+  /* --- General --- */
+  char *DataDirectory;          /**< NULL: none given (relays must set it) */
+  char *CacheDirectory;
+  char *KeyDirectory;
+  int DataDirectoryGroupReadable;
+  config_line_t *Log;           /**< "minsev[-maxsev] stderr|stdout|syslog|file PATH" */
+  int LogTimeGranularity;       /**< msec */
+  int TruncateLogFile;
+  int RunAsDaemon;
+  char *PidFile;
+  char *User;
+  int SafeLogging;              /**< SAFELOG_* */
+  int Sandbox;                  /**< only 0 is supported */
+  int DisableDebuggerAttachment;
+  int AvoidDiskWrites;
+  int DisableNetwork;
+  int HeartbeatPeriod;          /**< seconds */
+  int ShutdownWaitLength;       /**< seconds */
+  int NumCPUs;
+  int ConnLimit;
+  uint64_t MaxMemInQueues;      /**< bytes; 0 = pick automatically */
+  int KeepalivePeriod;          /**< seconds */
+  int ProtocolWarnings;
+  uint64_t BandwidthRate;       /**< bytes per second */
+  uint64_t BandwidthBurst;
+  uint64_t RelayBandwidthRate;
+  uint64_t RelayBandwidthBurst;
+  uint64_t MaxAdvertisedBandwidth;
+  config_line_t *DirAuthority;
+  config_line_t *AlternateDirAuthority;
+  config_line_t *AlternateBridgeAuthority;
+  int TestingTorNetwork;
+  int ConnectionPadding;        /**< AUTOBOOL */
+  int ReducedConnectionPadding;
+  int CircuitPadding;
+  /* --- Control --- */
+  config_line_t *ControlPort;
+  int CookieAuthentication;
+  char *CookieAuthFile;
+  int CookieAuthFileGroupReadable;
+  config_line_t *HashedControlPassword;
+  char *ControlPortWriteToFile;
+  int ControlPortFileGroupReadable;
+  /* --- Client --- */
+  config_line_t *SocksPort;
+  config_line_t *HTTPTunnelPort;
+  config_line_t *SocksPolicy;
+  int SocksTimeout;             /**< seconds */
+  int ClientOnly;
+  int UseMicrodescriptors;      /**< AUTOBOOL */
+  int UseEntryGuards;
+  int NumEntryGuards;           /**< 0 = consensus default */
+  int GuardLifetime;            /**< seconds; 0 = consensus default */
+  char **EntryNodes;
+  char **ExitNodes;
+  char **ExcludeNodes;
+  char **ExcludeExitNodes;
+  int StrictNodes;
+  int EnforceDistinctSubnets;
+  int CircuitBuildTimeout;      /**< seconds */
+  int LearnCircuitBuildTimeout;
+  int CircuitStreamTimeout;     /**< seconds; 0 = adaptive */
+  int NewCircuitPeriod;         /**< seconds */
+  int MaxCircuitDirtiness;      /**< seconds */
+  char **LongLivedPorts;
+  int FetchDirInfoEarly;
+  int FetchDirInfoExtraEarly;
+  int ClientUseIPv4;
+  int ClientUseIPv6;
+  int ClientPreferIPv6ORPort;   /**< AUTOBOOL */
+  int ConfluxEnabled;           /**< AUTOBOOL */
+  /* --- Relay --- */
+  config_line_t *ORPort;
+  config_line_t *DirPort;
+  config_line_t *Address;
+  int AddressDisableIPv6;
+  char *Nickname;
+  char *ContactInfo;
+  config_line_t *MyFamily;
+  int ExitRelay;                /**< AUTOBOOL */
+  config_line_t *ExitPolicy;
+  int ExitPolicyRejectPrivate;
+  int ExitPolicyRejectLocalInterfaces;
+  int ReducedExitPolicy;
+  int IPv6Exit;
+  int AssumeReachable;
+  int DirCache;
+  int BridgeRelay;
+  char **PublishServerDescriptor;
+  /* --- Onion services (every HiddenService* line, in file order) --- */
+  config_line_t *HiddenServiceOptions;
+} allium_options_t;
+
+/** Which special command-line flags were given.  String fields point into
+ * argv (not owned); NULL when absent. */
+typedef struct cmdline_flags_t {
+  int help;               /**< -h, --help */
+  int version;            /**< --version */
+  int verify_config;      /**< --verify-config */
+  int list_options;       /**< --list-options, --list-torrc-options */
+  int keygen;             /**< --keygen */
+  int dump_config;        /**< --dump-config [short|full] */
+  const char *dump_config_mode; /**< "short" (default) or "full" */
+  int list_fingerprint;   /**< --list-fingerprint */
+  int ignore_missing_torrc; /**< --ignore-missing-torrc */
+  int quiet;              /**< 1: --hush (console: warn and up), 2: --quiet
+                           *   (console: nothing) */
+  const char *torrc_file;   /**< -f FILE */
+  const char *defaults_file; /**< --defaults-torrc FILE */
+} cmdline_flags_t;
+
+/** Default configuration file paths (overridable at build time). */
+#ifndef ALLIUM_DEFAULT_TORRC
+#define ALLIUM_DEFAULT_TORRC "/etc/allium/allium.conf"
+#endif
+#ifndef ALLIUM_DEFAULT_TORRC_DEFAULTS
+#define ALLIUM_DEFAULT_TORRC_DEFAULTS "/etc/allium/allium.conf-defaults"
+#endif
+
+/** Parse argv, then (unless only --help, --version or --list-options were
+ * asked for) read the defaults file, the torrc (-f FILE, or
+ * ALLIUM_DEFAULT_TORRC) and the command-line options, in that order of
+ * precedence, and validate the result.
+ *   - flags (may be NULL) receives the special flags seen.
+ *   - On success returns 0 and sets *out (caller frees with options_free);
+ *     *out is NULL when --help/--version/--list-options made loading
+ *     unnecessary.
+ *   - On failure returns -1, *out NULL, *errmsg a one-line message (caller
+ *     frees) such as "allium.conf:3: Option 'SocksPort': \"99999\" is not
+ *     a port (expected 0-65535 or \"auto\")".
+ * A missing -f file is an error unless --ignore-missing-torrc; a missing
+ * default torrc or defaults file is not.  Logs one notice listing every
+ * tor option used that allium accepts but ignores.  Safe to call again
+ * with the same argv to reload (SIGHUP). */
+int options_load(int argc, char **argv, allium_options_t **out, char **errmsg,
+                 cmdline_flags_t *flags);
+
+/** Like options_load, for torrc text only (with %include).  For tests and
+ * fuzzing.  Same return/ownership contract. */
+int options_load_from_string(const char *torrc_text, allium_options_t **out,
+                             char **errmsg);
+
+/** Check cross-option constraints.  0, or -1 with *errmsg (caller frees). */
+int options_validate(const allium_options_t *o, char **errmsg);
+
+/** New struct holding every default; caller frees. */
+allium_options_t *options_new_default(void);
+
+/** Free o and everything it owns (strings wiped).  NULL is fine. */
+void options_free_(allium_options_t *o);
+#define options_free(p) do { options_free_(p); (p) = NULL; } while (0)
+
+/** --list-options: one line per option: name, type, default, doc. */
+void options_print_list(FILE *f);
+
+/** Torrc text of every option whose value differs from the default
+ * (sensitive values hidden); caller frees. */
+char *options_dump(const allium_options_t *o);
+/** Torrc text of every option, default or not; caller frees. */
+char *options_dump_full(const allium_options_t *o);
+
+/** The option names tor knows and allium accepts but ignores
+ * (NULL-terminated, generated from tor --list-torrc-options). */
+extern const char *const options_tor_known[];
+extern const size_t options_tor_known_count;
+
+#endif

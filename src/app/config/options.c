@@ -1,0 +1,220 @@
+/* options.c -- load allium's configuration the way tor(1) does: the
+ * defaults file, then the torrc (-f FILE), then command-line options, each
+ * overriding the one before; then validate, and log once which tor options
+ * were accepted but are not implemented yet.
+ */
+#define LOG_MODULE "config"
+#include "allium/app/config/options.h"
+
+#include "allium/lib/conf/cmdline.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+#include "options_table.h"
+
+#include <string.h>
+
+static const char *const dump_words[] = { "short", "full", "non-builtin",
+                                          NULL };
+
+static const conf_cmdline_flag_t cmdline_flags[] = {
+  { "-f", CONF_FLAG_ARG_REQUIRED, NULL },
+  { "--torrc-file", CONF_FLAG_ARG_REQUIRED, NULL },
+  { "--defaults-torrc", CONF_FLAG_ARG_REQUIRED, NULL },
+  { "--ignore-missing-torrc", CONF_FLAG_ARG_NONE, NULL },
+  { "-h", CONF_FLAG_ARG_NONE, NULL },
+  { "--help", CONF_FLAG_ARG_NONE, NULL },
+  { "--version", CONF_FLAG_ARG_NONE, NULL },
+  { "--verify-config", CONF_FLAG_ARG_NONE, NULL },
+  { "--list-options", CONF_FLAG_ARG_NONE, NULL },
+  { "--list-torrc-options", CONF_FLAG_ARG_NONE, NULL },
+  { "--keygen", CONF_FLAG_ARG_NONE, NULL },
+  { "--dump-config", CONF_FLAG_ARG_OPTIONAL, dump_words },
+  { "--list-fingerprint", CONF_FLAG_ARG_NONE, NULL },
+  { "--hush", CONF_FLAG_ARG_NONE, NULL },
+  { "--quiet", CONF_FLAG_ARG_NONE, NULL },
+};
+
+allium_options_t *
+options_new_default(void)
+{
+  allium_options_t *o = al_malloc(sizeof(*o));
+  conf_init(&options_format, o);
+  return o;
+}
+
+void
+options_free_(allium_options_t *o)
+{
+  if (!o)
+    return;
+  conf_clear(&options_format, o);
+  al_free(o);
+}
+
+void
+options_print_list(FILE *f)
+{
+  conf_print_list(&options_format, f);
+}
+
+char *
+options_dump(const allium_options_t *o)
+{
+  return conf_dump(&options_format, o, 1);
+}
+
+char *
+options_dump_full(const allium_options_t *o)
+{
+  return conf_dump(&options_format, o, 0);
+}
+
+/* Log the one notice about accepted-but-ignored tor options. */
+static void
+note_ignored(const config_line_t *ignored)
+{
+  if (!ignored)
+    return;
+  size_t len = 1;
+  for (const config_line_t *l = ignored; l; l = l->next)
+    len += strlen(l->key) + 2;
+  char *names = al_malloc(len);
+  names[0] = '\0';
+  for (const config_line_t *l = ignored; l; l = l->next) {
+    if (l != ignored)
+      strcat(names, ", ");
+    strcat(names, l->key);
+  }
+  log_notice("Options not implemented yet, accepted and ignored: %s", names);
+  al_free(names);
+}
+
+/* Apply lines, validate, note ignored options; consumes nothing. */
+static int
+finish_load(allium_options_t *o, config_line_t *ignored, char **errmsg)
+{
+  if (options_validate(o, errmsg) < 0)
+    return -1;
+  note_ignored(ignored);
+  return 0;
+}
+
+int
+options_load_from_string(const char *torrc_text, allium_options_t **out,
+                         char **errmsg)
+{
+  config_line_t *lines = NULL, *ignored = NULL;
+  *out = NULL;
+  if (confline_parse_string(torrc_text, "<string>", &lines, errmsg) < 0)
+    return -1;
+  allium_options_t *o = options_new_default();
+  int r = conf_apply_lines(&options_format, o, lines, &ignored, errmsg);
+  if (r == 0)
+    r = finish_load(o, ignored, errmsg);
+  confline_free(lines);
+  confline_free(ignored);
+  if (r < 0) {
+    options_free(o);
+    return -1;
+  }
+  *out = o;
+  return 0;
+}
+
+/* Fill f from the parsed special flags.  Values point into argv: a flag
+ * line's lineno is the argv index of its value. */
+static void
+fill_flags(const config_line_t *fl, char **argv, cmdline_flags_t *f)
+{
+  memset(f, 0, sizeof(*f));
+  for (; fl; fl = fl->next) {
+    const char *k = fl->key;
+    const char *v = fl->value[0] ? argv[fl->lineno] : NULL;
+    if (!strcmp(k, "-f") || !strcmp(k, "--torrc-file"))
+      f->torrc_file = v;
+    else if (!strcmp(k, "--defaults-torrc"))
+      f->defaults_file = v;
+    else if (!strcmp(k, "--ignore-missing-torrc"))
+      f->ignore_missing_torrc = 1;
+    else if (!strcmp(k, "-h") || !strcmp(k, "--help"))
+      f->help = 1;
+    else if (!strcmp(k, "--version"))
+      f->version = 1;
+    else if (!strcmp(k, "--verify-config"))
+      f->verify_config = 1;
+    else if (!strcmp(k, "--list-options") ||
+             !strcmp(k, "--list-torrc-options"))
+      f->list_options = 1;
+    else if (!strcmp(k, "--keygen"))
+      f->keygen = 1;
+    else if (!strcmp(k, "--dump-config")) {
+      f->dump_config = 1;
+      f->dump_config_mode = v ? v : "short";
+    } else if (!strcmp(k, "--list-fingerprint"))
+      f->list_fingerprint = 1;
+    else if (!strcmp(k, "--hush"))
+      f->quiet = f->quiet > 1 ? f->quiet : 1;
+    else if (!strcmp(k, "--quiet"))
+      f->quiet = 2;
+  }
+}
+
+/* Read one file and apply it.  missing_ok: a missing file is fine. */
+static int
+load_file(allium_options_t *o, const char *path, int missing_ok,
+          config_line_t **ignored, char **errmsg)
+{
+  config_line_t *lines = NULL;
+  int r = confline_parse_file(path, &lines, errmsg);
+  if (r == -2 && missing_ok) {
+    log_info("Configuration file %s not present, using defaults.", path);
+    al_free(*errmsg);
+    return 0;
+  }
+  if (r < 0)
+    return -1;
+  r = conf_apply_lines(&options_format, o, lines, ignored, errmsg);
+  confline_free(lines);
+  return r;
+}
+
+int
+options_load(int argc, char **argv, allium_options_t **out, char **errmsg,
+             cmdline_flags_t *flags)
+{
+  conf_cmdline_t cl;
+  cmdline_flags_t f;
+  config_line_t *ignored = NULL;
+  *out = NULL;
+  if (conf_cmdline_parse(argc, argv, cmdline_flags,
+                         sizeof(cmdline_flags) / sizeof(cmdline_flags[0]),
+                         &cl, errmsg) < 0)
+    return -1;
+  fill_flags(cl.flags, argv, &f);
+  if (flags)
+    *flags = f;
+  if (f.help || f.version || f.list_options) {
+    conf_cmdline_clear(&cl);
+    return 0;
+  }
+  allium_options_t *o = options_new_default();
+  const char *defaults = f.defaults_file ? f.defaults_file
+                                         : ALLIUM_DEFAULT_TORRC_DEFAULTS;
+  const char *torrc = f.torrc_file ? f.torrc_file : ALLIUM_DEFAULT_TORRC;
+  int r = load_file(o, defaults, 1, &ignored, errmsg);
+  if (r == 0)
+    r = load_file(o, torrc, !f.torrc_file || f.ignore_missing_torrc,
+                  &ignored, errmsg);
+  if (r == 0)
+    r = conf_apply_lines(&options_format, o, cl.lines, &ignored, errmsg);
+  if (r == 0)
+    r = finish_load(o, ignored, errmsg);
+  confline_free(ignored);
+  conf_cmdline_clear(&cl);
+  if (r < 0) {
+    options_free(o);
+    return -1;
+  }
+  *out = o;
+  return 0;
+}

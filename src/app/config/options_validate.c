@@ -1,0 +1,264 @@
+/* options_validate.c -- cross-option and value-syntax checks for allium's
+ * options, following the constraints tor(1) documents for the same options
+ * (Nickname syntax, relays need a DataDirectory, BandwidthBurst >=
+ * BandwidthRate, Log line syntax, ExitPolicy syntax, onion service blocks).
+ */
+#define LOG_MODULE "config"
+#include "allium/app/config/options.h"
+
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int fail(char **errmsg, const config_line_t *ln, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+/* Set *errmsg (prefixed with ln's location when ln); returns -1. */
+static int
+fail(char **errmsg, const config_line_t *ln, const char *fmt, ...)
+{
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  al_free(*errmsg);
+  if (ln && ln->source)
+    *errmsg = al_asprintf("%s:%d: %s", ln->source, ln->lineno, buf);
+  else
+    *errmsg = al_strdup(buf);
+  return -1;
+}
+
+static int
+is_severity(const char *s, size_t n)
+{
+  static const char *const sev[] = { "debug", "info", "notice", "warn",
+                                     "err", NULL };
+  for (int i = 0; sev[i]; i++)
+    if (strlen(sev[i]) == n && !strncasecmp(s, sev[i], n))
+      return 1;
+  return 0;
+}
+
+/* "[domains]sev", "sev-sev", "sev" */
+static int
+valid_sevspec(const char *w, size_t n)
+{
+  if (n && w[0] == '[') {
+    const char *close = memchr(w, ']', n);
+    if (!close)
+      return 0;
+    n -= (size_t)(close + 1 - w);
+    w = close + 1;
+  }
+  const char *dash = memchr(w, '-', n);
+  if (dash)
+    return is_severity(w, (size_t)(dash - w)) &&
+           is_severity(dash + 1, n - (size_t)(dash + 1 - w));
+  return is_severity(w, n);
+}
+
+/* Log: one or more severity specs, then a destination. */
+static int
+check_log_line(const config_line_t *ln, char **errmsg)
+{
+  const char *p = ln->value;
+  int n_sev = 0;
+  while (*p) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    size_t n = strcspn(p, " \t");
+    if (n == 0)
+      break;
+    if (!strncasecmp(p, "file", n) && n == 4) {
+      const char *path = p + n + strspn(p + n, " \t");
+      if (!*path)
+        return fail(errmsg, ln, "Option 'Log': \"file\" needs a path");
+      return n_sev ? 0 : fail(errmsg, ln, "Option 'Log': no severity "
+                              "before \"file\"");
+    }
+    if ((n == 6 && (!strncasecmp(p, "stdout", 6) ||
+                    !strncasecmp(p, "stderr", 6) ||
+                    !strncasecmp(p, "syslog", 6))) ||
+        (n == 7 && !strncasecmp(p, "android", 7))) {
+      if (!n_sev || p[n + strspn(p + n, " \t")])
+        break;
+      return 0;
+    }
+    if (!valid_sevspec(p, n))
+      return fail(errmsg, ln, "Option 'Log': \"%.*s\" is not a log "
+                  "severity (expected debug, info, notice, warn or err, "
+                  "optionally MIN-MAX)", (int)(n > 64 ? 64 : n), p);
+    n_sev++;
+    p += n;
+  }
+  return fail(errmsg, ln, "Option 'Log': \"%.64s\" is not a log line "
+              "(expected SEVERITY[-SEVERITY] stderr|stdout|syslog|file "
+              "PATH)", ln->value);
+}
+
+/* One ExitPolicy item: accept|reject|accept6|reject6 PATTERN. */
+static int
+check_policy_item(const config_line_t *ln, const char *it, size_t n,
+                  char **errmsg)
+{
+  while (n && isspace((unsigned char)*it)) {
+    it++;
+    n--;
+  }
+  while (n && isspace((unsigned char)it[n - 1]))
+    n--;
+  if (n == 0)
+    return 0;
+  size_t w = 0;
+  while (w < n && !isspace((unsigned char)it[w]))
+    w++;
+  size_t rest = w;
+  while (rest < n && isspace((unsigned char)it[rest]))
+    rest++;
+  int verb_ok = (w == 6 && (!strncasecmp(it, "accept", 6) ||
+                            !strncasecmp(it, "reject", 6))) ||
+                (w == 7 && (!strncasecmp(it, "accept6", 7) ||
+                            !strncasecmp(it, "reject6", 7)));
+  int pat_ok = rest < n;
+  for (size_t i = rest; i < n && pat_ok; i++) {
+    char c = it[i];
+    if (!isxdigit((unsigned char)c) && !strchr("*.:/[]-", c))
+      pat_ok = 0;
+  }
+  if (!verb_ok || !pat_ok)
+    return fail(errmsg, ln, "Option '%s': \"%.*s\" is not a policy entry "
+                "(expected accept|reject[6] ADDRESS[/MASK][:PORT[-PORT]])",
+                ln->key, (int)(n > 64 ? 64 : n), it);
+  return 0;
+}
+
+static int
+check_policy_list(const config_line_t *lines, char **errmsg)
+{
+  for (const config_line_t *ln = lines; ln; ln = ln->next) {
+    const char *p = ln->value;
+    for (;;) {
+      const char *comma = strchr(p, ',');
+      size_t n = comma ? (size_t)(comma - p) : strlen(p);
+      if (check_policy_item(ln, p, n, errmsg) < 0)
+        return -1;
+      if (!comma)
+        break;
+      p = comma + 1;
+    }
+  }
+  return 0;
+}
+
+static int
+check_nickname(const char *nick, char **errmsg)
+{
+  size_t n = strlen(nick);
+  int ok = n >= 1 && n <= 19;
+  for (size_t i = 0; ok && i < n; i++)
+    if (!isalnum((unsigned char)nick[i]) || (unsigned char)nick[i] > 127)
+      ok = 0;
+  if (!ok)
+    return fail(errmsg, NULL, "Option 'Nickname': \"%.64s\" is not a "
+                "nickname (expected 1-19 letters and digits)", nick);
+  return 0;
+}
+
+/* Does a *Port list open at least one listener? */
+static int
+ports_enabled(const config_line_t *ln)
+{
+  for (; ln; ln = ln->next) {
+    size_t n = strcspn(ln->value, " \t");
+    if (!(n == 1 && ln->value[0] == '0'))
+      return 1;
+  }
+  return 0;
+}
+
+/* Onion service blocks: HiddenServiceDir first, each with a port. */
+static int
+check_onion_services(const config_line_t *ln, char **errmsg)
+{
+  const config_line_t *dir = NULL;
+  int ports = 0;
+  for (; ln; ln = ln->next) {
+    if (!strcasecmp(ln->key, "HiddenServiceDir")) {
+      if (dir && !ports)
+        return fail(errmsg, dir, "HiddenServiceDir %.64s has no "
+                    "HiddenServicePort", dir->value);
+      dir = ln;
+      ports = 0;
+      continue;
+    }
+    if (!dir)
+      return fail(errmsg, ln, "Option '%s' must come after a "
+                  "HiddenServiceDir line", ln->key);
+    if (!strcasecmp(ln->key, "HiddenServicePort"))
+      ports++;
+    else if (!strcasecmp(ln->key, "HiddenServiceVersion") &&
+             strcmp(ln->value, "3") != 0)
+      return fail(errmsg, ln, "Option 'HiddenServiceVersion': \"%.64s\" is "
+                  "not supported (expected 3)", ln->value);
+  }
+  if (dir && !ports)
+    return fail(errmsg, dir, "HiddenServiceDir %.64s has no "
+                "HiddenServicePort", dir->value);
+  return 0;
+}
+
+static int
+check_relay(const allium_options_t *o, char **errmsg)
+{
+  if (o->Nickname && check_nickname(o->Nickname, errmsg) < 0)
+    return -1;
+  if (ports_enabled(o->ORPort) && !o->ClientOnly && !o->DataDirectory)
+    return fail(errmsg, NULL, "Option 'DataDirectory' is required for a "
+                "relay (ORPort is set)");
+  if (o->BandwidthBurst < o->BandwidthRate)
+    return fail(errmsg, NULL, "Option 'BandwidthBurst' must be at least "
+                "BandwidthRate");
+  if (o->RelayBandwidthRate && o->RelayBandwidthBurst &&
+      o->RelayBandwidthBurst < o->RelayBandwidthRate)
+    return fail(errmsg, NULL, "Option 'RelayBandwidthBurst' must be at "
+                "least RelayBandwidthRate");
+  return check_policy_list(o->ExitPolicy, errmsg);
+}
+
+int
+options_validate(const allium_options_t *o, char **errmsg)
+{
+  if (o->Sandbox)
+    return fail(errmsg, NULL, "Option 'Sandbox': \"1\" is not supported "
+                "(expected 0)");
+  for (const config_line_t *ln = o->Log; ln; ln = ln->next)
+    if (check_log_line(ln, errmsg) < 0)
+      return -1;
+  if (check_relay(o, errmsg) < 0)
+    return -1;
+  if (check_policy_list(o->SocksPolicy, errmsg) < 0)
+    return -1;
+  if (check_onion_services(o->HiddenServiceOptions, errmsg) < 0)
+    return -1;
+  if (o->TestingTorNetwork && !o->DirAuthority &&
+      !(o->AlternateDirAuthority && o->AlternateBridgeAuthority))
+    return fail(errmsg, NULL, "Option 'TestingTorNetwork' needs "
+                "DirAuthority lines (or both AlternateDirAuthority and "
+                "AlternateBridgeAuthority)");
+  if (o->DirAuthority && !o->TestingTorNetwork)
+    log_info("Using custom DirAuthority lines.");
+  if (o->RunAsDaemon) {
+    for (const config_line_t *ln = o->Log; ln; ln = ln->next)
+      if (strstr(ln->value, "stdout") || strstr(ln->value, "stderr"))
+        log_warn("RunAsDaemon 1 detaches from the terminal: Log %s will "
+                 "go nowhere.", ln->value);
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+/* app_state.h -- (internal to src/app/main) the running daemon's state,
+ * shared by app_main.c, subsystems.c, app_signals.c and app_setup.c. */
+#ifndef ALLIUM_SRC_APP_MAIN_APP_STATE_H
+#define ALLIUM_SRC_APP_MAIN_APP_STATE_H
+
+#include <stdint.h>
+
+#include "allium/app/config/options.h"
+
+typedef struct app_state_t {
+  int argc;
+  char **argv;                /* the command line, re-read on SIGHUP */
+  allium_options_t *opts;     /* current options (owned) */
+  cmdline_flags_t flags;      /* from the latest successful load */
+  uint64_t start_msec;        /* evloop_monotonic_msec() at start-up */
+  char *pidfile;              /* PidFile as written at start (owned) */
+  char *datadir;              /* DataDirectory in use (owned; NULL = none) */
+  char *user;                 /* User switched to (owned; NULL = none) */
+  struct relay_keys_t *keys;  /* relay key set when ORPort is set (owned) */
+  int exit_status;            /* set by the signal handlers */
+} app_state_t;
+
+/** The single state object of this process. */
+app_state_t *app_state(void);
+
+/** The configuration file in use, for messages (never NULL). */
+const char *app_options_file(void);
+
+/** Install the Log lines and SafeLogging of o.  0, or -1 with *errmsg
+ * (caller frees); on failure the previous sinks stay. */
+int app_logging_apply(const allium_options_t *o, char **errmsg);
+
+/** Log the start-up banner (versions, configuration file) at notice. */
+void app_log_banner(void);
+
+/** Check/create the DataDirectory (exit status on failure, 0 on success). */
+int app_datadir_setup(const allium_options_t *o);
+
+/** When o configures an ORPort: load or create the relay keys into
+ * app_state()->keys and log the fingerprints.  0 or an exit status. */
+int app_keys_setup(const allium_options_t *o);
+/** Free app_state()->keys. */
+void app_keys_shutdown(void);
+
+/** --keygen / --list-fingerprint; returns an exit status. */
+int app_do_keygen(const allium_options_t *o);
+
+/** Port option values of o (SocksPort, ORPort, DirPort, ControlPort,
+ * HTTPTunnelPort), as a new array of borrowed strings (caller al_free()s
+ * the array only); *n_out receives the count. */
+const char **app_port_values(const allium_options_t *o, size_t *n_out);
+
+/** Register the SIGTERM/SIGINT/SIGHUP/SIGUSR1 handlers; ignore SIGPIPE. */
+int app_signals_init(void);
+void app_signals_shutdown(void);
+
+/** The SIGHUP work: reload, keep the old config on error.  0 or -1. */
+int app_reload_config(void);
+/** The SIGUSR1 work: log a status summary at notice. */
+void app_log_status(void);
+
+#endif

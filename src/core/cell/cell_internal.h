@@ -1,0 +1,31 @@
+/* cell_internal.h -- helpers shared by the src/core/cell codecs only. */
+#ifndef ALLIUM_CORE_CELL_CELL_INTERNAL_H
+#define ALLIUM_CORE_CELL_CELL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allium/core/cell/cell.h"
+#include "allium/core/cell/relay_cell.h"
+#include "allium/lib/bytes/bytes.h"
+
+/* Map an encoder's writer state to 0 / CELL_ERR_SPACE, storing the length. */
+static inline int
+cell_finish_write(const bytes_writer_t *w, size_t *len_out)
+{
+  if (bytes_writer_failed(w))
+    return CELL_ERR_SPACE;
+  if (len_out)
+    *len_out = bytes_writer_len(w);
+  return CELL_OK;
+}
+
+/* A fixed writer over out limited to one relay body. */
+static inline void
+cell_body_writer(bytes_writer_t *w, uint8_t *out, size_t outlen)
+{
+  bytes_writer_init_fixed(w, out, outlen < RELAY_BODY_MAX ? outlen
+                                                          : RELAY_BODY_MAX);
+}
+
+#endif

@@ -1,0 +1,213 @@
+/* policy_summary.c -- exit-policy port-list summaries.
+ *
+ * Implements dir-spec.txt 3.4.1 "p"/"p6" PortList lines and 3.8.2 (encoding
+ * port lists): parsing, formatting, port lookup and computing the summary
+ * of a full exit policy.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "allium/core/policy/policy.h"
+#include "allium/lib/malloc/malloc.h"
+
+#define N_RANGES_MAX (sizeof(((policy_summary_t *)0)->ranges) / \
+                      sizeof(((policy_summary_t *)0)->ranges[0]))
+
+/* Parse a port 1..65535 at s[*pos..len); advances *pos. */
+static int
+parse_port(const char *s, size_t len, size_t *pos, unsigned *out)
+{
+  size_t i = *pos;
+  unsigned v = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9' && i - *pos < 5) {
+    v = v * 10 + (unsigned)(s[i] - '0');
+    i++;
+  }
+  if (i == *pos || (i < len && s[i] >= '0' && s[i] <= '9'))
+    return -1;
+  if (v == 0 || v > 65535)
+    return -1;
+  *pos = i;
+  *out = v;
+  return 0;
+}
+
+int
+policy_summary_parse(const char *s, size_t len, policy_summary_t *out)
+{
+  memset(out, 0, sizeof(*out));
+  if (len > POLICY_SUMMARY_MAXLEN)
+    return POLICY_E_TOOLONG;
+  if (len < 8 || s[6] != ' ')
+    return POLICY_E_SYNTAX;
+  if (!memcmp(s, "accept", 6))
+    out->accept = true;
+  else if (!memcmp(s, "reject", 6))
+    out->accept = false;
+  else
+    return POLICY_E_SYNTAX;
+  size_t pos = 7;
+  unsigned prev_hi = 0;
+  for (;;) {
+    unsigned lo, hi;
+    if (parse_port(s, len, &pos, &lo) < 0)
+      return POLICY_E_PORT;
+    hi = lo;
+    if (pos < len && s[pos] == '-') {
+      pos++;
+      if (parse_port(s, len, &pos, &hi) < 0)
+        return POLICY_E_PORT;
+    }
+    if (lo > hi || lo <= prev_hi)
+      return POLICY_E_PORT;
+    if (out->n == N_RANGES_MAX)
+      return POLICY_E_TOOLONG;
+    out->ranges[out->n].lo = (uint16_t)lo;
+    out->ranges[out->n].hi = (uint16_t)hi;
+    out->n++;
+    prev_hi = hi;
+    if (pos == len)
+      break;
+    if (s[pos] != ',')
+      return POLICY_E_SYNTAX;
+    pos++;
+  }
+  return 0;
+}
+
+char *
+policy_summary_format(const policy_summary_t *s)
+{
+  size_t cap = 8 + s->n * 12 + 1, len;
+  char *buf = al_malloc(cap);
+  memcpy(buf, s->accept ? "accept " : "reject ", 7);
+  len = 7;
+  for (size_t i = 0; i < s->n; i++) {
+    unsigned lo = s->ranges[i].lo, hi = s->ranges[i].hi;
+    /* merge adjacent / overlapping ranges */
+    while (i + 1 < s->n && s->ranges[i + 1].lo <= hi + 1) {
+      if (s->ranges[i + 1].hi > hi)
+        hi = s->ranges[i + 1].hi;
+      i++;
+    }
+    int w = lo == hi ? snprintf(buf + len, cap - len, "%s%u",
+                                len > 7 ? "," : "", lo)
+                     : snprintf(buf + len, cap - len, "%s%u-%u",
+                                len > 7 ? "," : "", lo, hi);
+    len += (size_t)w;
+  }
+  if (len == 7)
+    len = 6;  /* an empty list: just the keyword */
+  buf[len] = '\0';
+  return buf;
+}
+
+bool
+policy_summary_allows_port(const policy_summary_t *s, uint16_t port)
+{
+  if (port == 0)
+    return false;
+  size_t lo = 0, hi = s->n;
+  bool listed = false;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (port < s->ranges[mid].lo) {
+      hi = mid;
+    } else if (port > s->ranges[mid].hi) {
+      lo = mid + 1;
+    } else {
+      listed = true;
+      break;
+    }
+  }
+  return s->accept ? listed : !listed;
+}
+
+/* Does rule e decide ports for "most addresses" of family fam? */
+static bool
+rule_counts(const policy_entry_t *e, int fam)
+{
+  if (e->family != 0 && e->family != fam)
+    return false;
+  if (e->family == 0)
+    return true;
+  if (e->action == POLICY_ACCEPT)
+    return e->maskbits == 0;
+  return e->maskbits <= 1;
+}
+
+/* Length of the text for the list of ports where acc[p] == want, and fill
+ * out (ranges, truncated to fit POLICY_SUMMARY_MAXLEN). */
+static size_t
+build_list(const uint8_t *acc, bool want, policy_summary_t *out)
+{
+  size_t textlen = 6;  /* "accept" / "reject" */
+  out->accept = want;
+  out->n = 0;
+  unsigned p = 1;
+  while (p <= 65535) {
+    if ((acc[p] != 0) != want) {
+      p++;
+      continue;
+    }
+    unsigned lo = p;
+    while (p + 1 <= 65535 && (acc[p + 1] != 0) == want)
+      p++;
+    char tmp[16];
+    int w = lo == p ? snprintf(tmp, sizeof(tmp), "%u", lo)
+                    : snprintf(tmp, sizeof(tmp), "%u-%u", lo, p);
+    size_t add = (size_t)w + 1;  /* separator */
+    if (textlen + add <= POLICY_SUMMARY_MAXLEN && out->n < N_RANGES_MAX) {
+      out->ranges[out->n].lo = (uint16_t)lo;
+      out->ranges[out->n].hi = (uint16_t)p;
+      out->n++;
+    }
+    textlen += add;
+    p++;
+  }
+  return textlen;
+}
+
+int
+policy_summarize(const policy_t *pol, int family, policy_summary_t *out)
+{
+  if (family != 4 && family != 6)
+    return POLICY_E_FAMILY;
+  uint8_t *acc = al_calloc(65536, 1);
+  uint8_t *done = al_calloc(65536, 1);
+  for (size_t i = 0; i < pol->n; i++) {
+    const policy_entry_t *e = &pol->entries[i];
+    if (!rule_counts(e, family))
+      continue;
+    for (unsigned p = e->port_lo; p <= e->port_hi; p++) {
+      if (!done[p]) {
+        done[p] = 1;
+        acc[p] = e->action == POLICY_ACCEPT;
+      }
+    }
+  }
+  for (unsigned p = 1; p <= 65535; p++) {
+    if (!done[p])
+      acc[p] = 1;  /* no rule matched: accepted (dir-spec 2.1.1) */
+  }
+  policy_summary_t *rej = al_malloc(sizeof(*rej));
+  size_t alen = build_list(acc, true, out);
+  size_t rlen = build_list(acc, false, rej);
+  if (out->n == 0) {
+    /* nothing accepted */
+    out->accept = false;
+    out->n = 1;
+    out->ranges[0].lo = 1;
+    out->ranges[0].hi = 65535;
+  } else if (rej->n == 0) {
+    out->n = 1;
+    out->ranges[0].lo = 1;
+    out->ranges[0].hi = 65535;
+  } else if (rlen < alen && rlen <= POLICY_SUMMARY_MAXLEN) {
+    *out = *rej;
+  }
+  al_free(rej);
+  al_free(acc);
+  al_free(done);
+  return 0;
+}
