@@ -93,3 +93,35 @@ vectors_hex_fixed(const json_t *obj, const char *key, uint8_t *out, size_t len)
   memcpy(out, b, len);
   free(b);
 }
+
+void
+vectors_check_hex(const json_t *obj, const char *key, const uint8_t *got, size_t len)
+{
+  uint8_t *want = NULL;
+  size_t n = vectors_hex(obj, key, &want);
+  cr_assert_eq(n, len, "field %s: %zu bytes, expected %zu", key, n, len);
+  cr_assert_arr_eq(got, want, len, "field %s differs", key);
+  free(want);
+}
+
+size_t
+test_unhex(const char *hex, uint8_t *out, size_t outlen)
+{
+  size_t n = strlen(hex);
+  cr_assert(n % 2 == 0, "odd-length hex literal");
+  cr_assert_leq(n / 2, outlen, "hex literal longer than its buffer");
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexdig(hex[2 * i]), lo = hexdig(hex[2 * i + 1]);
+    cr_assert(hi >= 0 && lo >= 0, "bad hex literal");
+    out[i] = (uint8_t)(hi * 16 + lo);
+  }
+  return n / 2;
+}
+
+void
+test_expect_hex(const uint8_t *got, size_t len, const char *hex)
+{
+  uint8_t want[1024];
+  cr_assert_eq(test_unhex(hex, want, sizeof(want)), len, "expected length differs");
+  cr_assert_arr_eq(got, want, len, "bytes differ from %s", hex);
+}

@@ -22,6 +22,15 @@ size_t vectors_hex(const json_t *obj, const char *key, uint8_t **out);
 /** Decode field key into exactly len bytes at out; fails the test on length
  * mismatch. */
 void vectors_hex_fixed(const json_t *obj, const char *key, uint8_t *out, size_t len);
+/** Compare len bytes at got with field key of obj (hex); fails the current
+ * test naming the field when the length or any bit differs. */
+void vectors_check_hex(const json_t *obj, const char *key, const uint8_t *got, size_t len);
+/** Decode a hex literal written in a test into out (at most outlen bytes);
+ * fails the test on bad hex; returns the number of bytes. */
+size_t test_unhex(const char *hex, uint8_t *out, size_t outlen);
+/** Fail the test unless len bytes at got equal the hex literal. */
+void test_expect_hex(const uint8_t *got, size_t len, const char *hex);
+
 /** Read a whole file into a NUL-terminated buffer (caller frees); NULL on error. */
 char *vectors_read_file(const char *path, size_t *len_out);
 /** Directory holding the vector files. */

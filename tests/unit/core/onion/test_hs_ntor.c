@@ -30,15 +30,6 @@ load_kp(const json_t *v, const char *sec, const char *pub, x25519_keypair_t *kp)
   cr_assert_arr_eq(check, kp->pub, 32);
 }
 
-static void
-check_hex(const json_t *obj, const char *key, const uint8_t *got, size_t len)
-{
-  uint8_t *want = NULL;
-  size_t n = vectors_hex(obj, key, &want);
-  cr_assert_eq(n, len, "field %s: %zu bytes, expected %zu", key, n, len);
-  cr_assert_arr_eq(got, want, len, "field %s differs", key);
-  free(want);
-}
 
 static void
 check_intro(const json_t *v, const x25519_keypair_t *b, const x25519_keypair_t *x,
@@ -52,8 +43,8 @@ check_intro(const json_t *v, const x25519_keypair_t *b, const x25519_keypair_t *
   uint8_t *body = al_malloc(body_len);
 
   cr_assert_eq(hs_ntor_client_intro_keys(&ck, x, b->pub, auth_key, subcred), 0);
-  check_hex(v, "ENC_KEY", ck.enc_key, 32);
-  check_hex(v, "MAC_KEY", ck.mac_key, 32);
+  vectors_check_hex(v, "ENC_KEY", ck.enc_key, 32);
+  vectors_check_hex(v, "MAC_KEY", ck.mac_key, 32);
   cr_assert_eq(hs_ntor_service_intro_keys(&sk, b, x->pub, auth_key, subcred), 0);
   cr_assert_arr_eq(&sk, &ck, sizeof(ck));
 
@@ -62,10 +53,10 @@ check_intro(const json_t *v, const x25519_keypair_t *b, const x25519_keypair_t *
   memcpy(body + hdr_len, x->pub, 32);
   memcpy(body + hdr_len + 32, pt, pt_len);
   cr_assert_eq(hs_ntor_intro_crypt(&ck, body + hdr_len + 32, pt_len), 0);
-  check_hex(v, "intro1_ciphertext", body + hdr_len + 32, pt_len);
+  vectors_check_hex(v, "intro1_ciphertext", body + hdr_len + 32, pt_len);
   cr_assert_eq(hs_ntor_mac(body + body_len - 32, ck.mac_key, 32, body, body_len - 32), 0);
-  check_hex(v, "intro1_mac", body + body_len - 32, 32);
-  check_hex(v, "intro1_body", body, body_len);
+  vectors_check_hex(v, "intro1_mac", body + body_len - 32, 32);
+  vectors_check_hex(v, "intro1_body", body, body_len);
 
   /* Service checks the MAC and decrypts. */
   uint8_t mac[32];
@@ -94,20 +85,20 @@ check_vector(const json_t *v)
   check_intro(v, &b, &x, auth_key, subcred);
 
   cr_assert_eq(hs_ntor_service_rend_keys(&srk, &b, &y, x.pub, auth_key), 0);
-  check_hex(v, "NTOR_KEY_SEED", srk.ntor_key_seed, 32);
-  check_hex(v, "AUTH_INPUT_MAC", srk.auth_input_mac, 32);
+  vectors_check_hex(v, "NTOR_KEY_SEED", srk.ntor_key_seed, 32);
+  vectors_check_hex(v, "AUTH_INPUT_MAC", srk.auth_input_mac, 32);
   memcpy(info, y.pub, 32);
   memcpy(info + 32, srk.auth_input_mac, 32);
-  check_hex(v, "rendezvous_handshake_info", info, 64);
+  vectors_check_hex(v, "rendezvous_handshake_info", info, 64);
   cr_assert_eq(hs_ntor_client_rend_keys(&crk, &x, b.pub, auth_key, info), 0);
   cr_assert_arr_eq(&crk, &srk, sizeof(crk));
 
   cr_assert_eq(hs_ntor_key_expansion(K, crk.ntor_key_seed), 0);
-  check_hex(kx, "K", K, 128);
-  check_hex(kx, "Df", K, 32);
-  check_hex(kx, "Db", K + 32, 32);
-  check_hex(kx, "Kf", K + 64, 32);
-  check_hex(kx, "Kb", K + 96, 32);
+  vectors_check_hex(kx, "K", K, 128);
+  vectors_check_hex(kx, "Df", K, 32);
+  vectors_check_hex(kx, "Db", K + 32, 32);
+  vectors_check_hex(kx, "Kf", K + 64, 32);
+  vectors_check_hex(kx, "Kb", K + 96, 32);
 
   /* intermediates */
   const json_t *im = json_get(v, "intermediate_computed_here");
@@ -117,12 +108,12 @@ check_vector(const json_t *v)
   cr_assert_eq(hs_ntor_service_intro_keys_traced(&ik, &b, x.pub, auth_key, subcred,
                                                  &tr), 0);
   cr_assert_eq(hs_ntor_service_rend_keys_traced(&srk, &b, &y, x.pub, auth_key, &tr), 0);
-  check_hex(im, "intro_secret_hs_input", tr.intro_secret_hs_input,
+  vectors_check_hex(im, "intro_secret_hs_input", tr.intro_secret_hs_input,
             sizeof(tr.intro_secret_hs_input));
-  check_hex(im, "rend_secret_hs_input", tr.rend_secret_hs_input,
+  vectors_check_hex(im, "rend_secret_hs_input", tr.rend_secret_hs_input,
             sizeof(tr.rend_secret_hs_input));
-  check_hex(im, "verify", tr.verify, 32);
-  check_hex(im, "auth_input", tr.auth_input, sizeof(tr.auth_input));
+  vectors_check_hex(im, "verify", tr.verify, 32);
+  vectors_check_hex(im, "auth_input", tr.auth_input, sizeof(tr.auth_input));
 }
 
 Test(hs_ntor, vectors)

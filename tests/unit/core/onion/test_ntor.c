@@ -30,15 +30,6 @@ load_kp(const json_t *v, const char *sec, const char *pub, x25519_keypair_t *kp)
   cr_assert_arr_eq(check, kp->pub, 32, "%s does not match %s", pub, sec);
 }
 
-static void
-check_hex(const json_t *obj, const char *key, const uint8_t *got, size_t len)
-{
-  uint8_t *want = NULL;
-  size_t n = vectors_hex(obj, key, &want);
-  cr_assert_eq(n, len, "field %s: %zu bytes, expected %zu", key, n, len);
-  cr_assert_arr_eq(got, want, len, "field %s differs", key);
-  free(want);
-}
 
 static void
 check_vector(const json_t *v)
@@ -55,54 +46,54 @@ check_vector(const json_t *v)
   load_kp(v, "y", "Y", &y);
 
   cr_assert_eq(ntor_client_create_with_key(&st, skin, id, b.pub, &x), 0);
-  check_hex(v, "client_handshake", skin, sizeof(skin));
+  vectors_check_hex(v, "client_handshake", skin, sizeof(skin));
 
   cr_assert_eq(ntor_server_respond(reply, k72, sizeof(k72), skin, id, &b, &y), 0);
-  check_hex(v, "server_handshake", reply, sizeof(reply));
-  check_hex(v, "keys", k72, sizeof(k72));
-  check_hex(split, "Df", k72, 20);
-  check_hex(split, "Db", k72 + 20, 20);
-  check_hex(split, "Kf", k72 + 40, 16);
-  check_hex(split, "Kb", k72 + 56, 16);
+  vectors_check_hex(v, "server_handshake", reply, sizeof(reply));
+  vectors_check_hex(v, "keys", k72, sizeof(k72));
+  vectors_check_hex(split, "Df", k72, 20);
+  vectors_check_hex(split, "Db", k72 + 20, 20);
+  vectors_check_hex(split, "Kf", k72 + 40, 16);
+  vectors_check_hex(split, "Kb", k72 + 56, 16);
 
   cr_assert_eq(ntor_server_respond(reply, skeys, 92, skin, id, &b, &y), 0);
-  check_hex(v, "keys_92", skeys, 92);
-  check_hex(v, "KH", skeys + 72, 20);
+  vectors_check_hex(v, "keys_92", skeys, 92);
+  vectors_check_hex(v, "KH", skeys + 72, 20);
 
   cr_assert_eq(ntor_client_finish(st, reply, ckeys, 92), 0);
   cr_assert_arr_eq(ckeys, skeys, 92);
   cr_assert_eq(ntor_client_finish(st, reply, ckeys, 72), 0);
-  check_hex(v, "keys", ckeys, 72);
+  vectors_check_hex(v, "keys", ckeys, 72);
 
   /* Intermediates: the DH results, the transcript layout, and AUTH. */
   uint8_t dh[32], si[204], mac[32];
   cr_assert_eq(x25519_scalarmult(dh, y.sec, x.pub), 0);
-  check_hex(im, "EXP_X_y", dh, 32);
+  vectors_check_hex(im, "EXP_X_y", dh, 32);
   memcpy(si, dh, 32);
   cr_assert_eq(x25519_scalarmult(dh, x.sec, b.pub), 0);
-  check_hex(im, "EXP_X_b", dh, 32);
+  vectors_check_hex(im, "EXP_X_b", dh, 32);
   memcpy(si + 32, dh, 32);
   memcpy(si + 64, id, 20);
   memcpy(si + 84, b.pub, 32);
   memcpy(si + 116, x.pub, 32);
   memcpy(si + 148, y.pub, 32);
   memcpy(si + 180, "ntor-curve25519-sha256-1", 24);
-  check_hex(im, "secret_input", si, sizeof(si));
+  vectors_check_hex(im, "secret_input", si, sizeof(si));
   cr_assert_eq(crypto_hmac_sha256(mac, (const uint8_t *)"ntor-curve25519-sha256-1:key_extract",
                                   36, si, sizeof(si)), 0);
-  check_hex(im, "key_seed", mac, 32);
-  check_hex(im, "auth", reply + 32, 32);
+  vectors_check_hex(im, "key_seed", mac, 32);
+  vectors_check_hex(im, "auth", reply + 32, 32);
 
   /* The same values as our code computes them. */
   ntor_trace_t tr;
   memset(&tr, 0, sizeof(tr));
   cr_assert_eq(ntor_server_respond_traced(reply, k72, sizeof(k72), skin, id, &b, &y,
                                           &tr), 0);
-  check_hex(im, "secret_input", tr.secret_input, sizeof(tr.secret_input));
-  check_hex(im, "key_seed", tr.key_seed, 32);
-  check_hex(im, "verify", tr.verify, 32);
-  check_hex(im, "auth_input", tr.auth_input, sizeof(tr.auth_input));
-  check_hex(im, "auth", tr.auth, 32);
+  vectors_check_hex(im, "secret_input", tr.secret_input, sizeof(tr.secret_input));
+  vectors_check_hex(im, "key_seed", tr.key_seed, 32);
+  vectors_check_hex(im, "verify", tr.verify, 32);
+  vectors_check_hex(im, "auth_input", tr.auth_input, sizeof(tr.auth_input));
+  vectors_check_hex(im, "auth", tr.auth, 32);
   ntor_client_state_free(st);
   cr_assert_null(st);
 }

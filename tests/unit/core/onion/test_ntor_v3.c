@@ -30,15 +30,6 @@ load_kp(const json_t *v, const char *sec, const char *pub, x25519_keypair_t *kp)
   cr_assert_arr_eq(check, kp->pub, 32);
 }
 
-static void
-check_hex(const json_t *obj, const char *key, const uint8_t *got, size_t len)
-{
-  uint8_t *want = NULL;
-  size_t n = vectors_hex(obj, key, &want);
-  cr_assert_eq(n, len, "field %s: %zu bytes, expected %zu", key, n, len);
-  cr_assert_arr_eq(got, want, len, "field %s differs", key);
-  free(want);
-}
 
 static void
 check_vector(const json_t *v)
@@ -67,12 +58,12 @@ check_vector(const json_t *v)
   memset(&str, 0, sizeof(str));
   cr_assert_eq(ntor3_client_create_traced(&cst, &skin, &skin_len, id, b.pub, ver,
                                           ver_len, cm, cm_len, &x, &ctr), 0);
-  check_hex(v, "client_handshake", skin, skin_len);
-  check_hex(im, "ENC_K1", ctr.enc_k1, 32);
-  check_hex(im, "MAC_K1", ctr.mac_k1, 32);
-  check_hex(im, "msg_mac", ctr.msg_mac, 32);
-  check_hex(im, "encrypted_client_message", skin + 96, cm_len);
-  check_hex(im, "msg_mac", skin + 96 + cm_len, 32);
+  vectors_check_hex(v, "client_handshake", skin, skin_len);
+  vectors_check_hex(im, "ENC_K1", ctr.enc_k1, 32);
+  vectors_check_hex(im, "MAC_K1", ctr.mac_k1, 32);
+  vectors_check_hex(im, "msg_mac", ctr.msg_mac, 32);
+  vectors_check_hex(im, "encrypted_client_message", skin + 96, cm_len);
+  vectors_check_hex(im, "msg_mac", skin + 96 + cm_len, 32);
 
   cr_assert_eq(ntor3_server_process(&sst, &got_cm, &got_cm_len, skin, skin_len, id,
                                     &b, ver, ver_len), 0);
@@ -82,20 +73,20 @@ check_vector(const json_t *v)
   uint8_t *skeys = al_malloc(ks_len), *ckeys = al_malloc(ks_len);
   cr_assert_eq(ntor3_server_reply_traced(sst, sm, sm_len, &y, &reply, &reply_len,
                                          skeys, ks_len, &str), 0);
-  check_hex(im, "key_seed", str.key_seed, 32);
-  check_hex(im, "verify", str.verify, 32);
-  check_hex(im, "server_enc_key", str.server_enc_key, 32);
-  check_hex(im, "auth", str.auth, 32);
-  check_hex(v, "server_handshake", reply, reply_len);
-  check_hex(im, "auth", reply + 32, 32);
-  check_hex(im, "encrypted_server_message", reply + 64, sm_len);
-  check_hex(v, "keystream_after_server_enc_key", skeys, ks_len);
+  vectors_check_hex(im, "key_seed", str.key_seed, 32);
+  vectors_check_hex(im, "verify", str.verify, 32);
+  vectors_check_hex(im, "server_enc_key", str.server_enc_key, 32);
+  vectors_check_hex(im, "auth", str.auth, 32);
+  vectors_check_hex(v, "server_handshake", reply, reply_len);
+  vectors_check_hex(im, "auth", reply + 32, 32);
+  vectors_check_hex(im, "encrypted_server_message", reply + 64, sm_len);
+  vectors_check_hex(v, "keystream_after_server_enc_key", skeys, ks_len);
 
   cr_assert_eq(ntor3_client_finish(cst, reply, reply_len, &got_sm, &got_sm_len,
                                    ckeys, ks_len), 0);
   cr_assert_eq(got_sm_len, sm_len);
   cr_assert_arr_eq(got_sm, sm, sm_len);
-  check_hex(v, "keystream_after_server_enc_key", ckeys, ks_len);
+  vectors_check_hex(v, "keystream_after_server_enc_key", ckeys, ks_len);
 
   al_free(skeys); al_free(ckeys); al_free(skin); al_free(reply);
   al_free(got_cm); al_free(got_sm);

@@ -20,15 +20,6 @@ setup(void)
 
 TestSuite(hs_crypto, .init = setup);
 
-static void
-check_hex(const json_t *obj, const char *key, const uint8_t *got, size_t len)
-{
-  uint8_t *want = NULL;
-  size_t n = vectors_hex(obj, key, &want);
-  cr_assert_eq(n, len, "field %s: %zu bytes, expected %zu", key, n, len);
-  cr_assert_arr_eq(got, want, len, "field %s differs", key);
-  free(want);
-}
 
 static uint64_t
 num(const json_t *v, const char *key)
@@ -61,12 +52,12 @@ Test(hs_crypto, onion_addresses)
 
     vectors_hex_fixed(v, "public_key", pk.pubkey, 32);
     cr_assert_eq(hs_onion_checksum(cks, &pk, (uint8_t)num(v, "version")), 0);
-    check_hex(v, "checksum", cks, 2);
+    vectors_check_hex(v, "checksum", cks, 2);
     cr_assert_eq(hs_onion_address_encode(addr, sizeof(addr), &pk), 0);
     cr_assert_str_eq(addr, want);
     cr_assert_eq(hs_onion_address_decode(want, &got, cks2, &version), 0);
     cr_assert_arr_eq(got.pubkey, pk.pubkey, 32);
-    check_hex(v, "checksum", cks2, 2);
+    vectors_check_hex(v, "checksum", cks2, 2);
     cr_assert_eq(version, num(v, "version"));
     memset(&got, 0, sizeof(got));
     cr_assert_eq(hs_onion_address_parse(want, &got), 0);
@@ -149,21 +140,21 @@ Test(hs_crypto, blinding)
 
     uint8_t nonce[HS_BLIND_NONCE_LEN];
     hs_blinding_nonce(nonce, pn, pl);
-    check_hex(v, "nonce_N", nonce, sizeof(nonce));
+    vectors_check_hex(v, "nonce_N", nonce, sizeof(nonce));
     cr_assert_eq(hs_blinding_factor(h, &kp.pub, secret, secret_len, pn, pl), 0);
-    check_hex(v, "blinding_factor_h_unclamped", h, 32);
+    vectors_check_hex(v, "blinding_factor_h_unclamped", h, 32);
     cr_assert_eq(hs_blind_public_key(&bpk, &kp.pub, secret, secret_len, pn, pl), 0);
-    check_hex(v, "blinded_public_key", bpk.pubkey, 32);
+    vectors_check_hex(v, "blinded_public_key", bpk.pubkey, 32);
     cr_assert_eq(hs_blind_keypair(&bkp, &kp, secret, secret_len, pn, pl), 0);
-    check_hex(v, "blinded_public_key", bkp.pub.pubkey, 32);
-    check_hex(v, "blinded_expanded_secret_key", bkp.sec.seckey, 64);
+    vectors_check_hex(v, "blinded_public_key", bkp.pub.pubkey, 32);
+    vectors_check_hex(v, "blinded_expanded_secret_key", bkp.sec.seckey, 64);
     cr_assert_eq(hs_credential(cred, &kp.pub), 0);
-    check_hex(v, "credential", cred, 32);
+    vectors_check_hex(v, "credential", cred, 32);
     cr_assert_eq(hs_subcredential(sub, cred, &bpk), 0);
-    check_hex(v, "subcredential", sub, 32);
+    vectors_check_hex(v, "subcredential", sub, 32);
     memset(sub, 0, sizeof(sub));
     cr_assert_eq(hs_subcredential_from_identity(sub, &kp.pub, &bpk), 0);
-    check_hex(v, "subcredential", sub, 32);
+    vectors_check_hex(v, "subcredential", sub, 32);
 
     /* a different period or a secret gives a different key */
     cr_assert_eq(hs_blind_public_key(&check, &kp.pub, secret, secret_len, pn + 1, pl), 0);
@@ -190,7 +181,7 @@ Test(hs_crypto, indices_and_srv)
       cr_assert_eq(hs_build_hs_index(out, &bpk, num(v, "replica"),
                                      num(v, "period_length_minutes"),
                                      num(v, "period_num")), 0);
-      check_hex(v, "hs_index", out, 32);
+      vectors_check_hex(v, "hs_index", out, 32);
       n_store++;
     } else {
       ed25519_public_key_t node;
@@ -199,7 +190,7 @@ Test(hs_crypto, indices_and_srv)
       vectors_hex_fixed(v, "shared_random_value", srv, 32);
       cr_assert_eq(hs_build_hsdir_index(out, &node, srv, num(v, "period_num"),
                                         num(v, "period_length_minutes")), 0);
-      check_hex(v, "hsdir_index", out, 32);
+      vectors_check_hex(v, "hsdir_index", out, 32);
       n_dir++;
     }
   }
@@ -212,7 +203,7 @@ Test(hs_crypto, indices_and_srv)
     uint8_t out[32];
     cr_assert_eq(hs_disaster_srv(out, num(v, "period_length_minutes"),
                                  num(v, "period_num")), 0);
-    check_hex(v, "disaster_srv", out, 32);
+    vectors_check_hex(v, "disaster_srv", out, 32);
   }
   json_free(doc);
 }
@@ -273,15 +264,15 @@ Test(hs_crypto, client_auth_cookie)
     vectors_hex_fixed(v, "client_auth_public_key", cpub, 32);
     vectors_hex_fixed(v, "iv", iv, 16);
     cr_assert_eq(x25519_public_from_secret(epub, esec), 0);
-    check_hex(v, "service_ephemeral_public_key", epub, 32);
+    vectors_check_hex(v, "service_ephemeral_public_key", epub, 32);
     cr_assert_eq(hs_client_auth_encrypt_cookie(id, enc, esec, cpub, subcred, iv,
                                                cookie, clen), 0);
-    check_hex(v, "client_id", id, 8);
-    check_hex(v, "encrypted_cookie", enc, clen);
+    vectors_check_hex(v, "client_id", id, 8);
+    vectors_check_hex(v, "encrypted_cookie", enc, clen);
     uint8_t keys[HS_CLIENT_AUTH_KEYS_LEN], seed[32];
     cr_assert_eq(hs_client_auth_keys(keys, seed, esec, cpub, subcred), 0);
-    check_hex(v, "secret_seed", seed, 32);
-    check_hex(v, "keys", keys, sizeof(keys));
+    vectors_check_hex(v, "secret_seed", seed, 32);
+    vectors_check_hex(v, "keys", keys, sizeof(keys));
     free(cookie);
   }
   json_free(doc);

@@ -10,18 +10,6 @@
 #include "allium/lib/crypto/digest.h"
 #include "helpers/vectors.h"
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t outlen)
-{
-  size_t n = strlen(hex) / 2;
-  cr_assert_leq(n, outlen);
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-    out[i] = (uint8_t)v;
-  }
-  return n;
-}
 
 #define NIST_IV "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
 #define NIST_PT "6bc1bee22e409f96e93d7e117393172a" \
@@ -44,10 +32,10 @@ static void
 nist_case(const char *keyhex, const char *cthex)
 {
   uint8_t key[32], iv[16], pt[64], ct[64], buf[64];
-  size_t keylen = unhex(keyhex, key, sizeof(key));
-  unhex(NIST_IV, iv, sizeof(iv));
-  unhex(NIST_PT, pt, sizeof(pt));
-  unhex(cthex, ct, sizeof(ct));
+  size_t keylen = test_unhex(keyhex, key, sizeof(key));
+  test_unhex(NIST_IV, iv, sizeof(iv));
+  test_unhex(NIST_PT, pt, sizeof(pt));
+  test_unhex(cthex, ct, sizeof(ct));
 
   /* one call */
   aes_ctr_t *c = aes_ctr_new(key, keylen, iv);
@@ -119,8 +107,8 @@ static void
 check_carry(const char *ivhex, const char *nexthex)
 {
   uint8_t key[32] = { 0x42 }, iv[16], next[16], z[32] = { 0 }, a[32], b[16];
-  unhex(ivhex, iv, 16);
-  unhex(nexthex, next, 16);
+  test_unhex(ivhex, iv, 16);
+  test_unhex(nexthex, next, 16);
   for (size_t keylen = 16; keylen <= 32; keylen += 16) {
     aes_ctr_t *c = aes_ctr_new(key, keylen, iv);
     aes_ctr_crypt(c, z, a, 32);

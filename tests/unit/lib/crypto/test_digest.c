@@ -13,26 +13,7 @@
 
 #define MSG448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t outlen)
-{
-  size_t n = strlen(hex) / 2;
-  cr_assert_leq(n, outlen);
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-    out[i] = (uint8_t)v;
-  }
-  return n;
-}
 
-static void
-expect_hex(const uint8_t *got, size_t len, const char *hex)
-{
-  uint8_t want[256];
-  cr_assert_eq(unhex(hex, want, sizeof(want)), len, "bad expected length");
-  cr_assert(memcmp(got, want, len) == 0, "digest mismatch, expected %s", hex);
-}
 
 typedef int (*oneshot_fn)(uint8_t *, const void *, size_t);
 
@@ -83,7 +64,7 @@ Test(digest, oneshot_known_answers)
   for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++) {
     uint8_t out[64];
     cr_assert_eq(kats[i].fn(out, kats[i].msg, strlen(kats[i].msg)), 0);
-    expect_hex(out, digest_alg_len(kats[i].alg), kats[i].hex);
+    test_expect_hex(out, digest_alg_len(kats[i].alg), kats[i].hex);
   }
 }
 
@@ -100,7 +81,7 @@ Test(digest, null_input_with_length_fails)
   uint8_t out[64];
   cr_assert_eq(digest_sha256(out, NULL, 1), -1);
   cr_assert_eq(digest_sha256(out, NULL, 0), 0);
-  expect_hex(out, 32, kats[4].hex);
+  test_expect_hex(out, 32, kats[4].hex);
   cr_assert_eq(digest_shake256(out, 8, NULL, 3), -1);
 }
 
@@ -113,7 +94,7 @@ Test(digest, running_matches_oneshot_byte_by_byte)
       digest_ctx_add(d, p, 1);
     uint8_t out[64];
     digest_ctx_peek(d, out, sizeof(out)); /* clamps to the digest length */
-    expect_hex(out, digest_alg_len(kats[i].alg), kats[i].hex);
+    test_expect_hex(out, digest_alg_len(kats[i].alg), kats[i].hex);
     digest_ctx_free(d);
     cr_assert_null(d);
   }
@@ -145,7 +126,7 @@ Test(digest, peek_does_not_disturb_state)
     /* kats[] lists "abc" for every algorithm; find it */
     for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++)
       if (kats[i].alg == algs[a] && !strcmp(kats[i].msg, "abc"))
-        expect_hex(p1, len, kats[i].hex);
+        test_expect_hex(p1, len, kats[i].hex);
     digest_ctx_free(d);
   }
 }
@@ -203,9 +184,9 @@ Test(digest, shake256_oneshot_known_answers)
 {
   uint8_t out[64];
   cr_assert_eq(digest_shake256(out, 64, "", 0), 0);
-  expect_hex(out, 64, SHAKE_EMPTY_64);
+  test_expect_hex(out, 64, SHAKE_EMPTY_64);
   cr_assert_eq(digest_shake256(out, 64, "abc", 3), 0);
-  expect_hex(out, 64, SHAKE_ABC_64);
+  test_expect_hex(out, 64, SHAKE_ABC_64);
   cr_assert_eq(digest_shake256(out, 0, "abc", 3), 0);
 }
 
@@ -230,9 +211,9 @@ Test(digest, xof_squeeze_uneven_pieces)
   static const size_t pieces[] = { 1, 0, 7, 13, 3, 40 }; /* 64 bytes */
   uint8_t out[64];
   squeeze_in_pieces("", 0, pieces, 6, out);
-  expect_hex(out, 64, SHAKE_EMPTY_64);
+  test_expect_hex(out, 64, SHAKE_EMPTY_64);
   squeeze_in_pieces("abc", 3, pieces, 6, out);
-  expect_hex(out, 64, SHAKE_ABC_64);
+  test_expect_hex(out, 64, SHAKE_ABC_64);
 }
 
 Test(digest, xof_matches_openssl_across_block_boundaries)
@@ -299,7 +280,7 @@ Test(digest, xof_zero_length_squeezes)
   uint8_t out[64];
   static const size_t pieces[] = { 0, 0, 64, 0 };
   squeeze_in_pieces("abc", 3, pieces, 4, out);
-  expect_hex(out, 64, SHAKE_ABC_64);
+  test_expect_hex(out, 64, SHAKE_ABC_64);
   xof_ctx_free_(NULL);
 }
 

@@ -4,26 +4,14 @@
 #include <string.h>
 
 #include "allium/lib/crypto/hmac.h"
-
-static size_t
-unhex(const char *hex, uint8_t *out, size_t outlen)
-{
-  size_t n = strlen(hex) / 2;
-  cr_assert_leq(n, outlen);
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-    out[i] = (uint8_t)v;
-  }
-  return n;
-}
+#include "helpers/vectors.h"
 
 static void
 check(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
       const char *hex, int tc)
 {
   uint8_t out[32], want[32];
-  cr_assert_eq(unhex(hex, want, sizeof(want)), 32);
+  cr_assert_eq(test_unhex(hex, want, sizeof(want)), 32);
   cr_assert_eq(crypto_hmac_sha256(out, key, keylen, msg, msglen), 0);
   cr_assert(memcmp(out, want, 32) == 0, "RFC 4231 test case %d", tc);
 }

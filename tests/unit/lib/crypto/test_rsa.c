@@ -15,6 +15,7 @@
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rsa.h"
 #include "allium/lib/malloc/malloc.h"
+#include "helpers/vectors.h"
 
 /* openssl genrsa -traditional 1024 */
 static const char kat_priv_pem[] =
@@ -73,16 +74,6 @@ setup(void)
 
 TestSuite(rsa, .init = setup);
 
-static void
-unhex(uint8_t *out, const char *hex, size_t n)
-{
-  cr_assert_eq(strlen(hex), 2 * n);
-  for (size_t i = 0; i < n; i++) {
-    unsigned x;
-    cr_assert_eq(sscanf(hex + 2 * i, "%2x", &x), 1);
-    out[i] = (uint8_t)x;
-  }
-}
 
 /* Sign / recover / verify round trip, with bit flips. */
 static void
@@ -222,13 +213,13 @@ Test(rsa, known_answers)
   al_free(pem);
   cr_assert_not_null(p);
 
-  unhex(want_fpr, kat_fpr_hex, 20);
+  cr_assert_eq(test_unhex(kat_fpr_hex, want_fpr, 20), 20);
   cr_assert_eq(rsa_key_fingerprint(k, fpr), 0);
   cr_assert_arr_eq(fpr, want_fpr, 20);
   cr_assert_eq(rsa_key_fingerprint(p, fpr), 0);
   cr_assert_arr_eq(fpr, want_fpr, 20);
 
-  unhex(want_sig, kat_sig_hex, 128);
+  cr_assert_eq(test_unhex(kat_sig_hex, want_sig, 128), 128);
   cr_assert_eq(rsa_sign_raw(k, (const uint8_t *)kat_data, 20, &sig, &siglen), 0);
   cr_assert_eq(siglen, 128);
   cr_assert_arr_eq(sig, want_sig, 128);
