@@ -7,6 +7,7 @@
 #include "allium/app/config/options.h"
 
 #include "allium/lib/log/log.h"
+#include "allium/lib/log/log_config.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include <ctype.h>
@@ -35,72 +36,22 @@ fail(char **errmsg, const config_line_t *ln, const char *fmt, ...)
   return -1;
 }
 
-static int
-is_severity(const char *s, size_t n)
-{
-  static const char *const sev[] = { "debug", "info", "notice", "warn",
-                                     "err", NULL };
-  for (int i = 0; sev[i]; i++)
-    if (strlen(sev[i]) == n && !strncasecmp(s, sev[i], n))
-      return 1;
-  return 0;
-}
-
-/* "[domains]sev", "sev-sev", "sev" */
-static int
-valid_sevspec(const char *w, size_t n)
-{
-  if (n && w[0] == '[') {
-    const char *close = memchr(w, ']', n);
-    if (!close)
-      return 0;
-    n -= (size_t)(close + 1 - w);
-    w = close + 1;
-  }
-  const char *dash = memchr(w, '-', n);
-  if (dash)
-    return is_severity(w, (size_t)(dash - w)) &&
-           is_severity(dash + 1, n - (size_t)(dash + 1 - w));
-  return is_severity(w, n);
-}
-
-/* Log: one or more severity specs, then a destination. */
+/* Log: parsed by the log module itself, so the grammar lives in one place. */
 static int
 check_log_line(const config_line_t *ln, char **errmsg)
 {
-  const char *p = ln->value;
-  int n_sev = 0;
-  while (*p) {
-    while (*p == ' ' || *p == '\t')
-      p++;
-    size_t n = strcspn(p, " \t");
-    if (n == 0)
-      break;
-    if (!strncasecmp(p, "file", n) && n == 4) {
-      const char *path = p + n + strspn(p + n, " \t");
-      if (!*path)
-        return fail(errmsg, ln, "Option 'Log': \"file\" needs a path");
-      return n_sev ? 0 : fail(errmsg, ln, "Option 'Log': no severity "
-                              "before \"file\"");
-    }
-    if ((n == 6 && (!strncasecmp(p, "stdout", 6) ||
-                    !strncasecmp(p, "stderr", 6) ||
-                    !strncasecmp(p, "syslog", 6))) ||
-        (n == 7 && !strncasecmp(p, "android", 7))) {
-      if (!n_sev || p[n + strspn(p + n, " \t")])
-        break;
-      return 0;
-    }
-    if (!valid_sevspec(p, n))
-      return fail(errmsg, ln, "Option 'Log': \"%.*s\" is not a log "
-                  "severity (expected debug, info, notice, warn or err, "
-                  "optionally MIN-MAX)", (int)(n > 64 ? 64 : n), p);
-    n_sev++;
-    p += n;
+  log_sink_spec_t spec;
+  char *why = NULL;
+  if (log_sink_spec_parse(ln->value, &spec, &why) < 0) {
+    const char *w = why ? why : "invalid log line";
+    if (!strncmp(w, "Log: ", 5))
+      w += 5;
+    int r = fail(errmsg, ln, "Option 'Log': %s", w);
+    al_free(why);
+    return r;
   }
-  return fail(errmsg, ln, "Option 'Log': \"%.64s\" is not a log line "
-              "(expected SEVERITY[-SEVERITY] stderr|stdout|syslog|file "
-              "PATH)", ln->value);
+  log_sink_spec_clear(&spec);
+  return 0;
 }
 
 /* One ExitPolicy item: accept|reject|accept6|reject6 PATTERN. */

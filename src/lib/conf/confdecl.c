@@ -267,6 +267,46 @@ parse_choice(const conf_var_t *var, const char *value, int *out,
   return -1;
 }
 
+/* INTERVAL, MSEC_INTERVAL and MEMORY values, checked against the row's
+ * limits, into field f. */
+static int
+parse_scaled(const conf_var_t *var, void *f, const char *value,
+             char **errmsg)
+{
+  int64_t min, max;
+  uint64_t u64;
+  switch (var->type) {
+  case CONF_TYPE_INTERVAL: case CONF_TYPE_MSEC_INTERVAL:
+    if (conf_parse_interval(value, var->type == CONF_TYPE_MSEC_INTERVAL,
+                            &u64, errmsg) < 0)
+      return -1;
+    int_limits(var, &min, &max);
+    if (u64 < (uint64_t)min || u64 > (uint64_t)max) {
+      al_free(*errmsg);
+      *errmsg = al_asprintf("\"%.64s\" is out of range (expected %" PRId64
+                            " to %" PRId64 " %s)", value, min, max,
+                            var->type == CONF_TYPE_INTERVAL ? "seconds"
+                            : "msec");
+      return -1;
+    }
+    *(int *)f = (int)u64;
+    return 0;
+  default:
+    if (conf_parse_memory(value, &u64, errmsg) < 0)
+      return -1;
+    if ((var->min && u64 < (uint64_t)var->min) ||
+        (var->max && u64 > (uint64_t)var->max)) {
+      al_free(*errmsg);
+      *errmsg = al_asprintf("\"%.64s\" is out of range (expected %" PRId64
+                            " to %" PRId64 " bytes)", value, var->min,
+                            var->max ? var->max : INT64_MAX);
+      return -1;
+    }
+    *(uint64_t *)f = u64;
+    return 0;
+  }
+}
+
 /* Parse a scalar value into the field.  Lists are handled by the caller. */
 static int
 parse_scalar(const conf_var_t *var, void *obj, const char *value,
@@ -312,33 +352,8 @@ parse_scalar(const conf_var_t *var, void *obj, const char *value,
     *(uint64_t *)f = u64;
     return 0;
   case CONF_TYPE_INTERVAL: case CONF_TYPE_MSEC_INTERVAL:
-    if (conf_parse_interval(value, var->type == CONF_TYPE_MSEC_INTERVAL,
-                            &u64, errmsg) < 0)
-      return -1;
-    int_limits(var, &min, &max);
-    if (u64 < (uint64_t)min || u64 > (uint64_t)max) {
-      al_free(*errmsg);
-      *errmsg = al_asprintf("\"%.64s\" is out of range (expected %" PRId64
-                            " to %" PRId64 " %s)", value, min, max,
-                            var->type == CONF_TYPE_INTERVAL ? "seconds"
-                            : "msec");
-      return -1;
-    }
-    *(int *)f = (int)u64;
-    return 0;
   case CONF_TYPE_MEMORY:
-    if (conf_parse_memory(value, &u64, errmsg) < 0)
-      return -1;
-    if ((var->min && u64 < (uint64_t)var->min) ||
-        (var->max && u64 > (uint64_t)var->max)) {
-      al_free(*errmsg);
-      *errmsg = al_asprintf("\"%.64s\" is out of range (expected %" PRId64
-                            " to %" PRId64 " bytes)", value, var->min,
-                            var->max ? var->max : INT64_MAX);
-      return -1;
-    }
-    *(uint64_t *)f = u64;
-    return 0;
+    return parse_scaled(var, f, value, errmsg);
   case CONF_TYPE_CSV: {
     char **items;
     parse_csv(value, &items);

@@ -1,7 +1,7 @@
 /* confline_io.c -- the file-reading side of the torrc parser: read a file,
  * and resolve "%include PATH" (a file, or every non-dot file of a folder
  * in sorted order) with a depth limit and loop protection, as tor(1)
- * documents for %include.  The text itself is parsed by confline.c.
+ * documents for %include (also with a glob pattern).  The text itself is parsed by confline.c.
  */
 #include "allium/lib/conf/confline.h"
 
@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,10 +179,10 @@ list_folder(const char *dir, char ***names_out, size_t *n_out, char **errmsg)
   return 0;
 }
 
-/* Lines of what one %include names (file or folder) at depth. */
+/* Lines of one file or folder named by a %include, at depth. */
 static int
-include_path(const config_line_t *inc, const char *path, int depth,
-             include_ctx_t *ctx, config_line_t **out, char **errmsg)
+include_one(const config_line_t *inc, const char *path, int depth,
+            include_ctx_t *ctx, config_line_t **out, char **errmsg)
 {
   struct stat st;
   *out = NULL;
@@ -212,6 +213,50 @@ include_path(const config_line_t *inc, const char *path, int depth,
     al_free(names[i]);
   }
   al_free(names);
+  if (r < 0)
+    confline_free(*out);
+  return r;
+}
+
+/* Lines of what one %include names: a file, a folder, or a glob pattern
+ * ("*", "?", "[...]") whose matches (sorted, dot names skipped) are each a
+ * file or folder.  A pattern that matches nothing includes nothing. */
+static int
+include_path(const config_line_t *inc, const char *path, int depth,
+             include_ctx_t *ctx, config_line_t **out, char **errmsg)
+{
+  *out = NULL;
+  if (!strpbrk(path, "*?["))
+    return include_one(inc, path, depth, ctx, out, errmsg);
+  glob_t g;
+  memset(&g, 0, sizeof(g));
+  int gr = glob(path, 0, NULL, &g);
+  if (gr != 0 && gr != GLOB_NOMATCH) {
+    globfree(&g);
+    al_free(*errmsg);
+    *errmsg = al_asprintf("%s:%d: %%include: cannot expand '%s'",
+                          inc->source, inc->lineno, inc->value);
+    return -1;
+  }
+  if (g.gl_pathc > CONFLINE_MAX_FOLDER_FILES) {
+    globfree(&g);
+    al_free(*errmsg);
+    *errmsg = al_asprintf("%s:%d: %%include: '%s' matches more than %d "
+                          "files", inc->source, inc->lineno, inc->value,
+                          CONFLINE_MAX_FOLDER_FILES);
+    return -1;
+  }
+  config_line_t **tail = out;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
+    const char *slash = strrchr(g.gl_pathv[i], '/');
+    if ((slash ? slash[1] : g.gl_pathv[i][0]) == '.')
+      continue;
+    r = include_one(inc, g.gl_pathv[i], depth, ctx, tail, errmsg);
+    while (*tail)
+      tail = &(*tail)->next;
+  }
+  globfree(&g);
   if (r < 0)
     confline_free(*out);
   return r;

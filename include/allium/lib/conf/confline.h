@@ -10,8 +10,8 @@
  *   - a value in double quotes may use C escapes (\n \t \r \" \\ \' \xHH,
  *     octal \NNN);
  *   - "%include PATH" pulls in a file, or every file of a folder (sorted by
- *     name, dotfiles skipped), to a depth of CONFLINE_MAX_INCLUDE_DEPTH,
- *     with loop protection;
+ *     name, dotfiles skipped), or every match of a glob pattern, to a depth
+ *     of CONFLINE_MAX_INCLUDE_DEPTH, with loop protection;
  *   - "+Key" appends to and "/Key" clears a repeatable option.
  * Parsing is sans-IO (confline_parse_text); only confline_parse_file and
  * confline_expand_includes touch the file system.  Errors never abort: they

@@ -243,6 +243,27 @@ Test(confline, include_file_and_folder, .init = mk_tmp, .fini = rm_tmp)
   confline_free(l);
 }
 
+Test(confline, include_glob, .init = mk_tmp, .fini = rm_tmp)
+{
+  char path[512];
+  snprintf(path, sizeof(path), "%s/d", tmpdir);
+  mkdir(path, 0700);
+  write_file("main", "%include d/*.conf\n%include d/none*\nZ 1\n");
+  write_file("d/b.conf", "B 2\n");
+  write_file("d/a.conf", "A 1\n");
+  write_file("d/c.txt", "C 3\n");
+  write_file("d/.x.conf", "X 1\n");
+  snprintf(path, sizeof(path), "%s/main", tmpdir);
+  config_line_t *l = NULL;
+  char *err = NULL;
+  cr_assert_eq(confline_parse_file(path, &l, &err), 0, "%s", err);
+  cr_assert_eq(confline_count(l), 3);
+  cr_assert_str_eq(l->key, "A");
+  cr_assert_str_eq(l->next->key, "B");
+  cr_assert_str_eq(l->next->next->key, "Z");
+  confline_free(l);
+}
+
 Test(confline, include_missing_and_loop, .init = mk_tmp, .fini = rm_tmp)
 {
   char path[512];
