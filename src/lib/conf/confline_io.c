@@ -5,6 +5,7 @@
  */
 #include "allium/lib/conf/confline.h"
 
+#include "allium/lib/fs/fs.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include <dirent.h>
@@ -46,35 +47,20 @@ dir_of(const char *path)
 static int
 read_whole_file(const char *path, char **out, size_t *outlen, char **errmsg)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    int e = errno;
-    al_free(*errmsg);
-    *errmsg = al_asprintf("Cannot open configuration file '%s': %s", path,
-                          strerror(e));
-    return e == ENOENT ? -2 : -1;
-  }
-  char *buf = al_malloc(CONFLINE_MAX_TEXT + 1);
-  size_t n = fread(buf, 1, CONFLINE_MAX_TEXT + 1, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    al_free(buf);
-    al_free(*errmsg);
-    *errmsg = al_asprintf("Error reading configuration file '%s'", path);
-    return -1;
-  }
-  if (n > CONFLINE_MAX_TEXT) {
-    al_free(buf);
-    al_free(*errmsg);
+  int r = fs_read_file(path, out, outlen, CONFLINE_MAX_TEXT);
+  if (r == 0)
+    return 0;
+  al_free(*errmsg);
+  if (r == FS_ERR_TOOBIG)
     *errmsg = al_asprintf("Configuration file '%s' is larger than %d bytes",
                           path, CONFLINE_MAX_TEXT);
-    return -1;
-  }
-  buf[n] = '\0';
-  *out = buf;
-  *outlen = n;
-  return 0;
+  else if (r == FS_ERR_IO || r == FS_ERR_NOENT)
+    *errmsg = al_asprintf("Cannot open configuration file '%s': %s", path,
+                          strerror(errno));
+  else
+    *errmsg = al_asprintf("Cannot read configuration file '%s': %s", path,
+                          fs_strerror(r));
+  return r == FS_ERR_NOENT ? -2 : -1;
 }
 
 /* Parse one file (no include resolution).  Same returns as above. */
