@@ -8,6 +8,7 @@
  */
 #include "allium/lib/conf/confline.h"
 
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include <ctype.h>
@@ -113,18 +114,6 @@ set_err(char **errmsg, const char *source, int lineno, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- quoting */
 
-static int
-hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decode one escape at s[i] (s[i-1] was the backslash) into *ch; returns
  * bytes consumed or -1. */
 static int
@@ -142,7 +131,7 @@ unescape_one(const char *s, size_t len, size_t i, char *ch)
   case 'x': {
     if (i + 2 >= len)
       return -1;
-    int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+    int hi = base16_digit_value(s[i + 1]), lo = base16_digit_value(s[i + 2]);
     if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
       return -1;
     *ch = (char)(hi * 16 + lo);

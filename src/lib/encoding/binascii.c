@@ -43,8 +43,8 @@ base16_encode_lower(char *dest, size_t destlen, const uint8_t *src, size_t srcle
   return base16_encode_with(dest, destlen, src, srclen, b16_lower);
 }
 
-static int
-hex_value(char c)
+int
+base16_digit_value(char c)
 {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -62,7 +62,7 @@ base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen)
       (!src && srclen))
     return -1;
   for (size_t i = 0; i < srclen; i += 2) {
-    int hi = hex_value(src[i]), lo = hex_value(src[i + 1]);
+    int hi = base16_digit_value(src[i]), lo = base16_digit_value(src[i + 1]);
     if (hi < 0 || lo < 0)
       return -1;
     dest[i / 2] = (uint8_t)((hi << 4) | lo);

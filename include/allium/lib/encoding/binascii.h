@@ -28,6 +28,8 @@
 
 int base16_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
 int base16_encode_lower(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
+/** Value 0-15 of one hex digit (either case), or -1. */
+int base16_digit_value(char c);
 int base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
 
 int base32_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
