@@ -43,11 +43,40 @@ dir_of(const char *path)
   return al_strndup(path, (size_t)(slash - path));
 }
 
+/* Read a character device or FIFO (/dev/null, a pipe from a shell) to EOF:
+ * tor users pass those as -f or --defaults-torrc.  0 or an FS_ERR_* code. */
+static int
+read_stream_file(const char *path, char **out, size_t *outlen)
+{
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return FS_ERR_IO;
+  if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))
+    return FS_ERR_NOTFILE;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return FS_ERR_IO;
+  char *buf = al_malloc(CONFLINE_MAX_TEXT + 1);
+  size_t n = fread(buf, 1, CONFLINE_MAX_TEXT + 1, f);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad || n > CONFLINE_MAX_TEXT) {
+    al_free(buf);
+    return bad ? FS_ERR_IO : FS_ERR_TOOBIG;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *outlen = n;
+  return 0;
+}
+
 /* Read a whole file into a heap buffer.  0, -1 (error), -2 (missing). */
 static int
 read_whole_file(const char *path, char **out, size_t *outlen, char **errmsg)
 {
   int r = fs_read_file(path, out, outlen, CONFLINE_MAX_TEXT);
+  if (r == FS_ERR_NOTFILE)
+    r = read_stream_file(path, out, outlen);
   if (r == 0)
     return 0;
   al_free(*errmsg);
