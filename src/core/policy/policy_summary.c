@@ -5,6 +5,7 @@
  * of a full exit policy.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "allium/core/policy/policy.h"
@@ -136,36 +137,124 @@ rule_counts(const policy_entry_t *e, int fam)
   return e->maskbits <= 1;
 }
 
-/* Length of the text for the list of ports where acc[p] == want, and fill
+/* A run of ports with one decision. */
+typedef struct port_run_t {
+  uint32_t lo, hi;
+  bool accept;
+} port_run_t;
+
+/* Length of the text for the list of runs with accept == want, and fill
  * out (ranges, truncated to fit POLICY_SUMMARY_MAXLEN). */
 static size_t
-build_list(const uint8_t *acc, bool want, policy_summary_t *out)
+build_list(const port_run_t *runs, size_t nruns, bool want,
+           policy_summary_t *out)
 {
   size_t textlen = 6;  /* "accept" / "reject" */
   out->accept = want;
   out->n = 0;
-  unsigned p = 1;
-  while (p <= 65535) {
-    if ((acc[p] != 0) != want) {
-      p++;
+  for (size_t i = 0; i < nruns; i++) {
+    if (runs[i].accept != want)
       continue;
-    }
-    unsigned lo = p;
-    while (p + 1 <= 65535 && (acc[p + 1] != 0) == want)
-      p++;
     char tmp[16];
-    int w = lo == p ? snprintf(tmp, sizeof(tmp), "%u", lo)
-                    : snprintf(tmp, sizeof(tmp), "%u-%u", lo, p);
+    unsigned lo = runs[i].lo, hi = runs[i].hi;
+    int w = lo == hi ? snprintf(tmp, sizeof(tmp), "%u", lo)
+                     : snprintf(tmp, sizeof(tmp), "%u-%u", lo, hi);
     size_t add = (size_t)w + 1;  /* separator */
     if (textlen + add <= POLICY_SUMMARY_MAXLEN && out->n < N_RANGES_MAX) {
       out->ranges[out->n].lo = (uint16_t)lo;
-      out->ranges[out->n].hi = (uint16_t)p;
+      out->ranges[out->n].hi = (uint16_t)hi;
       out->n++;
     }
     textlen += add;
-    p++;
   }
   return textlen;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Smallest undecided segment >= k (path-compressing "next" links). */
+static size_t
+next_open(size_t *nxt, size_t k)
+{
+  size_t r = k;
+  while (nxt[r] != r)
+    r = nxt[r];
+  while (nxt[k] != r) {
+    size_t t = nxt[k];
+    nxt[k] = r;
+    k = t;
+  }
+  return r;
+}
+
+/* Split 1..65535 at every rule boundary into segments; the first rule that
+ * counts and covers a segment decides it (rules are applied in order, each
+ * segment is decided once).  Merge equal neighbours into runs; returns them
+ * (caller frees) and their number in *nruns. */
+static port_run_t *
+compute_runs(const policy_t *pol, int family, size_t *nruns)
+{
+  uint32_t *b = al_reallocarray(NULL, 2 * pol->n + 2, sizeof(uint32_t));
+  size_t nb = 0;
+  b[nb++] = 1;
+  b[nb++] = 65536;
+  for (size_t i = 0; i < pol->n; i++) {
+    if (!rule_counts(&pol->entries[i], family))
+      continue;
+    b[nb++] = pol->entries[i].port_lo;
+    b[nb++] = (uint32_t)pol->entries[i].port_hi + 1;
+  }
+  qsort(b, nb, sizeof(*b), cmp_u32);
+  size_t u = 1;
+  for (size_t k = 1; k < nb; k++)
+    if (b[k] != b[u - 1])
+      b[u++] = b[k];
+  size_t nseg = u - 1;  /* segment k: [b[k], b[k+1]) */
+  size_t *nxt = al_reallocarray(NULL, nseg + 1, sizeof(size_t));
+  uint8_t *acc = al_calloc(nseg + 1, 1);
+  for (size_t k = 0; k <= nseg; k++)
+    nxt[k] = k;
+  for (size_t i = 0; i < pol->n; i++) {
+    const policy_entry_t *e = &pol->entries[i];
+    if (!rule_counts(e, family))
+      continue;
+    size_t lo = 0, hi = nseg;  /* find k with b[k] == port_lo */
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (b[mid] < e->port_lo)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (size_t k = next_open(nxt, lo); k < nseg && b[k] <= e->port_hi;
+         k = next_open(nxt, k + 1)) {
+      acc[k] = e->action == POLICY_ACCEPT ? 1 : 2;
+      nxt[k] = k + 1;
+    }
+  }
+  port_run_t *runs = al_reallocarray(NULL, nseg, sizeof(*runs));
+  size_t nr = 0;
+  for (size_t k = 0; k < nseg; k++) {
+    bool a = acc[k] != 2;  /* undecided: accepted (dir-spec 2.1.1) */
+    if (nr && runs[nr - 1].accept == a) {
+      runs[nr - 1].hi = b[k + 1] - 1;
+    } else {
+      runs[nr].lo = b[k];
+      runs[nr].hi = b[k + 1] - 1;
+      runs[nr].accept = a;
+      nr++;
+    }
+  }
+  al_free(acc);
+  al_free(nxt);
+  al_free(b);
+  *nruns = nr;
+  return runs;
 }
 
 int
@@ -173,26 +262,11 @@ policy_summarize(const policy_t *pol, int family, policy_summary_t *out)
 {
   if (family != 4 && family != 6)
     return POLICY_E_FAMILY;
-  uint8_t *acc = al_calloc(65536, 1);
-  uint8_t *done = al_calloc(65536, 1);
-  for (size_t i = 0; i < pol->n; i++) {
-    const policy_entry_t *e = &pol->entries[i];
-    if (!rule_counts(e, family))
-      continue;
-    for (unsigned p = e->port_lo; p <= e->port_hi; p++) {
-      if (!done[p]) {
-        done[p] = 1;
-        acc[p] = e->action == POLICY_ACCEPT;
-      }
-    }
-  }
-  for (unsigned p = 1; p <= 65535; p++) {
-    if (!done[p])
-      acc[p] = 1;  /* no rule matched: accepted (dir-spec 2.1.1) */
-  }
+  size_t nruns;
+  port_run_t *runs = compute_runs(pol, family, &nruns);
   policy_summary_t *rej = al_malloc(sizeof(*rej));
-  size_t alen = build_list(acc, true, out);
-  size_t rlen = build_list(acc, false, rej);
+  size_t alen = build_list(runs, nruns, true, out);
+  size_t rlen = build_list(runs, nruns, false, rej);
   if (out->n == 0) {
     /* nothing accepted */
     out->accept = false;
@@ -207,7 +281,6 @@ policy_summarize(const policy_t *pol, int family, policy_summary_t *out)
     *out = *rej;
   }
   al_free(rej);
-  al_free(acc);
-  al_free(done);
+  al_free(runs);
   return 0;
 }

@@ -309,6 +309,12 @@ consensus_get_bw_weight(const consensus_t *c, const char *name, int32_t def)
   return kv ? kv->value : def;
 }
 
+int
+consensus_is_live(const consensus_t *c, time_t now, time_t skew)
+{
+  return c && now + skew >= c->valid_after && now - skew <= c->valid_until;
+}
+
 const consensus_router_t *
 consensus_find_router(const consensus_t *c, const uint8_t id[20])
 {

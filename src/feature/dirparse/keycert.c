@@ -167,10 +167,6 @@ authcert_parse_list(const char *s, size_t len, authcert_t ***out, size_t *n,
   int rv = netdoc_tokenize(s, len, 0, &d, err);
   if (rv < 0)
     return rv;
-  if (d->n_tok == 0) {
-    netdoc_free(d);
-    return netdoc_err(err, DIRPARSE_ERR_SYNTAX, 1, "no certificate");
-  }
   authcert_t **l = NULL;
   size_t cnt = 0, i = 0;
   while (i < d->n_tok) {

@@ -138,6 +138,8 @@ int32_t consensus_get_param(const consensus_t *c, const char *name, int32_t def,
                             int32_t min, int32_t max);
 /** Bandwidth weight by name (e.g. "Wgg"), or def if absent. */
 int32_t consensus_get_bw_weight(const consensus_t *c, const char *name, int32_t def);
+/** 1 when valid_after - skew <= now <= valid_until + skew, else 0. */
+int consensus_is_live(const consensus_t *c, time_t now, time_t skew);
 /** Router entry with identity digest id, or NULL (entries are sorted). */
 const consensus_router_t *consensus_find_router(const consensus_t *c, const uint8_t id[20]);
 

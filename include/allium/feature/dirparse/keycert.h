@@ -31,16 +31,15 @@ typedef struct authcert_t {
   uint8_t cert_digest[20];       /* SHA-1 of the signed portion */
 } authcert_t;
 
-/** Parse and verify the certificate at the start of s[0..len).  It ends
- * after the dir-key-certification object; *consumed (may be NULL) gets the
- * number of bytes used (blank lines after it included).  *out: new cert,
+/** Parse and verify the one certificate in s[0..len) (anything else in the
+ * input is an error); *consumed (may be NULL) gets len.  *out: new cert,
  * caller frees with authcert_free().  0, DIRPARSE_ERR_SYNTAX or
  * DIRPARSE_ERR_SIG (err says which line). */
 int authcert_parse(const char *s, size_t len, authcert_t **out, size_t *consumed,
                    netdoc_err_t *err);
 
 /** Parse a concatenation of certificates (e.g. a cached-certs file or a
- * /tor/keys/ response).  All must verify.  *out: new array of *n certs;
+ * /tor/keys/ response).  All must verify; empty input gives *n = 0.  *out: new array of *n certs;
  * caller frees with authcert_list_free(). */
 int authcert_parse_list(const char *s, size_t len, authcert_t ***out, size_t *n,
                         netdoc_err_t *err);

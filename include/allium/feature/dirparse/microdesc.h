@@ -41,7 +41,8 @@ typedef struct microdesc_t {
  * before it).  *out: caller frees with microdesc_free().  0 or DIRPARSE_ERR_*. */
 int microdesc_parse(const char *s, size_t len, microdesc_t **out, netdoc_err_t *err);
 
-/** Parse a concatenation of microdescriptors.  All must be well formed.
+/** Parse a concatenation of microdescriptors.  All must be well formed;
+ * empty input gives *n = 0.
  * *out: new array of *n microdescriptors, in input order; caller frees with
  * microdesc_list_free(). */
 int microdesc_parse_batch(const char *s, size_t len, microdesc_t ***out, size_t *n,

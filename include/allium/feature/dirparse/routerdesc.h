@@ -66,7 +66,8 @@ typedef struct routerdesc_t {
  * DIRPARSE_ERR_SIG, err naming the line. */
 int routerdesc_parse(const char *s, size_t len, routerdesc_t **out, netdoc_err_t *err);
 
-/** Parse and verify a concatenation of descriptors; all must verify.
+/** Parse and verify a concatenation of descriptors; all must verify;
+ * empty input gives *n = 0.
  * *out: new array of *n, caller frees with routerdesc_list_free(). */
 int routerdesc_parse_batch(const char *s, size_t len, routerdesc_t ***out, size_t *n,
                            netdoc_err_t *err);

@@ -18,7 +18,9 @@
  *   SOCKS_REQUEST_READY  socks_state_request() holds the request.  Answer
  *                        it later with socks_reply_encode().
  *   SOCKS_ERROR          send socks_state_reply() (may be empty) and close.
- * Buffered input is bounded by SOCKS_MAX_MESSAGE bytes.
+ * Buffered input is bounded by SOCKS_MAX_MESSAGE bytes.  Target port 0 and
+ * IPv6 targets are passed through: the caller applies the port's flags
+ * (IPv6Traffic, NoDNSRequest, ...) and refuses port 0.
  */
 #ifndef ALLIUM_FEATURE_PROXY_SOCKS_H
 #define ALLIUM_FEATURE_PROXY_SOCKS_H

@@ -111,6 +111,11 @@ Test(consensus, ns_real, .init = setup, .fini = teardown)
   cr_assert_eq(consensus_verify_signatures(c, certs, 1, 0), 1);
   cr_assert_eq(consensus_verify_signatures(c, certs, n_certs, certs[0]->expires + 5), 0);
   cr_assert_eq(consensus_verify_signatures(c, certs, n_certs, c->valid_after), 2);
+  cr_assert(consensus_is_live(c, c->valid_after, 0));
+  cr_assert(consensus_is_live(c, c->valid_until, 0));
+  cr_assert(!consensus_is_live(c, c->valid_until + 1, 0));
+  cr_assert(consensus_is_live(c, c->valid_until + 1, 5));
+  cr_assert(!consensus_is_live(c, c->valid_after - 1, 0));
   consensus_free(c);
   cr_assert_null(c);
   free(s);
@@ -249,5 +254,54 @@ Test(consensus, params_lookup, .init = setup, .fini = teardown)
                "params a=2147483648\nrecommended-client-protocols", 11, "params");
   expect_error(s, "recommended-client-protocols", "params a\nrecommended-client-protocols", 11,
                "params");
+  free(s);
+}
+
+Test(consensus, footer_and_authority_variants, .init = setup, .fini = teardown)
+{
+  size_t len;
+  char *s = fixture_load("consensus-md.txt", &len);
+  /* a signature with an unknown algorithm is kept but ignored */
+  size_t blen;
+  char *b = edit(s, "-----END SIGNATURE-----\ndirectory-signature sha256 96",
+                 "-----END SIGNATURE-----\ndirectory-signature sha3-512 whatever else\n"
+                 "-----BEGIN SIGNATURE-----\nAAEC\n-----END SIGNATURE-----\n"
+                 "directory-signature sha256 96", &blen);
+  consensus_t *c;
+  netdoc_err_t e;
+  cr_assert_eq(parse_exact(b, blen, &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->n_sigs, 3);
+  cr_assert(!c->sigs[1].alg_known);
+  cr_assert_eq(consensus_verify_signatures(c, certs, n_certs, 0), 2);
+  cr_assert(!c->sigs[1].verified);
+  consensus_free(c);
+  free(b);
+  /* the same authority signing twice counts once */
+  const char *s1 = strstr(s, "directory-signature ");
+  const char *s2 = strstr(s1 + 1, "directory-signature ");
+  size_t l1 = (size_t)(s2 - s1);
+  char *dup = malloc(len + l1);
+  memcpy(dup, s, len);
+  memcpy(dup + len, s1, l1);
+  cr_assert_eq(parse_exact(dup, len + l1, &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->n_sigs, 3);
+  cr_assert_eq(consensus_verify_signatures(c, certs, n_certs, 0), 2);
+  cr_assert(c->sigs[2].verified);
+  consensus_free(c);
+  free(dup);
+  /* a legacy dir-source has no contact or vote-digest */
+  b = edit(s, "dir-source auth1", "dir-source auth0-legacy 00112233445566778899AABBCCDDEEFF00112233 "
+           "127.0.0.1 127.0.0.1 17011 17010\ndir-source auth1", &blen);
+  cr_assert_eq(parse_exact(b, blen, &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->n_dirsources, 3);
+  cr_assert(c->dirsources[1].is_legacy);
+  cr_assert_null(c->dirsources[1].contact);
+  consensus_free(c);
+  free(b);
+  expect_error(s, "directory-signature sha256 33", "directory-signature\tsha256 33", 47, "SP");
+  expect_error(s, "directory-footer\n", "directory-footer x\n", 45, "too many");
+  expect_error(s, "dir-source auth1 96C37BDCA4FEE0258F54E771F7AD1F1DE186DC96 127.0.0.1 127.0.0.1",
+               "dir-source auth1 96C37BDCA4FEE0258F54E771F7AD1F1DE186DC96 127.0.0.1 127.0.0.256", 18,
+               "dir-source");
   free(s);
 }

@@ -1,0 +1,116 @@
+/* circuit_origin.h -- an origin (client-built) circuit as a sans-IO state
+ * machine (tor-spec 5.1-5.6, 6.1, 7.3; proposal 289).
+ *
+ * Life cycle:
+ *   circ_origin_new()
+ *   circ_origin_start(first hop)     -> CREATE2 cell queued
+ *   CREATED2 in (circ_origin_handle_cell) -> ntor finished, HOP_ADDED event
+ *   circ_origin_extend(next hop)     -> EXTEND2 in a RELAY_EARLY cell queued
+ *   EXTENDED2 in                     -> HOP_ADDED event ... repeat
+ *   circ_origin_build_done()         -> stops the build deadline
+ *   circ_origin_send() / streams     -> RELAY cells queued
+ *   DESTROY / TRUNCATED / errors     -> CLOSED event (+ DESTROY queued when
+ *                                       we close it ourselves)
+ * The caller moves cells between the circuit and its channel:
+ * circ_origin_next_cell() yields what to send (all towards hop 0), and every
+ * cell for this circuit from the channel goes to circ_origin_handle_cell().
+ * Time is supplied by the caller (circ_origin_tick()).
+ *
+ * Only the ntor handshake (HTYPE 2) is used.  EXTEND2 always travels in
+ * RELAY_EARLY (at most 8 per circuit, so at most 9 hops).
+ */
+#ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_H
+#define ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allium/core/circuit/circuit_event.h"
+#include "allium/core/relay/flow.h"
+#include "allium/core/relay/stream.h"
+
+#define CIRC_ORIGIN_MAX_HOPS (CIRC_MAX_RELAY_EARLY + 1)
+
+/** A relay to add to the circuit. */
+typedef struct circ_hop_spec_t {
+  uint8_t rsa_id[RELAY_LEGACY_ID_LEN];   /**< RSA identity digest */
+  uint8_t ed_id[RELAY_ED25519_ID_LEN];   /**< ed25519 identity */
+  bool has_ed_id;
+  uint8_t ntor_key[32];                  /**< ntor onion key (curve25519) */
+  uint8_t n_addr;                        /**< 1 or 2 (IPv4 first) */
+  relay_lspec_t addr[2];                 /**< RELAY_LSPEC_IPV4 / _IPV6 */
+} circ_hop_spec_t;
+
+typedef enum circ_origin_state_t {
+  CIRC_ORIGIN_NEW = 0,
+  CIRC_ORIGIN_BUILDING,   /**< a CREATE2/EXTEND2 answer is pending */
+  CIRC_ORIGIN_OPEN,       /**< no handshake pending; may extend again */
+  CIRC_ORIGIN_CLOSED,
+} circ_origin_state_t;
+
+typedef struct circ_origin_t circ_origin_t;
+
+/** New empty circuit.  Caller frees with circ_origin_free(). */
+circ_origin_t *circ_origin_new(void);
+/** Free, wiping every key; sends nothing.  NULL is fine. */
+void circ_origin_free_(circ_origin_t *c);
+#define circ_origin_free(p) do { circ_origin_free_(p); (p) = NULL; } while (0)
+
+/** Begin the build towards first: queues a CREATE2 (ntor) cell.  The build
+ * must finish (circ_origin_build_done()) before now + timeout, checked by
+ * circ_origin_tick(); timeout 0 means no deadline. */
+int circ_origin_start(circ_origin_t *c, const circ_hop_spec_t *first,
+                      uint64_t now, uint64_t timeout);
+/** Extend to next through the last hop: queues a RELAY_EARLY EXTEND2.
+ * CIRC_ERR_EARLY once 8 RELAY_EARLY cells were sent, CIRC_ERR_STATE unless
+ * OPEN. */
+int circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next);
+/** The caller has all the hops it wanted: the build deadline stops, and
+ * the RELAY_EARLY cells EXTEND2 did not use carry the next messages for
+ * hops other than the first (tor-spec 5.6).  Extending later is still
+ * possible while RELAY_EARLY cells remain. */
+void circ_origin_build_done(circ_origin_t *c);
+/** Check the build deadline: past it the circuit closes (TIMEOUT). */
+void circ_origin_tick(circ_origin_t *c, uint64_t now);
+
+/** A cell from the channel for this circuit (command and 509-byte
+ * payload).  Errors in what the peer sent close the circuit (CLOSED event)
+ * and still return 0; a negative value means API misuse. */
+int circ_origin_handle_cell(circ_origin_t *c, uint8_t command,
+                            const uint8_t payload[CELL_PAYLOAD_LEN]);
+
+/** Send a relay message to hop (0-based), in RELAY_EARLY if the build is
+ * done, hop > 0 and some are left.  RELAY_DATA obeys and counts the
+ * circuit window of that hop (CIRC_ERR_WINDOW when closed).  body may be
+ * NULL when body_len is 0. */
+int circ_origin_send(circ_origin_t *c, size_t hop, uint8_t command,
+                     uint16_t stream_id, const uint8_t *body, size_t body_len);
+/** Tear the circuit down ourselves: DESTROY (reason NONE, as an OP must)
+ * queued and a CLOSED event with reason. */
+void circ_origin_close(circ_origin_t *c, uint8_t reason);
+
+/** Create the circuit's stream table (client role) for streams ending at
+ * hop; the circuit owns it and feeds it.  Returns it, or NULL if a table
+ * exists already or hop does not. */
+relay_streams_t *circ_origin_attach_streams(circ_origin_t *c, size_t hop);
+/** The stream table, or NULL. */
+relay_streams_t *circ_origin_streams(circ_origin_t *c);
+
+/** Oldest queued cell: 1, or 0 if none. */
+int circ_origin_next_cell(circ_origin_t *c, circ_cell_t *out);
+/** Oldest event: 1, or 0 if none. */
+int circ_origin_next_event(circ_origin_t *c, circ_event_t *out);
+
+circ_origin_state_t circ_origin_state(const circ_origin_t *c);
+size_t circ_origin_n_hops(const circ_origin_t *c);
+/** RELAY_EARLY cells sent so far. */
+unsigned circ_origin_early_used(const circ_origin_t *c);
+/** What we were told about hop (identity, onion key, addresses); NULL if
+ * no such hop.  Read-only, owned by the circuit. */
+const circ_hop_spec_t *circ_origin_hop_spec(const circ_origin_t *c,
+                                            size_t hop);
+/** Circuit-level windows of hop (NULL if no such hop); read-only. */
+const relay_flow_t *circ_origin_flow(const circ_origin_t *c, size_t hop);
+
+#endif

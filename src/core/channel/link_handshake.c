@@ -1,0 +1,450 @@
+/* link_handshake.c -- sans-IO link handshake for both roles (tor-spec.txt
+ * section 4 "Negotiating and initializing connections": 4.1 VERSIONS, 4.2
+ * CERTS, 4.3 AUTH_CHALLENGE, 4.5 NETINFO).  See link_handshake.h. */
+#include "allium/core/channel/link_handshake.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "allium/core/cell/cell.h"
+#include "allium/lib/crypto/rand.h"
+#include "allium/lib/malloc/malloc.h"
+#define LOG_MODULE "link"
+#include "allium/lib/log/log.h"
+
+typedef enum hs_step_t {
+  STEP_WAIT_VERSIONS,
+  STEP_WAIT_CERTS,       /* initiator */
+  STEP_WAIT_NETINFO,     /* initiator: AUTH_CHALLENGE may come first */
+  STEP_WAIT_CLIENT,      /* responder: NETINFO (maybe CERTS+AUTHENTICATE) */
+  STEP_DONE,
+  STEP_FAILED,
+} hs_step_t;
+
+struct link_handshake_t {
+  link_role_t role;
+  time_t now_fixed;
+  int have_exp_rsa, have_exp_ed;
+  uint8_t exp_rsa[DIGEST_SHA1_LEN];
+  ed25519_public_key_t exp_ed;
+  uint8_t *tls_peer_cert;
+  size_t tls_peer_cert_len;
+  cell_addr_t peer_addr;
+  uint8_t n_my;
+  cell_addr_t my[LINK_MAX_PEER_ADDRS];
+  /* Responder: our CERTS payload, encoded once at creation. */
+  uint8_t *certs_payload;
+  size_t certs_payload_len;
+
+  hs_step_t step;
+  int got_auth_challenge, got_certs, got_authenticate;
+  link_peer_t peer;
+  int err;
+  const char *why;
+
+  uint8_t *out;
+  size_t out_len, out_cap;
+};
+
+static time_t hs_now(const link_handshake_t *hs)
+{
+  return hs->now_fixed ? hs->now_fixed : time(NULL);
+}
+
+static int hs_fail(link_handshake_t *hs, int err, const char *why)
+{
+  hs->step = STEP_FAILED;
+  hs->err = err;
+  hs->why = why;
+  log_info("link handshake failed: %s (%s)", link_err_name(err), why);
+  return err;
+}
+
+/** Append one encoded cell to the output. */
+static int queue_cell(link_handshake_t *hs, uint8_t cmd, const uint8_t *pl,
+                      size_t pl_len, unsigned linkproto)
+{
+  cell_t c = { .circ_id = 0, .command = cmd, .payload_len = (uint16_t)pl_len,
+               .payload = pl };
+  size_t need = cell_encoded_len(cmd, pl_len, linkproto), n = 0;
+  if (pl_len > CELL_VAR_PAYLOAD_MAX || need == 0)
+    return LINK_ERR_INTERNAL;
+  if (hs->out_len + need > hs->out_cap) {
+    hs->out_cap = (hs->out_len + need) * 2;
+    hs->out = al_realloc(hs->out, hs->out_cap);
+  }
+  if (cell_encode(&c, linkproto, hs->out + hs->out_len,
+                  hs->out_cap - hs->out_len, &n) < 0)
+    return LINK_ERR_INTERNAL;
+  hs->out_len += n;
+  return LINK_OK;
+}
+
+static int queue_versions(link_handshake_t *hs)
+{
+  cell_versions_t v;
+  uint8_t buf[2 * CELL_VERSIONS_MAX];
+  size_t n;
+  cell_versions_set_ours(&v);
+  if (cell_versions_encode(&v, buf, sizeof(buf), &n) < 0)
+    return LINK_ERR_INTERNAL;
+  return queue_cell(hs, CELL_VERSIONS, buf, n, CELL_LINKPROTO_UNNEGOTIATED);
+}
+
+static int queue_netinfo(link_handshake_t *hs)
+{
+  cell_netinfo_t ni;
+  uint8_t buf[CELL_PAYLOAD_LEN];
+  size_t n;
+  memset(&ni, 0, sizeof(ni));
+  /* tor-spec 4.5: clients SHOULD send 0 as their timestamp. */
+  ni.timestamp = hs->role == LINK_ROLE_RESPONDER ? (uint32_t)hs_now(hs) : 0;
+  ni.other = hs->peer_addr;
+  ni.n_my = hs->n_my;
+  memcpy(ni.my, hs->my, sizeof(hs->my[0]) * hs->n_my);
+  if (cell_netinfo_encode(&ni, buf, sizeof(buf), &n) < 0)
+    return LINK_ERR_INTERNAL;
+  return queue_cell(hs, CELL_NETINFO, buf, n, hs->peer.linkproto);
+}
+
+static int queue_auth_challenge(link_handshake_t *hs)
+{
+  cell_auth_challenge_t ac;
+  uint8_t buf[64];
+  size_t n;
+  memset(&ac, 0, sizeof(ac));
+  crypto_rand(ac.challenge, sizeof(ac.challenge));
+  ac.n_methods = 1;
+  ac.methods[0] = CELL_AUTHTYPE_ED25519_SHA256_RFC5705;
+  if (cell_auth_challenge_encode(&ac, buf, sizeof(buf), &n) < 0)
+    return LINK_ERR_INTERNAL;
+  return queue_cell(hs, CELL_AUTH_CHALLENGE, buf, n, hs->peer.linkproto);
+}
+
+/** Encode the responder's CERTS payload from its credentials. */
+static int encode_creds(link_handshake_t *hs, const link_creds_t *cr)
+{
+  cell_certs_t *cc = al_calloc(1, sizeof(*cc));
+  const uint8_t *bodies[4] = { cr->id_cert, cr->signing_cert, cr->link_cert,
+                               cr->crosscert };
+  size_t lens[4] = { cr->id_cert_len, cr->signing_cert_len,
+                     cr->link_cert_len, cr->crosscert_len };
+  static const uint8_t types[4] = { CELL_CERT_RSA_ID, CELL_CERT_ED_ID_SIGNING,
+                                    CELL_CERT_ED_SIGNING_LINK,
+                                    CELL_CERT_RSA_ED_CROSSCERT };
+  int r = LINK_ERR_INTERNAL;
+  size_t cap = 1;
+  for (int i = 0; i < 4; i++) {
+    if (!bodies[i] || lens[i] == 0 || lens[i] > 0xffff)
+      goto done;
+    cc->certs[i].type = types[i];
+    cc->certs[i].len = (uint16_t)lens[i];
+    cc->certs[i].body = bodies[i];
+    cap += 3 + lens[i];
+  }
+  cc->n = 4;
+  if (cap > CELL_VAR_PAYLOAD_MAX)
+    goto done;
+  hs->certs_payload = al_malloc(cap);
+  if (cell_certs_encode(cc, hs->certs_payload, cap,
+                        &hs->certs_payload_len) < 0)
+    goto done;
+  r = LINK_OK;
+done:
+  al_free(cc);
+  return r;
+}
+
+link_handshake_t *link_handshake_new(const link_config_t *cfg)
+{
+  if (!cfg || (cfg->role != LINK_ROLE_INITIATOR &&
+               cfg->role != LINK_ROLE_RESPONDER) ||
+      cfg->n_my_addrs > LINK_MAX_PEER_ADDRS)
+    return NULL;
+  if (cfg->role == LINK_ROLE_INITIATOR &&
+      (!cfg->tls_peer_cert || !cfg->tls_peer_cert_len))
+    return NULL;
+  if (cfg->role == LINK_ROLE_RESPONDER && !cfg->creds)
+    return NULL;
+  link_handshake_t *hs = al_calloc(1, sizeof(*hs));
+  hs->role = cfg->role;
+  hs->now_fixed = cfg->now;
+  if (cfg->expected_rsa_id) {
+    hs->have_exp_rsa = 1;
+    memcpy(hs->exp_rsa, cfg->expected_rsa_id, DIGEST_SHA1_LEN);
+  }
+  if (cfg->expected_ed_id) {
+    hs->have_exp_ed = 1;
+    hs->exp_ed = *cfg->expected_ed_id;
+  }
+  if (cfg->tls_peer_cert) {
+    hs->tls_peer_cert = al_memdup(cfg->tls_peer_cert, cfg->tls_peer_cert_len);
+    hs->tls_peer_cert_len = cfg->tls_peer_cert_len;
+  }
+  hs->peer_addr = cfg->peer_addr;
+  hs->n_my = cfg->n_my_addrs;
+  memcpy(hs->my, cfg->my_addrs, sizeof(hs->my));
+  hs->step = STEP_WAIT_VERSIONS;
+  int r = LINK_OK;
+  if (cfg->role == LINK_ROLE_RESPONDER)
+    r = encode_creds(hs, cfg->creds);
+  else
+    r = queue_versions(hs);
+  if (r != LINK_OK)
+    link_handshake_free(hs);
+  return hs;
+}
+
+void link_handshake_free_(link_handshake_t *hs)
+{
+  if (!hs)
+    return;
+  al_free(hs->tls_peer_cert);
+  al_free(hs->certs_payload);
+  al_free(hs->out);
+  memwipe(hs, sizeof(*hs));
+  al_free(hs);
+}
+
+/* ---- incoming cells ---- */
+
+static int on_versions(link_handshake_t *hs, const cell_t *c)
+{
+  cell_versions_t v;
+  if (cell_versions_decode(&v, c->payload, c->payload_len) < 0)
+    return hs_fail(hs, LINK_ERR_MALFORMED, "malformed VERSIONS cell");
+  unsigned lp = cell_versions_choose(&v);
+  if (lp == 0)
+    return hs_fail(hs, LINK_ERR_VERSION, "no common link protocol version");
+  hs->peer.linkproto = lp;
+  if (hs->role == LINK_ROLE_INITIATOR) {
+    hs->step = STEP_WAIT_CERTS;
+    return LINK_OK;
+  }
+  int r = queue_versions(hs);
+  if (r == LINK_OK)
+    r = queue_cell(hs, CELL_CERTS, hs->certs_payload, hs->certs_payload_len,
+                   lp);
+  if (r == LINK_OK)
+    r = queue_auth_challenge(hs);
+  if (r == LINK_OK)
+    r = queue_netinfo(hs);
+  if (r != LINK_OK)
+    return hs_fail(hs, r, "could not encode our handshake cells");
+  hs->step = STEP_WAIT_CLIENT;
+  return LINK_OK;
+}
+
+static int on_certs_initiator(link_handshake_t *hs, const cell_t *c)
+{
+  cell_certs_t *cc = al_calloc(1, sizeof(*cc));
+  link_certs_result_t res;
+  const char *why = "";
+  int r;
+  if (cell_certs_decode(cc, c->payload, c->payload_len) < 0) {
+    r = hs_fail(hs, LINK_ERR_MALFORMED, "malformed CERTS cell");
+    goto done;
+  }
+  r = link_certs_check_responder(cc, hs->tls_peer_cert, hs->tls_peer_cert_len,
+                                 hs_now(hs),
+                                 hs->have_exp_rsa ? hs->exp_rsa : NULL,
+                                 hs->have_exp_ed ? &hs->exp_ed : NULL, &res,
+                                 &why);
+  if (r < 0) {
+    hs_fail(hs, r, why);
+    goto done;
+  }
+  memcpy(hs->peer.rsa_id, res.rsa_id, sizeof(res.rsa_id));
+  hs->peer.ed_id = res.ed_id;
+  hs->peer.authenticated = 1;
+  hs->step = STEP_WAIT_NETINFO;
+done:
+  al_free(cc);
+  return r;
+}
+
+static int on_netinfo(link_handshake_t *hs, const cell_t *c)
+{
+  cell_netinfo_t *ni = al_calloc(1, sizeof(*ni));
+  int r = LINK_OK;
+  if (cell_netinfo_decode(ni, c->payload, c->payload_len) < 0) {
+    r = hs_fail(hs, LINK_ERR_MALFORMED, "malformed NETINFO cell");
+    goto done;
+  }
+  hs->peer.netinfo_time = ni->timestamp;
+  if (ni->timestamp) {
+    hs->peer.clock_skew = (int64_t)ni->timestamp - (int64_t)hs_now(hs);
+    if (llabs(hs->peer.clock_skew) > LINK_CLOCK_SKEW_WARN)
+      log_warn("peer's clock differs from ours by %lld seconds: our clock "
+               "may be wrong", (long long)hs->peer.clock_skew);
+  }
+  hs->peer.my_addr_seen = ni->other;
+  hs->peer.n_addrs = ni->n_my < LINK_MAX_PEER_ADDRS ? ni->n_my
+                                                    : LINK_MAX_PEER_ADDRS;
+  memcpy(hs->peer.addrs, ni->my, sizeof(ni->my[0]) * hs->peer.n_addrs);
+  if (hs->role == LINK_ROLE_INITIATOR) {
+    r = queue_netinfo(hs);
+    if (r != LINK_OK) {
+      hs_fail(hs, r, "could not encode NETINFO");
+      goto done;
+    }
+  }
+  hs->step = STEP_DONE;
+done:
+  al_free(ni);
+  return r;
+}
+
+/** Initiator after CERTS: AUTH_CHALLENGE (once, ignored) then NETINFO. */
+static int on_cell_wait_netinfo(link_handshake_t *hs, const cell_t *c)
+{
+  if (c->command == CELL_AUTH_CHALLENGE) {
+    cell_auth_challenge_t ac;
+    if (hs->got_auth_challenge)
+      return hs_fail(hs, LINK_ERR_PROTOCOL, "second AUTH_CHALLENGE");
+    if (cell_auth_challenge_decode(&ac, c->payload, c->payload_len) < 0)
+      return hs_fail(hs, LINK_ERR_MALFORMED, "malformed AUTH_CHALLENGE");
+    hs->got_auth_challenge = 1;
+    return LINK_OK;
+  }
+  if (c->command == CELL_NETINFO)
+    return on_netinfo(hs, c);
+  return hs_fail(hs, LINK_ERR_PROTOCOL, "unexpected cell before NETINFO");
+}
+
+/** Responder after its flight: optional CERTS + AUTHENTICATE (parsed but
+ * not verified: the peer stays unauthenticated), then NETINFO. */
+static int on_cell_wait_client(link_handshake_t *hs, const cell_t *c)
+{
+  if (c->command == CELL_CERTS) {
+    cell_certs_t *cc;
+    if (hs->got_certs)
+      return hs_fail(hs, LINK_ERR_PROTOCOL, "second CERTS cell");
+    cc = al_calloc(1, sizeof(*cc));
+    int r = cell_certs_decode(cc, c->payload, c->payload_len);
+    al_free(cc);
+    if (r < 0)
+      return hs_fail(hs, LINK_ERR_MALFORMED, "malformed CERTS cell");
+    hs->got_certs = 1;
+    return LINK_OK;
+  }
+  if (c->command == CELL_AUTHENTICATE) {
+    cell_authenticate_t a;
+    if (!hs->got_certs || hs->got_authenticate)
+      return hs_fail(hs, LINK_ERR_PROTOCOL, "unexpected AUTHENTICATE");
+    if (cell_authenticate_decode(&a, c->payload, c->payload_len) < 0)
+      return hs_fail(hs, LINK_ERR_MALFORMED, "malformed AUTHENTICATE");
+    hs->got_authenticate = 1;
+    log_info("initiator authentication is not supported yet; treating the "
+             "peer as unauthenticated");
+    return LINK_OK;
+  }
+  if (c->command == CELL_NETINFO) {
+    if (hs->got_certs && !hs->got_authenticate)
+      return hs_fail(hs, LINK_ERR_PROTOCOL, "CERTS without AUTHENTICATE");
+    return on_netinfo(hs, c);
+  }
+  return hs_fail(hs, LINK_ERR_PROTOCOL, "unexpected cell before NETINFO");
+}
+
+static int handle_cell(link_handshake_t *hs, const cell_t *c)
+{
+  if (c->command == CELL_VPADDING)
+    return LINK_OK;
+  switch (hs->step) {
+  case STEP_WAIT_VERSIONS:
+    if (c->command == CELL_VERSIONS)
+      return on_versions(hs, c);
+    if (c->command == CELL_AUTHORIZE && hs->role == LINK_ROLE_RESPONDER)
+      return LINK_OK;
+    return hs_fail(hs, LINK_ERR_PROTOCOL, "first cell is not VERSIONS");
+  case STEP_WAIT_CERTS:
+    if (c->command == CELL_VERSIONS)   /* 4.1: later ones are ignored */
+      return LINK_OK;
+    if (c->command == CELL_CERTS)
+      return on_certs_initiator(hs, c);
+    return hs_fail(hs, LINK_ERR_PROTOCOL, "expected a CERTS cell");
+  case STEP_WAIT_NETINFO:
+    if (c->command == CELL_VERSIONS)
+      return LINK_OK;
+    return on_cell_wait_netinfo(hs, c);
+  case STEP_WAIT_CLIENT:
+    if (c->command == CELL_VERSIONS)
+      return LINK_OK;
+    return on_cell_wait_client(hs, c);
+  default:
+    return LINK_ERR_STATE;
+  }
+}
+
+int link_handshake_feed(link_handshake_t *hs, const uint8_t *data,
+                        size_t len, size_t *consumed)
+{
+  size_t off = 0;
+  *consumed = 0;
+  if (hs->step == STEP_FAILED)
+    return hs->err ? hs->err : LINK_ERR_STATE;
+  while (hs->step != STEP_DONE && off < len) {
+    size_t n = 0, used = 0;
+    unsigned lp = hs->peer.linkproto;
+    cell_frame_t fr = cell_frame_next(data + off, len - off, lp, &n);
+    if (fr == CELL_FRAME_NEED_MORE)
+      break;
+    if (fr != CELL_FRAME_CELL)
+      return hs_fail(hs, LINK_ERR_MALFORMED, "cannot frame cell");
+    cell_t c;
+    if (cell_decode(&c, data + off, len - off, lp, &used) < 0)
+      return hs_fail(hs, LINK_ERR_MALFORMED, "cannot decode cell");
+    if (c.circ_id != 0)
+      return hs_fail(hs, LINK_ERR_PROTOCOL,
+                     "handshake cell with a circuit id");
+    off += used;
+    *consumed = off;
+    int r = handle_cell(hs, &c);
+    if (r < 0)
+      return r;
+  }
+  return LINK_OK;
+}
+
+const uint8_t *link_handshake_output(const link_handshake_t *hs, size_t *len)
+{
+  *len = hs->out_len;
+  return hs->out;
+}
+
+void link_handshake_output_drain(link_handshake_t *hs, size_t n)
+{
+  if (n >= hs->out_len) {
+    hs->out_len = 0;
+    return;
+  }
+  memmove(hs->out, hs->out + n, hs->out_len - n);
+  hs->out_len -= n;
+}
+
+link_state_t link_handshake_state(const link_handshake_t *hs)
+{
+  if (hs->step == STEP_DONE)
+    return LINK_HS_DONE;
+  if (hs->step == STEP_FAILED)
+    return LINK_HS_FAILED;
+  return LINK_HS_RUNNING;
+}
+
+int link_handshake_error(const link_handshake_t *hs, const char **why)
+{
+  if (why)
+    *why = hs->why ? hs->why : "";
+  return hs->err;
+}
+
+unsigned link_handshake_linkproto(const link_handshake_t *hs)
+{
+  return hs->peer.linkproto;
+}
+
+const link_peer_t *link_handshake_peer(const link_handshake_t *hs)
+{
+  return &hs->peer;
+}

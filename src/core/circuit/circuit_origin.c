@@ -1,0 +1,591 @@
+/* circuit_origin.c -- origin circuits as a sans-IO state machine: CREATE2 /
+ * CREATED2 and EXTEND2 / EXTENDED2 with ntor (tor-spec 5.1, 5.1.2, 5.1.4),
+ * RELAY_EARLY accounting (5.6), teardown by DESTROY / TRUNCATED (5.4),
+ * layered relay crypto (5.5, 6.1) and circuit-level authenticated SENDMEs
+ * (7.3, proposal 289).  See include/allium/core/circuit/circuit_origin.h. */
+#define LOG_MODULE "circuit"
+#include "allium/core/circuit/circuit_origin.h"
+#include "allium/core/circuit/relay_crypto.h"
+#include "allium/core/cell/circ_cells.h"
+#include "allium/core/cell/relay_cell.h"
+#include "allium/core/onion/onion_ntor.h"
+#include "allium/core/relay/relay_queue.h"
+#include "allium/lib/crypto/rand.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+
+#include <string.h>
+
+#define NTOR_KEY_MATERIAL 72   /* Df | Db | Kf | Kb */
+
+typedef struct origin_hop_t {
+  circ_hop_spec_t spec;
+  relay_flow_t flow;
+} origin_hop_t;
+
+struct circ_origin_t {
+  circ_origin_state_t state;
+  origin_hop_t hops[CIRC_ORIGIN_MAX_HOPS];
+  relay_crypto_t *crypto[CIRC_ORIGIN_MAX_HOPS];
+  size_t n_hops;
+  ntor_client_state_t *pending;     /**< handshake in progress */
+  circ_hop_spec_t pending_spec;
+  unsigned early_used;
+  bool built;                       /**< circ_origin_build_done() called */
+  bool has_deadline;
+  uint64_t deadline;
+  relay_streams_t *streams;
+  size_t streams_hop;
+  relay_queue_t cells;
+  relay_queue_t events;
+};
+
+circ_origin_t *
+circ_origin_new(void)
+{
+  circ_origin_t *c = al_calloc(1, sizeof(*c));
+  relay_queue_init(&c->cells, sizeof(circ_cell_t));
+  relay_queue_init(&c->events, sizeof(circ_event_t));
+  return c;
+}
+
+void
+circ_origin_free_(circ_origin_t *c)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n_hops; i++)
+    relay_crypto_free(c->crypto[i]);
+  ntor_client_state_free(c->pending);
+  relay_streams_free(c->streams);
+  relay_queue_clear(&c->cells);
+  relay_queue_clear(&c->events);
+  memwipe(c, sizeof(*c));
+  al_free(c);
+}
+
+static void
+push_cell(circ_origin_t *c, uint8_t command, const uint8_t *payload,
+          size_t len)
+{
+  circ_cell_t cell;
+  memset(&cell, 0, sizeof(cell));
+  cell.dir = CIRC_DIR_NEXT;
+  cell.command = command;
+  memcpy(cell.payload, payload, len);
+  relay_queue_push(&c->cells, &cell);
+  memwipe(&cell, sizeof(cell));
+}
+
+static void
+push_event(circ_origin_t *c, circ_event_t *ev)
+{
+  relay_queue_push(&c->events, ev);
+  memwipe(ev, sizeof(*ev));
+}
+
+/* Close the circuit.  send_destroy: queue a DESTROY (reason NONE, 5.4). */
+static void
+origin_close(circ_origin_t *c, uint8_t reason, bool remote, size_t hop,
+             const char *what, bool send_destroy)
+{
+  if (c->state == CIRC_ORIGIN_CLOSED)
+    return;
+  if (send_destroy && (c->n_hops > 0 || c->pending)) {
+    uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
+    size_t n;
+    if (cell_destroy_encode(CELL_DESTROY_NONE, p, sizeof(p), &n) == 0)
+      push_cell(c, CELL_DESTROY, p, sizeof(p));
+  }
+  c->state = CIRC_ORIGIN_CLOSED;
+  ntor_client_state_free(c->pending);
+  if (c->streams)
+    relay_streams_circuit_closed(c->streams);
+  circ_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = CIRC_EV_CLOSED;
+  ev.reason = reason;
+  ev.remote = remote;
+  ev.hop = hop < CIRC_HOP_NONE ? (uint8_t)hop : CIRC_HOP_NONE;
+  ev.what = what;
+  push_event(c, &ev);
+  log_info("origin circuit closed: %s (reason %u)", what, reason);
+}
+
+static void
+protocol_error(circ_origin_t *c, size_t hop, const char *what)
+{
+  origin_close(c, CELL_DESTROY_PROTOCOL, false, hop, what, true);
+}
+
+void
+circ_origin_close(circ_origin_t *c, uint8_t reason)
+{
+  origin_close(c, reason, false, CIRC_HOP_NONE, "closed by caller", true);
+}
+
+/* ---- sending ---- */
+
+/* Pack, encrypt to hop and queue.  DATA counts against the hop's window. */
+static int
+origin_send_msg(circ_origin_t *c, size_t hop, uint8_t command,
+                uint16_t stream_id, const uint8_t *body, size_t len,
+                bool early)
+{
+  relay_header_t h;
+  uint8_t buf[CELL_PAYLOAD_LEN];
+  if (hop >= c->n_hops || len > RELAY_BODY_MAX || (len && !body))
+    return CIRC_ERR_ARG;
+  relay_flow_t *flow = &c->hops[hop].flow;
+  if (command == RELAY_DATA && !relay_flow_can_package(flow))
+    return CIRC_ERR_WINDOW;
+  memset(&h, 0, sizeof(h));
+  h.command = command;
+  h.stream_id = stream_id;
+  if (relay_cell_pack(buf, &h, body, len, crypto_rand) < 0)
+    return CIRC_ERR_ARG;
+  if (relay_crypto_origin_encrypt(c->crypto, c->n_hops, hop, buf) < 0)
+    return CIRC_ERR_CRYPTO;
+  if (command == RELAY_DATA) {
+    uint8_t d[RELAY_SENDME_DIGEST_LEN];
+    relay_crypto_digest_peek(c->crypto[hop], 0, d, sizeof(d));
+    (void)relay_flow_note_packaged(flow, d);
+    memwipe(d, sizeof(d));
+  }
+  push_cell(c, early ? CELL_RELAY_EARLY : CELL_RELAY, buf, sizeof(buf));
+  memwipe(buf, sizeof(buf));
+  return 0;
+}
+
+int
+circ_origin_send(circ_origin_t *c, size_t hop, uint8_t command,
+                 uint16_t stream_id, const uint8_t *body, size_t body_len)
+{
+  if (c->state != CIRC_ORIGIN_OPEN && c->state != CIRC_ORIGIN_BUILDING)
+    return CIRC_ERR_STATE;
+  /* 5.6: once built, spend the remaining RELAY_EARLY cells on the first
+   * cells for hops beyond the first, to hide the circuit length. */
+  bool early = c->built && hop > 0 && c->early_used < CIRC_MAX_RELAY_EARLY;
+  int r = origin_send_msg(c, hop, command, stream_id, body, body_len, early);
+  if (r == 0 && early)
+    c->early_used++;
+  return r;
+}
+
+/* ---- building ---- */
+
+int
+circ_origin_start(circ_origin_t *c, const circ_hop_spec_t *first,
+                  uint64_t now, uint64_t timeout)
+{
+  uint8_t skin[NTOR_ONIONSKIN_LEN];
+  uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
+  size_t n;
+  if (c->state != CIRC_ORIGIN_NEW)
+    return CIRC_ERR_STATE;
+  if (ntor_client_create(&c->pending, skin, first->rsa_id,
+                         first->ntor_key) < 0)
+    return CIRC_ERR_CRYPTO;
+  cell_create2_t cr = { CELL_HTYPE_NTOR, NTOR_ONIONSKIN_LEN, skin };
+  if (cell_create2_encode(&cr, p, sizeof(p), &n) < 0) {
+    ntor_client_state_free(c->pending);
+    return CIRC_ERR_ARG;
+  }
+  c->pending_spec = *first;
+  c->has_deadline = timeout != 0;
+  c->deadline = now + timeout;
+  c->state = CIRC_ORIGIN_BUILDING;
+  push_cell(c, CELL_CREATE2, p, sizeof(p));
+  return 0;
+}
+
+/* Fill m's link specifiers from spec. */
+static int
+fill_lspecs(relay_extend2_t *m, const circ_hop_spec_t *spec)
+{
+  if (spec->n_addr == 0 || spec->n_addr > 2)
+    return CIRC_ERR_ARG;
+  for (uint8_t i = 0; i < spec->n_addr; i++) {
+    if (spec->addr[i].type != RELAY_LSPEC_IPV4 &&
+        spec->addr[i].type != RELAY_LSPEC_IPV6)
+      return CIRC_ERR_ARG;
+    m->spec[m->n_spec++] = spec->addr[i];
+  }
+  relay_lspec_t *l = &m->spec[m->n_spec++];
+  l->type = RELAY_LSPEC_LEGACY_ID;
+  l->len = RELAY_LEGACY_ID_LEN;
+  memcpy(l->u.legacy_id, spec->rsa_id, RELAY_LEGACY_ID_LEN);
+  if (spec->has_ed_id) {
+    l = &m->spec[m->n_spec++];
+    l->type = RELAY_LSPEC_ED25519_ID;
+    l->len = RELAY_ED25519_ID_LEN;
+    memcpy(l->u.ed25519_id, spec->ed_id, RELAY_ED25519_ID_LEN);
+  }
+  return 0;
+}
+
+int
+circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next)
+{
+  uint8_t skin[NTOR_ONIONSKIN_LEN];
+  uint8_t body[RELAY_BODY_MAX];
+  size_t blen;
+  if (c->state != CIRC_ORIGIN_OPEN || c->pending)
+    return CIRC_ERR_STATE;
+  if (c->early_used >= CIRC_MAX_RELAY_EARLY || c->n_hops >= CIRC_ORIGIN_MAX_HOPS)
+    return CIRC_ERR_EARLY;
+  relay_extend2_t *m = al_calloc(1, sizeof(*m));
+  int r = fill_lspecs(m, next);
+  if (r == 0 && ntor_client_create(&c->pending, skin, next->rsa_id,
+                                   next->ntor_key) < 0)
+    r = CIRC_ERR_CRYPTO;
+  if (r == 0) {
+    m->htype = CELL_HTYPE_NTOR;
+    m->hlen = NTOR_ONIONSKIN_LEN;
+    m->hdata = skin;
+    if (relay_extend2_encode(m, body, sizeof(body), &blen) < 0)
+      r = CIRC_ERR_ARG;
+  }
+  al_free(m);
+  if (r == 0)
+    r = origin_send_msg(c, c->n_hops - 1, RELAY_EXTEND2, 0, body, blen, true);
+  if (r < 0) {
+    ntor_client_state_free(c->pending);
+    return r;
+  }
+  c->early_used++;
+  c->pending_spec = *next;
+  c->state = CIRC_ORIGIN_BUILDING;
+  return 0;
+}
+
+void
+circ_origin_build_done(circ_origin_t *c)
+{
+  c->has_deadline = false;
+  c->built = true;
+}
+
+void
+circ_origin_tick(circ_origin_t *c, uint64_t now)
+{
+  if (c->state == CIRC_ORIGIN_CLOSED || !c->has_deadline)
+    return;
+  if (now >= c->deadline)
+    origin_close(c, CELL_DESTROY_TIMEOUT, false, c->n_hops,
+                 "circuit build timed out", true);
+}
+
+/* Finish the pending ntor handshake with a 64-byte reply; add the hop. */
+static void
+origin_finish_hop(circ_origin_t *c, const uint8_t *hdata, uint16_t hlen)
+{
+  uint8_t keys[NTOR_KEY_MATERIAL];
+  size_t idx = c->n_hops;
+  if (hlen != NTOR_REPLY_LEN ||
+      ntor_client_finish(c->pending, hdata, keys, sizeof(keys)) < 0) {
+    protocol_error(c, idx, "ntor handshake failed");
+    return;
+  }
+  ntor_client_state_free(c->pending);
+  c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_TOR1, keys, sizeof(keys), 0);
+  memwipe(keys, sizeof(keys));
+  if (!c->crypto[idx]) {
+    origin_close(c, CELL_DESTROY_INTERNAL, false, idx, "relay crypto setup",
+                 true);
+    return;
+  }
+  c->hops[idx].spec = c->pending_spec;
+  relay_flow_init_circuit(&c->hops[idx].flow);
+  c->n_hops++;
+  c->state = CIRC_ORIGIN_OPEN;
+  circ_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = CIRC_EV_HOP_ADDED;
+  ev.hop = (uint8_t)idx;
+  push_event(c, &ev);
+}
+
+/* ---- receiving ---- */
+
+static void
+emit_msg(circ_origin_t *c, circ_event_type_t type, size_t hop,
+         const relay_header_t *h, const uint8_t *body)
+{
+  circ_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = type;
+  ev.hop = (uint8_t)hop;
+  ev.command = h->command;
+  ev.stream_id = h->stream_id;
+  if (type == CIRC_EV_RELAY_MSG) {
+    ev.len = h->length;
+    memcpy(ev.body, body, h->length);
+  }
+  push_event(c, &ev);
+}
+
+/* RELAY_DATA from hop: circuit window, SENDME v1, then the stream. */
+static void
+origin_handle_data(circ_origin_t *c, size_t hop, const relay_header_t *h,
+                   const uint8_t *body)
+{
+  if (h->stream_id == 0) {
+    protocol_error(c, hop, "DATA on stream 0");
+    return;
+  }
+  int w = relay_flow_note_delivered(&c->hops[hop].flow);
+  if (w < 0) {
+    protocol_error(c, hop, "circuit deliver window exceeded");
+    return;
+  }
+  if (w == 1) {
+    relay_sendme_t s = { .version = 1 };
+    uint8_t b[RELAY_BODY_MAX];
+    size_t blen;
+    relay_crypto_digest_peek(c->crypto[hop], 1, s.digest, sizeof(s.digest));
+    if (relay_sendme_encode(&s, b, sizeof(b), &blen) == 0)
+      (void)origin_send_msg(c, hop, RELAY_SENDME, 0, b, blen, false);
+    memwipe(&s, sizeof(s));
+  }
+  if (c->streams && hop == c->streams_hop) {
+    if (relay_streams_handle(c->streams, h->command, h->stream_id, body,
+                             h->length) < 0)
+      protocol_error(c, hop, "stream protocol violation");
+  } else {
+    emit_msg(c, CIRC_EV_RELAY_MSG, hop, h, body);
+  }
+}
+
+static void
+origin_handle_sendme(circ_origin_t *c, size_t hop, const relay_header_t *h,
+                     const uint8_t *body)
+{
+  relay_sendme_t s;
+  if (relay_sendme_decode(&s, body, h->length) < 0) {
+    protocol_error(c, hop, "malformed SENDME");
+    return;
+  }
+  int r = relay_flow_handle_sendme(&c->hops[hop].flow, &s);
+  memwipe(&s, sizeof(s));
+  if (r < 0) {
+    protocol_error(c, hop, r == RELAY_FLOW_ERR_OVERFLOW
+                   ? "SENDME overflows the circuit window"
+                   : "SENDME digest or version rejected");
+    return;
+  }
+  if (c->streams && hop == c->streams_hop)
+    relay_streams_flush(c->streams);
+}
+
+static void
+origin_handle_extended2(circ_origin_t *c, size_t hop, const relay_header_t *h,
+                        const uint8_t *body)
+{
+  relay_extended2_t e;
+  if (!c->pending || hop + 1 != c->n_hops || c->n_hops == 0) {
+    protocol_error(c, hop, "unexpected EXTENDED2");
+    return;
+  }
+  if (relay_extended2_decode(&e, body, h->length) < 0) {
+    protocol_error(c, c->n_hops, "malformed EXTENDED2");
+    return;
+  }
+  origin_finish_hop(c, e.hdata, e.hlen);
+}
+
+static void
+origin_dispatch(circ_origin_t *c, size_t hop, const relay_header_t *h,
+                const uint8_t *body)
+{
+  uint8_t reason;
+  if (relay_stream_command_is_stream(h->command, h->stream_id) &&
+      h->command != RELAY_DATA) {
+    if (c->streams && hop == c->streams_hop) {
+      if (relay_streams_handle(c->streams, h->command, h->stream_id, body,
+                               h->length) < 0)
+        protocol_error(c, hop, "stream protocol violation");
+    } else {
+      emit_msg(c, CIRC_EV_RELAY_MSG, hop, h, body);
+    }
+    return;
+  }
+  switch (h->command) {
+  case RELAY_DATA:
+    origin_handle_data(c, hop, h, body);
+    return;
+  case RELAY_SENDME:
+    origin_handle_sendme(c, hop, h, body);
+    return;
+  case RELAY_EXTENDED2:
+    origin_handle_extended2(c, hop, h, body);
+    return;
+  case RELAY_TRUNCATED:
+    if (relay_truncated_decode(&reason, body, h->length) < 0)
+      reason = CELL_DESTROY_NONE;
+    /* 5.4: an OP tears a truncated circuit down entirely. */
+    origin_close(c, reason, true, hop, "TRUNCATED received", true);
+    return;
+  case RELAY_DROP:
+  case RELAY_PADDING_NEGOTIATED:
+    return;
+  default:
+    break;
+  }
+  if (relay_command_name(h->command) == NULL)
+    emit_msg(c, CIRC_EV_IGNORED, hop, h, body);   /* 6.1: drop */
+  else
+    emit_msg(c, CIRC_EV_RELAY_MSG, hop, h, body);
+}
+
+static void
+origin_handle_relay(circ_origin_t *c, const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  uint8_t buf[CELL_PAYLOAD_LEN];
+  relay_header_t h;
+  const uint8_t *body;
+  size_t hop;
+  if (c->n_hops == 0) {
+    protocol_error(c, 0, "RELAY cell before CREATED2");
+    return;
+  }
+  memcpy(buf, payload, sizeof(buf));
+  if (relay_crypto_origin_decrypt(c->crypto, c->n_hops, buf, &hop) < 0) {
+    protocol_error(c, CIRC_HOP_NONE, "unrecognized relay cell");
+  } else if (relay_cell_unpack(&h, &body, buf) < 0) {
+    protocol_error(c, hop, "malformed relay header");
+  } else {
+    origin_dispatch(c, hop, &h, body);
+  }
+  memwipe(buf, sizeof(buf));
+}
+
+int
+circ_origin_handle_cell(circ_origin_t *c, uint8_t command,
+                        const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  cell_created2_t cr;
+  uint8_t reason;
+  if (!payload)
+    return CIRC_ERR_ARG;
+  if (c->state == CIRC_ORIGIN_CLOSED || c->state == CIRC_ORIGIN_NEW)
+    return 0;   /* 5.4: ignore everything after teardown */
+  switch (command) {
+  case CELL_CREATED2:
+    if (c->n_hops != 0 || !c->pending) {
+      protocol_error(c, 0, "unexpected CREATED2");
+    } else if (cell_created2_decode(&cr, payload, CELL_PAYLOAD_LEN) < 0) {
+      protocol_error(c, 0, "malformed CREATED2");
+    } else {
+      origin_finish_hop(c, cr.hdata, cr.hlen);
+    }
+    return 0;
+  case CELL_RELAY:
+    origin_handle_relay(c, payload);
+    return 0;
+  case CELL_RELAY_EARLY:
+    protocol_error(c, 0, "inbound RELAY_EARLY");
+    return 0;
+  case CELL_DESTROY:
+    if (cell_destroy_decode(&reason, payload, CELL_PAYLOAD_LEN) < 0)
+      reason = CELL_DESTROY_NONE;
+    origin_close(c, reason, true, c->pending ? c->n_hops : CIRC_HOP_NONE,
+                 c->pending ? "DESTROY received while building"
+                            : "DESTROY received", false);
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+/* ---- streams ---- */
+
+static int
+stream_send_cb(void *ctx, uint8_t command, uint16_t stream_id,
+               const uint8_t *body, size_t len)
+{
+  circ_origin_t *c = ctx;
+  return circ_origin_send(c, c->streams_hop, command, stream_id, body, len);
+}
+
+static bool
+stream_can_package_cb(void *ctx)
+{
+  circ_origin_t *c = ctx;
+  return c->state == CIRC_ORIGIN_OPEN &&
+         relay_flow_can_package(&c->hops[c->streams_hop].flow);
+}
+
+static size_t
+stream_max_data_cb(void *ctx)
+{
+  circ_origin_t *c = ctx;
+  const relay_flow_t *f = &c->hops[c->streams_hop].flow;
+  /* First DATA cell of each increment: leave room for 4 zero bytes and 16
+   * random ones so the SENDME digest is unpredictable (7.3). */
+  if (f->package_window % f->increment == 0)
+    return RELAY_BODY_MAX - 20;
+  return RELAY_BODY_MAX;
+}
+
+relay_streams_t *
+circ_origin_attach_streams(circ_origin_t *c, size_t hop)
+{
+  if (c->streams || hop >= c->n_hops)
+    return NULL;
+  relay_stream_sender_t s = { stream_send_cb, stream_can_package_cb,
+                              stream_max_data_cb, c };
+  c->streams = relay_streams_new(RELAY_STREAM_ROLE_CLIENT, &s);
+  c->streams_hop = hop;
+  return c->streams;
+}
+
+relay_streams_t *
+circ_origin_streams(circ_origin_t *c)
+{
+  return c->streams;
+}
+
+/* ---- accessors ---- */
+
+int
+circ_origin_next_cell(circ_origin_t *c, circ_cell_t *out)
+{
+  return relay_queue_pop(&c->cells, out);
+}
+
+int
+circ_origin_next_event(circ_origin_t *c, circ_event_t *out)
+{
+  return relay_queue_pop(&c->events, out);
+}
+
+circ_origin_state_t
+circ_origin_state(const circ_origin_t *c)
+{
+  return c->state;
+}
+
+size_t
+circ_origin_n_hops(const circ_origin_t *c)
+{
+  return c->n_hops;
+}
+
+unsigned
+circ_origin_early_used(const circ_origin_t *c)
+{
+  return c->early_used;
+}
+
+const relay_flow_t *
+circ_origin_flow(const circ_origin_t *c, size_t hop)
+{
+  return hop < c->n_hops ? &c->hops[hop].flow : NULL;
+}
+
+const circ_hop_spec_t *
+circ_origin_hop_spec(const circ_origin_t *c, size_t hop)
+{
+  return hop < c->n_hops ? &c->hops[hop].spec : NULL;
+}

@@ -1,0 +1,636 @@
+/* stream.c -- per-circuit stream table: ids, states, BEGIN / BEGIN_DIR /
+ * CONNECTED / DATA / END / RESOLVE / RESOLVED and stream-level SENDMEs
+ * (tor-spec 6.2, 6.2.1, 6.3, 6.4, 7.4), with half-closed streams.
+ * See include/allium/core/relay/stream.h. */
+#define LOG_MODULE "stream"
+#include "allium/core/relay/stream.h"
+#include "allium/core/relay/flow.h"
+#include "allium/core/relay/relay_queue.h"
+#include "allium/core/cell/cell.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+
+#include <string.h>
+
+typedef struct relay_stream_t {
+  uint16_t id;
+  relay_stream_state_t state;
+  relay_flow_t flow;
+  uint8_t *obuf;            /**< queued outgoing bytes [ooff, olen) */
+  size_t ooff, olen, ocap;
+  bool end_pending;
+  uint8_t end_reason;
+  uint64_t closed_at;
+} relay_stream_t;
+
+struct relay_streams_t {
+  relay_stream_role_t role;
+  relay_stream_sender_t sender;
+  relay_stream_t **s;
+  size_t n, cap;
+  size_t rr;                /**< round-robin start for flushing */
+  uint16_t next_id;
+  uint64_t now;
+  relay_queue_t events;
+};
+
+relay_streams_t *
+relay_streams_new(relay_stream_role_t role, const relay_stream_sender_t *sender)
+{
+  relay_streams_t *t = al_calloc(1, sizeof(*t));
+  t->role = role;
+  t->sender = *sender;
+  t->next_id = 1;
+  relay_queue_init(&t->events, sizeof(relay_stream_event_t));
+  return t;
+}
+
+static void
+stream_free(relay_stream_t *s)
+{
+  if (!s)
+    return;
+  if (s->obuf)
+    al_free_secret(s->obuf, s->ocap);
+  relay_flow_clear(&s->flow);
+  al_free(s);
+}
+
+void
+relay_streams_free_(relay_streams_t *t)
+{
+  if (!t)
+    return;
+  for (size_t i = 0; i < t->n; i++)
+    stream_free(t->s[i]);
+  al_free(t->s);
+  relay_queue_clear(&t->events);
+  al_free(t);
+}
+
+static relay_stream_t *
+stream_find(const relay_streams_t *t, uint16_t id, size_t *idx)
+{
+  for (size_t i = 0; i < t->n; i++) {
+    if (t->s[i]->id == id) {
+      if (idx)
+        *idx = i;
+      return t->s[i];
+    }
+  }
+  return NULL;
+}
+
+static void
+stream_remove(relay_streams_t *t, uint16_t id)
+{
+  size_t i;
+  relay_stream_t *s = stream_find(t, id, &i);
+  if (!s)
+    return;
+  stream_free(s);
+  t->s[i] = t->s[t->n - 1];
+  t->n--;
+}
+
+static relay_stream_t *
+stream_add(relay_streams_t *t, uint16_t id, relay_stream_state_t state)
+{
+  if (t->n >= RELAY_STREAM_MAX)
+    return NULL;
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 8;
+    t->s = al_reallocarray(t->s, t->cap, sizeof(*t->s));
+  }
+  relay_stream_t *s = al_calloc(1, sizeof(*s));
+  s->id = id;
+  s->state = state;
+  relay_flow_init_stream(&s->flow);
+  t->s[t->n++] = s;
+  return s;
+}
+
+static void
+push_event(relay_streams_t *t, relay_stream_event_t *ev)
+{
+  relay_queue_push(&t->events, ev);
+  memwipe(ev, sizeof(*ev));
+}
+
+static void
+emit_simple(relay_streams_t *t, relay_stream_event_type_t type, uint16_t id,
+            uint8_t reason)
+{
+  relay_stream_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = type;
+  ev.stream_id = id;
+  ev.reason = reason;
+  push_event(t, &ev);
+}
+
+static void
+emit_error(relay_streams_t *t, uint16_t id, uint8_t command, int err)
+{
+  relay_stream_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = RELAY_STREAM_EV_ERROR;
+  ev.stream_id = id;
+  ev.command = command;
+  ev.error = err;
+  push_event(t, &ev);
+}
+
+int
+relay_streams_next_event(relay_streams_t *t, relay_stream_event_t *ev)
+{
+  return relay_queue_pop(&t->events, ev);
+}
+
+void
+relay_streams_set_time(relay_streams_t *t, uint64_t now)
+{
+  t->now = now;
+  for (size_t i = 0; i < t->n;) {
+    relay_stream_t *s = t->s[i];
+    if (s->state == RELAY_STREAM_CLOSING &&
+        now >= s->closed_at + RELAY_STREAM_HALF_CLOSED_SECS) {
+      stream_remove(t, s->id);
+      continue;
+    }
+    i++;
+  }
+}
+
+static int
+send_msg(relay_streams_t *t, uint8_t cmd, uint16_t id, const uint8_t *body,
+         size_t len)
+{
+  return t->sender.send(t->sender.ctx, cmd, id, body, len);
+}
+
+/* Send END now and make the stream half-closed. */
+static void
+stream_send_end(relay_streams_t *t, relay_stream_t *s, uint8_t reason)
+{
+  relay_end_t end;
+  uint8_t body[RELAY_BODY_MAX];
+  size_t blen = 0;
+  memset(&end, 0, sizeof(end));
+  end.reason = reason;
+  end.ttl = 0xffffffffu;
+  if (relay_end_encode(&end, body, sizeof(body), &blen) == 0)
+    (void)send_msg(t, RELAY_END, s->id, body, blen);
+  s->state = RELAY_STREAM_CLOSING;
+  s->end_pending = false;
+  s->closed_at = t->now;
+  s->ooff = s->olen = 0;
+}
+
+/* ---- client operations ---- */
+
+static int
+alloc_id(relay_streams_t *t, uint16_t *id_out)
+{
+  if (t->role != RELAY_STREAM_ROLE_CLIENT)
+    return RELAY_STREAM_ERR_STATE;
+  if (t->n >= RELAY_STREAM_MAX)
+    return RELAY_STREAM_ERR_FULL;
+  for (unsigned tries = 0; tries < 65536; tries++) {
+    uint16_t id = t->next_id++;
+    if (t->next_id == 0)
+      t->next_id = 1;
+    if (id != 0 && !stream_find(t, id, NULL)) {
+      *id_out = id;
+      return 0;
+    }
+  }
+  return RELAY_STREAM_ERR_FULL;
+}
+
+static int
+open_with(relay_streams_t *t, uint8_t cmd, relay_stream_state_t state,
+          const uint8_t *body, size_t blen, uint16_t *id_out)
+{
+  uint16_t id;
+  int r = alloc_id(t, &id);
+  if (r < 0)
+    return r;
+  if (!stream_add(t, id, state))
+    return RELAY_STREAM_ERR_FULL;
+  if (send_msg(t, cmd, id, body, blen) < 0) {
+    stream_remove(t, id);
+    return RELAY_STREAM_ERR_STATE;
+  }
+  *id_out = id;
+  return 0;
+}
+
+int
+relay_stream_begin(relay_streams_t *t, const char *host, uint16_t port,
+                   uint32_t flags, uint16_t *id_out)
+{
+  relay_begin_t b;
+  uint8_t body[RELAY_BODY_MAX];
+  size_t blen;
+  if (!host || strlen(host) >= sizeof(b.host) || port == 0)
+    return RELAY_STREAM_ERR_ARG;
+  memset(&b, 0, sizeof(b));
+  memcpy(b.host, host, strlen(host) + 1);
+  b.port = port;
+  b.flags = flags;
+  if (relay_begin_encode(&b, body, sizeof(body), &blen) < 0)
+    return RELAY_STREAM_ERR_ARG;
+  return open_with(t, RELAY_BEGIN, RELAY_STREAM_CONNECTING, body, blen, id_out);
+}
+
+int
+relay_stream_begin_dir(relay_streams_t *t, uint16_t *id_out)
+{
+  return open_with(t, RELAY_BEGIN_DIR, RELAY_STREAM_CONNECTING, NULL, 0,
+                   id_out);
+}
+
+int
+relay_stream_resolve(relay_streams_t *t, const char *name, uint16_t *id_out)
+{
+  relay_resolve_t m;
+  uint8_t body[RELAY_BODY_MAX];
+  size_t blen;
+  if (!name || !*name || strlen(name) >= sizeof(m.name))
+    return RELAY_STREAM_ERR_ARG;
+  memset(&m, 0, sizeof(m));
+  memcpy(m.name, name, strlen(name) + 1);
+  if (relay_resolve_encode(&m, body, sizeof(body), &blen) < 0)
+    return RELAY_STREAM_ERR_ARG;
+  return open_with(t, RELAY_RESOLVE, RELAY_STREAM_RESOLVING, body, blen,
+                   id_out);
+}
+
+/* ---- exit operations ---- */
+
+int
+relay_stream_connected(relay_streams_t *t, uint16_t id,
+                       const cell_addr_t *addr, uint32_t ttl)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  relay_connected_t c;
+  uint8_t body[RELAY_BODY_MAX];
+  size_t blen;
+  if (t->role != RELAY_STREAM_ROLE_EXIT || !s ||
+      s->state != RELAY_STREAM_CONNECTING)
+    return RELAY_STREAM_ERR_STATE;
+  memset(&c, 0, sizeof(c));
+  if (addr)
+    c.addr = *addr;
+  c.ttl = ttl;
+  if (relay_connected_encode(&c, body, sizeof(body), &blen) < 0)
+    return RELAY_STREAM_ERR_ARG;
+  if (send_msg(t, RELAY_CONNECTED, id, body, blen) < 0)
+    return RELAY_STREAM_ERR_STATE;
+  s->state = RELAY_STREAM_OPEN;
+  relay_streams_flush(t);
+  return 0;
+}
+
+int
+relay_stream_resolved(relay_streams_t *t, uint16_t id,
+                      const relay_resolved_t *answers)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  uint8_t body[RELAY_BODY_MAX];
+  size_t blen;
+  if (t->role != RELAY_STREAM_ROLE_EXIT || !s ||
+      s->state != RELAY_STREAM_RESOLVING)
+    return RELAY_STREAM_ERR_STATE;
+  if (relay_resolved_encode(answers, body, sizeof(body), &blen) < 0)
+    return RELAY_STREAM_ERR_ARG;
+  int r = send_msg(t, RELAY_RESOLVED, id, body, blen);
+  stream_remove(t, id);
+  return r < 0 ? RELAY_STREAM_ERR_STATE : 0;
+}
+
+/* ---- both ---- */
+
+int
+relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
+                   size_t len)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  if (!s || s->end_pending ||
+      (s->state != RELAY_STREAM_OPEN && s->state != RELAY_STREAM_CONNECTING))
+    return RELAY_STREAM_ERR_STATE;
+  if (len == 0)
+    return 0;
+  if (s->ooff > 0 && s->ooff == s->olen)
+    s->ooff = s->olen = 0;
+  if (len > SIZE_MAX / 2 - s->olen)
+    return RELAY_STREAM_ERR_ARG;
+  if (s->olen + len > s->ocap) {
+    size_t ncap = s->ocap ? s->ocap : 4096;
+    while (ncap < s->olen + len)
+      ncap *= 2;
+    s->obuf = al_realloc(s->obuf, ncap);
+    s->ocap = ncap;
+  }
+  memcpy(s->obuf + s->olen, data, len);
+  s->olen += len;
+  relay_streams_flush(t);
+  return 0;
+}
+
+size_t
+relay_stream_pending(const relay_streams_t *t, uint16_t id)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  return s ? s->olen - s->ooff : 0;
+}
+
+int
+relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  if (!s || s->state == RELAY_STREAM_CLOSING || s->end_pending)
+    return RELAY_STREAM_ERR_STATE;
+  s->end_pending = true;
+  s->end_reason = reason;
+  if (s->state != RELAY_STREAM_OPEN || s->olen == s->ooff)
+    stream_send_end(t, s, reason);
+  else
+    relay_streams_flush(t);
+  return 0;
+}
+
+relay_stream_state_t
+relay_stream_state(const relay_streams_t *t, uint16_t id)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  return s ? s->state : RELAY_STREAM_NONE;
+}
+
+/* Package one DATA cell from s.  1 if sent, 0 if nothing to do, -1 if the
+ * circuit refused. */
+static int
+stream_package_one(relay_streams_t *t, relay_stream_t *s)
+{
+  size_t avail = s->olen - s->ooff;
+  if (s->state != RELAY_STREAM_OPEN || avail == 0 ||
+      !relay_flow_can_package(&s->flow) ||
+      !t->sender.can_package(t->sender.ctx))
+    return 0;
+  size_t max = t->sender.max_data ? t->sender.max_data(t->sender.ctx)
+                                  : RELAY_BODY_MAX;
+  if (max == 0 || max > RELAY_BODY_MAX)
+    max = RELAY_BODY_MAX;
+  size_t n = avail < max ? avail : max;
+  if (send_msg(t, RELAY_DATA, s->id, s->obuf + s->ooff, n) < 0)
+    return -1;
+  (void)relay_flow_note_packaged(&s->flow, NULL);
+  s->ooff += n;
+  return 1;
+}
+
+void
+relay_streams_flush(relay_streams_t *t)
+{
+  bool progress = true;
+  while (progress && t->n > 0) {
+    progress = false;
+    size_t n = t->n;
+    for (size_t k = 0; k < n && k < t->n; k++) {
+      relay_stream_t *s = t->s[(t->rr + k) % t->n];
+      int r = stream_package_one(t, s);
+      if (r < 0)
+        return;
+      if (r > 0)
+        progress = true;
+      if (s->end_pending && s->state == RELAY_STREAM_OPEN &&
+          s->olen == s->ooff)
+        stream_send_end(t, s, s->end_reason);
+    }
+    t->rr = t->n ? (t->rr + 1) % t->n : 0;
+  }
+}
+
+void
+relay_streams_circuit_closed(relay_streams_t *t)
+{
+  while (t->n > 0) {
+    relay_stream_t *s = t->s[t->n - 1];
+    if (s->state != RELAY_STREAM_CLOSING)
+      emit_simple(t, RELAY_STREAM_EV_END, s->id, RELAY_END_DESTROY);
+    stream_remove(t, s->id);
+  }
+}
+
+bool
+relay_stream_command_is_stream(uint8_t command, uint16_t stream_id)
+{
+  switch (command) {
+  case RELAY_BEGIN: case RELAY_DATA: case RELAY_END: case RELAY_CONNECTED:
+  case RELAY_RESOLVE: case RELAY_RESOLVED: case RELAY_BEGIN_DIR:
+    return true;
+  case RELAY_SENDME:
+    return stream_id != 0;
+  default:
+    return false;
+  }
+}
+
+/* ---- incoming messages ---- */
+
+/* A malformed or unexpected message on stream s: report and END it. */
+static void
+stream_fail(relay_streams_t *t, relay_stream_t *s, uint8_t cmd, int err)
+{
+  emit_error(t, s->id, cmd, err);
+  if (s->state != RELAY_STREAM_CLOSING)
+    stream_send_end(t, s, RELAY_END_TORPROTOCOL);
+}
+
+static int
+handle_exit_open(relay_streams_t *t, uint8_t cmd, uint16_t id,
+                 const uint8_t *body, size_t len)
+{
+  relay_stream_event_t ev;
+  relay_begin_t b;
+  relay_resolve_t rs;
+  int r = 0;
+  memset(&ev, 0, sizeof(ev));
+  ev.stream_id = id;
+  if (cmd == RELAY_BEGIN) {
+    r = relay_begin_decode(&b, body, len);
+    ev.type = RELAY_STREAM_EV_BEGIN;
+    if (r == 0) {
+      memcpy(ev.host, b.host, sizeof(ev.host));
+      ev.port = b.port;
+      ev.flags = b.flags;
+    }
+  } else if (cmd == RELAY_BEGIN_DIR) {
+    r = relay_begin_dir_decode(body, len);
+    ev.type = RELAY_STREAM_EV_BEGIN_DIR;
+  } else {
+    r = relay_resolve_decode(&rs, body, len);
+    ev.type = RELAY_STREAM_EV_RESOLVE;
+    if (r == 0)
+      memcpy(ev.host, rs.name, sizeof(ev.host));
+  }
+  if (stream_find(t, id, NULL)) {
+    /* Reusing a live stream id: drop the message. */
+    emit_error(t, id, cmd, RELAY_STREAM_ERR_STATE);
+    return 0;
+  }
+  relay_stream_t *s = stream_add(t, id, cmd == RELAY_RESOLVE ?
+                                 RELAY_STREAM_RESOLVING :
+                                 RELAY_STREAM_CONNECTING);
+  if (!s) {
+    relay_end_t end = { .reason = RELAY_END_RESOURCELIMIT };
+    uint8_t eb[RELAY_BODY_MAX];
+    size_t elen;
+    if (relay_end_encode(&end, eb, sizeof(eb), &elen) == 0)
+      (void)send_msg(t, RELAY_END, id, eb, elen);
+    return 0;
+  }
+  if (r < 0) {
+    stream_fail(t, s, cmd, r);
+    return 0;
+  }
+  push_event(t, &ev);
+  return 0;
+}
+
+static int
+handle_data(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
+            size_t len)
+{
+  relay_data_t d;
+  int r = relay_data_decode(&d, body, len);
+  if (s->state == RELAY_STREAM_CLOSING)
+    return 0;    /* half-closed: ignore */
+  bool ok_state = s->state == RELAY_STREAM_OPEN ||
+      (t->role == RELAY_STREAM_ROLE_EXIT &&
+       s->state == RELAY_STREAM_CONNECTING);
+  if (!ok_state) {
+    stream_fail(t, s, RELAY_DATA, RELAY_STREAM_ERR_STATE);
+    return 0;
+  }
+  if (r < 0) {
+    stream_fail(t, s, RELAY_DATA, r);
+    return 0;
+  }
+  int w = relay_flow_note_delivered(&s->flow);
+  if (w < 0)
+    return RELAY_STREAM_ERR_PROTOCOL;
+  relay_stream_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = RELAY_STREAM_EV_DATA;
+  ev.stream_id = s->id;
+  ev.len = d.len;
+  memcpy(ev.data, d.data, d.len);
+  push_event(t, &ev);
+  if (w == 1)
+    (void)send_msg(t, RELAY_SENDME, s->id, NULL, 0);
+  return 0;
+}
+
+static int
+handle_client_reply(relay_streams_t *t, relay_stream_t *s, uint8_t cmd,
+                    const uint8_t *body, size_t len)
+{
+  if (s->state == RELAY_STREAM_CLOSING)
+    return 0;
+  if (cmd == RELAY_CONNECTED) {
+    relay_connected_t c;
+    int r = relay_connected_decode(&c, body, len);
+    if (s->state != RELAY_STREAM_CONNECTING || r < 0) {
+      stream_fail(t, s, cmd, r < 0 ? r : RELAY_STREAM_ERR_STATE);
+      return 0;
+    }
+    s->state = RELAY_STREAM_OPEN;
+    relay_stream_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = RELAY_STREAM_EV_CONNECTED;
+    ev.stream_id = s->id;
+    ev.addr = c.addr;
+    ev.ttl = c.ttl;
+    push_event(t, &ev);
+    relay_streams_flush(t);
+    return 0;
+  }
+  /* RESOLVED */
+  relay_resolved_t *rv = al_malloc(sizeof(*rv));
+  int r = relay_resolved_decode(rv, body, len);
+  al_free(rv);
+  if (s->state != RELAY_STREAM_RESOLVING || r < 0) {
+    emit_error(t, s->id, cmd, r < 0 ? r : RELAY_STREAM_ERR_STATE);
+    stream_remove(t, s->id);
+    return 0;
+  }
+  relay_stream_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = RELAY_STREAM_EV_RESOLVED;
+  ev.stream_id = s->id;
+  ev.len = (uint16_t)len;
+  memcpy(ev.data, body, len);
+  push_event(t, &ev);
+  stream_remove(t, s->id);
+  return 0;
+}
+
+static int
+handle_end(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
+           size_t len)
+{
+  relay_end_t e;
+  if (s->state != RELAY_STREAM_CLOSING) {
+    uint8_t reason = relay_end_decode(&e, body, len) == 0 ? e.reason
+                                                           : RELAY_END_MISC;
+    emit_simple(t, RELAY_STREAM_EV_END, s->id, reason);
+  }
+  stream_remove(t, s->id);
+  return 0;
+}
+
+int
+relay_streams_handle(relay_streams_t *t, uint8_t cmd, uint16_t id,
+                     const uint8_t *body, size_t len)
+{
+  if (len > RELAY_BODY_MAX || (len && !body))
+    return RELAY_STREAM_ERR_PROTOCOL;
+  if (id == 0)
+    return RELAY_STREAM_ERR_PROTOCOL;   /* stream command without stream */
+  bool exit_open = t->role == RELAY_STREAM_ROLE_EXIT &&
+      (cmd == RELAY_BEGIN || cmd == RELAY_BEGIN_DIR || cmd == RELAY_RESOLVE);
+  if (exit_open)
+    return handle_exit_open(t, cmd, id, body, len);
+  relay_stream_t *s = stream_find(t, id, NULL);
+  if (!s) {
+    /* Unknown stream (or one long closed): drop (6.3). */
+    log_info("dropping relay command %u for an unknown stream", cmd);
+    return 0;
+  }
+  switch (cmd) {
+  case RELAY_DATA:
+    return handle_data(t, s, body, len);
+  case RELAY_END:
+    return handle_end(t, s, body, len);
+  case RELAY_SENDME:
+    if (s->state == RELAY_STREAM_CLOSING)
+      return 0;
+    if (relay_flow_handle_sendme(&s->flow, NULL) < 0)
+      return RELAY_STREAM_ERR_PROTOCOL;
+    relay_streams_flush(t);
+    return 0;
+  case RELAY_CONNECTED:
+  case RELAY_RESOLVED:
+    if (t->role == RELAY_STREAM_ROLE_CLIENT)
+      return handle_client_reply(t, s, cmd, body, len);
+    break;
+  default:
+    break;
+  }
+  /* A stream command the other role sends (e.g. BEGIN to a client). */
+  if (s->state != RELAY_STREAM_CLOSING)
+    emit_error(t, id, cmd, RELAY_STREAM_ERR_STATE);
+  return 0;
+}
