@@ -2,7 +2,8 @@
  * CREATED2 and EXTEND2 / EXTENDED2 with ntor (tor-spec 5.1, 5.1.2, 5.1.4),
  * RELAY_EARLY accounting (5.6), teardown by DESTROY / TRUNCATED (5.4),
  * layered relay crypto (5.5, 6.1) and circuit-level authenticated SENDMEs
- * (7.3, proposal 289).  See include/allium/core/circuit/circuit_origin.h. */
+ * (7.3, proposal 289); one-hop CREATE_FAST / CREATED_FAST with KDF-TOR
+ * (5.1.5, 5.2.1).  See include/allium/core/circuit/circuit_origin.h. */
 #define LOG_MODULE "circuit"
 #include "allium/core/circuit/circuit_origin.h"
 #include "allium/core/circuit/relay_crypto.h"
@@ -10,6 +11,8 @@
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/onion/onion_ntor.h"
 #include "allium/core/relay/relay_queue.h"
+#include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/crypto/kdf.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #define NTOR_KEY_MATERIAL 72   /* Df | Db | Kf | Kb */
+#define FAST_KEY_MATERIAL (CELL_FAST_KEY_LEN + NTOR_KEY_MATERIAL) /* KH | ... */
 
 typedef struct origin_hop_t {
   circ_hop_spec_t spec;
@@ -30,6 +34,8 @@ struct circ_origin_t {
   size_t n_hops;
   ntor_client_state_t *pending;     /**< handshake in progress */
   circ_hop_spec_t pending_spec;
+  bool fast_pending;                /**< CREATE_FAST sent, X below */
+  uint8_t fast_x[CELL_FAST_KEY_LEN];
   unsigned early_used;
   bool built;                       /**< circ_origin_build_done() called */
   bool has_deadline;
@@ -91,7 +97,7 @@ origin_close(circ_origin_t *c, uint8_t reason, bool remote, size_t hop,
 {
   if (c->state == CIRC_ORIGIN_CLOSED)
     return;
-  if (send_destroy && (c->n_hops > 0 || c->pending)) {
+  if (send_destroy && (c->n_hops > 0 || c->pending || c->fast_pending)) {
     uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
     size_t n;
     if (cell_destroy_encode(CELL_DESTROY_NONE, p, sizeof(p), &n) == 0)
@@ -99,6 +105,8 @@ origin_close(circ_origin_t *c, uint8_t reason, bool remote, size_t hop,
   }
   c->state = CIRC_ORIGIN_CLOSED;
   ntor_client_state_free(c->pending);
+  c->fast_pending = false;
+  memwipe(c->fast_x, sizeof(c->fast_x));
   if (c->streams)
     relay_streams_circuit_closed(c->streams);
   circ_event_t ev;
@@ -123,6 +131,8 @@ circ_origin_close(circ_origin_t *c, uint8_t reason)
 {
   origin_close(c, reason, false, CIRC_HOP_NONE, "closed by caller", true);
 }
+
+static void origin_add_hop(circ_origin_t *c, const uint8_t *keys);
 
 /* ---- sending ---- */
 
@@ -197,6 +207,70 @@ circ_origin_start(circ_origin_t *c, const circ_hop_spec_t *first,
   c->state = CIRC_ORIGIN_BUILDING;
   push_cell(c, CELL_CREATE2, p, sizeof(p));
   return 0;
+}
+
+int
+circ_origin_start_fast(circ_origin_t *c, const circ_hop_spec_t *first,
+                       uint64_t now, uint64_t timeout)
+{
+  uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
+  cell_create_fast_t cf;
+  size_t n;
+  if (c->state != CIRC_ORIGIN_NEW)
+    return CIRC_ERR_STATE;
+  crypto_rand(cf.x, sizeof(cf.x));
+  if (cell_create_fast_encode(&cf, p, sizeof(p), &n) < 0) {
+    memwipe(&cf, sizeof(cf));
+    return CIRC_ERR_ARG;
+  }
+  memcpy(c->fast_x, cf.x, sizeof(c->fast_x));
+  memwipe(&cf, sizeof(cf));
+  if (first)
+    c->pending_spec = *first;
+  else
+    memset(&c->pending_spec, 0, sizeof(c->pending_spec));
+  c->fast_pending = true;
+  c->has_deadline = timeout != 0;
+  c->deadline = now + timeout;
+  c->state = CIRC_ORIGIN_BUILDING;
+  push_cell(c, CELL_CREATE_FAST, p, sizeof(p));
+  memwipe(p, sizeof(p));
+  return 0;
+}
+
+/* CREATED_FAST: K0 = X | Y, KDF-TOR(K0) = KH | Df | Db | Kf | Kb; KH must
+ * match what the relay sent (5.1.5, 5.2.1). */
+static void
+origin_handle_created_fast(circ_origin_t *c,
+                           const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  cell_created_fast_t cf;
+  uint8_t k0[2 * CELL_FAST_KEY_LEN];
+  uint8_t keys[FAST_KEY_MATERIAL];
+  if (c->n_hops != 0 || !c->fast_pending) {
+    protocol_error(c, 0, "unexpected CREATED_FAST");
+    return;
+  }
+  if (cell_created_fast_decode(&cf, payload, CELL_PAYLOAD_LEN) < 0) {
+    memwipe(c->fast_x, sizeof(c->fast_x));
+    protocol_error(c, 0, "malformed CREATED_FAST");
+    return;
+  }
+  memcpy(k0, c->fast_x, CELL_FAST_KEY_LEN);
+  memcpy(k0 + CELL_FAST_KEY_LEN, cf.y, CELL_FAST_KEY_LEN);
+  memwipe(c->fast_x, sizeof(c->fast_x));
+  int r = crypto_kdf_tor(keys, sizeof(keys), k0, sizeof(k0));
+  memwipe(k0, sizeof(k0));
+  if (r < 0 || !crypto_memeq(keys, cf.kh, CELL_FAST_KEY_LEN)) {
+    memwipe(keys, sizeof(keys));
+    memwipe(&cf, sizeof(cf));
+    protocol_error(c, 0, "CREATE_FAST key hash mismatch");
+    return;
+  }
+  memwipe(&cf, sizeof(cf));
+  c->fast_pending = false;
+  origin_add_hop(c, keys + CELL_FAST_KEY_LEN);
+  memwipe(keys, sizeof(keys));
 }
 
 /* Fill m's link specifiers from spec. */
@@ -288,8 +362,17 @@ origin_finish_hop(circ_origin_t *c, const uint8_t *hdata, uint16_t hlen)
     return;
   }
   ntor_client_state_free(c->pending);
-  c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_TOR1, keys, sizeof(keys), 0);
+  origin_add_hop(c, keys);
   memwipe(keys, sizeof(keys));
+}
+
+/* Add hop n_hops with TOR1 key material Df|Db|Kf|Kb (72 bytes). */
+static void
+origin_add_hop(circ_origin_t *c, const uint8_t *keys)
+{
+  size_t idx = c->n_hops;
+  c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_TOR1, keys,
+                                    NTOR_KEY_MATERIAL, 0);
   if (!c->crypto[idx]) {
     origin_close(c, CELL_DESTROY_INTERNAL, false, idx, "relay crypto setup",
                  true);
@@ -480,6 +563,9 @@ circ_origin_handle_cell(circ_origin_t *c, uint8_t command,
       origin_finish_hop(c, cr.hdata, cr.hlen);
     }
     return 0;
+  case CELL_CREATED_FAST:
+    origin_handle_created_fast(c, payload);
+    return 0;
   case CELL_RELAY:
     origin_handle_relay(c, payload);
     return 0;
@@ -489,8 +575,10 @@ circ_origin_handle_cell(circ_origin_t *c, uint8_t command,
   case CELL_DESTROY:
     if (cell_destroy_decode(&reason, payload, CELL_PAYLOAD_LEN) < 0)
       reason = CELL_DESTROY_NONE;
-    origin_close(c, reason, true, c->pending ? c->n_hops : CIRC_HOP_NONE,
-                 c->pending ? "DESTROY received while building"
+    origin_close(c, reason, true,
+                 (c->pending || c->fast_pending) ? c->n_hops : CIRC_HOP_NONE,
+                 (c->pending || c->fast_pending)
+                 ? "DESTROY received while building"
                             : "DESTROY received", false);
     return 0;
   default:

@@ -62,6 +62,15 @@ void circ_origin_free_(circ_origin_t *c);
  * circ_origin_tick(); timeout 0 means no deadline. */
 int circ_origin_start(circ_origin_t *c, const circ_hop_spec_t *first,
                       uint64_t now, uint64_t timeout);
+/** Begin a one-hop build with CREATE_FAST (tor-spec 5.1.5): queues the
+ * cell with 20 random bytes X.  On CREATED_FAST the keys come from
+ * KDF-TOR(X | Y), KH is checked in constant time and the hop is added
+ * (HOP_ADDED event); a wrong KH closes the circuit.  first (may be NULL) is
+ * only recorded for circ_origin_hop_spec(); its onion key is unused.  Meant
+ * for directory fetches over the first hop, as clients do when they know
+ * no onion keys yet.  Deadline as for circ_origin_start(). */
+int circ_origin_start_fast(circ_origin_t *c, const circ_hop_spec_t *first,
+                           uint64_t now, uint64_t timeout);
 /** Extend to next through the last hop: queues a RELAY_EARLY EXTEND2.
  * CIRC_ERR_EARLY once 8 RELAY_EARLY cells were sent, CIRC_ERR_STATE unless
  * OPEN. */
