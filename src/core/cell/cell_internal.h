@@ -28,4 +28,7 @@ cell_body_writer(bytes_writer_t *w, uint8_t *out, size_t outlen)
                                                           : RELAY_BODY_MAX);
 }
 
+/** Write a one-byte reason body (DESTROY, TRUNCATED). */
+int cell_reason_encode(uint8_t reason, uint8_t *out, size_t outlen, size_t *len_out);
+
 #endif

@@ -2,6 +2,7 @@
  * CREATED_FAST (5.1.5) and DESTROY (5.4) payloads.
  * See include/allium/core/cell/circ_cells.h. */
 #include "allium/core/cell/circ_cells.h"
+#include "cell_internal.h"
 #include "allium/core/cell/cell.h"
 #include "allium/lib/bytes/bytes.h"
 
@@ -178,8 +179,7 @@ cell_destroy_decode(uint8_t *reason, const uint8_t *p, size_t len)
 }
 
 int
-cell_destroy_encode(uint8_t reason, uint8_t *out, size_t outlen,
-                    size_t *len_out)
+cell_reason_encode(uint8_t reason, uint8_t *out, size_t outlen, size_t *len_out)
 {
   if (outlen < 1)
     return CELL_ERR_SPACE;
@@ -187,4 +187,11 @@ cell_destroy_encode(uint8_t reason, uint8_t *out, size_t outlen,
   if (len_out)
     *len_out = 1;
   return CELL_OK;
+}
+
+int
+cell_destroy_encode(uint8_t reason, uint8_t *out, size_t outlen,
+                    size_t *len_out)
+{
+  return cell_reason_encode(reason, out, outlen, len_out);
 }

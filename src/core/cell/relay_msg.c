@@ -446,12 +446,7 @@ int
 relay_truncated_encode(uint8_t reason, uint8_t *out, size_t outlen,
                        size_t *len_out)
 {
-  if (outlen < 1)
-    return CELL_ERR_SPACE;
-  out[0] = reason;
-  if (len_out)
-    *len_out = 1;
-  return CELL_OK;
+  return cell_reason_encode(reason, out, outlen, len_out);
 }
 
 /* ---- DATA ---- */

@@ -608,12 +608,7 @@ static size_t
 stream_max_data_cb(void *ctx)
 {
   circ_origin_t *c = ctx;
-  const relay_flow_t *f = &c->hops[c->streams_hop].flow;
-  /* First DATA cell of each increment: leave room for 4 zero bytes and 16
-   * random ones so the SENDME digest is unpredictable (7.3). */
-  if (f->package_window % f->increment == 0)
-    return RELAY_BODY_MAX - 20;
-  return RELAY_BODY_MAX;
+  return relay_flow_max_data_len(&c->hops[c->streams_hop].flow);
 }
 
 relay_streams_t *

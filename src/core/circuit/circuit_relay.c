@@ -524,9 +524,7 @@ static size_t
 stream_max_data_cb(void *ctx)
 {
   circ_relay_t *c = ctx;
-  if (c->flow.package_window % c->flow.increment == 0)
-    return RELAY_BODY_MAX - 20;   /* room for random padding (7.3) */
-  return RELAY_BODY_MAX;
+  return relay_flow_max_data_len(&c->flow);
 }
 
 relay_streams_t *

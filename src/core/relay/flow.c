@@ -44,6 +44,14 @@ relay_flow_can_package(const relay_flow_t *f)
   return f->package_window > 0;
 }
 
+size_t
+relay_flow_max_data_len(const relay_flow_t *f)
+{
+  if (f->increment && f->package_window % f->increment == 0)
+    return RELAY_BODY_MAX - 20;
+  return RELAY_BODY_MAX;
+}
+
 bool
 relay_flow_packaging_triggers_sendme(const relay_flow_t *f)
 {

@@ -56,6 +56,10 @@ void relay_flow_clear(relay_flow_t *f);
 
 /** True if one more DATA cell may be packaged. */
 bool relay_flow_can_package(const relay_flow_t *f);
+/** Largest DATA body to package next under window f: the first DATA cell of
+ * each SENDME increment leaves 20 bytes for random padding, so the digest
+ * the peer's authenticated SENDME echoes is unpredictable (tor-spec 7.3). */
+size_t relay_flow_max_data_len(const relay_flow_t *f);
 /** True if the DATA cell about to be packaged is one whose digest must be
  * remembered (circuit level: it brings the window to a multiple of the
  * increment).  Call before relay_flow_note_packaged(). */
