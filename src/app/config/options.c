@@ -11,6 +11,7 @@
 #include "allium/lib/malloc/malloc.h"
 #include "options_table.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const dump_words[] = { "short", "full", "non-builtin",
@@ -99,6 +100,13 @@ finish_load(allium_options_t *o, config_line_t *ignored, char **errmsg)
   return 0;
 }
 
+/* tor(1) TestingTorNetwork: "changes the defaults of several options";
+ * these are the ones allium implements.  An explicit line still wins. */
+static const char testing_defaults[] =
+  "EnforceDistinctSubnets 0\n"
+  "AssumeReachable 1\n"
+  "ExitPolicyRejectPrivate 0\n";
+
 int
 options_load_from_string(const char *torrc_text, allium_options_t **out,
                          char **errmsg)
@@ -109,6 +117,20 @@ options_load_from_string(const char *torrc_text, allium_options_t **out,
     return -1;
   allium_options_t *o = options_new_default();
   int r = conf_apply_lines(&options_format, o, lines, &ignored, errmsg);
+  if (r == 0 && o->TestingTorNetwork) {
+    /* Again, on the TestingTorNetwork defaults (see load_all()). */
+    config_line_t *tl = NULL;
+    options_free(o);
+    confline_free(ignored);
+    o = options_new_default();
+    r = confline_parse_string(testing_defaults, "TestingTorNetwork defaults",
+                              &tl, errmsg);
+    if (r == 0)
+      r = conf_apply_lines(&options_format, o, tl, &ignored, errmsg);
+    if (r == 0)
+      r = conf_apply_lines(&options_format, o, lines, &ignored, errmsg);
+    confline_free(tl);
+  }
   if (r == 0)
     r = finish_load(o, ignored, errmsg);
   confline_free(lines);
@@ -178,13 +200,49 @@ load_file(allium_options_t *o, const char *path, int missing_ok,
   return r;
 }
 
+/* Load defaults file, torrc and command line into a fresh options struct;
+ * with testing set, the TestingTorNetwork defaults come first. */
+static int
+load_all(const cmdline_flags_t *f, const conf_cmdline_t *cl, bool testing,
+         allium_options_t **out, char **errmsg)
+{
+  config_line_t *ignored = NULL, *tl = NULL;
+  allium_options_t *o = options_new_default();
+  const char *defaults = f->defaults_file ? f->defaults_file
+                                          : ALLIUM_DEFAULT_TORRC_DEFAULTS;
+  const char *torrc = f->torrc_file ? f->torrc_file : ALLIUM_DEFAULT_TORRC;
+  int r = 0;
+  if (testing) {
+    r = confline_parse_string(testing_defaults, "TestingTorNetwork defaults",
+                              &tl, errmsg);
+    if (r == 0)
+      r = conf_apply_lines(&options_format, o, tl, &ignored, errmsg);
+    confline_free(tl);
+  }
+  if (r == 0)
+    r = load_file(o, defaults, 1, &ignored, errmsg);
+  if (r == 0)
+    r = load_file(o, torrc, !f->torrc_file || f->ignore_missing_torrc,
+                  &ignored, errmsg);
+  if (r == 0)
+    r = conf_apply_lines(&options_format, o, cl->lines, &ignored, errmsg);
+  if (r == 0 && (testing || !o->TestingTorNetwork))
+    r = finish_load(o, ignored, errmsg);
+  confline_free(ignored);
+  if (r < 0) {
+    options_free(o);
+    return -1;
+  }
+  *out = o;
+  return 0;
+}
+
 int
 options_load(int argc, char **argv, allium_options_t **out, char **errmsg,
              cmdline_flags_t *flags)
 {
   conf_cmdline_t cl;
   cmdline_flags_t f;
-  config_line_t *ignored = NULL;
   *out = NULL;
   if (conf_cmdline_parse(argc, argv, cmdline_flags,
                          sizeof(cmdline_flags) / sizeof(cmdline_flags[0]),
@@ -197,24 +255,16 @@ options_load(int argc, char **argv, allium_options_t **out, char **errmsg,
     conf_cmdline_clear(&cl);
     return 0;
   }
-  allium_options_t *o = options_new_default();
-  const char *defaults = f.defaults_file ? f.defaults_file
-                                         : ALLIUM_DEFAULT_TORRC_DEFAULTS;
-  const char *torrc = f.torrc_file ? f.torrc_file : ALLIUM_DEFAULT_TORRC;
-  int r = load_file(o, defaults, 1, &ignored, errmsg);
-  if (r == 0)
-    r = load_file(o, torrc, !f.torrc_file || f.ignore_missing_torrc,
-                  &ignored, errmsg);
-  if (r == 0)
-    r = conf_apply_lines(&options_format, o, cl.lines, &ignored, errmsg);
-  if (r == 0)
-    r = finish_load(o, ignored, errmsg);
-  confline_free(ignored);
-  conf_cmdline_clear(&cl);
-  if (r < 0) {
+  allium_options_t *o = NULL;
+  int r = load_all(&f, &cl, false, &o, errmsg);
+  if (r == 0 && o->TestingTorNetwork) {
+    /* Again, on the TestingTorNetwork defaults. */
     options_free(o);
-    return -1;
+    r = load_all(&f, &cl, true, &o, errmsg);
   }
+  conf_cmdline_clear(&cl);
+  if (r < 0)
+    return -1;
   *out = o;
   return 0;
 }

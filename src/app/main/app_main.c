@@ -8,6 +8,7 @@
 #include "allium/app/main/privs.h"
 #include "allium/app/main/daemon.h"
 #include "allium/app/main/subsystems.h"
+#include "allium/core/mainloop/bootstrap.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -99,7 +100,9 @@ run_daemon(void)
     daemon_finish(r);
     return r;
   }
-  log_notice("Bootstrapped 0%% (starting): Starting");
+  bootstrap_reset();
+  bootstrap_report(BOOTSTRAP_STARTING);
+  app_client_start();
   daemon_finish(ALLIUM_EXIT_OK);
   st->exit_status = ALLIUM_EXIT_OK;
   if (evloop_run() < 0) {

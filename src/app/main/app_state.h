@@ -50,6 +50,16 @@ int app_do_keygen(const allium_options_t *o);
  * the array only); *n_out receives the count. */
 const char **app_port_values(const allium_options_t *o, size_t *n_out);
 
+/** The client role (app_client.c): build the client objects and bind the
+ * SocksPort / HTTPTunnelPort listeners when any is configured (a
+ * subsystem: 0 or an exit status); start bootstrapping (called once the
+ * main loop is about to run); log the client's status line (SIGUSR1);
+ * free everything. */
+int app_client_init(void);
+void app_client_start(void);
+void app_client_log_status(void);
+void app_client_shutdown(void);
+
 /** Register the SIGTERM/SIGINT/SIGHUP/SIGUSR1 handlers; ignore SIGPIPE. */
 int app_signals_init(void);
 void app_signals_shutdown(void);

@@ -90,12 +90,13 @@ pidfile_shutdown(void)
   al_free(st->pidfile);
 }
 
-/* Listeners are opened here, as root, before privileges are dropped (the
- * client and relay roles add theirs in later issues). */
+/* Listeners are opened here, as root, before privileges are dropped: the
+ * client role's SocksPort / HTTPTunnelPort (the relay role adds its own in
+ * a later issue). */
 static int
 listeners_init(void)
 {
-  return 0;
+  return app_client_init();
 }
 
 static int
@@ -136,7 +137,7 @@ static const subsys_t subsystems[] = {
   { "datadir",   datadir_init,   NULL },
   { "keys",      keys_init,      app_keys_shutdown },   /* relays only */
   { "pidfile",   pidfile_init,   pidfile_shutdown },
-  { "listeners", listeners_init, NULL },
+  { "listeners", listeners_init, app_client_shutdown },
   { "privs",     privs_init,     NULL },   /* after binding, before work */
   { "signals",   signals_init,   app_signals_shutdown },
 };

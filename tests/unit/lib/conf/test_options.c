@@ -265,3 +265,30 @@ Test(options, load_missing_and_errors, .init = mk, .fini = rm)
                    "mean 'SocksPort'?"), "%s", err);
   al_free(err);
 }
+
+/* tor(1): TestingTorNetwork changes the defaults of several options; an
+ * explicit value still wins, and without it nothing changes. */
+Test(options, testing_tor_network_defaults)
+{
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  const char *auth = "DirAuthority a orport=1 v3ident="
+    "0000000000000000000000000000000000000000 127.0.0.1:2 "
+    "0000000000000000000000000000000000000000\n";
+  char *text = al_asprintf("TestingTorNetwork 1\n%s", auth);
+  cr_assert_eq(options_load_from_string(text, &o, &err), 0, "%s", err ? err : "");
+  cr_expect_eq(o->EnforceDistinctSubnets, 0);
+  cr_expect_eq(o->AssumeReachable, 1);
+  cr_expect_eq(o->ExitPolicyRejectPrivate, 0);
+  options_free(o);
+  al_free(text);
+  text = al_asprintf("EnforceDistinctSubnets 1\nTestingTorNetwork 1\n%s", auth);
+  cr_assert_eq(options_load_from_string(text, &o, &err), 0, "%s", err ? err : "");
+  cr_expect_eq(o->EnforceDistinctSubnets, 1);
+  options_free(o);
+  al_free(text);
+  cr_assert_eq(options_load_from_string("SocksPort 9050\n", &o, &err), 0);
+  cr_expect_eq(o->EnforceDistinctSubnets, 1);
+  cr_expect_eq(o->AssumeReachable, 0);
+  options_free(o);
+}

@@ -1,0 +1,94 @@
+/* client.h -- the client's application side: SocksPort / HTTPTunnelPort
+ * listeners, application connections, the pool of exit circuits and the
+ * attachment of application streams to circuits (tor-spec 6.2-6.4,
+ * path-spec 2.1 "When we build" and 2.2 "Path selection", guard-spec 4.6-4.8,
+ * socks-extensions.txt, tor(1) SocksPort / HTTPTunnelPort semantics).
+ *
+ * Usage by the daemon:
+ *   client_new(&cfg)                once the options are known;
+ *   client_open_listeners()         before dropping privileges;
+ *   client_dirinfo_changed(c, ok)   after every consensus / descriptor
+ *                                   update (ok: enough to build circuits);
+ *   client_log_status()             on SIGUSR1;
+ *   client_free()                   at shutdown (before chanmgr_free()).
+ * Everything runs from the event loop of cfg->base.
+ */
+#ifndef ALLIUM_FEATURE_CLIENT_CLIENT_H
+#define ALLIUM_FEATURE_CLIENT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allium/core/mainloop/chanmgr.h"
+#include "allium/feature/nodelist/nodelist.h"
+#include "allium/feature/pathsel/pathsel.h"
+#include "allium/feature/proxy/isolation.h"
+
+struct event_base;
+
+typedef struct client_cfg_t {
+  struct event_base *base;            /**< borrowed */
+  chanmgr_t *cm;                      /**< borrowed */
+  /** Borrowed; contents change when client_dirinfo_changed() is called. */
+  nodelist_t *nl;
+  /** n_ports parsed SocksPort / HTTPTunnelPort lines; deep-copied. */
+  const proxy_port_cfg_t *ports;
+  size_t n_ports;
+  /** Routersets borrowed for the client's lifetime. */
+  pathsel_options_t path_opts;
+  /** DataDirectory/state for Guard lines; NULL = none; copied. */
+  const char *state_file;
+  /** UseEntryGuards (false: first hop chosen like a middle each time). */
+  bool use_entry_guards;
+  uint32_t circuit_build_timeout_msec;/**< CircuitBuildTimeout; 0: 60000 */
+  uint32_t stream_timeout_msec;       /**< CircuitStreamTimeout; 0: 10000 */
+  uint32_t socks_timeout_msec;        /**< SocksTimeout; 0: 120000 */
+  uint32_t max_dirtiness_sec;         /**< MaxCircuitDirtiness; 0: 600 */
+  const uint16_t *long_lived_ports;   /**< LongLivedPorts; copied */
+  size_t n_long_lived_ports;
+  /** Most open application connections per port; 0 = 4096. */
+  int conn_limit;
+} client_cfg_t;
+
+typedef struct client_t client_t;
+
+/** New client; loads the guards from state_file (if any).  Nothing is
+ * bound yet.  Caller frees with client_free().  NULL on bad arguments. */
+client_t *client_new(const client_cfg_t *cfg);
+
+/** Bind every (non-disabled) port; call before privileges drop.  Logs
+ * "Opened Socks listener connection (ready) on 127.0.0.1:9050" at notice.
+ * Port "auto" binds an ephemeral port and logs the real one.  0, or -1 with
+ * *err set (caller frees); listeners opened so far stay open. */
+int client_open_listeners(client_t *c, char **err);
+
+/** The bound port of the i-th configured port (after open); 0 if none
+ * (disabled, unix socket, not open). */
+uint16_t client_listener_port(const client_t *c, size_t i);
+
+/** Directory info changed.  enough: the guard selection is updated, and
+ * preemptive exit circuits are built when none is open or building;
+ * waiting application streams get circuits.  Until the first call with
+ * enough=true, application requests wait (up to SocksTimeout). */
+void client_dirinfo_changed(client_t *c, bool enough);
+
+/** One status line at notice (SIGUSR1): circuits, streams, bytes. */
+void client_log_status(const client_t *c);
+
+/** Close every listener, application connection and client circuit, save
+ * the guard state.  NULL ok.  Not from inside a chanmgr callback. */
+void client_free_(client_t *c);
+#define client_free(p) do { client_free_(p); (p) = NULL; } while (0)
+
+/* ---- for tests ---- */
+
+/** How long an application may take to finish its SOCKS / HTTP CONNECT
+ * handshake (default 60000 ms). */
+void client_set_handshake_timeout(client_t *c, uint32_t msec);
+/** Open application connections (all ports). */
+size_t client_n_conns(const client_t *c);
+/** Client circuits alive (building or built). */
+size_t client_n_circuits(const client_t *c);
+
+#endif

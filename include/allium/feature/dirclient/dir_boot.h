@@ -1,0 +1,104 @@
+/* dir_boot.h -- the client's directory bootstrap, refresh and cache
+ * (dir-spec 4, 5.1, 5.2; tor(1) DirAuthority, DataDirectory cache files).
+ *
+ * dir_boot_start() loads the cache (cached-certs, cached-consensus or
+ * cached-microdesc-consensus, cached-descriptors or cached-microdescs),
+ * then fetches from the configured authorities over one-hop BEGIN_DIR
+ * circuits (dir_fetch.h): the authorities' key certificates, the consensus
+ * (verified: signed by more than half of the configured v3 identities,
+ * reasonably live, newer than the one held), then the missing
+ * descriptors in batches, in parallel across authorities.  Each change of
+ * the nodelist is reported through on_dirinfo.  Once the consensus is no
+ * longer fresh a new one is fetched at the random time dir-spec 5.1 gives.
+ *
+ * The sans-IO decision helpers at the end are exported for tests.
+ */
+#ifndef ALLIUM_FEATURE_DIRCLIENT_DIR_BOOT_H
+#define ALLIUM_FEATURE_DIRCLIENT_DIR_BOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/dirparse/consensus.h"
+#include "allium/feature/dirparse/keycert.h"
+#include "allium/feature/nodelist/nodelist.h"
+#include "allium/lib/tls/tls.h"
+
+struct event_base;
+
+typedef struct dir_boot_cfg_t {
+  struct event_base *base;
+  tls_context_t *tls;                 /* client TLS context, borrowed */
+  const dir_authority_t *auths;       /* copied */
+  size_t n_auths;
+  bool use_microdescs;                /* false: ns consensus + server descriptors */
+  const char *cache_dir;              /* copied; NULL = no disk cache */
+  bool fetch_early;                   /* FetchDirInfoEarly / ExtraEarly */
+  time_t (*now)(void);                /* NULL = time(); tests inject */
+} dir_boot_cfg_t;
+
+typedef struct dir_boot_cbs_t {
+  /** The nodelist changed (new consensus or descriptors attached). enough:
+   * a reasonably-live consensus and >= 60% of its nodes with descriptors. */
+  void (*on_dirinfo)(nodelist_t *nl, bool enough, void *arg);
+  void *arg;
+} dir_boot_cbs_t;
+
+typedef struct dir_boot_t dir_boot_t;
+
+/** New bootstrapper for nodelist nl (borrowed; must outlive it).  cfg and
+ * cbs are copied.  NULL on bad arguments.  Caller frees with
+ * dir_boot_free(). */
+dir_boot_t *dir_boot_new(const dir_boot_cfg_t *cfg, nodelist_t *nl,
+                         const dir_boot_cbs_t *cbs);
+/** Load the cache (synchronously; may call on_dirinfo), then schedule
+ * fetching.  0 or -1. */
+int dir_boot_start(dir_boot_t *b);
+/** Enough directory info to build circuits (see on_dirinfo). */
+bool dir_boot_have_enough(const dir_boot_t *b);
+/** Stop every fetch and timer and free; NULL is fine.  Not from inside
+ * on_dirinfo. */
+void dir_boot_free_(dir_boot_t *b);
+#define dir_boot_free(p) do { dir_boot_free_(p); (p) = NULL; } while (0)
+
+/* ---- sans-IO helpers (exported for tests) ---- */
+
+/** Fraction of nodes with descriptors needed for "enough". */
+#define DIR_BOOT_ENOUGH_FRACTION 0.6
+/** Consensus retry backoff: first delay, cap (milliseconds). */
+#define DIR_BOOT_BACKOFF_MIN_MS 1000
+#define DIR_BOOT_BACKOFF_MAX_MS 30000
+
+/** When to fetch the next consensus (dir-spec 5.1): uniformly in
+ * [fu + 3/4 (fu - va), that + 7/8 (vu - that)], with r in [0, 1) choosing
+ * the point; early (FetchDirInfoEarly): fu.  Never before fu. */
+time_t dir_boot_refresh_time(time_t va, time_t fu, time_t vu, bool early,
+                             double r);
+/** Next retry delay after cur_ms (0: the first). */
+uint32_t dir_boot_backoff_next(uint32_t cur_ms);
+/** Are n_valid distinct valid signatures more than half of n_auth? */
+bool dir_boot_sigs_enough(int n_valid, size_t n_auth);
+/** Enough dirinfo: live_ok (reasonably live consensus) and the fraction. */
+bool dir_boot_enough(bool live_ok, double desc_fraction);
+
+/** Keep the certificates of certs[0..n) whose identity is a v3ident of
+ * auths: moves them into out (pointers; cap entries), sets the moved slots
+ * of certs to NULL.  Returns the number kept. */
+size_t dir_boot_trusted_certs(authcert_t **certs, size_t n,
+                              const dir_authority_t *auths, size_t n_auths,
+                              authcert_t **out, size_t cap);
+
+/** Accept consensus c?  Verifies the signatures against certs (trusted
+ * only), needs more than half of the auths' v3 identities, a reasonably
+ * live consensus at now (valid_after <= now <= valid_until + 24 h) and
+ * valid_after later than have_va (0: none held).  Returns the number
+ * of valid signatures, or -1 with why (static text). */
+int dir_boot_check_consensus(consensus_t *c, authcert_t *const *certs,
+                             size_t n_certs, const dir_authority_t *auths,
+                             size_t n_auths, time_t now, time_t have_va,
+                             const char **why);
+
+#endif

@@ -1,0 +1,306 @@
+/* app_client.c -- the client role in the running daemon: it ties the
+ * directory bootstrap (feature/dirclient dir_boot), the peer database
+ * (feature/nodelist), the channel and circuit manager (core/mainloop
+ * chanmgr) and the application ports (feature/client) together, from the
+ * options tor(1) documents (SocksPort, HTTPTunnelPort, DirAuthority,
+ * UseMicrodescriptors, EntryNodes/ExitNodes/ExcludeNodes/StrictNodes,
+ * CircuitBuildTimeout, ...).  No torspec section of its own: process
+ * structure.
+ *
+ * app_client_init() (a subsystem, before privileges drop) builds the
+ * objects and binds the ports; app_client_start() (once the loop is about
+ * to run) begins bootstrapping; app_client_shutdown() frees everything.
+ */
+#define LOG_MODULE "main"
+#include "allium/app/main/exitcodes.h"
+#include "allium/core/mainloop/bootstrap.h"
+#include "allium/core/mainloop/chanmgr.h"
+#include "allium/feature/client/client.h"
+#include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/dirclient/dir_boot.h"
+#include "allium/feature/nodelist/nodelist.h"
+#include "allium/feature/nodelist/routerset.h"
+#include "allium/feature/pathsel/pathsel.h"
+#include "allium/feature/proxy/isolation.h"
+#include "allium/lib/evloop/evloop.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+#include "allium/lib/tls/tls.h"
+#include "app_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct app_client_t {
+  tls_context_t *tls;
+  chanmgr_t *cm;
+  nodelist_t *nl;
+  dir_boot_t *boot;
+  client_t *client;
+  proxy_port_cfg_t *ports;
+  size_t n_ports;
+  dir_authority_t *auths;
+  size_t n_auths;
+  routerset_t *entry, *exit, *exclude;
+  uint16_t *long_lived;
+  size_t n_long_lived;
+  char *state_file;
+  char *cache_dir;
+} app_client_t;
+
+static app_client_t *C;
+
+/* Parse every SocksPort / HTTPTunnelPort line into C->ports, dropping
+ * disabled ("0") ones.  0 or -1 (logged). */
+static int
+parse_ports(const config_line_t *lines, proxy_port_kind_t kind)
+{
+  for (const config_line_t *l = lines; l; l = l->next) {
+    proxy_port_cfg_t p;
+    char *err = NULL;
+    if (proxy_port_parse(l->value, kind, &p, &err) < 0) {
+      log_err("Invalid %s line \"%s\": %s", l->key, l->value,
+              err ? err : "malformed");
+      al_free(err);
+      return -1;
+    }
+    if (p.disabled) {
+      proxy_port_cfg_clear(&p);
+      continue;
+    }
+    C->ports = al_realloc(C->ports, (C->n_ports + 1) * sizeof(*C->ports));
+    C->ports[C->n_ports++] = p;
+  }
+  return 0;
+}
+
+static int
+parse_auths(const config_line_t *lines)
+{
+  for (const config_line_t *l = lines; l; l = l->next) {
+    dir_authority_t a;
+    char *err = NULL;
+    if (dir_authority_parse(l->value, &a, &err) < 0) {
+      log_err("Invalid %s line \"%s\": %s", l->key, l->value,
+              err ? err : "malformed");
+      al_free(err);
+      return -1;
+    }
+    if (a.is_bridge_auth)
+      continue;
+    C->auths = al_realloc(C->auths, (C->n_auths + 1) * sizeof(*C->auths));
+    C->auths[C->n_auths++] = a;
+  }
+  return 0;
+}
+
+/* A CSV node-list option as one routerset (NULL if unset).  0 or -1. */
+static int
+parse_nodes(const char *name, char **csv, routerset_t **out)
+{
+  *out = NULL;
+  if (!csv || !csv[0])
+    return 0;
+  size_t len = 1;
+  for (size_t i = 0; csv[i]; i++)
+    len += strlen(csv[i]) + 1;
+  char *joined = al_malloc(len);
+  joined[0] = '\0';
+  for (size_t i = 0; csv[i]; i++) {
+    if (i)
+      strcat(joined, ",");
+    strcat(joined, csv[i]);
+  }
+  int r = routerset_parse(joined, out);
+  if (r < 0)
+    log_err("Invalid %s \"%s\".", name, joined);
+  al_free(joined);
+  return r < 0 ? -1 : 0;
+}
+
+static int
+parse_long_lived(char **csv)
+{
+  for (size_t i = 0; csv && csv[i]; i++) {
+    char *end = NULL;
+    long v = strtol(csv[i], &end, 10);
+    if (!*csv[i] || *end || v < 1 || v > 65535) {
+      log_err("Invalid LongLivedPorts entry \"%s\".", csv[i]);
+      return -1;
+    }
+    C->long_lived = al_realloc(C->long_lived,
+                               (C->n_long_lived + 1) * sizeof(uint16_t));
+    C->long_lived[C->n_long_lived++] = (uint16_t)v;
+  }
+  return 0;
+}
+
+static void
+on_dirinfo(nodelist_t *nl, bool enough, void *arg)
+{
+  (void)nl;
+  (void)arg;
+  if (C && C->client)
+    client_dirinfo_changed(C->client, enough);
+}
+
+static uint32_t
+secs_to_msec(int s, uint32_t dflt)
+{
+  if (s <= 0)
+    return dflt;
+  return s > 4000000 ? 4000000000u : (uint32_t)s * 1000u;
+}
+
+/* Build the client objects from o (ports already parsed). */
+static int
+client_objects_new(const allium_options_t *o)
+{
+  const char *dd = app_state()->datadir;
+  C->tls = tls_context_new_client();
+  if (!C->tls) {
+    log_err("Couldn't create the client TLS context.");
+    return -1;
+  }
+  C->cm = chanmgr_new(evloop_base(), C->tls);
+  C->nl = nodelist_new();
+  uint32_t keepalive = secs_to_msec(o->KeepalivePeriod, 300000);
+  chanmgr_set_channel_timeouts(C->cm, 180000, keepalive);
+  if (dd) {
+    C->state_file = al_asprintf("%s/state", dd);
+    C->cache_dir = al_strdup(dd);
+  }
+  client_cfg_t cc;
+  memset(&cc, 0, sizeof(cc));
+  cc.base = evloop_base();
+  cc.cm = C->cm;
+  cc.nl = C->nl;
+  cc.ports = C->ports;
+  cc.n_ports = C->n_ports;
+  pathsel_options_init(&cc.path_opts);
+  cc.path_opts.entry_nodes = C->entry;
+  cc.path_opts.exit_nodes = C->exit;
+  cc.path_opts.exclude_nodes = C->exclude;
+  cc.path_opts.strict_nodes = o->StrictNodes != 0;
+  cc.path_opts.enforce_distinct_subnets = o->EnforceDistinctSubnets != 0;
+  cc.path_opts.num_entry_guards = o->NumEntryGuards;
+  cc.state_file = C->state_file;
+  cc.use_entry_guards = o->UseEntryGuards != 0;
+  cc.circuit_build_timeout_msec = secs_to_msec(o->CircuitBuildTimeout, 60000);
+  cc.stream_timeout_msec = secs_to_msec(o->CircuitStreamTimeout, 10000);
+  cc.socks_timeout_msec = secs_to_msec(o->SocksTimeout, 120000);
+  cc.max_dirtiness_sec = o->MaxCircuitDirtiness > 0
+                         ? (uint32_t)o->MaxCircuitDirtiness : 600;
+  cc.long_lived_ports = C->long_lived;
+  cc.n_long_lived_ports = C->n_long_lived;
+  cc.conn_limit = o->ConnLimit > 0 ? o->ConnLimit : 0;
+  C->client = client_new(&cc);
+  return C->client ? 0 : -1;
+}
+
+static void app_client_free(void);
+
+int
+app_client_init(void)
+{
+  const allium_options_t *o = app_state()->opts;
+  C = al_calloc(1, sizeof(*C));
+  if (parse_ports(o->SocksPort, PROXY_PORT_SOCKS) < 0 ||
+      parse_ports(o->HTTPTunnelPort, PROXY_PORT_HTTP_TUNNEL) < 0 ||
+      parse_auths(o->DirAuthority) < 0 ||
+      parse_nodes("EntryNodes", o->EntryNodes, &C->entry) < 0 ||
+      parse_nodes("ExitNodes", o->ExitNodes, &C->exit) < 0 ||
+      parse_nodes("ExcludeNodes", o->ExcludeNodes, &C->exclude) < 0 ||
+      parse_long_lived(o->LongLivedPorts) < 0) {
+    app_client_free();
+    return ALLIUM_EXIT_CONFIG;
+  }
+  if (C->n_ports == 0) {
+    log_info("No SocksPort or HTTPTunnelPort: the client role is off.");
+    app_client_free();
+    return 0;
+  }
+  if (client_objects_new(o) < 0) {
+    app_client_free();
+    return ALLIUM_EXIT_RUNTIME;
+  }
+  char *err = NULL;
+  if (client_open_listeners(C->client, &err) < 0) {
+    log_err("Failed to open a client listener: %s", err ? err : "unknown");
+    al_free(err);
+    app_client_free();
+    return ALLIUM_EXIT_RUNTIME;
+  }
+  return 0;
+}
+
+void
+app_client_start(void)
+{
+  const allium_options_t *o = app_state()->opts;
+  if (!C || !C->client)
+    return;
+  if (o->DisableNetwork) {
+    log_notice("DisableNetwork is set: not bootstrapping.");
+    return;
+  }
+  if (C->n_auths == 0) {
+    log_warn("No DirAuthority lines are configured and allium has no "
+             "built-in directory authorities yet: the client cannot "
+             "bootstrap.  Configure the network's DirAuthority lines.");
+    return;
+  }
+  dir_boot_cfg_t bc;
+  memset(&bc, 0, sizeof(bc));
+  bc.base = evloop_base();
+  bc.tls = C->tls;
+  bc.auths = C->auths;
+  bc.n_auths = C->n_auths;
+  /* auto means microdescriptors, as in tor. */
+  bc.use_microdescs = o->UseMicrodescriptors != 0;
+  bc.cache_dir = C->cache_dir;
+  bc.fetch_early = o->FetchDirInfoEarly || o->FetchDirInfoExtraEarly;
+  dir_boot_cbs_t cbs = { on_dirinfo, NULL };
+  C->boot = dir_boot_new(&bc, C->nl, &cbs);
+  if (!C->boot || dir_boot_start(C->boot) < 0)
+    log_warn("Couldn't start the directory bootstrap.");
+}
+
+void
+app_client_log_status(void)
+{
+  if (C && C->client)
+    client_log_status(C->client);
+}
+
+static void
+app_client_free(void)
+{
+  if (!C)
+    return;
+  /* Users before what they use: the client and the directory bootstrap
+   * hold the channel manager and the nodelist. */
+  client_free(C->client);
+  dir_boot_free(C->boot);
+  chanmgr_free(C->cm);
+  nodelist_free(C->nl);
+  tls_context_free(C->tls);
+  for (size_t i = 0; i < C->n_ports; i++)
+    proxy_port_cfg_clear(&C->ports[i]);
+  al_free(C->ports);
+  al_free(C->auths);
+  routerset_free(C->entry);
+  routerset_free(C->exit);
+  routerset_free(C->exclude);
+  al_free(C->long_lived);
+  al_free(C->state_file);
+  al_free(C->cache_dir);
+  al_free(C);
+}
+
+void
+app_client_shutdown(void)
+{
+  app_client_free();
+}

@@ -1,0 +1,634 @@
+/* chanmgr.c -- the channel and circuit manager: one channel per relay RSA
+ * identity (tor-spec 2, 4), multi-hop origin circuits built hop by hop
+ * (tor-spec 5.1 CREATE2, 5.1.5 CREATE_FAST, 5.3 EXTEND2, 5.4 teardown),
+ * a 1-second timer for build deadlines, stream expiry and reaping.
+ * See include/allium/core/mainloop/chanmgr.h.
+ *
+ * Memory discipline: owner callbacks may re-enter any chanmgr function, so
+ * nothing is ever unlinked or freed while a callback may be on the stack.
+ * Closed circuits and closed channels are only marked dead; the timer (and
+ * chanmgr_free) reaps them from the top of the event loop.
+ */
+#define LOG_MODULE "chanmgr"
+#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/cell/circ_cells.h"
+#include "allium/core/channel/channel.h"
+#include "allium/core/circuit/circuit_mgr.h"
+#include "allium/lib/evloop/evloop.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#define CHANMGR_TICK_MSEC 1000
+#define CHANMGR_DEFAULT_IDLE_MSEC (3u * 60u * 1000u)
+#define CHANMGR_DEFAULT_KEEPALIVE_MSEC (5u * 60u * 1000u)
+
+/* One channel to one relay identity. */
+typedef struct cm_chan_t {
+  chanmgr_t *cm;
+  channel_t *ch;
+  circ_mgr_t *mgr;            /**< created when the channel opens */
+  uint8_t rsa_id[20];
+  bool open;                  /**< on_open ran */
+  bool dead;                  /**< closed: never reused, reaped later */
+  struct cm_chan_t *next;
+} cm_chan_t;
+
+/* One circuit we launched. */
+typedef struct cm_circ_t {
+  uint64_t handle;
+  cm_chan_t *chan;
+  uint32_t circ_id;           /**< valid once started */
+  bool started;               /**< given to chan->mgr */
+  bool built;                 /**< on_built ran (or is about to) */
+  bool dead;                  /**< on_closed ran; reaped later */
+  bool fast_first;
+  size_t n_hops;
+  size_t hops_done;           /**< HOP_ADDED events seen */
+  circ_hop_spec_t hops[CIRC_ORIGIN_MAX_HOPS];
+  uint64_t deadline;          /**< monotonic msec; 0: none */
+  chanmgr_circ_cbs_t cbs;
+  struct cm_circ_t *next;
+} cm_circ_t;
+
+struct chanmgr_t {
+  struct event_base *base;
+  tls_context_t *tls;
+  struct event *timer;
+  cm_chan_t *chans;
+  cm_circ_t *circs;
+  uint64_t next_handle;
+  uint32_t idle_msec;
+  uint32_t keepalive_msec;
+  bool freeing;
+};
+
+/* ---- lookups ---- */
+
+static cm_circ_t *
+find_circ(const chanmgr_t *cm, uint64_t handle)
+{
+  if (!cm || handle == 0)
+    return NULL;
+  for (cm_circ_t *x = cm->circs; x; x = x->next)
+    if (x->handle == handle)
+      return x->dead ? NULL : x;
+  return NULL;
+}
+
+static cm_circ_t *
+find_circ_by_id(chanmgr_t *cm, const cm_chan_t *chan, uint32_t circ_id)
+{
+  for (cm_circ_t *x = cm->circs; x; x = x->next)
+    if (!x->dead && x->started && x->chan == chan && x->circ_id == circ_id)
+      return x;
+  return NULL;
+}
+
+/* The circ_origin_t of a started live circuit, or NULL. */
+static circ_origin_t *
+circ_of(cm_circ_t *x)
+{
+  if (!x || x->dead || !x->started || !x->chan->mgr)
+    return NULL;
+  return circ_mgr_get(x->chan->mgr, x->circ_id);
+}
+
+/* ---- ending circuits ---- */
+
+/* Report the end of x to its owner (once) and mark it dead. */
+static void
+circ_finish(cm_circ_t *x, uint8_t reason, bool remote, const char *what)
+{
+  if (x->dead)
+    return;
+  x->dead = true;
+  chanmgr_close_info_t info;
+  memset(&info, 0, sizeof(info));
+  info.reason = reason;
+  info.remote = remote;
+  info.was_built = x->built;
+  info.failed_hop = x->built ? CIRC_HOP_NONE
+                    : (uint8_t)(x->hops_done < CIRC_HOP_NONE ? x->hops_done
+                                                              : CIRC_HOP_NONE);
+  info.what = what ? what : "closed";
+  if (x->built)
+    log_info("circuit %llu (%zu hops) closed: %s (%s%s)",
+             (unsigned long long)x->handle, x->n_hops, info.what,
+             cell_destroy_reason_name(reason), remote ? ", remote" : "");
+  else
+    log_info("circuit %llu failed at hop %u of %zu: %s (%s%s)",
+             (unsigned long long)x->handle, (unsigned)info.failed_hop,
+             x->n_hops, info.what, cell_destroy_reason_name(reason),
+             remote ? ", remote" : "");
+  if (x->cbs.on_closed)
+    x->cbs.on_closed(x->chan->cm, x->handle, &info, x->cbs.arg);
+}
+
+/* Hand the stream events still queued on c to x's owner (so every stream
+ * ends before on_closed). */
+static void
+drain_streams(cm_circ_t *x, circ_origin_t *c)
+{
+  relay_streams_t *t = circ_origin_streams(c);
+  if (!t)
+    return;
+  relay_stream_event_t *sev = al_malloc(sizeof(*sev));
+  while (!x->dead && relay_streams_next_event(t, sev) == 1)
+    if (x->cbs.on_stream)
+      x->cbs.on_stream(x->chan->cm, x->handle, sev, x->cbs.arg);
+  memwipe(sev, sizeof(*sev));
+  al_free(sev);
+}
+
+/* Close x ourselves: DESTROY queued if it got that far, streams ended,
+ * on_closed run before returning. */
+static void
+circ_close_local(cm_circ_t *x, uint8_t reason, const char *what)
+{
+  if (x->dead)
+    return;
+  circ_origin_t *c = circ_of(x);
+  if (c) {
+    circ_origin_close(c, reason);
+    drain_streams(x, c);
+  }
+  circ_finish(x, reason, false, what);
+  if (x->started && x->chan->mgr)
+    circ_mgr_flush(x->chan->mgr);   /* the DESTROY; CLOSED is ignored */
+}
+
+/* ---- building ---- */
+
+/* Give a circuit waiting for its (now open) channel to the circ_mgr. */
+static void
+circ_start(cm_circ_t *x)
+{
+  uint32_t id = 0;
+  cm_chan_t *chan = x->chan;
+  int r;
+  if (x->dead || x->started || !chan->mgr)
+    return;
+  /* Deadlines are ours (they cover the connect): none for circ_origin. */
+  if (x->fast_first)
+    r = circ_mgr_launch_fast(chan->mgr, &x->hops[0], 0, 0, &id);
+  else
+    r = circ_mgr_launch(chan->mgr, &x->hops[0], 0, 0, &id);
+  if (r < 0) {
+    circ_finish(x, CELL_DESTROY_INTERNAL, false, "cannot launch circuit");
+    return;
+  }
+  x->circ_id = id;
+  x->started = true;
+}
+
+/* Hop number hop is in: tell the owner, then extend or finish. */
+static void
+circ_hop_added(cm_circ_t *x, unsigned hop)
+{
+  chanmgr_t *cm = x->chan->cm;
+  if (hop + 1 > x->hops_done)
+    x->hops_done = hop + 1;
+  log_debug("circuit %llu: hop %u of %zu added",
+            (unsigned long long)x->handle, hop, x->n_hops);
+  if (x->cbs.on_hop)
+    x->cbs.on_hop(cm, x->handle, hop, x->cbs.arg);
+  circ_origin_t *c = circ_of(x);
+  if (!c || x->built)
+    return;
+  if (x->hops_done < x->n_hops) {
+    if (circ_origin_extend(c, &x->hops[x->hops_done]) < 0)
+      circ_close_local(x, CELL_DESTROY_INTERNAL, "cannot extend");
+    return;
+  }
+  circ_origin_build_done(c);
+  if (!circ_origin_attach_streams(c, x->n_hops - 1)) {
+    circ_close_local(x, CELL_DESTROY_INTERNAL, "cannot attach streams");
+    return;
+  }
+  x->built = true;
+  log_info("circuit %llu built (%zu hops)", (unsigned long long)x->handle,
+           x->n_hops);
+  if (x->cbs.on_built)
+    x->cbs.on_built(cm, x->handle, x->cbs.arg);
+}
+
+/* ---- circ_mgr callbacks (arg: the cm_chan_t) ---- */
+
+static void
+mgr_on_circ(circ_mgr_t *m, uint32_t circ_id, const circ_event_t *ev,
+            void *arg)
+{
+  cm_chan_t *chan = arg;
+  (void)m;
+  cm_circ_t *x = find_circ_by_id(chan->cm, chan, circ_id);
+  if (!x)
+    return;   /* closed by us already */
+  switch (ev->type) {
+  case CIRC_EV_HOP_ADDED:
+    circ_hop_added(x, ev->hop);
+    break;
+  case CIRC_EV_CLOSED:
+    circ_finish(x, ev->reason, ev->remote,
+                chan->dead ? "channel closed" : ev->what);
+    break;
+  case CIRC_EV_RELAY_MSG:
+    if (x->cbs.on_relay_msg)
+      x->cbs.on_relay_msg(chan->cm, x->handle, ev, x->cbs.arg);
+    else
+      log_debug("circuit %llu: relay command %u unhandled",
+                (unsigned long long)x->handle, ev->command);
+    break;
+  default:
+    log_debug("circuit %llu: event %d ignored", (unsigned long long)x->handle,
+              (int)ev->type);
+    break;
+  }
+}
+
+static void
+mgr_on_stream(circ_mgr_t *m, uint32_t circ_id, const relay_stream_event_t *ev,
+              void *arg)
+{
+  cm_chan_t *chan = arg;
+  (void)m;
+  cm_circ_t *x = find_circ_by_id(chan->cm, chan, circ_id);
+  if (x && x->cbs.on_stream)
+    x->cbs.on_stream(chan->cm, x->handle, ev, x->cbs.arg);
+}
+
+/* ---- channel callbacks (arg: the cm_chan_t) ---- */
+
+static void
+ch_on_open(channel_t *ch, void *arg)
+{
+  cm_chan_t *chan = arg;
+  chanmgr_t *cm = chan->cm;
+  if (cm->freeing || chan->dead)
+    return;
+  chan->open = true;
+  log_info("channel to a relay open (link protocol %u)",
+           channel_linkproto(ch));
+  channel_set_idle_timeout(ch, cm->idle_msec);
+  channel_set_keepalive(ch, cm->keepalive_msec);
+  circ_mgr_callbacks_t mcb = { mgr_on_circ, mgr_on_stream, chan };
+  chan->mgr = circ_mgr_new(ch, &mcb);
+  /* Circuits launched from callbacks below start at once (the channel is
+   * open now) and are skipped here; nothing is unlinked meanwhile. */
+  for (cm_circ_t *x = cm->circs; x; x = x->next)
+    if (x->chan == chan && !x->dead && !x->started) {
+      circ_start(x);
+      if (chan->dead)
+        break;
+    }
+}
+
+static void
+ch_on_cell(channel_t *ch, const cell_t *cell, void *arg)
+{
+  cm_chan_t *chan = arg;
+  (void)ch;
+  if (!chan->cm->freeing && !chan->dead && chan->mgr)
+    circ_mgr_handle_cell(chan->mgr, cell);
+}
+
+static void
+ch_on_close(channel_t *ch, int reason, const char *why, void *arg)
+{
+  cm_chan_t *chan = arg;
+  chanmgr_t *cm = chan->cm;
+  (void)ch;
+  if (chan->dead)
+    return;
+  chan->dead = true;
+  if (cm->freeing)
+    return;
+  log_info("channel to a relay closed: %s%s%s",
+           channel_close_reason_name(reason), why && *why ? ": " : "",
+           why && *why ? why : "");
+  if (chan->mgr)
+    circ_mgr_channel_closed(chan->mgr);
+  /* Circuits still waiting for the channel, and any whose CLOSED event the
+   * circ_mgr could not deliver now (a flush already running). */
+  uint8_t r = chan->open ? CELL_DESTROY_CHANNEL_CLOSED
+                         : CELL_DESTROY_CONNECTFAILED;
+  const char *what = chan->open ? "channel closed"
+                                : channel_close_reason_name(reason);
+  for (cm_circ_t *x = cm->circs; x; x = x->next) {
+    if (x->chan != chan || x->dead)
+      continue;
+    circ_origin_t *c = circ_of(x);
+    if (c)
+      drain_streams(x, c);
+    circ_finish(x, r, false, what);
+  }
+}
+
+/* ---- channels ---- */
+
+/* Fill ss from the first IPv4 / IPv6 link specifier of hop; 0 or -1. */
+static int
+hop_sockaddr(const circ_hop_spec_t *hop, struct sockaddr_storage *ss,
+             socklen_t *len)
+{
+  memset(ss, 0, sizeof(*ss));
+  for (size_t i = 0; i < hop->n_addr && i < 2; i++) {
+    const relay_lspec_t *l = &hop->addr[i];
+    if (l->type == RELAY_LSPEC_IPV4) {
+      struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+      sin->sin_family = AF_INET;
+      memcpy(&sin->sin_addr, l->u.ipv4.addr, 4);
+      sin->sin_port = htons(l->u.ipv4.port);
+      *len = sizeof(*sin);
+      return 0;
+    }
+    if (l->type == RELAY_LSPEC_IPV6) {
+      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+      sin6->sin6_family = AF_INET6;
+      memcpy(&sin6->sin6_addr, l->u.ipv6.addr, 16);
+      sin6->sin6_port = htons(l->u.ipv6.port);
+      *len = sizeof(*sin6);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* A usable (not dead) channel to hop's identity, opening one if needed;
+ * NULL if no connection attempt could start. */
+static cm_chan_t *
+chan_get(chanmgr_t *cm, const circ_hop_spec_t *hop)
+{
+  struct sockaddr_storage ss;
+  socklen_t sslen = 0;
+  for (cm_chan_t *c = cm->chans; c; c = c->next)
+    if (!c->dead && !memcmp(c->rsa_id, hop->rsa_id, 20))
+      return c;
+  if (hop_sockaddr(hop, &ss, &sslen) < 0)
+    return NULL;
+  cm_chan_t *c = al_calloc(1, sizeof(*c));
+  c->cm = cm;
+  memcpy(c->rsa_id, hop->rsa_id, 20);
+  ed25519_public_key_t ed;
+  memset(&ed, 0, sizeof(ed));
+  _Static_assert(sizeof(ed.pubkey) == sizeof(hop->ed_id), "ed25519 size");
+  if (hop->has_ed_id)
+    memcpy(ed.pubkey, hop->ed_id, sizeof(ed.pubkey));
+  channel_target_t t = { (const struct sockaddr *)&ss, sslen, c->rsa_id,
+                         hop->has_ed_id ? &ed : NULL };
+  channel_callbacks_t ccb = { ch_on_open, ch_on_cell, ch_on_close, c };
+  c->ch = channel_connect(cm->base, cm->tls, &t, &ccb);
+  if (!c->ch) {
+    al_free(c);
+    return NULL;
+  }
+  log_info("opening a channel to a relay");
+  /* Listed even if it already failed (closed from inside channel_connect):
+   * the timer reaps it. */
+  c->next = cm->chans;
+  cm->chans = c;
+  return c->dead ? NULL : c;
+}
+
+/* ---- timer and reaping ---- */
+
+/* Free dead circuits, then dead channels no circuit points to.  Only from
+ * the top of the loop (no callback on the stack). */
+static void
+reap(chanmgr_t *cm)
+{
+  cm_circ_t **pp = &cm->circs;
+  while (*pp) {
+    cm_circ_t *x = *pp;
+    if (!x->dead) {
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    memwipe(x, sizeof(*x));
+    al_free(x);
+  }
+  cm_chan_t **cp = &cm->chans;
+  while (*cp) {
+    cm_chan_t *c = *cp;
+    bool used = false;
+    for (cm_circ_t *x = cm->circs; x && !used; x = x->next)
+      used = x->chan == c;
+    if (!c->dead || used) {
+      cp = &c->next;
+      continue;
+    }
+    *cp = c->next;
+    circ_mgr_free(c->mgr);
+    channel_free(c->ch);
+    al_free(c);
+  }
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+  chanmgr_t *cm = arg;
+  (void)fd;
+  (void)what;
+  uint64_t now = evloop_monotonic_msec();
+  for (cm_circ_t *x = cm->circs; x; x = x->next)
+    if (!x->dead && !x->built && x->deadline && now >= x->deadline)
+      circ_close_local(x, CELL_DESTROY_TIMEOUT, "build timed out");
+  /* circ_mgr_tick's clock only feeds relay_streams_set_time() here (our
+   * circuits have no circ_origin deadline), which counts in seconds. */
+  for (cm_chan_t *c = cm->chans; c; c = c->next)
+    if (!c->dead && c->mgr)
+      circ_mgr_tick(c->mgr, now / 1000);
+  reap(cm);
+}
+
+/* ---- API ---- */
+
+chanmgr_t *
+chanmgr_new(struct event_base *base, tls_context_t *tls)
+{
+  if (!base || !tls)
+    return NULL;
+  chanmgr_t *cm = al_calloc(1, sizeof(*cm));
+  cm->base = base;
+  cm->tls = tls;
+  cm->next_handle = 1;
+  cm->idle_msec = CHANMGR_DEFAULT_IDLE_MSEC;
+  cm->keepalive_msec = CHANMGR_DEFAULT_KEEPALIVE_MSEC;
+  cm->timer = event_new(base, -1, EV_PERSIST, on_tick, cm);
+  struct timeval tv = { CHANMGR_TICK_MSEC / 1000,
+                        (CHANMGR_TICK_MSEC % 1000) * 1000 };
+  if (!cm->timer || event_add(cm->timer, &tv) < 0) {
+    if (cm->timer)
+      event_free(cm->timer);
+    al_free(cm);
+    return NULL;
+  }
+  return cm;
+}
+
+void
+chanmgr_free_(chanmgr_t *cm)
+{
+  if (!cm)
+    return;
+  cm->freeing = true;
+  event_free(cm->timer);
+  for (cm_chan_t *c = cm->chans; c; c = c->next)
+    if (c->ch && channel_state(c->ch) != CHANNEL_STATE_CLOSED)
+      channel_close(c->ch, CHANNEL_CLOSE_REQUESTED);
+  for (cm_circ_t *x = cm->circs; x; x = x->next)
+    x->dead = true;
+  for (cm_chan_t *c = cm->chans; c; c = c->next)
+    c->dead = true;
+  reap(cm);
+  al_free(cm);
+}
+
+void
+chanmgr_set_channel_timeouts(chanmgr_t *cm, uint32_t idle_msec,
+                             uint32_t keepalive_msec)
+{
+  if (!cm)
+    return;
+  cm->idle_msec = idle_msec;
+  cm->keepalive_msec = keepalive_msec;
+}
+
+static bool
+launch_ok(const chanmgr_launch_t *l)
+{
+  if (!l || !l->hops || l->n_hops == 0 || l->n_hops > CIRC_ORIGIN_MAX_HOPS)
+    return false;
+  if (l->fast_first && l->n_hops != 1)
+    return false;
+  for (size_t i = 0; i < l->n_hops; i++)
+    if (l->hops[i].n_addr < 1 || l->hops[i].n_addr > 2)
+      return false;
+  return true;
+}
+
+int
+chanmgr_launch(chanmgr_t *cm, const chanmgr_launch_t *l,
+               const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
+  if (!cm || cm->freeing || !launch_ok(l))
+    return -1;
+  cm_chan_t *chan = chan_get(cm, &l->hops[0]);
+  if (!chan)
+    return -1;
+  cm_circ_t *x = al_calloc(1, sizeof(*x));
+  x->handle = cm->next_handle++;
+  x->chan = chan;
+  x->fast_first = l->fast_first;
+  x->n_hops = l->n_hops;
+  memcpy(x->hops, l->hops, l->n_hops * sizeof(*l->hops));
+  if (cbs)
+    x->cbs = *cbs;
+  if (l->timeout_msec)
+    x->deadline = evloop_monotonic_msec() + l->timeout_msec;
+  if (chan->open && chan->mgr) {
+    uint32_t id = 0;
+    int r = x->fast_first
+      ? circ_mgr_launch_fast(chan->mgr, &x->hops[0], 0, 0, &id)
+      : circ_mgr_launch(chan->mgr, &x->hops[0], 0, 0, &id);
+    if (r < 0) {
+      memwipe(x, sizeof(*x));
+      al_free(x);
+      return -1;
+    }
+    x->circ_id = id;
+    x->started = true;
+  }
+  x->next = cm->circs;
+  cm->circs = x;
+  if (circ_out)
+    *circ_out = x->handle;
+  log_debug("circuit %llu launched (%zu hops)", (unsigned long long)x->handle,
+            x->n_hops);
+  return 0;
+}
+
+relay_streams_t *
+chanmgr_streams(chanmgr_t *cm, uint64_t circ)
+{
+  cm_circ_t *x = find_circ(cm, circ);
+  circ_origin_t *c = x && x->built ? circ_of(x) : NULL;
+  return c ? circ_origin_streams(c) : NULL;
+}
+
+const circ_origin_t *
+chanmgr_circuit(chanmgr_t *cm, uint64_t circ)
+{
+  return circ_of(find_circ(cm, circ));
+}
+
+void
+chanmgr_flush(chanmgr_t *cm, uint64_t circ)
+{
+  cm_circ_t *x = find_circ(cm, circ);
+  if (x && x->started && x->chan->mgr)
+    circ_mgr_flush(x->chan->mgr);
+}
+
+int
+chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
+             uint16_t stream_id, const uint8_t *body, size_t len)
+{
+  cm_circ_t *x = find_circ(cm, circ);
+  circ_origin_t *c = x && x->built ? circ_of(x) : NULL;
+  if (!c)
+    return -1;
+  int r = circ_origin_send(c, hop, command, stream_id, body, len);
+  circ_mgr_flush(x->chan->mgr);
+  return r < 0 ? r : 0;
+}
+
+void
+chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason)
+{
+  cm_circ_t *x = find_circ(cm, circ);
+  if (x)
+    circ_close_local(x, reason, "closed by owner");
+}
+
+bool
+chanmgr_circ_alive(const chanmgr_t *cm, uint64_t circ)
+{
+  return find_circ(cm, circ) != NULL;
+}
+
+int
+chanmgr_circ_hop_id(const chanmgr_t *cm, uint64_t circ, size_t hop,
+                    uint8_t out[20])
+{
+  cm_circ_t *x = find_circ(cm, circ);
+  if (!x || hop >= x->n_hops || !out)
+    return -1;
+  memcpy(out, x->hops[hop].rsa_id, 20);
+  return 0;
+}
+
+size_t
+chanmgr_n_channels(const chanmgr_t *cm)
+{
+  size_t n = 0;
+  for (cm_chan_t *c = cm ? cm->chans : NULL; c; c = c->next)
+    n += !c->dead;
+  return n;
+}
+
+size_t
+chanmgr_n_circuits(const chanmgr_t *cm)
+{
+  size_t n = 0;
+  for (cm_circ_t *x = cm ? cm->circs : NULL; x; x = x->next)
+    n += !x->dead;
+  return n;
+}

@@ -1,0 +1,157 @@
+/* client_listener.c -- the SocksPort / HTTPTunnelPort listeners (tor(1)
+ * SocksPort, HTTPTunnelPort: "[address:]port|unix:path|auto"): bind with
+ * libevent's evconnlistener, report the bound port ("auto"), log
+ * "Opened Socks listener connection (ready) on ..." as tor does, and hand
+ * each accepted socket to client_conn.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define LOG_MODULE "client"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+#include "client_st.h"
+
+static void
+listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+                   struct sockaddr *sa, int socklen, void *arg)
+{
+  (void)lev;
+  client_conn_accepted(arg, fd, sa, socklen);
+}
+
+static void
+listener_error_cb(struct evconnlistener *lev, void *arg)
+{
+  (void)lev;
+  client_listener_t *l = arg;
+  int e = EVUTIL_SOCKET_ERROR();
+  log_warn("Error accepting an application connection on port %u: %s",
+           l->bound_port, evutil_socket_error_to_string(e));
+}
+
+static const char *
+kind_name(const client_listener_t *l)
+{
+  return l->cfg.kind == PROXY_PORT_HTTP_TUNNEL ? "HTTP tunnel" : "Socks";
+}
+
+static int
+listener_open_unix(client_listener_t *l, char **err)
+{
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof(sun));
+  sun.sun_family = AF_UNIX;
+  if (!l->cfg.unix_path || strlen(l->cfg.unix_path) >= sizeof(sun.sun_path)) {
+    *err = al_asprintf("Unix socket path too long");
+    return -1;
+  }
+  strcpy(sun.sun_path, l->cfg.unix_path);
+  struct stat st;
+  if (lstat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+    unlink(sun.sun_path);
+  l->lev = evconnlistener_new_bind(l->c->base, listener_accept_cb, l,
+                                   LEV_OPT_CLOSE_ON_FREE |
+                                   LEV_OPT_CLOSE_ON_EXEC, -1,
+                                   (struct sockaddr *)&sun, sizeof(sun));
+  if (!l->lev) {
+    *err = al_asprintf("Could not bind %s listener on %s: %s", kind_name(l),
+                       sun.sun_path, strerror(errno));
+    return -1;
+  }
+  mode_t mode = 0600;
+  if (l->cfg.flags & PROXY_PF_WORLD_WRITABLE)
+    mode = 0666;
+  else if (l->cfg.flags & PROXY_PF_GROUP_WRITABLE)
+    mode = 0660;
+  if (chmod(sun.sun_path, mode) != 0)
+    log_warn("Could not set the mode of %s: %s", sun.sun_path,
+             strerror(errno));
+  log_notice("Opened %s listener connection (ready) on %s", kind_name(l),
+             sun.sun_path);
+  return 0;
+}
+
+int
+client_listener_open(client_listener_t *l, char **err)
+{
+  char *dummy = NULL;
+  if (!err)
+    err = &dummy;
+  if (l->cfg.is_unix) {
+    int r = listener_open_unix(l, err);
+    al_free(dummy);
+    return r;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof(ss));
+  uint16_t port = l->cfg.is_auto ? 0 : l->cfg.port;
+  if (l->cfg.addr.family == 6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    s6->sin6_family = AF_INET6;
+    memcpy(&s6->sin6_addr, l->cfg.addr.addr, 16);
+    s6->sin6_port = htons(port);
+    len = sizeof(*s6);
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    s4->sin_family = AF_INET;
+    if (l->cfg.addr.family == 4)
+      memcpy(&s4->sin_addr, l->cfg.addr.addr, 4);
+    else
+      s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s4->sin_port = htons(port);
+    len = sizeof(*s4);
+  }
+  char abuf[64];
+  policy_addr_t pa = l->cfg.addr;
+  if (pa.family == 0) {
+    pa.family = 4;
+    memcpy(pa.addr, "\x7f\0\0\x01", 4);
+  }
+  if (policy_addr_format(&pa, abuf, sizeof(abuf)) != 0)
+    snprintf(abuf, sizeof(abuf), "?");
+  const char *lb = pa.family == 6 ? "[" : "", *rb = pa.family == 6 ? "]" : "";
+  l->lev = evconnlistener_new_bind(l->c->base, listener_accept_cb, l,
+                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                   LEV_OPT_CLOSE_ON_EXEC, -1,
+                                   (struct sockaddr *)&ss, (int)len);
+  if (!l->lev) {
+    *err = al_asprintf("Could not bind %s listener on %s%s%s:%u: %s",
+                       kind_name(l), lb, abuf, rb, port, strerror(errno));
+    al_free(dummy);
+    return -1;
+  }
+  evconnlistener_set_error_cb(l->lev, listener_error_cb);
+  struct sockaddr_storage got;
+  socklen_t glen = sizeof(got);
+  l->bound_port = port;
+  if (getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&got,
+                  &glen) == 0)
+    l->bound_port = ntohs(got.ss_family == AF_INET6
+                          ? ((struct sockaddr_in6 *)&got)->sin6_port
+                          : ((struct sockaddr_in *)&got)->sin_port);
+  log_notice("Opened %s listener connection (ready) on %s%s%s:%u",
+             kind_name(l), lb, abuf, rb, l->bound_port);
+  return 0;
+}
+
+void
+client_listener_close(client_listener_t *l)
+{
+  if (l->lev)
+    evconnlistener_free(l->lev);
+  l->lev = NULL;
+  if (l->cfg.is_unix && l->cfg.unix_path && l->bound_port == 0)
+    unlink(l->cfg.unix_path);
+}
+

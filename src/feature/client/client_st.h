@@ -1,0 +1,183 @@
+/* client_st.h -- the client's internal state, shared by client.c (object,
+ * configuration, timer, dirinfo), client_circ.c (circuit pool, paths,
+ * guards; path-spec 2, guard-spec 4) and client_conn.c (listeners and
+ * application connections; tor-spec 6.2-6.4, socks-extensions.txt).
+ * Not for other modules.
+ */
+#ifndef ALLIUM_FEATURE_CLIENT_CLIENT_ST_H
+#define ALLIUM_FEATURE_CLIENT_CLIENT_ST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allium/feature/client/client.h"
+#include "allium/feature/client/client_attach.h"
+#include "allium/feature/pathsel/guards.h"
+#include "allium/feature/proxy/http_connect.h"
+#include "allium/feature/proxy/socks.h"
+
+struct event;
+struct bufferevent;
+struct evconnlistener;
+struct sockaddr;
+
+#define CLIENT_HANDSHAKE_TIMEOUT_MSEC 60000
+#define CLIENT_TICK_MSEC 100
+#define CLIENT_MAX_BUILDING 6          /* circuits building at once */
+#define CLIENT_PREEMPTIVE 2            /* clean exit circuits to keep */
+#define CLIENT_MAX_ATTEMPTS 4          /* circuits tried per stream */
+#define CLIENT_PAUSE_BYTES (256 * 1024)/* stop reading the app above this */
+#define CLIENT_OPTIMISTIC_MAX 16384    /* optimistic data sent with BEGIN */
+#define CLIENT_AVOID_MAX 8
+
+/** Isolation attributes with owned copies of the strings. */
+typedef struct client_iso_t {
+  proxy_iso_attrs_t a;     /* pointers into the buffers below */
+  uint8_t *auth1, *auth2;
+  char *dest;
+} client_iso_t;
+
+typedef struct client_circ_t {
+  struct client_circ_t *next;
+  client_t *c;
+  uint64_t handle;         /* 0 until chanmgr_launch returned */
+  uint64_t num;            /* our number, for logs */
+  bool built, closed;
+  bool preemptive;
+  uint16_t port;           /* port it was built for (0: any) */
+  uint8_t guard_id[20];
+  bool has_guard;          /* guard from the guard module */
+  guard_circ_state_t guard_state;
+  uint8_t exit_id[20];
+  uint64_t launched_msec;
+  uint64_t first_use_msec; /* 0: clean */
+  bool has_iso;
+  client_iso_t iso;        /* first stream's attributes */
+  size_t n_streams;        /* attached now */
+  uint64_t bytes_in, bytes_out;
+} client_circ_t;
+
+typedef enum client_conn_state_t {
+  CONN_HANDSHAKE = 0,      /* reading the SOCKS / HTTP request */
+  CONN_WAIT_CIRC,          /* request read, no circuit yet */
+  CONN_CONNECTING,         /* BEGIN sent */
+  CONN_RESOLVING,          /* RESOLVE sent */
+  CONN_OPEN,
+  CONN_CLOSING,            /* flushing the last bytes to the app */
+  CONN_DEAD,               /* freed at the next tick */
+} client_conn_state_t;
+
+typedef struct client_listener_t {
+  client_t *c;
+  size_t idx;
+  proxy_port_cfg_t cfg;    /* deep copy */
+  struct evconnlistener *lev;
+  uint16_t bound_port;
+  int n_conns;
+} client_listener_t;
+
+typedef struct client_conn_t {
+  struct client_conn_t *next, *prev;
+  client_t *c;
+  client_listener_t *l;
+  uint64_t num;            /* stream number for logs */
+  struct bufferevent *bev;
+  client_conn_state_t state;
+  bool http;               /* HTTP CONNECT, else SOCKS */
+  socks_state_t *socks;
+  http_connect_t *hc;
+  uint8_t socks_version;
+  uint8_t command;         /* SOCKS_CMD_* (HTTP: CONNECT) */
+  socks_addr_t target;     /* for RESOLVE / RESOLVE_PTR */
+  char host[RELAY_HOST_MAX];
+  uint16_t port;
+  policy_addr_t dest;      /* host as an address; family 0: a hostname */
+  client_iso_t iso;
+  uint64_t accepted_msec;
+  uint64_t request_msec;   /* request read: SocksTimeout counts from here */
+  uint64_t attempt_msec;   /* BEGIN / RESOLVE sent */
+  client_circ_t *circ;     /* attached circuit */
+  client_circ_t *launched; /* circuit launched for this stream */
+  uint16_t stream_id;
+  int attempts;
+  uint8_t last_reason;     /* last END reason (for the final reply) */
+  uint64_t avoid[CLIENT_AVOID_MAX];   /* circuits that failed us */
+  size_t n_avoid;
+  size_t optimistic;       /* input bytes already sent with BEGIN */
+  bool paused;             /* reading stopped for back-pressure */
+  uint64_t bytes_in, bytes_out;
+  uint64_t next_launch_msec; /* no circuit launch for it before */
+  uint64_t closing_msec;
+  int first_byte;          /* first byte the app sent, -1: none */
+} client_conn_t;
+
+struct client_t {
+  struct event_base *base;
+  chanmgr_t *cm;
+  nodelist_t *nl;
+  pathsel_options_t path_opts;
+  char *state_file;
+  bool use_entry_guards;
+  uint32_t build_timeout_msec, stream_timeout_msec, socks_timeout_msec;
+  uint32_t max_dirtiness_sec, handshake_timeout_msec;
+  uint16_t *long_lived;
+  size_t n_long_lived;
+  int conn_limit;
+  client_listener_t *listeners;
+  size_t n_listeners;
+  guard_selection_t *gs;
+  char *guard_state_saved; /* last Guard lines written / read */
+  bool enough_dirinfo;
+  bool launched_any, built_any;
+  struct event *tick;
+  client_circ_t *circs;
+  client_conn_t *conns;
+  uint64_t next_circ_num, next_conn_num;
+  uint64_t bytes_in, bytes_out;
+  unsigned preemptive_rr;
+  unsigned fail_streak;     /* builds failed in a row */
+  uint64_t preempt_after_msec; /* no preemptive launch before */
+  bool in_attach;          /* client_attach_waiting() running */
+};
+
+/* client.c */
+uint64_t client_now_msec(void);
+void client_iso_copy(client_iso_t *dst, const proxy_iso_attrs_t *src);
+void client_iso_clear(client_iso_t *iso);
+void client_save_guards(client_t *c);
+
+/* client_circ.c */
+/** What a new circuit is for. */
+typedef struct client_launch_t {
+  uint16_t port;               /* exit port (0: any) */
+  const policy_addr_t *dest;   /* destination address if known, or NULL */
+  bool preemptive;
+  bool internal;               /* last hop chosen like a middle */
+} client_launch_t;
+client_circ_t *client_circ_launch(client_t *c, const client_launch_t *want);
+void client_circ_maintain(client_t *c);
+void client_circ_sweep(client_t *c);
+void client_circ_close_all(client_t *c);
+size_t client_circ_count(const client_t *c, bool built, bool clean_only);
+const node_t *client_circ_exit_node(const client_t *c,
+                                    const client_circ_t *circ);
+
+/* client_listener.c */
+int client_listener_open(client_listener_t *l, char **err);
+void client_listener_close(client_listener_t *l);
+
+/* client_conn.c */
+/** A new application connection on l (fd is ours to close). */
+void client_conn_accepted(client_listener_t *l, int fd,
+                          const struct sockaddr *sa, int socklen);
+void client_conn_close_all(client_t *c);
+void client_conns_tick(client_t *c);
+void client_attach_waiting(client_t *c);
+/** The circuit closed: retry or close its streams. */
+void client_conns_circ_closed(client_t *c, client_circ_t *circ);
+/** A stream event of circ. */
+void client_conn_stream_event(client_t *c, client_circ_t *circ,
+                              const relay_stream_event_t *ev);
+
+#endif

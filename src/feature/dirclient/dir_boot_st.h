@@ -1,0 +1,99 @@
+/* dir_boot_st.h -- private state of dir_boot.c and dir_cache.c (the client
+ * directory bootstrap, dir-spec 5; not for other modules). */
+#ifndef ALLIUM_FEATURE_DIRCLIENT_DIR_BOOT_ST_H
+#define ALLIUM_FEATURE_DIRCLIENT_DIR_BOOT_ST_H
+
+#include "allium/feature/dirclient/dir_boot.h"
+#include "allium/feature/dirclient/dir_fetch.h"
+
+/** Descriptor fetches run in parallel (each from another authority). */
+#define DIR_BOOT_MAX_FETCHES 4
+/** Largest cache file read (bytes). */
+#define DIR_CACHE_MAX_FILE (256u << 20)
+
+/** Raw descriptor texts by digest, for the descriptor cache file. */
+typedef struct dir_store_ent_t {
+  uint8_t digest[32];        /* sha256 (microdescs) or sha1 + zeros */
+  char *text;
+  size_t len;
+} dir_store_ent_t;
+
+typedef struct dir_store_t {
+  dir_store_ent_t *e;
+  size_t n, cap;
+} dir_store_t;
+
+typedef enum dir_job_kind_t { DIR_JOB_CONSENSUS, DIR_JOB_DESCS } dir_job_kind_t;
+
+typedef struct dir_job_t {
+  struct dir_boot_t *b;
+  dir_job_kind_t kind;
+  dir_fetch_t *fetch;
+  dir_url_list_t paths;
+  dir_fetch_request_t *reqs;
+  size_t n_reqs;
+  int keys_idx;              /* index of the certificates request, or -1 */
+  bool got_consensus;        /* consensus job: a new consensus accepted */
+  size_t n_attached;         /* descriptor job: descriptors attached */
+  bool done;
+} dir_job_t;
+
+struct dir_boot_t {
+  struct event_base *base;
+  tls_context_t *tls;
+  dir_authority_t *auths;
+  size_t n_auths;
+  size_t n_v3;               /* authorities with a v3ident */
+  bool use_microdescs;
+  char *cache_dir;
+  bool fetch_early;
+  time_t (*now)(void);
+  nodelist_t *nl;
+  dir_boot_cbs_t cbs;
+
+  authcert_t **certs;        /* trusted certificates (n_auths slots), owned */
+  char **cert_texts;         /* their texts, for cached-certs */
+  size_t n_certs;
+  bool certs_stale;          /* a consensus named keys we lack */
+  dir_store_t store;
+  time_t cons_va;            /* valid-after of the consensus held, or 0 */
+  bool enough;
+
+  dir_job_t *cjob;
+  dir_job_t *djobs[DIR_BOOT_MAX_FETCHES];
+  struct event *cons_timer, *desc_timer, *reap_ev;
+  uint32_t backoff_ms, desc_backoff_ms;
+  bool desc_progress;        /* the last descriptor round attached some */
+  size_t last_auth;          /* authority of the last consensus fetch */
+  bool descs_dirty;          /* descriptors attached since the last save */
+};
+
+/* dir_cache.c */
+char *dir_cache_path(const struct dir_boot_t *b, const char *name);
+const char *dir_cache_consensus_name(const struct dir_boot_t *b);
+const char *dir_cache_descs_name(const struct dir_boot_t *b);
+void dir_cache_write(const struct dir_boot_t *b, const char *name,
+                     const char *data, size_t len);
+void dir_store_clear(dir_store_t *s);
+void dir_store_add(dir_store_t *s, const uint8_t *digest, size_t dlen,
+                   const char *text, size_t len);
+/** Write the descriptor cache: the stored texts the consensus wants. */
+void dir_cache_save_descs(struct dir_boot_t *b);
+/** Parse a batch of descriptors (a response or cache file), store their
+ * texts and attach them to the nodelist.  Returns the number attached. */
+size_t dir_boot_take_descs(struct dir_boot_t *b, const char *body, size_t len,
+                           const char *from);
+/** Write cached-certs from the certificates held. */
+void dir_cache_save_certs(const struct dir_boot_t *b);
+/** Accept certificates text (response or cache); 0 if some were trusted. */
+int dir_boot_take_certs(struct dir_boot_t *b, const char *body, size_t len,
+                        const char *from);
+/** Accept a consensus text; 0 when it became the nodelist's consensus. */
+int dir_boot_take_consensus(struct dir_boot_t *b, const char *body,
+                            size_t len, const char *from);
+/** Load every cache file; true when a usable consensus was loaded. */
+bool dir_cache_load(struct dir_boot_t *b);
+/** Recompute "enough", report bootstrap progress and call on_dirinfo. */
+void dir_boot_report(struct dir_boot_t *b);
+
+#endif

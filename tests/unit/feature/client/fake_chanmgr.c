@@ -1,0 +1,189 @@
+/* fake_chanmgr.c -- see fake_chanmgr.h.  Defines the chanmgr functions the
+ * client module calls, so the test binary never pulls the real one. */
+#include <string.h>
+
+#include "allium/lib/malloc/malloc.h"
+#include "fake_chanmgr.h"
+
+static fake_circ_t circs[FAKE_MAX_CIRCS];
+static size_t n_circs;
+static bool launch_fails;
+
+void
+fake_reset(void)
+{
+  for (size_t i = 0; i < n_circs; i++)
+    relay_streams_free(circs[i].t);
+  memset(circs, 0, sizeof(circs));
+  n_circs = 0;
+  launch_fails = false;
+}
+
+size_t
+fake_n_circs(void)
+{
+  return n_circs;
+}
+
+fake_circ_t *
+fake_circ(size_t i)
+{
+  return i < n_circs ? &circs[i] : NULL;
+}
+
+void
+fake_set_launch_fails(bool fail)
+{
+  launch_fails = fail;
+}
+
+static fake_circ_t *
+find(uint64_t h)
+{
+  if (h == 0 || h > n_circs || !circs[h - 1].alive)
+    return NULL;
+  return &circs[h - 1];
+}
+
+static int
+fake_send(void *ctx, uint8_t command, uint16_t stream_id, const uint8_t *body,
+          size_t len)
+{
+  fake_circ_t *fc = ctx;
+  if (fc->n_msgs < FAKE_MAX_MSGS) {
+    fake_msg_t *m = &fc->msgs[fc->n_msgs++];
+    m->command = command;
+    m->stream_id = stream_id;
+    m->len = len;
+    if (len)
+      memcpy(m->body, body, len);
+  }
+  return 0;
+}
+
+static bool
+fake_can_package(void *ctx)
+{
+  (void)ctx;
+  return true;
+}
+
+int
+chanmgr_launch(chanmgr_t *cm, const chanmgr_launch_t *l,
+               const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
+  (void)cm;
+  if (launch_fails || n_circs == FAKE_MAX_CIRCS || !l || !cbs ||
+      l->n_hops == 0 || l->n_hops > CIRC_ORIGIN_MAX_HOPS)
+    return -1;
+  fake_circ_t *fc = &circs[n_circs++];
+  memset(fc, 0, sizeof(*fc));
+  fc->handle = n_circs;
+  fc->alive = true;
+  fc->cbs = *cbs;
+  memcpy(fc->hops, l->hops, l->n_hops * sizeof(circ_hop_spec_t));
+  fc->n_hops = l->n_hops;
+  fc->timeout_msec = l->timeout_msec;
+  *circ_out = fc->handle;
+  return 0;
+}
+
+relay_streams_t *
+chanmgr_streams(chanmgr_t *cm, uint64_t circ)
+{
+  (void)cm;
+  fake_circ_t *fc = find(circ);
+  return fc && fc->built ? fc->t : NULL;
+}
+
+void
+chanmgr_flush(chanmgr_t *cm, uint64_t circ)
+{
+  fake_circ_t *fc = find(circ);
+  if (!fc || !fc->t)
+    return;
+  relay_stream_event_t ev;
+  while (fc->alive && relay_streams_next_event(fc->t, &ev) == 1)
+    fc->cbs.on_stream(cm, circ, &ev, fc->cbs.arg);
+}
+
+static void
+close_circ(fake_circ_t *fc, uint8_t reason, bool remote, uint8_t failed_hop)
+{
+  fc->alive = false;
+  chanmgr_close_info_t info = { reason, remote, fc->built, failed_hop,
+                                "fake close" };
+  fc->cbs.on_closed(NULL, fc->handle, &info, fc->cbs.arg);
+}
+
+void
+chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason)
+{
+  (void)cm;
+  fake_circ_t *fc = find(circ);
+  if (fc)
+    close_circ(fc, reason, false, CIRC_HOP_NONE);
+}
+
+int
+chanmgr_circ_hop_id(const chanmgr_t *cm, uint64_t circ, size_t hop,
+                    uint8_t out[20])
+{
+  (void)cm;
+  fake_circ_t *fc = find(circ);
+  if (!fc || hop >= fc->n_hops)
+    return -1;
+  memcpy(out, fc->hops[hop].rsa_id, 20);
+  return 0;
+}
+
+void
+fake_build(size_t i)
+{
+  fake_circ_t *fc = &circs[i];
+  relay_stream_sender_t s = { fake_send, fake_can_package, NULL, fc };
+  fc->t = relay_streams_new(RELAY_STREAM_ROLE_CLIENT, &s);
+  for (unsigned h = 0; h < fc->n_hops; h++)
+    if (fc->cbs.on_hop)
+      fc->cbs.on_hop(NULL, fc->handle, h, fc->cbs.arg);
+  fc->built = true;
+  fc->cbs.on_built(NULL, fc->handle, fc->cbs.arg);
+}
+
+void
+fake_close(size_t i, bool was_built, uint8_t failed_hop)
+{
+  fake_circ_t *fc = &circs[i];
+  (void)was_built;
+  if (fc->alive)
+    close_circ(fc, 8, true, failed_hop);
+}
+
+void
+fake_exit_send(size_t i, uint8_t command, uint16_t stream_id,
+               const uint8_t *body, size_t len)
+{
+  fake_circ_t *fc = &circs[i];
+  relay_streams_handle(fc->t, command, stream_id, body, len);
+  chanmgr_flush(NULL, fc->handle);
+}
+
+const fake_msg_t *
+fake_last_msg(size_t i, uint8_t command)
+{
+  fake_circ_t *fc = &circs[i];
+  for (size_t k = fc->n_msgs; k > 0; k--)
+    if (fc->msgs[k - 1].command == command)
+      return &fc->msgs[k - 1];
+  return NULL;
+}
+
+size_t
+fake_count_msgs(size_t i, uint8_t command)
+{
+  size_t n = 0;
+  for (size_t k = 0; k < circs[i].n_msgs; k++)
+    if (circs[i].msgs[k].command == command)
+      n++;
+  return n;
+}

@@ -1,0 +1,56 @@
+/* fake_chanmgr.h -- a stand-in for core/mainloop/chanmgr in the client
+ * tests: launches are recorded, the test decides when a circuit is built
+ * or closed, the client-side stream table is real (relay_streams_t) and
+ * what it sends is recorded; the test plays the exit by feeding relay
+ * messages back. */
+#ifndef TESTS_UNIT_FEATURE_CLIENT_FAKE_CHANMGR_H
+#define TESTS_UNIT_FEATURE_CLIENT_FAKE_CHANMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allium/core/mainloop/chanmgr.h"
+
+#define FAKE_MAX_CIRCS 64
+#define FAKE_MAX_MSGS 64
+
+typedef struct fake_msg_t {
+  uint8_t command;
+  uint16_t stream_id;
+  size_t len;
+  uint8_t body[RELAY_BODY_MAX];
+} fake_msg_t;
+
+typedef struct fake_circ_t {
+  uint64_t handle;
+  bool alive, built;
+  chanmgr_circ_cbs_t cbs;
+  circ_hop_spec_t hops[CIRC_ORIGIN_MAX_HOPS];
+  size_t n_hops;
+  uint32_t timeout_msec;
+  relay_streams_t *t;
+  fake_msg_t msgs[FAKE_MAX_MSGS];
+  size_t n_msgs;
+} fake_circ_t;
+
+/** Forget everything (frees stream tables). */
+void fake_reset(void);
+/** Number of launches so far; the i-th (0-based). */
+size_t fake_n_circs(void);
+fake_circ_t *fake_circ(size_t i);
+/** Make launch fail (-1) while set. */
+void fake_set_launch_fails(bool fail);
+/** Run on_hop for each hop, then on_built. */
+void fake_build(size_t i);
+/** Close circuit i as the network would (remote, reason). */
+void fake_close(size_t i, bool was_built, uint8_t failed_hop);
+/** The exit answers: a relay message to the client's stream table, then
+ * the events go to the client. */
+void fake_exit_send(size_t i, uint8_t command, uint16_t stream_id,
+                    const uint8_t *body, size_t len);
+/** The last message the client sent on circuit i with command (NULL). */
+const fake_msg_t *fake_last_msg(size_t i, uint8_t command);
+size_t fake_count_msgs(size_t i, uint8_t command);
+
+#endif

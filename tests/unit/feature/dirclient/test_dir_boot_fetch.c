@@ -1,0 +1,238 @@
+/* test_dir_boot_fetch.c -- the directory bootstrap state machine (dir-spec
+ * 5.1, 5.2) end to end over loopback channels against fake_dirsrv serving
+ * the real tor 0.4.9 documents of tests/unit/feature/dirparse/data, under
+ * an injected clock: certificates + consensus (after two 404s: retry with
+ * backoff), then the server descriptors; the cache written under tor's
+ * names lets a second start skip the consensus download.  A consensus with
+ * bad signatures is rejected and retried, never used. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "allium/feature/dirclient/dir_boot.h"
+#include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/encoding/binascii.h"
+#include "allium/lib/fs/fs.h"
+#include "allium/lib/malloc/malloc.h"
+#include "feature/dirclient/fake_dirsrv.h"
+#include "feature/dirparse/fixture.h"
+
+#define V3_AUTH0 "330034F98048FAEDF6E72053100735451C70A478"
+#define V3_AUTH1 "96C37BDCA4FEE0258F54E771F7AD1F1DE186DC96"
+#define VA ((time_t)1795492460)   /* 2026-11-24 03:54:20, the fixtures' */
+
+typedef struct docs_t {
+  char *certs, *cons, *descs;
+  size_t certs_len, cons_len, descs_len;
+  int n_404;          /* answer the consensus with 404 this many times */
+  int n_cons, n_keys, n_descs;
+} docs_t;
+
+static relay_t R;
+static struct event_base *BASE;
+static tls_context_t *TLS;
+static nodelist_t *NL;
+static docs_t D;
+static char DIR_[64];
+static int N_CALLS;
+static bool ENOUGH;
+
+static time_t
+fake_now(void)
+{
+  return VA + 5;
+}
+
+static const char *
+handler(const char *path, int *status, size_t *len, void *arg)
+{
+  docs_t *d = arg;
+  *status = 200;
+  if (!strncmp(path, "/tor/keys/fp/", 13)) {
+    d->n_keys++;
+    *len = d->certs_len;
+    return d->certs;
+  }
+  if (!strncmp(path, "/tor/status-vote/current/consensus/", 35)) {
+    d->n_cons++;
+    if (d->n_404 > 0) {
+      d->n_404--;
+      *status = 404;
+      *len = 0;
+      return NULL;
+    }
+    *len = d->cons_len;
+    return d->cons;
+  }
+  if (!strncmp(path, "/tor/server/d/", 14)) {
+    d->n_descs++;
+    *len = d->descs_len;
+    return d->descs;
+  }
+  *status = 404;
+  *len = 0;
+  return NULL;
+}
+
+static void
+setup(void)
+{
+  cr_assert_eq(crypto_global_init(), 0);
+  relay_make(&R, time(NULL));
+  BASE = event_base_new();
+  TLS = tls_context_new_client();
+  cr_assert(BASE && TLS);
+  NL = nodelist_new();
+  memset(&D, 0, sizeof(D));
+  D.certs = fixture_load("certs.txt", &D.certs_len);
+  D.cons = fixture_load("consensus-ns.txt", &D.cons_len);
+  D.descs = fixture_load("descriptors.txt", &D.descs_len);
+  snprintf(DIR_, sizeof(DIR_), "/tmp/allium-test-dbfetch-XXXXXX");
+  cr_assert_not_null(mkdtemp(DIR_));
+  N_CALLS = 0;
+  ENOUGH = false;
+}
+
+static void
+teardown(void)
+{
+  static const char *names[] = { "cached-certs", "cached-consensus",
+                                 "cached-descriptors" };
+  char p[128];
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof(p), "%s/%s", DIR_, names[i]);
+    unlink(p);
+  }
+  rmdir(DIR_);
+  free(D.certs);
+  free(D.cons);
+  free(D.descs);
+  nodelist_free(NL);
+  tls_context_free(TLS);
+  event_base_free(BASE);
+  relay_free(&R);
+}
+
+TestSuite(dir_boot_fetch, .init = setup, .fini = teardown, .timeout = 60);
+
+static void
+on_dirinfo(nodelist_t *nl, bool enough, void *arg)
+{
+  (void)nl;
+  (void)arg;
+  N_CALLS++;
+  if (enough && !ENOUGH) {
+    ENOUGH = true;
+    event_base_loopbreak(BASE);
+  }
+}
+
+static void
+make_auths(dir_authority_t a[2], uint16_t port)
+{
+  const char *v3[2] = { V3_AUTH0, V3_AUTH1 };
+  for (int i = 0; i < 2; i++) {
+    memset(&a[i], 0, sizeof(a[i]));
+    snprintf(a[i].nickname, sizeof(a[i].nickname), "auth%d", i);
+    a[i].ipv4[0] = 127;
+    a[i].ipv4[3] = 1;
+    a[i].orport = port;
+    a[i].dirport = port;
+    a[i].has_v3ident = true;
+    cr_assert_eq(base16_decode(a[i].v3ident, 20, v3[i], 40), 20);
+    memcpy(a[i].rsa_id, R.rsa_fp, 20);
+  }
+}
+
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd;
+  (void)what;
+  (void)arg;
+  event_base_loopbreak(BASE);
+}
+
+/* Run the loop until enough or max_ms. */
+static void
+run_for(uint32_t max_ms)
+{
+  struct event *stop = evtimer_new(BASE, on_stop, NULL);
+  struct timeval tv = { max_ms / 1000, (max_ms % 1000) * 1000 };
+  evtimer_add(stop, &tv);
+  if (!ENOUGH)
+    event_base_dispatch(BASE);
+  event_free(stop);
+}
+
+static dir_boot_t *
+start(dir_authority_t *auths)
+{
+  dir_boot_cfg_t cfg = { BASE, TLS, auths, 2, false, DIR_, false, fake_now };
+  dir_boot_cbs_t cbs = { on_dirinfo, NULL };
+  dir_boot_t *b = dir_boot_new(&cfg, NL, &cbs);
+  cr_assert_not_null(b);
+  cr_assert_eq(dir_boot_start(b), 0);
+  return b;
+}
+
+Test(dir_boot_fetch, bootstrap_retry_then_cache)
+{
+  fake_dirsrv_t *srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  make_auths(auths, fake_dirsrv_port(srv));
+  D.n_404 = 2;
+  dir_boot_t *b = start(auths);
+  run_for(20000);
+  cr_assert(ENOUGH, "no enough dirinfo (%d consensus requests)", D.n_cons);
+  cr_assert(dir_boot_have_enough(b));
+  cr_assert_eq(D.n_cons, 3, "404, 404, 200: %d", D.n_cons);
+  cr_assert_geq(D.n_keys, 1);
+  cr_assert_eq(D.n_descs, 1);
+  cr_assert_eq(nodelist_n_nodes(NL), 4);
+  cr_assert_float_eq(nodelist_descriptor_fraction(NL), 1.0, 1e-9);
+  dir_boot_free(b);   /* saves the descriptors */
+  char p[128];
+  const char *names[] = { "cached-certs", "cached-consensus",
+                          "cached-descriptors" };
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof(p), "%s/%s", DIR_, names[i]);
+    cr_assert_eq(fs_file_exists(p), 1, "%s missing", names[i]);
+  }
+  /* Restart with the cache: enough at once, no consensus download. */
+  nodelist_free(NL);
+  NL = nodelist_new();
+  ENOUGH = false;
+  int before = fake_dirsrv_n_requests(srv);
+  b = start(auths);
+  cr_assert(ENOUGH);
+  run_for(300);
+  cr_assert_eq(fake_dirsrv_n_requests(srv), before);
+  dir_boot_free(b);
+  fake_dirsrv_free(srv);
+}
+
+Test(dir_boot_fetch, bad_signatures_are_rejected)
+{
+  fake_dirsrv_t *srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  make_auths(auths, fake_dirsrv_port(srv));
+  char *r = strstr(D.cons, "\nw Bandwidth=");
+  cr_assert_not_null(r);
+  r[13] = r[13] == '7' ? '8' : '7';   /* still well formed: bad signatures */
+  dir_boot_t *b = start(auths);
+  run_for(2500);
+  cr_assert(!ENOUGH);
+  cr_assert_eq(N_CALLS, 0);
+  cr_assert_null(nodelist_get_consensus(NL));
+  cr_assert_geq(D.n_cons, 2, "no retry: %d", D.n_cons);
+  /* After a rejection the certificates are fetched again. */
+  cr_assert_geq(D.n_keys, 2);
+  dir_boot_free(b);
+  fake_dirsrv_free(srv);
+}
