@@ -261,6 +261,7 @@ app_client_start(void)
   bc.use_microdescs = o->UseMicrodescriptors != 0;
   bc.cache_dir = C->cache_dir;
   bc.fetch_early = o->FetchDirInfoEarly || o->FetchDirInfoExtraEarly;
+  bc.testing_network = o->TestingTorNetwork != 0;
   dir_boot_cbs_t cbs = { on_dirinfo, NULL };
   C->boot = dir_boot_new(&bc, C->nl, &cbs);
   if (!C->boot || dir_boot_start(C->boot) < 0)

@@ -21,6 +21,8 @@ typedef struct relay_stream_t {
   bool end_pending;
   uint8_t end_reason;
   uint64_t closed_at;
+  bool recv_paused;         /**< the reader is full: hold our SENDMEs */
+  unsigned sendmes_owed;    /**< SENDMEs held back while paused */
 } relay_stream_t;
 
 struct relay_streams_t {
@@ -361,6 +363,28 @@ relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason)
   return 0;
 }
 
+int
+relay_stream_set_recv_paused(relay_streams_t *t, uint16_t id, bool paused)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  if (!s)
+    return RELAY_STREAM_ERR_STATE;
+  s->recv_paused = paused;
+  while (!paused && s->sendmes_owed > 0) {
+    s->sendmes_owed--;
+    if (s->state != RELAY_STREAM_CLOSING)
+      (void)send_msg(t, RELAY_SENDME, s->id, NULL, 0);
+  }
+  return 0;
+}
+
+unsigned
+relay_stream_sendmes_owed(const relay_streams_t *t, uint16_t id)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  return s ? s->sendmes_owed : 0;
+}
+
 relay_stream_state_t
 relay_stream_state(const relay_streams_t *t, uint16_t id)
 {
@@ -528,8 +552,15 @@ handle_data(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
   ev.len = d.len;
   memcpy(ev.data, d.data, d.len);
   push_event(t, &ev);
-  if (w == 1)
+  if (w == 1 && s->recv_paused) {
+    /* The peer may send at most one window past our last SENDME: more
+     * held-back SENDMEs than a window holds means it ignored the window. */
+    if (++s->sendmes_owed >
+        RELAY_STREAMWINDOW_START / RELAY_STREAMWINDOW_INCREMENT)
+      return RELAY_STREAM_ERR_PROTOCOL;
+  } else if (w == 1) {
     (void)send_msg(t, RELAY_SENDME, s->id, NULL, 0);
+  }
   return 0;
 }
 

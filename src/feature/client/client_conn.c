@@ -27,6 +27,7 @@
 #define CLIENT_CLOSING_MSEC 10000
 
 static void conn_try_attach(client_conn_t *k);
+static void conn_check_recv_pressure(client_conn_t *k);
 
 /* ---------------------------------------------------------------- */
 /* Closing */
@@ -413,6 +414,7 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
       k->bytes_in += ev->len;
       c->bytes_in += ev->len;
       circ->bytes_in += ev->len;
+      conn_check_recv_pressure(k);
     }
     break;
   case RELAY_STREAM_EV_RESOLVED:
@@ -460,6 +462,29 @@ client_conns_circ_closed(client_t *c, client_circ_t *circ)
 
 /* ---------------------------------------------------------------- */
 /* Application data */
+
+/* Exit -> app: hold the stream's SENDMEs while more than CLIENT_RECV_HIGH
+ * bytes wait for the app, send them once it is down to CLIENT_RECV_LOW
+ * (the write callback fires there: see the watermark set at accept). */
+static void
+conn_check_recv_pressure(client_conn_t *k)
+{
+  if (!k->bev || !conn_attached(k))
+    return;
+  relay_streams_t *t = chanmgr_streams(k->c->cm, k->circ->handle);
+  if (!t)
+    return;
+  size_t queued = evbuffer_get_length(bufferevent_get_output(k->bev));
+  if (!k->recv_paused && queued > CLIENT_RECV_HIGH) {
+    k->recv_paused = true;
+    (void)relay_stream_set_recv_paused(t, k->stream_id, true);
+  } else if (k->recv_paused && queued <= CLIENT_RECV_LOW) {
+    k->recv_paused = false;
+    (void)relay_stream_set_recv_paused(t, k->stream_id, false);
+    if (!k->circ->closed)
+      chanmgr_flush(k->c->cm, k->circ->handle);
+  }
+}
 
 /* App -> circuit, until the stream's queue is full (force: everything,
  * the app has closed). */
@@ -739,6 +764,8 @@ static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
   client_conn_t *k = arg;
+  if (k->recv_paused)
+    conn_check_recv_pressure(k);
   if (k->state == CONN_CLOSING &&
       evbuffer_get_length(bufferevent_get_output(bev)) == 0)
     conn_kill(k);
@@ -812,6 +839,7 @@ client_conn_accepted(client_listener_t *l, int fd,
   c->conns = k;
   bufferevent_setwatermark(bev, EV_READ, 0, CLIENT_READ_HIWAT);
   bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, k);
+  bufferevent_setwatermark(bev, EV_WRITE, CLIENT_RECV_LOW, 0);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 

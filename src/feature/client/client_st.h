@@ -28,6 +28,10 @@ struct sockaddr;
 #define CLIENT_PREEMPTIVE 2            /* clean exit circuits to keep */
 #define CLIENT_MAX_ATTEMPTS 4          /* circuits tried per stream */
 #define CLIENT_PAUSE_BYTES (256 * 1024)/* stop reading the app above this */
+/* Exit -> app back-pressure: above HIGH bytes waiting for the app the
+ * stream's SENDMEs are held back (tor-spec 7.4); at LOW they go out. */
+#define CLIENT_RECV_HIGH (512 * 1024)
+#define CLIENT_RECV_LOW (128 * 1024)
 #define CLIENT_OPTIMISTIC_MAX 16384    /* optimistic data sent with BEGIN */
 #define CLIENT_AVOID_MAX 8
 
@@ -106,6 +110,7 @@ typedef struct client_conn_t {
   size_t n_avoid;
   size_t optimistic;       /* input bytes already sent with BEGIN */
   bool paused;             /* reading stopped for back-pressure */
+  bool recv_paused;        /* the app is slow: stream SENDMEs held back */
   uint64_t bytes_in, bytes_out;
   uint64_t next_launch_msec; /* no circuit launch for it before */
   uint64_t closing_msec;

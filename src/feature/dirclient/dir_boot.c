@@ -513,6 +513,9 @@ reap_consensus_job(dir_boot_t *b)
     return;
   }
   b->backoff_ms = dir_boot_backoff_next(b->backoff_ms);
+  if (b->testing_network && b->backoff_ms > DIR_BOOT_TESTING_MAX_MS &&
+      !nodelist_consensus_is_live(b->nl, b->now()))
+    b->backoff_ms = DIR_BOOT_TESTING_MAX_MS;
   /* Keep a live consensus's refresh schedule if it is later. */
   log_info("No new consensus; retrying in %u ms", b->backoff_ms);
   evtimer_del(b->cons_timer);
@@ -585,6 +588,7 @@ dir_boot_new(const dir_boot_cfg_t *cfg, nodelist_t *nl,
   b->use_microdescs = cfg->use_microdescs;
   b->cache_dir = cfg->cache_dir ? al_strdup(cfg->cache_dir) : NULL;
   b->fetch_early = cfg->fetch_early;
+  b->testing_network = cfg->testing_network;
   b->now = cfg->now ? cfg->now : default_now;
   b->last_auth = SIZE_MAX;
   b->certs = al_calloc(b->n_auths, sizeof(*b->certs));

@@ -48,6 +48,7 @@ struct dir_boot_t {
   char *cache_dir;
   bool fetch_early;
   time_t (*now)(void);
+  bool testing_network;
   nodelist_t *nl;
   dir_boot_cbs_t cbs;
 

@@ -132,6 +132,16 @@ size_t relay_stream_pending(const relay_streams_t *t, uint16_t id);
 /** Close the stream: END with reason is sent once the queued data is out
  * (at once if none); the stream is then half-closed. */
 int relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason);
+/** Receive-side back-pressure (tor-spec 7.4): while paused, the stream's
+ * SENDMEs are held back, so the peer stops after one window (500 cells)
+ * past the last SENDME; unpausing sends the held ones.  A peer that sends
+ * more than a window while paused breaks the protocol (relay_streams_handle()
+ * then returns RELAY_STREAM_ERR_PROTOCOL).  0, or RELAY_STREAM_ERR_STATE
+ * for an unknown stream. */
+int relay_stream_set_recv_paused(relay_streams_t *t, uint16_t id,
+                                 bool paused);
+/** SENDMEs held back so far (0 if unknown). */
+unsigned relay_stream_sendmes_owed(const relay_streams_t *t, uint16_t id);
 /** State of a stream (RELAY_STREAM_NONE if unknown). */
 relay_stream_state_t relay_stream_state(const relay_streams_t *t, uint16_t id);
 /** Package queued data while the windows allow (round-robin). */

@@ -37,6 +37,9 @@ typedef struct dir_boot_cfg_t {
   bool use_microdescs;                /* false: ns consensus + server descriptors */
   const char *cache_dir;              /* copied; NULL = no disk cache */
   bool fetch_early;                   /* FetchDirInfoEarly / ExtraEarly */
+  bool testing_network;               /* TestingTorNetwork: while no live
+                                       * consensus is held, retry at least
+                                       * every DIR_BOOT_TESTING_MAX_MS */
   time_t (*now)(void);                /* NULL = time(); tests inject */
 } dir_boot_cfg_t;
 
@@ -71,6 +74,9 @@ void dir_boot_free_(dir_boot_t *b);
 /** Consensus retry backoff: first delay, cap (milliseconds). */
 #define DIR_BOOT_BACKOFF_MIN_MS 1000
 #define DIR_BOOT_BACKOFF_MAX_MS 30000
+/** The cap while bootstrapping a TestingTorNetwork (its authorities vote
+ * every few seconds; tor shortens its schedules there too). */
+#define DIR_BOOT_TESTING_MAX_MS 2000
 
 /** When to fetch the next consensus (dir-spec 5.1): uniformly in
  * [fu + 3/4 (fu - va), that + 7/8 (vu - that)], with r in [0, 1) choosing

@@ -417,3 +417,38 @@ Test(relay_msgs, bad_resolved_and_connected_states)
   cr_assert_eq(relay_stream_state(t, c), RELAY_STREAM_CLOSING);
   relay_streams_free(t);
 }
+
+/* Receive back-pressure (tor-spec 7.4): a paused reader holds its SENDMEs,
+ * unpausing sends them, and a peer that sends more than one window past
+ * the last SENDME breaks the protocol. */
+Test(relay_msgs, paused_reader_holds_sendmes)
+{
+  fake_t f = { .window_open = true };
+  relay_stream_sender_t snd = { fake_send, fake_can, NULL, &f };
+  relay_streams_t *t = relay_streams_new(RELAY_STREAM_ROLE_CLIENT, &snd);
+  uint16_t id;
+  cr_assert_eq(relay_stream_begin(t, "h", 1, 0, &id), 0);
+  uint8_t conn[8] = { 1, 2, 3, 4, 0, 0, 0, 5 };
+  cr_assert_eq(relay_streams_handle(t, RELAY_CONNECTED, id, conn, 8), 0);
+  cr_assert_eq(relay_stream_set_recv_paused(t, id, true), 0);
+  cr_assert_eq(relay_stream_set_recv_paused(t, (uint16_t)(id + 1), true),
+               RELAY_STREAM_ERR_STATE);
+  int before = f.sent;
+  for (int i = 0; i < 500; i++)
+    cr_assert_eq(relay_streams_handle(t, RELAY_DATA, id, conn, 1), 0);
+  cr_assert_eq(f.sent, before, "no SENDME while paused");
+  cr_assert_eq(relay_stream_sendmes_owed(t, id), 10);
+  cr_assert_eq(relay_stream_set_recv_paused(t, id, false), 0);
+  cr_assert_eq(f.sent, before + 10);
+  cr_assert_eq(f.last_cmd, RELAY_SENDME);
+  cr_assert_eq(relay_stream_sendmes_owed(t, id), 0);
+  /* Paused again: a window's worth is fine, 50 cells more is not. */
+  cr_assert_eq(relay_stream_set_recv_paused(t, id, true), 0);
+  for (int i = 0; i < 500; i++)
+    cr_assert_eq(relay_streams_handle(t, RELAY_DATA, id, conn, 1), 0);
+  int r = 0;
+  for (int i = 0; i < 50 && r == 0; i++)
+    r = relay_streams_handle(t, RELAY_DATA, id, conn, 1);
+  cr_assert_eq(r, RELAY_STREAM_ERR_PROTOCOL);
+  relay_streams_free(t);
+}

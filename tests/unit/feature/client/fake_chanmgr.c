@@ -50,6 +50,8 @@ fake_send(void *ctx, uint8_t command, uint16_t stream_id, const uint8_t *body,
           size_t len)
 {
   fake_circ_t *fc = ctx;
+  if (command == RELAY_SENDME)
+    fc->n_sendmes++;
   if (fc->n_msgs < FAKE_MAX_MSGS) {
     fake_msg_t *m = &fc->msgs[fc->n_msgs++];
     m->command = command;

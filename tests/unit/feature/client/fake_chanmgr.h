@@ -30,8 +30,9 @@ typedef struct fake_circ_t {
   size_t n_hops;
   uint32_t timeout_msec;
   relay_streams_t *t;
-  fake_msg_t msgs[FAKE_MAX_MSGS];
+  fake_msg_t msgs[FAKE_MAX_MSGS];   /**< the first FAKE_MAX_MSGS sent */
   size_t n_msgs;
+  size_t n_sendmes;                 /**< every RELAY_SENDME sent */
 } fake_circ_t;
 
 /** Forget everything (frees stream tables). */

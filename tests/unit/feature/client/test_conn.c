@@ -736,3 +736,50 @@ Test(client_conn, build_failure_relaunch_and_state_file, .fini = teardown)
   unlink(path);
   rmdir(dir);
 }
+
+/* Exit -> app back-pressure (tor-spec 7.4): an exit that respects the
+ * stream window stalls while the app reads nothing (the client holds its
+ * stream SENDMEs), and goes on once the app has read. */
+Test(client_conn, slow_app_holds_stream_sendmes, .fini = teardown)
+{
+  mk_client_with_circuits(false);
+  uint16_t sid;
+  int a = socks5_connect(NULL, "slow.example", 80, SOCKS_CMD_CONNECT);
+  int ci = circ_with_begin("slow.example", -1, &sid);
+  cr_assert_geq(ci, 0);
+  exit_connected((size_t)ci, sid);
+  expect(a, "\x05\x00\x00\x01\x5d\xb8\xd8\x22\x00\x00", 10);
+  uint8_t cell[RELAY_BODY_MAX - 11];
+  memset(cell, 'x', sizeof(cell));
+  /* The exit: a window of 500 cells, +50 per stream SENDME it gets. */
+  size_t sent = 0, stalled_rounds = 0;
+  while (stalled_rounds < 20 && sent < 40000) {
+    size_t sendmes = fake_circ((size_t)ci)->n_sendmes;
+    size_t window = 500 + 50 * sendmes - sent;
+    if (window == 0) {
+      stalled_rounds++;
+      pump(10);
+      continue;
+    }
+    stalled_rounds = 0;
+    for (size_t i = 0; i < window && i < 50; i++, sent++)
+      fake_exit_send((size_t)ci, RELAY_DATA, sid, cell, sizeof(cell));
+    pump(1);
+  }
+  cr_assert_lt(sent, 40000, "the exit never stalled: no back-pressure");
+  size_t bytes_sent = sent * sizeof(cell);
+  cr_assert_lt(bytes_sent, 16u * 1024 * 1024);
+  /* The app reads everything: SENDMEs flow again. */
+  size_t before = fake_circ((size_t)ci)->n_sendmes;
+  uint8_t buf[65536];
+  size_t total = 0;
+  bool eof = false;
+  uint64_t end = now_ms() + 15000;
+  while (total < bytes_sent && !eof && now_ms() < end)
+    total += recv_some(a, buf, sizeof(buf), 20, &eof);
+  cr_assert_eq(total, bytes_sent, "read %zu of %zu (eof %d)", total, bytes_sent, eof);
+  cr_assert_gt(fake_circ((size_t)ci)->n_sendmes, before,
+               "held SENDMEs were not sent after the app read");
+  close(a);
+  pump(20);
+}
