@@ -147,8 +147,9 @@ main(int argc, char **argv)
   struct event *to = evtimer_new(t.base, on_timeout, &t);
   struct timeval tv = { timeout, 0 };
   evtimer_add(to, &tv);
-  dir_boot_cfg_t cfg = { t.base, tls, auths, n_auths, micro, cache, false,
-                         NULL };
+  dir_boot_cfg_t cfg = { .base = t.base, .tls = tls, .auths = auths,
+                         .n_auths = n_auths, .use_microdescs = micro,
+                         .cache_dir = cache };
   dir_boot_cbs_t cbs = { on_dirinfo, &t };
   dir_boot_t *b = tls ? dir_boot_new(&cfg, nl, &cbs) : NULL;
   int rc = 1;

@@ -172,7 +172,9 @@ on_dirinfo(nodelist_t *nl, bool enough, void *arg)
 static dir_boot_t *
 boot(bool micro, const dir_authority_t *auths, size_t n)
 {
-  dir_boot_cfg_t cfg = { BASE, TLS, auths, n, micro, DIR_, false, fake_now };
+  dir_boot_cfg_t cfg = { .base = BASE, .tls = TLS, .auths = auths, .n_auths = n,
+                         .use_microdescs = micro, .cache_dir = DIR_,
+                         .now = fake_now };
   dir_boot_cbs_t cbs = { on_dirinfo, &N_CALLS };
   dir_boot_t *b = dir_boot_new(&cfg, NL, &cbs);
   cr_assert_not_null(b);
@@ -401,7 +403,8 @@ Test(dir_cache, check_consensus_rules)
 
 Test(dir_cache, no_cache_dir_and_bad_config)
 {
-  dir_boot_cfg_t cfg = { BASE, TLS, AUTHS, 2, false, NULL, false, fake_now };
+  dir_boot_cfg_t cfg = { .base = BASE, .tls = TLS, .auths = AUTHS, .n_auths = 2,
+                         .now = fake_now };
   dir_boot_t *b = dir_boot_new(&cfg, NL, NULL);
   cr_assert_not_null(b);
   cr_assert_eq(dir_boot_start(b), 0);

@@ -173,7 +173,8 @@ run_for(uint32_t max_ms)
 static dir_boot_t *
 start(dir_authority_t *auths)
 {
-  dir_boot_cfg_t cfg = { BASE, TLS, auths, 2, false, DIR_, false, fake_now };
+  dir_boot_cfg_t cfg = { .base = BASE, .tls = TLS, .auths = auths, .n_auths = 2,
+                         .cache_dir = DIR_, .now = fake_now };
   dir_boot_cbs_t cbs = { on_dirinfo, NULL };
   dir_boot_t *b = dir_boot_new(&cfg, NL, &cbs);
   cr_assert_not_null(b);
