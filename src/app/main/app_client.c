@@ -15,6 +15,7 @@
 #include "allium/app/main/exitcodes.h"
 #include "allium/core/mainloop/bootstrap.h"
 #include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/policy/policy.h"
 #include "allium/feature/client/client.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_boot.h"
@@ -23,6 +24,7 @@
 #include "allium/feature/pathsel/pathsel.h"
 #include "allium/feature/proxy/isolation.h"
 #include "allium/lib/evloop/evloop.h"
+#include "allium/lib/fs/fs.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "allium/lib/tls/tls.h"
@@ -43,6 +45,7 @@ typedef struct app_client_t {
   dir_authority_t *auths;
   size_t n_auths;
   routerset_t *entry, *exit, *exclude;
+  policy_t *socks_policy;
   uint16_t *long_lived;
   size_t n_long_lived;
   char *state_file;
@@ -119,6 +122,22 @@ parse_nodes(const char *name, char **csv, routerset_t **out)
   return r < 0 ? -1 : 0;
 }
 
+/* SocksPolicy lines (tor(1): exit-policy syntax, matched on the client's
+ * address).  0 or -1 (logged). */
+static int
+parse_socks_policy(const config_line_t *lines)
+{
+  for (const config_line_t *l = lines; l; l = l->next) {
+    if (!C->socks_policy)
+      C->socks_policy = policy_new();
+    if (policy_parse_config(C->socks_policy, l->value) < 0) {
+      log_err("Invalid SocksPolicy \"%s\".", l->value);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 parse_long_lived(char **csv)
 {
@@ -167,10 +186,19 @@ client_objects_new(const allium_options_t *o)
   C->nl = nodelist_new();
   uint32_t keepalive = secs_to_msec(o->KeepalivePeriod, 300000);
   chanmgr_set_channel_timeouts(C->cm, 180000, keepalive);
-  if (dd) {
+  if (dd)
     C->state_file = al_asprintf("%s/state", dd);
+  /* tor(1): CacheDirectory defaults to the DataDirectory. */
+  if (o->CacheDirectory) {
+    int r = fs_check_private_dir(o->CacheDirectory, FS_DIR_CREATE);
+    if (r < 0) {
+      log_err("CacheDirectory \"%s\" is not usable: %s",
+              o->CacheDirectory, fs_strerror(r));
+      return -1;
+    }
+    C->cache_dir = al_strdup(o->CacheDirectory);
+  } else if (dd)
     C->cache_dir = al_strdup(dd);
-  }
   client_cfg_t cc;
   memset(&cc, 0, sizeof(cc));
   cc.base = evloop_base();
@@ -194,7 +222,8 @@ client_objects_new(const allium_options_t *o)
                          ? (uint32_t)o->MaxCircuitDirtiness : 600;
   cc.long_lived_ports = C->long_lived;
   cc.n_long_lived_ports = C->n_long_lived;
-  cc.conn_limit = o->ConnLimit > 0 ? o->ConnLimit : 0;
+  cc.conn_limit = 0;   /* ConnLimit is tor's fd minimum, not a cap */
+  cc.socks_policy = C->socks_policy;
   C->client = client_new(&cc);
   return C->client ? 0 : -1;
 }
@@ -212,7 +241,8 @@ app_client_init(void)
       parse_nodes("EntryNodes", o->EntryNodes, &C->entry) < 0 ||
       parse_nodes("ExitNodes", o->ExitNodes, &C->exit) < 0 ||
       parse_nodes("ExcludeNodes", o->ExcludeNodes, &C->exclude) < 0 ||
-      parse_long_lived(o->LongLivedPorts) < 0) {
+      parse_long_lived(o->LongLivedPorts) < 0 ||
+      parse_socks_policy(o->SocksPolicy) < 0) {
     app_client_free();
     return ALLIUM_EXIT_CONFIG;
   }
@@ -294,6 +324,7 @@ app_client_free(void)
   routerset_free(C->entry);
   routerset_free(C->exit);
   routerset_free(C->exclude);
+  policy_free(C->socks_policy);
   al_free(C->long_lived);
   al_free(C->state_file);
   al_free(C->cache_dir);

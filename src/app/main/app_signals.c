@@ -153,4 +153,5 @@ app_log_status(void)
              (unsigned long long)(up / 3600), (unsigned long long)(up / 60 % 60),
              (unsigned long long)(up % 60), app_options_file(),
              log_sinks_count(), log_sinks_count() == 1 ? "" : "s", rss_kb());
+  app_client_log_status();
 }

@@ -112,6 +112,7 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
     c->n_long_lived = cfg->n_long_lived_ports;
   }
   c->conn_limit = cfg->conn_limit > 0 ? cfg->conn_limit : 4096;
+  c->socks_policy = cfg->socks_policy;
 }
 
 static void

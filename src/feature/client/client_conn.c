@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #define LOG_MODULE "client"
+#include "allium/core/policy/policy.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
@@ -823,6 +824,18 @@ client_conn_accepted(client_listener_t *l, int fd,
     k->iso.a.client_addr.family = 6;
     memcpy(k->iso.a.client_addr.addr,
            &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+  }
+  if (!k->http && c->socks_policy && k->iso.a.client_addr.family &&
+      policy_eval(c->socks_policy, &k->iso.a.client_addr, 1) ==
+      POLICY_RESULT_REJECTED) {
+    /* tor(1) SocksPolicy: refused before any byte is read. */
+    char abuf[64] = "?";
+    (void)policy_addr_format(&k->iso.a.client_addr, abuf, sizeof(abuf));
+    log_notice("Denying socks connection from untrusted address %s "
+               "(SocksPolicy)", safe_str(abuf));
+    bufferevent_free(bev);
+    al_free(k);
+    return;
   }
   if (k->http) {
     k->hc = http_connect_new();

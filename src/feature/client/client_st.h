@@ -129,6 +129,7 @@ struct client_t {
   uint16_t *long_lived;
   size_t n_long_lived;
   int conn_limit;
+  const struct policy_t *socks_policy;   /* borrowed; NULL: accept all */
   client_listener_t *listeners;
   size_t n_listeners;
   guard_selection_t *gs;

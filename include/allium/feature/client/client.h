@@ -49,6 +49,9 @@ typedef struct client_cfg_t {
   size_t n_long_lived_ports;
   /** Most open application connections per port; 0 = 4096. */
   int conn_limit;
+  /** SocksPolicy: which client addresses may use the SocksPort(s); NULL
+   * accepts everyone.  Borrowed for the client's lifetime. */
+  const struct policy_t *socks_policy;
 } client_cfg_t;
 
 typedef struct client_t client_t;

@@ -3,6 +3,8 @@
  * the fake channel manager (fake_chanmgr.c), with the test playing the
  * exit relay. */
 #include <criterion/criterion.h>
+
+#include "allium/core/policy/policy.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -65,6 +67,7 @@ typedef struct mkopt_t {
   bool use_guards;
   uint32_t stream_timeout;     /* 0: 2000 */
   const char *state_file;
+  const policy_t *socks_policy;
 } mkopt_t;
 
 static void
@@ -96,6 +99,7 @@ mk_client(const mkopt_t *o)
   cfg.stream_timeout_msec = o->stream_timeout ? o->stream_timeout : 2000;
   cfg.state_file = o->state_file;
   cfg.conn_limit = o->conn_limit;
+  cfg.socks_policy = o->socks_policy;
   cl = client_new(&cfg);
   proxy_port_cfg_clear(&pc);
   cr_assert_not_null(cl);
@@ -242,7 +246,7 @@ socks5_connect(const char *user, const char *host, uint16_t port,
 
 Test(client_conn, listener_auto, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   cr_assert_gt(client_listener_port(cl, 0), 1023);
   cr_assert_eq(client_listener_port(cl, 1), 0);
@@ -256,7 +260,7 @@ Test(client_conn, listener_auto, .fini = teardown)
 
 Test(client_conn, garbage_is_closed, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   int fd = connect_client();
   send_all(fd, "\x07garbage", 8);
@@ -271,7 +275,7 @@ Test(client_conn, garbage_is_closed, .fini = teardown)
 
 Test(client_conn, http_on_socks_port, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   int fd = connect_client();
   const char *req = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
@@ -286,7 +290,7 @@ Test(client_conn, http_on_socks_port, .fini = teardown)
 
 Test(client_conn, socks4_oversized, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   int fd = connect_client();
   uint8_t req[1200];
@@ -302,7 +306,7 @@ Test(client_conn, socks4_oversized, .fini = teardown)
 
 Test(client_conn, http_oversized, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   int fd = connect_client();
   const char *head = "CONNECT example.com:443 HTTP/1.1\r\nX-Big: ";
@@ -321,7 +325,7 @@ Test(client_conn, http_oversized, .fini = teardown)
 
 Test(client_conn, slowloris_times_out, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   client_set_handshake_timeout(cl, 300);
   int fd = connect_client();
@@ -339,7 +343,7 @@ Test(client_conn, slowloris_times_out, .fini = teardown)
 
 Test(client_conn, conn_limit, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 1, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 1, true, 0, NULL, NULL };
   mk_client(&o);
   int fd1 = connect_client();
   int fd2 = connect_client();
@@ -353,7 +357,7 @@ Test(client_conn, conn_limit, .fini = teardown)
 
 Test(client_conn, waits_then_socks_timeout, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 400, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 400, 0, true, 0, NULL, NULL };
   mk_client(&o);
   uint64_t t0 = now_ms();
   int fd = socks5_connect(NULL, "example.com", 80, SOCKS_CMD_CONNECT);
@@ -371,7 +375,7 @@ Test(client_conn, waits_then_socks_timeout, .fini = teardown)
 
 Test(client_conn, http_waits_then_504, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 300, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 300, 0, true, 0, NULL, NULL };
   mk_client(&o);
   int fd = connect_client();
   const char *req = "CONNECT example.com:443 HTTP/1.1\r\n\r\n";
@@ -386,7 +390,7 @@ Test(client_conn, http_waits_then_504, .fini = teardown)
 
 Test(client_conn, refuses_onion_and_port0, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
   mk_client(&o);
   uint8_t buf[64];
   size_t got;
@@ -431,7 +435,7 @@ mk_client_with_circuits_o(const mkopt_t *o)
 static void
 mk_client_with_circuits(bool use_guards)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, use_guards, 0, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, use_guards, 0, NULL, NULL };
   mk_client_with_circuits_o(&o);
 }
 
@@ -634,7 +638,7 @@ Test(client_conn, socks_resolve, .fini = teardown)
 
 Test(client_conn, http_connect_success, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 5000, 0, true, 0, NULL };
+  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 5000, 0, true, 0, NULL, NULL };
   mk_client_with_circuits_o(&o);
   int fd = connect_client();
   const char *req = "CONNECT h.example:443 HTTP/1.1\r\nHost: h.example:443\r\n"
@@ -676,7 +680,7 @@ Test(client_conn, socks4a_connect, .fini = teardown)
 
 Test(client_conn, stream_timeout_retries, .fini = teardown)
 {
-  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, true, 300, NULL };
+  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, true, 300, NULL, NULL };
   mk_client_with_circuits_o(&o);
   int fd = socks5_connect(NULL, "t.example", 80, SOCKS_CMD_CONNECT);
   uint16_t s1, s2;
@@ -700,7 +704,7 @@ Test(client_conn, build_failure_relaunch_and_state_file, .fini = teardown)
   cr_assert_not_null(mkdtemp(dir));
   char path[128];
   snprintf(path, sizeof(path), "%s/state", dir);
-  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, true, 0, path };
+  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, true, 0, path, NULL };
   mk_client(&o);
   int fd = socks5_connect(NULL, "f.example", 80, SOCKS_CMD_CONNECT);
   client_dirinfo_changed(cl, true);
@@ -782,4 +786,38 @@ Test(client_conn, slow_app_holds_stream_sendmes, .fini = teardown)
                "held SENDMEs were not sent after the app read");
   close(a);
   pump(20);
+}
+
+/* tor(1) SocksPolicy: a rejected client address is closed before a byte is
+ * read; an accepted one is served. */
+Test(client_conn, socks_policy, .fini = teardown)
+{
+  policy_t *p = policy_new();
+  cr_assert_eq(policy_parse_config(p, "reject 127.0.0.1, accept *"), 0);
+  mkopt_t o = { PROXY_PORT_SOCKS, 5000, 0, false, 0, NULL, p };
+  mk_client(&o);
+  int fd = connect_client();
+  send_all(fd, "\x05\x01\x00", 3);
+  uint8_t buf[16];
+  size_t got;
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 0);
+  close(fd);
+  client_free(cl);
+  fake_reset();
+  nodelist_free(nl);
+  event_base_free(base);
+  base = NULL;
+  policy_free(p);
+  p = policy_new();
+  cr_assert_eq(policy_parse_config(p, "reject 10.0.0.0/8"), 0);
+  mkopt_t o2 = { PROXY_PORT_SOCKS, 5000, 0, false, 0, NULL, p };
+  mk_client(&o2);
+  fd = connect_client();
+  send_all(fd, "\x05\x01\x00", 3);
+  expect(fd, "\x05\x00", 2);
+  close(fd);
+  pump(10);
+  client_free(cl);
+  policy_free(p);
 }
