@@ -2,6 +2,7 @@
  * "User" option; no torspec section: local process behaviour). */
 #define LOG_MODULE "privs"
 #include "allium/app/main/privs.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
@@ -34,15 +35,8 @@ parse_port_number(const char *s, size_t len, int *out)
     *out = -1;
     return 0;
   }
-  if (len == 0 || len > 5)
-    return -1;
-  long v = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  if (v > 65535)
+  uint64_t v;
+  if (len > 5 || decimal_parse_u64(s, len, 65535, &v) < 0)
     return -1;
   *out = (int)v;
   return 0;

@@ -37,15 +37,10 @@ fail(char **err, const char *fmt, ...)
 static int
 parse_port(const char *s, size_t len)
 {
-  if (len == 0 || len > 5)
+  uint64_t v;
+  if (len > 5 || decimal_parse_u64(s, len, 65535, &v) < 0 || v == 0)
     return -1;
-  long v = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return (v >= 1 && v <= 65535) ? (int)v : -1;
+  return (int)v;
 }
 
 /* "a.b.c.d:port" -> 0 and fills ip/port; -1 if not that form. */

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "allium/feature/proxy/isolation.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
 
 typedef struct port_flag_t {
@@ -69,21 +70,14 @@ port_error(char **err, proxy_port_kind_t kind, const char *what,
   return -1;
 }
 
-/* Parse 1..65535 from s[0..len). */
+/* Parse 0..65535 from s[0..len) (0: the port is disabled). */
 static int
 parse_port_num(const char *s, size_t len, unsigned *out)
 {
-  unsigned v = 0;
-  if (len == 0 || len > 5)
+  uint64_t v;
+  if (len > 5 || decimal_parse_u64(s, len, 65535, &v) < 0)
     return -1;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  if (v > 65535)
-    return -1;
-  *out = v;
+  *out = (unsigned)v;
   return 0;
 }
 

@@ -56,6 +56,24 @@ base16_digit_value(char c)
 }
 
 int
+decimal_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+  uint64_t v = 0;
+  if (!s || len == 0)
+    return -1;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    uint64_t d = (uint64_t)(s[i] - '0');
+    if (v > (max - d) / 10)
+      return -1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+int
 base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen)
 {
   if ((srclen & 1) || srclen / 2 > destlen || srclen / 2 > INT_MAX ||

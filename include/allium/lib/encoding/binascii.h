@@ -30,6 +30,11 @@ int base16_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen)
 int base16_encode_lower(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
 /** Value 0-15 of one hex digit (either case), or -1. */
 int base16_digit_value(char c);
+
+/** Parse s[0..len) as an unsigned decimal number (digits only: no sign,
+ * blanks or leading "+") no larger than max into *out.  0, or -1 for an
+ * empty string, a non-digit, or a value above max (*out untouched). */
+int decimal_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 int base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
 
 int base32_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen);

@@ -294,3 +294,27 @@ Test(binascii, base64_malformed)
   cr_assert_eq(base64_encode_size(SIZE_MAX, 0), SIZE_MAX);
   cr_assert_eq(base64_encode(e, sizeof(e), u8("x"), SIZE_MAX, 0), -1);
 }
+
+Test(decimal, parse_u64)
+{
+  uint64_t v = 7;
+  cr_assert_eq(decimal_parse_u64("0", 1, 65535, &v), 0);
+  cr_assert_eq(v, 0);
+  cr_assert_eq(decimal_parse_u64("65535", 5, 65535, &v), 0);
+  cr_assert_eq(v, 65535);
+  v = 7;
+  cr_assert_eq(decimal_parse_u64("65536", 5, 65535, &v), -1);
+  cr_assert_eq(v, 7);
+  cr_assert_eq(decimal_parse_u64("", 0, 65535, &v), -1);
+  cr_assert_eq(decimal_parse_u64(NULL, 3, 65535, &v), -1);
+  cr_assert_eq(decimal_parse_u64("+1", 2, 65535, &v), -1);
+  cr_assert_eq(decimal_parse_u64("1 ", 2, 65535, &v), -1);
+  cr_assert_eq(decimal_parse_u64("12x", 2, 65535, &v), 0);  /* length-bound */
+  cr_assert_eq(v, 12);
+  cr_assert_eq(decimal_parse_u64("000000000000000000000000080", 27, 65535, &v), 0);
+  cr_assert_eq(v, 80);
+  cr_assert_eq(decimal_parse_u64("18446744073709551615", 20, UINT64_MAX, &v), 0);
+  cr_assert_eq(v, UINT64_MAX);
+  cr_assert_eq(decimal_parse_u64("18446744073709551616", 20, UINT64_MAX, &v), -1);
+  cr_assert_eq(decimal_parse_u64("99999999999999999999999", 23, UINT64_MAX, &v), -1);
+}
