@@ -5,6 +5,7 @@
  */
 #define LOG_MODULE "config"
 #include "allium/app/config/options.h"
+#include "allium/feature/dirclient/dir_authority.h"
 
 #include "allium/lib/log/log.h"
 #include "allium/lib/log/log_config.h"
@@ -108,6 +109,24 @@ check_policy_list(const config_line_t *lines, char **errmsg)
   return 0;
 }
 
+/* DirAuthority / AlternateDirAuthority lines: parsed by the directory
+ * client's own parser, so --verify-config sees what the client will. */
+static int
+check_dir_authorities(const config_line_t *lines, char **errmsg)
+{
+  for (const config_line_t *ln = lines; ln; ln = ln->next) {
+    dir_authority_t a;
+    char *why = NULL;
+    if (dir_authority_parse(ln->value, &a, &why) < 0) {
+      fail(errmsg, ln, "Option '%s': \"%s\": %s", ln->key, ln->value,
+           why ? why : "malformed");
+      al_free(why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 check_nickname(const char *nick, char **errmsg)
 {
@@ -195,6 +214,9 @@ options_validate(const allium_options_t *o, char **errmsg)
   if (check_relay(o, errmsg) < 0)
     return -1;
   if (check_policy_list(o->SocksPolicy, errmsg) < 0)
+    return -1;
+  if (check_dir_authorities(o->DirAuthority, errmsg) < 0 ||
+      check_dir_authorities(o->AlternateDirAuthority, errmsg) < 0)
     return -1;
   if (check_onion_services(o->HiddenServiceOptions, errmsg) < 0)
     return -1;

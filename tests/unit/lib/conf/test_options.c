@@ -292,3 +292,17 @@ Test(options, testing_tor_network_defaults)
   cr_expect_eq(o->AssumeReachable, 0);
   options_free(o);
 }
+
+/* A malformed DirAuthority line fails validation (so --verify-config
+ * reports it) with the option's name. */
+Test(options, bad_dir_authority_rejected)
+{
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string(
+      "DirAuthority a orport=1 127.0.0.1:2 NOTHEX\n", &o, &err), -1);
+  cr_assert_null(o);
+  cr_assert_not_null(err);
+  cr_expect_not_null(strstr(err, "DirAuthority"), "%s", err);
+  al_free(err);
+}
