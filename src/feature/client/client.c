@@ -138,6 +138,7 @@ client_new(const client_cfg_t *cfg)
   if (!cfg || !cfg->base || !cfg->nl || (cfg->n_ports && !cfg->ports))
     return NULL;
   client_t *c = al_calloc(1, sizeof(*c));
+  client_predict_init(&c->predict, client_now_msec());
   client_copy_cfg(c, cfg);
   client_copy_ports(c, cfg);
   c->next_circ_num = 1;

@@ -193,3 +193,53 @@ client_begin_flags(uint32_t port_flags)
     f |= RELAY_BEGIN_FLAG_IPV6_PREFERRED;
   return f;
 }
+
+/* ---- predicted ports (path-spec 2.1.1) ---- */
+
+void
+client_predict_init(client_predict_t *p, uint64_t now)
+{
+  memset(p, 0, sizeof(*p));
+  client_predict_note(p, 80, now);
+}
+
+void
+client_predict_note(client_predict_t *p, uint16_t port, uint64_t now)
+{
+  if (port == 0)
+    return;
+  size_t oldest = 0;
+  for (size_t i = 0; i < p->n; i++) {
+    if (p->port[i] == port) {
+      p->last_msec[i] = now;
+      return;
+    }
+    if (p->last_msec[i] < p->last_msec[oldest])
+      oldest = i;
+  }
+  size_t at = p->n < CLIENT_PREDICT_MAX ? p->n++ : oldest;
+  p->port[at] = port;
+  p->last_msec[at] = now;
+}
+
+size_t
+client_predict_ports(const client_predict_t *p, uint64_t now, uint16_t *out,
+                     size_t max)
+{
+  size_t n = 0;
+  bool taken[CLIENT_PREDICT_MAX] = { false };
+  while (n < max) {
+    size_t best = CLIENT_PREDICT_MAX;
+    for (size_t i = 0; i < p->n; i++) {
+      if (taken[i] || now - p->last_msec[i] > CLIENT_PREDICT_WINDOW_MSEC)
+        continue;
+      if (best == CLIENT_PREDICT_MAX || p->last_msec[i] > p->last_msec[best])
+        best = i;
+    }
+    if (best == CLIENT_PREDICT_MAX)
+      break;
+    taken[best] = true;
+    out[n++] = p->port[best];
+  }
+  return n;
+}

@@ -23,6 +23,41 @@
 
 static const uint16_t predicted_ports[] = { 443, 80 };
 
+/* A clean (no stream yet) live circuit whose exit allows port exists. */
+static bool
+have_clean_circ_for(const client_t *c, uint16_t port)
+{
+  for (const client_circ_t *k = c->circs; k; k = k->next) {
+    if (k->closed || k->first_use_msec)
+      continue;
+    const node_t *exit = client_circ_exit_node(c, k);
+    if (exit && client_exit_allows(exit, NULL, port))
+      return true;
+  }
+  return false;
+}
+
+/* path-spec 2.1.1: a clean circuit for each port used in the last hour,
+ * up to CLIENT_PREEMPTIVE_MAX clean circuits.  Returns false when a port
+ * had no usable exit (the caller backs off). */
+static bool
+circ_launch_predicted(client_t *c, uint64_t now, size_t clean)
+{
+  uint16_t ports[CLIENT_PREDICT_MAX];
+  size_t n = client_predict_ports(&c->predict, now, ports, CLIENT_PREDICT_MAX);
+  bool ok = true;
+  for (size_t i = 0; i < n && clean < CLIENT_PREEMPTIVE_MAX; i++) {
+    if (have_clean_circ_for(c, ports[i]))
+      continue;
+    client_launch_t w = { ports[i], NULL, true, false };
+    if (client_circ_launch(c, &w))
+      clean++;
+    else
+      ok = false;
+  }
+  return ok;
+}
+
 const node_t *
 client_circ_exit_node(const client_t *c, const client_circ_t *circ)
 {
@@ -392,10 +427,12 @@ client_circ_maintain(client_t *c)
     if (!circ) {
       if (c->preempt_after_msec <= now)
         c->preempt_after_msec = now + 5000;
-      break;
+      return;
     }
     clean++;
   }
+  if (!circ_launch_predicted(c, now, clean) && c->preempt_after_msec <= now)
+    c->preempt_after_msec = now + 5000;
 }
 
 static void

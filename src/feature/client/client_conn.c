@@ -281,6 +281,8 @@ conn_try_attach(client_conn_t *k)
     return;
   client_t *c = k->c;
   uint64_t now = client_now_msec();
+  if (now < k->retry_after_msec)
+    return;
   client_circ_t *best = NULL;
   for (client_circ_t *x = c->circs; x; x = x->next) {
     if (conn_avoids(k, x) || conn_circ_verdict(k, x, now) != CLIENT_ATTACH_OK)
@@ -331,8 +333,14 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
   bool time_left = now - k->request_msec < k->c->socks_timeout_msec;
   if (client_end_reason_retriable(reason) &&
       k->attempts < CLIENT_MAX_ATTEMPTS && time_left) {
-    log_info("Stream %llu: retrying on another circuit (END reason %u)",
-             (unsigned long long)k->num, reason);
+    /* Spaced out (250 ms, 500 ms, 1 s): an exit that refused because it
+     * does not know the middle relay yet (a fresh consensus) or was
+     * briefly overloaded gets a moment. */
+    unsigned shift = k->attempts > 1 ? (unsigned)(k->attempts - 1) : 0;
+    k->retry_after_msec = now + (250u << (shift < 4 ? shift : 4));
+    log_info("Stream %llu: retrying on another circuit in %llu ms (END "
+             "reason %u)", (unsigned long long)k->num,
+             (unsigned long long)(k->retry_after_msec - now), reason);
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
     return;
@@ -604,6 +612,8 @@ conn_request_ready(client_conn_t *k)
     memset(&k->dest, 0, sizeof(k->dest));
   k->state = CONN_WAIT_CIRC;
   k->request_msec = client_now_msec();
+  if (k->command == SOCKS_CMD_CONNECT)
+    client_predict_note(&k->c->predict, k->port, k->request_msec);
   log_info("Stream %llu: request for %s port %u", (unsigned long long)k->num,
            safe_str(k->host), k->port);
   conn_try_attach(k);

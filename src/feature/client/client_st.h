@@ -26,6 +26,7 @@ struct sockaddr;
 #define CLIENT_TICK_MSEC 100
 #define CLIENT_MAX_BUILDING 6          /* circuits building at once */
 #define CLIENT_PREEMPTIVE 2            /* clean exit circuits to keep */
+#define CLIENT_PREEMPTIVE_MAX 6        /* ... and at most, for predicted ports */
 #define CLIENT_MAX_ATTEMPTS 4          /* circuits tried per stream */
 #define CLIENT_PAUSE_BYTES (256 * 1024)/* stop reading the app above this */
 /* Exit -> app back-pressure: above HIGH bytes waiting for the app the
@@ -113,6 +114,7 @@ typedef struct client_conn_t {
   bool recv_paused;        /* the app is slow: stream SENDMEs held back */
   uint64_t bytes_in, bytes_out;
   uint64_t next_launch_msec; /* no circuit launch for it before */
+  uint64_t retry_after_msec; /* no new attempt before (after an END) */
   uint64_t closing_msec;
   int first_byte;          /* first byte the app sent, -1: none */
 } client_conn_t;
@@ -142,6 +144,7 @@ struct client_t {
   uint64_t next_circ_num, next_conn_num;
   uint64_t bytes_in, bytes_out;
   unsigned preemptive_rr;
+  client_predict_t predict;     /* ports used lately (path-spec 2.1.1) */
   unsigned fail_streak;     /* builds failed in a row */
   uint64_t preempt_after_msec; /* no preemptive launch before */
   bool in_attach;          /* client_attach_waiting() running */

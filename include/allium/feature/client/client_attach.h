@@ -87,4 +87,29 @@ int client_ptr_name(const socks_addr_t *a, char *out, size_t outlen);
 /** BEGIN flags (tor-spec 6.2) for a port's PROXY_PF_* flags. */
 uint32_t client_begin_flags(uint32_t port_flags);
 
+/* ---- predicted ports (path-spec 2.1.1) ---- */
+
+/** Ports remembered at most, and for how long a use predicts the port. */
+#define CLIENT_PREDICT_MAX 16
+#define CLIENT_PREDICT_WINDOW_MSEC (3600u * 1000u)
+
+/** The ports application streams asked for recently.  path-spec 2.1.1:
+ * the client keeps clean circuits ready for the ports used in the last
+ * hour, and predicts port 80 when it starts. */
+typedef struct client_predict_t {
+  uint16_t port[CLIENT_PREDICT_MAX];
+  uint64_t last_msec[CLIENT_PREDICT_MAX];
+  size_t n;
+} client_predict_t;
+
+/** Start with port 80 predicted as used at now. */
+void client_predict_init(client_predict_t *p, uint64_t now);
+/** A stream asked for port (0 is ignored): refresh it, or add it in place
+ * of the least recently used entry when full. */
+void client_predict_note(client_predict_t *p, uint16_t port, uint64_t now);
+/** The ports used within CLIENT_PREDICT_WINDOW_MSEC of now, most recent
+ * first, into out[max]; returns how many. */
+size_t client_predict_ports(const client_predict_t *p, uint64_t now,
+                            uint16_t *out, size_t max);
+
 #endif

@@ -323,3 +323,39 @@ Test(client_attach, begin_flags)
                RELAY_BEGIN_FLAG_IPV6_OK | RELAY_BEGIN_FLAG_IPV4_NOT_OK |
                RELAY_BEGIN_FLAG_IPV6_PREFERRED);
 }
+
+/* path-spec 2.1.1: port 80 is predicted at start; ports used within the
+ * hour are predicted, most recent first; older ones drop out; a full
+ * table replaces its least recently used port. */
+Test(attach, predicted_ports)
+{
+  client_predict_t p;
+  uint16_t out[CLIENT_PREDICT_MAX];
+  client_predict_init(&p, 1000);
+  cr_assert_eq(client_predict_ports(&p, 1000, out, CLIENT_PREDICT_MAX), 1);
+  cr_assert_eq(out[0], 80);
+  client_predict_note(&p, 443, 2000);
+  client_predict_note(&p, 0, 2500);           /* ignored */
+  client_predict_note(&p, 80, 3000);
+  size_t n = client_predict_ports(&p, 3000, out, CLIENT_PREDICT_MAX);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(out[0], 80);
+  cr_assert_eq(out[1], 443);
+  cr_assert_eq(client_predict_ports(&p, 3000, out, 1), 1);
+  /* An hour after 443's last use only 80 (used later) is left. */
+  n = client_predict_ports(&p, 2000 + CLIENT_PREDICT_WINDOW_MSEC + 1, out,
+                           CLIENT_PREDICT_MAX);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(out[0], 80);
+  /* Full: the least recently used entry (443 at 2000) is replaced. */
+  for (uint16_t i = 0; i < CLIENT_PREDICT_MAX - 2; i++)
+    client_predict_note(&p, (uint16_t)(5000 + i), 4000 + i);
+  cr_assert_eq(p.n, CLIENT_PREDICT_MAX);
+  client_predict_note(&p, 9999, 9000);
+  cr_assert_eq(p.n, CLIENT_PREDICT_MAX);
+  n = client_predict_ports(&p, 9000, out, CLIENT_PREDICT_MAX);
+  cr_assert_eq(n, CLIENT_PREDICT_MAX);
+  cr_assert_eq(out[0], 9999);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_neq(out[i], 443);
+}
