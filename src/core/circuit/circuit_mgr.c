@@ -181,32 +181,35 @@ move_cells(circ_mgr_t *m, mgr_entry_t *e)
   return n;
 }
 
-/* Deliver e's circuit and stream events.  Returns the number delivered. */
+/* Deliver e's circuit and stream events.  Returns the number delivered.
+ * Runs for every cell that arrives, so the events live on the stack (a
+ * callback may flush again: each nesting level has its own) and are wiped
+ * only when something was delivered. */
 static size_t
 deliver_events(circ_mgr_t *m, mgr_entry_t *e)
 {
-  circ_event_t *ev = al_malloc(sizeof(*ev));
-  relay_stream_event_t *sev = al_malloc(sizeof(*sev));
-  size_t n = 0;
+  circ_event_t ev;
+  relay_stream_event_t sev;
+  size_t n_circ = 0, n_stream = 0;
   relay_streams_t *t;
   while (!e->closed && (t = circ_origin_streams(e->circ)) != NULL &&
-         relay_streams_next_event(t, sev) == 1) {
-    n++;
+         relay_streams_next_event(t, &sev) == 1) {
+    n_stream++;
     if (m->cbs.on_stream)
-      m->cbs.on_stream(m, e->id, sev, m->cbs.arg);
+      m->cbs.on_stream(m, e->id, &sev, m->cbs.arg);
   }
-  while (!e->closed && circ_origin_next_event(e->circ, ev) == 1) {
-    n++;
-    if (ev->type == CIRC_EV_CLOSED)
+  while (!e->closed && circ_origin_next_event(e->circ, &ev) == 1) {
+    n_circ++;
+    if (ev.type == CIRC_EV_CLOSED)
       e->closed = true;
     if (m->cbs.on_circ)
-      m->cbs.on_circ(m, e->id, ev, m->cbs.arg);
+      m->cbs.on_circ(m, e->id, &ev, m->cbs.arg);
   }
-  memwipe(ev, sizeof(*ev));
-  memwipe(sev, sizeof(*sev));
-  al_free(ev);
-  al_free(sev);
-  return n;
+  if (n_stream)
+    memwipe(&sev, sizeof(sev));
+  if (n_circ)
+    memwipe(&ev, sizeof(ev));
+  return n_circ + n_stream;
 }
 
 /* Free the circuits whose CLOSED event went out; release their ids. */

@@ -138,12 +138,15 @@ drain_streams(cm_circ_t *x, circ_origin_t *c)
   relay_streams_t *t = circ_origin_streams(c);
   if (!t)
     return;
-  relay_stream_event_t *sev = al_malloc(sizeof(*sev));
-  while (!x->dead && relay_streams_next_event(t, sev) == 1)
+  relay_stream_event_t sev;
+  bool any = false;
+  while (!x->dead && relay_streams_next_event(t, &sev) == 1) {
+    any = true;
     if (x->cbs.on_stream)
-      x->cbs.on_stream(x->chan->cm, x->handle, sev, x->cbs.arg);
-  memwipe(sev, sizeof(*sev));
-  al_free(sev);
+      x->cbs.on_stream(x->chan->cm, x->handle, &sev, x->cbs.arg);
+  }
+  if (any)
+    memwipe(&sev, sizeof(sev));
 }
 
 /* Close x ourselves: DESTROY queued if it got that far, streams ended,

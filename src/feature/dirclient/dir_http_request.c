@@ -10,6 +10,7 @@
 
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/time/civil.h"
 
 static const char *const day_names[7] = { "Sun", "Mon", "Tue", "Wed",
                                           "Thu", "Fri", "Sat" };
@@ -17,53 +18,27 @@ static const char *const month_names[12] = { "Jan", "Feb", "Mar", "Apr",
                                              "May", "Jun", "Jul", "Aug",
                                              "Sep", "Oct", "Nov", "Dec" };
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (m 1..12). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 int
 dir_http_format_date(time_t t, char *buf, size_t buflen)
 {
   /* Years 1970..9999 keep the format fixed-width. */
   if (t < 0 || (int64_t)t > INT64_C(253402300799) || buflen < 30)
     return -1;
-  int64_t days = (int64_t)t / 86400, secs = (int64_t)t % 86400;
-  /* civil_from_days */
-  int64_t z = days + 719468;
-  int64_t era = z / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  int64_t y = yoe + era * 400 + (m <= 2);
-  int wday = (int)((days + 4) % 7); /* 1970-01-01 was a Thursday */
+  int64_t days = (int64_t)t / 86400, secs = (int64_t)t % 86400, y;
+  int m, d, wday;
+  civil_from_days(days, &y, &m, &d, &wday);
   snprintf(buf, buflen, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[wday],
            d, month_names[m - 1], (int)y, (int)(secs / 3600),
            (int)(secs / 60 % 60), (int)(secs % 60));
   return 0;
 }
 
-/** Parse exactly n digits at s.  Returns the value or -1. */
+/** Exactly n digits at s, or -1. */
 static int
-digits(const char *s, int n)
+digits(const char *s, size_t n)
 {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
+  uint64_t v;
+  return decimal_parse_u64(s, n, 9999, &v) < 0 ? -1 : (int)v;
 }
 
 int
@@ -83,19 +58,10 @@ dir_http_parse_date(const char *s, size_t len, time_t *out)
       mon = i + 1;
   int d = digits(s + 5, 2), y = digits(s + 12, 4), hh = digits(s + 17, 2),
       mm = digits(s + 20, 2), ss = digits(s + 23, 2);
-  if (wd < 0 || mon < 0 || d < 1 || d > 31 || y < 1970 || hh < 0 || hh > 23 ||
-      mm < 0 || mm > 59 || ss < 0 || ss > 60)
+  if (wd < 0 || mon < 0 || ss < 0 || ss > 60)
     return -1;
-  int64_t days = days_from_civil(y, mon, d);
-  /* Reject dates like 31 Feb: past the first day of the next month. */
-  if ((mon < 12 && days >= days_from_civil(y, mon + 1, 1)) ||
-      (mon == 12 && days >= days_from_civil(y + 1, 1, 1)))
-    return -1;
-  int64_t t = days * 86400 + hh * 3600 + mm * 60 + (ss > 59 ? 59 : ss);
-  if (sizeof(time_t) < 8 && t > INT32_MAX)
-    return -1;
-  *out = (time_t)t;
-  return 0;
+  /* A leap second (:60) counts as :59. */
+  return civil_to_time(y, mon, d, hh, mm, ss > 59 ? 59 : ss, out);
 }
 
 /** True if s is non-empty printable ASCII (spaces allowed if sp). */

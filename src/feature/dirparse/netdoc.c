@@ -14,6 +14,7 @@
 
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/time/civil.h"
 
 static const char BEGIN_PFX[] = "-----BEGIN ";
 static const char END_PFX[] = "-----END ";
@@ -431,50 +432,17 @@ netdoc_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
   return 0;
 }
 
-/* Fixed-width decimal field of n digits. */
-static int
-fixed_num(const char *s, int n)
-{
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 int
 netdoc_parse_time(const char *date, const char *hms, time_t *out)
 {
-  static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-  if (strlen(date) != 10 || strlen(hms) != 8 || date[4] != '-' || date[7] != '-' ||
-      hms[2] != ':' || hms[5] != ':')
+  if (strlen(date) != 10 || strlen(hms) != 8)
     return -1;
-  int y = fixed_num(date, 4), mo = fixed_num(date + 5, 2), d = fixed_num(date + 8, 2);
-  int h = fixed_num(hms, 2), mi = fixed_num(hms + 3, 2), sec = fixed_num(hms + 6, 2);
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 || h > 23 ||
-      mi < 0 || mi > 59 || sec < 0 || sec > 59)
-    return -1;
-  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo == 2 && d == 29 && !leap)
-    return -1;
-  int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-  if ((int64_t)(time_t)t != t)
-    return -1;
-  *out = (time_t)t;
-  return 0;
+  char iso[20];
+  memcpy(iso, date, 10);
+  iso[10] = ' ';
+  memcpy(iso + 11, hms, 8);
+  iso[19] = '\0';
+  return civil_parse_iso(iso, ' ', out);
 }
 
 int

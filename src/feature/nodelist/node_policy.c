@@ -10,6 +10,7 @@
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/core/policy/policy.h"
 #include "allium/lib/log/log.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
 #include "nodelist_internal.h"
 
@@ -123,31 +124,13 @@ node_allows_exit_port(const node_t *n, uint16_t port)
   return summary_allows(&n->summary, port);
 }
 
-static int
-hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decode exactly 40 hex digits at s into out.  0 or -1. */
 int
 node_parse_hex_id(const char *s, size_t len, uint8_t out[20])
 {
   if (len != 40)
     return -1;
-  for (size_t i = 0; i < 20; i++) {
-    int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return -1;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
+  return base16_decode(out, 20, s, 40) == 20 ? 0 : -1;
 }
 
 bool

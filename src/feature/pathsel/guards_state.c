@@ -12,82 +12,26 @@
 #define LOG_MODULE "guards"
 #include "allium/feature/pathsel/guards.h"
 #include "allium/lib/fs/fs.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/time/civil.h"
 #include "guards_internal.h"
 
 #define STATE_MAX_SIZE (16u << 20)
 #define GUARD_LINE_MAX 4096
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static int
-parse_digits(const char *s, size_t n, int *out)
-{
-  int v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-/* "YYYY-MM-DDTHH:MM:SS" exactly.  0 or -1. */
+/* "YYYY-MM-DDTHH:MM:SS" exactly (guard-spec A.5).  0 or -1. */
 static int
 parse_iso_time(const char *s, time_t *out)
 {
-  int y, mo, d, h, mi, se;
-  if (strlen(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':')
-    return -1;
-  if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
-      parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) ||
-      parse_digits(s + 17, 2, &se))
-    return -1;
-  static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-      se > 60)
-    return -1;
-  int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-  *out = (time_t)t;
-  return 0;
+  return civil_parse_iso(s, 'T', out);
 }
 
 static void
 format_iso_time(time_t t, char buf[32])
 {
-  int64_t secs = (int64_t)t;
-  if (secs < 0)
-    secs = 0;
-  if (secs > INT64_C(253402300799))  /* 9999-12-31T23:59:59 */
-    secs = INT64_C(253402300799);
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
-  /* civil_from_days */
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d", (int)(y % 10000), (int)(m % 100),
-           (int)(d % 100), (int)(rem / 3600 % 100), (int)(rem / 60 % 60), (int)(rem % 60));
+  civil_format_iso(t, 'T', buf);
 }
 
 static int
@@ -95,19 +39,7 @@ parse_hex20(const char *s, uint8_t out[20])
 {
   if (strlen(s) != 40)
     return -1;
-  for (size_t i = 0; i < 40; i++) {
-    char c = s[i];
-    int v = (c >= '0' && c <= '9') ? c - '0'
-          : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-          : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-    if (v < 0)
-      return -1;
-    if (i % 2 == 0)
-      out[i / 2] = (uint8_t)(v << 4);
-    else
-      out[i / 2] |= (uint8_t)v;
-  }
-  return 0;
+  return base16_decode(out, 20, s, 40) == 20 ? 0 : -1;
 }
 
 static bool

@@ -31,18 +31,6 @@ typedef struct include_ctx_t {
 static int expand(config_line_t **lines, int depth, const char *base,
                   include_ctx_t *ctx, char **errmsg);
 
-/* Folder part of path ("." when none); caller frees. */
-static char *
-dir_of(const char *path)
-{
-  const char *slash = strrchr(path, '/');
-  if (!slash)
-    return al_strdup(".");
-  if (slash == path)
-    return al_strdup("/");
-  return al_strndup(path, (size_t)(slash - path));
-}
-
 /* Read a character device or FIFO (/dev/null, a pipe from a shell) to EOF:
  * tor users pass those as -f or --defaults-torrc.  0 or an FS_ERR_* code. */
 static int
@@ -140,7 +128,7 @@ include_file(const char *path, int depth, include_ctx_t *ctx,
   ctx->stack[ctx->n_stack++] = real;
   int r = parse_one_file(path, ctx, out, errmsg);
   if (r == 0) {
-    char *base = dir_of(path);
+    char *base = fs_dirname(path);
     r = expand(out, depth, base, ctx, errmsg);
     al_free(base);
   }

@@ -137,9 +137,8 @@ write_all(int fd, const uint8_t *p, size_t n)
   return 0;
 }
 
-/* Directory part of path ("." when there is none); caller frees. */
-static char *
-dir_of(const char *path)
+char *
+fs_dirname(const char *path)
 {
   const char *slash = strrchr(path, '/');
   if (!slash)
@@ -201,7 +200,7 @@ fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode
   fd = -1;
   if (rename(tmp, path) < 0)
     goto fail;
-  dir = dir_of(path);
+  dir = fs_dirname(path);
   if (fsync_dir(dir) < 0) {
     saved = errno;
     rv = FS_ERR_IO;   /* the new content is in place, but not known durable */

@@ -53,6 +53,9 @@ int fs_check_private_dir(const char *path, int flags);
 /** Create path and all missing parents with mode (as mkdir -p); existing
  * directories are fine, an existing non-directory is FS_ERR_NOTDIR. */
 int fs_mkdir_p(const char *path, mode_t mode);
+/** The folder part of path ("." when there is none, "/" for a file in the
+ * root).  New string; caller frees. */
+char *fs_dirname(const char *path);
 
 /** 1 when path exists and is a regular file, 0 when it does not exist,
  * FS_ERR_NOTFILE when it is something else, FS_ERR_IO on other errors. */

@@ -351,3 +351,16 @@ Test(fs, strerror_names)
   }
   cr_assert_str_eq(fs_strerror(-1000), "unknown error");
 }
+
+Test(fs, dirname)
+{
+  static const char *const cases[][2] = {
+    { "/etc/allium/allium.conf", "/etc/allium" }, { "allium.conf", "." },
+    { "/allium.conf", "/" }, { "a/b", "a" }, { "", "." },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *d = fs_dirname(cases[i][0]);
+    cr_assert_str_eq(d, cases[i][1], "%s", cases[i][0]);
+    al_free(d);
+  }
+}
