@@ -5,6 +5,7 @@
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -35,10 +36,10 @@ parse_port_number(const char *s, size_t len, int *out)
     *out = -1;
     return 0;
   }
-  uint64_t v;
-  if (len > 5 || decimal_parse_u64(s, len, 65535, &v) < 0)
+  uint16_t v;
+  if (net_port_parse(s, len, 0, &v) < 0)
     return -1;
-  *out = (int)v;
+  *out = v;
   return 0;
 }
 

@@ -5,30 +5,13 @@
 #include "allium/core/cell/relay_msg.h"
 #include "allium/core/cell/cell.h"
 #include "allium/lib/bytes/bytes.h"
+#include "allium/lib/net/address.h"
 
 #include <string.h>
 
 #include "cell_internal.h"
 
 /* ---- BEGIN ---- */
-
-/* Parse a decimal port 1..65535 of n characters. */
-static int
-parse_port(const char *s, size_t n, uint16_t *port)
-{
-  uint32_t v = 0;
-  if (n == 0 || n > 5)
-    return CELL_ERR_VALUE;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return CELL_ERR_VALUE;
-    v = v * 10 + (uint32_t)(s[i] - '0');
-  }
-  if (v == 0 || v > 65535)
-    return CELL_ERR_VALUE;
-  *port = (uint16_t)v;
-  return CELL_OK;
-}
 
 /* Split "host:port" / "[v6]:port" of length n into m->host and m->port. */
 static int
@@ -44,9 +27,8 @@ parse_addrport(relay_begin_t *m, const char *s, size_t n)
   if (!colon)
     return CELL_ERR_VALUE;
   size_t hlen = (size_t)(colon - s);
-  int rv = parse_port(colon + 1, n - hlen - 1, &m->port);
-  if (rv < 0)
-    return rv;
+  if (net_port_parse(colon + 1, n - hlen - 1, 1, &m->port) < 0)
+    return CELL_ERR_VALUE;
   const char *host = s;
   bool bracketed = hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']';
   if (bracketed) {

@@ -12,6 +12,7 @@
 
 #include "allium/core/policy/policy.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 
 #define LOG_MODULE "policy"
 #include "allium/lib/log/log.h"
@@ -53,33 +54,20 @@ parse_uint(const char *s, size_t len, unsigned max, unsigned *out)
 int
 policy_addr_parse(const char *s, size_t len, policy_addr_t *out)
 {
-  char tmp[64];
   memset(out, 0, sizeof(*out));
   if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
     s++;
     len -= 2;
-    if (len == 0 || len >= sizeof(tmp))
-      return POLICY_E_SYNTAX;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    if (inet_pton(AF_INET6, tmp, out->addr) != 1)
-      return POLICY_E_SYNTAX;
     out->family = 6;
-    return 0;
+  } else {
+    out->family = memchr(s, ':', len) ? 6 : 4;
   }
-  if (len == 0 || len >= sizeof(tmp))
+  int rv = out->family == 6 ? net_ipv6_parse(s, len, out->addr)
+                            : net_ipv4_parse(s, len, out->addr);
+  if (rv < 0) {
+    memset(out, 0, sizeof(*out));
     return POLICY_E_SYNTAX;
-  memcpy(tmp, s, len);
-  tmp[len] = '\0';
-  if (strchr(tmp, ':')) {
-    if (inet_pton(AF_INET6, tmp, out->addr) != 1)
-      return POLICY_E_SYNTAX;
-    out->family = 6;
-    return 0;
   }
-  if (inet_pton(AF_INET, tmp, out->addr) != 1)
-    return POLICY_E_SYNTAX;
-  out->family = 4;
   return 0;
 }
 
@@ -183,28 +171,25 @@ parse_ip4_mask(const char *s, size_t len, unsigned *bits)
 static int
 parse_portspec(const char *s, size_t len, policy_entry_t *e)
 {
-  unsigned lo, hi;
+  uint16_t lo, hi;
   if (len == 1 && s[0] == '*') {
     e->port_lo = 1;
     e->port_hi = 65535;
     return 0;
   }
   const char *dash = memchr(s, '-', len);
-  if (dash) {
-    if (parse_uint(s, (size_t)(dash - s), 65535, &lo) < 0 ||
-        parse_uint(dash + 1, len - (size_t)(dash - s) - 1, 65535, &hi) < 0)
-      return POLICY_E_PORT;
-  } else {
-    if (parse_uint(s, len, 65535, &lo) < 0)
-      return POLICY_E_PORT;
-    hi = lo;
-  }
+  size_t lolen = dash ? (size_t)(dash - s) : len;
+  if (net_port_parse(s, lolen, 0, &lo) < 0)
+    return POLICY_E_PORT;
+  hi = lo;
+  if (dash && net_port_parse(dash + 1, len - lolen - 1, 0, &hi) < 0)
+    return POLICY_E_PORT;
   if (lo > hi || hi == 0)
     return POLICY_E_PORT;
   if (lo == 0)
     lo = 1;  /* dir-spec 2.1.3: accept 0, but port 0 never matches */
-  e->port_lo = (uint16_t)lo;
-  e->port_hi = (uint16_t)hi;
+  e->port_lo = lo;
+  e->port_hi = hi;
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "allium/core/policy/policy.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 
 #define N_RANGES_MAX (sizeof(((policy_summary_t *)0)->ranges) / \
                       sizeof(((policy_summary_t *)0)->ranges[0]))
@@ -19,14 +20,10 @@ static int
 parse_port(const char *s, size_t len, size_t *pos, unsigned *out)
 {
   size_t i = *pos;
-  unsigned v = 0;
-  while (i < len && s[i] >= '0' && s[i] <= '9' && i - *pos < 5) {
-    v = v * 10 + (unsigned)(s[i] - '0');
+  uint16_t v;
+  while (i < len && s[i] >= '0' && s[i] <= '9' && i - *pos < 6)
     i++;
-  }
-  if (i == *pos || (i < len && s[i] >= '0' && s[i] <= '9'))
-    return -1;
-  if (v == 0 || v > 65535)
+  if (net_port_parse(s + *pos, i - *pos, 1, &v) < 0)
     return -1;
   *pos = i;
   *out = v;

@@ -4,7 +4,6 @@
  * dir_authority.h for the accepted syntax. */
 #include "allium/feature/dirclient/dir_authority.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 
 #define MAX_TOKENS 32
 
@@ -37,31 +37,19 @@ fail(char **err, const char *fmt, ...)
 static int
 parse_port(const char *s, size_t len)
 {
-  uint64_t v;
-  if (len > 5 || decimal_parse_u64(s, len, 65535, &v) < 0 || v == 0)
-    return -1;
-  return (int)v;
+  uint16_t v;
+  return net_port_parse(s, len, 1, &v) < 0 ? -1 : (int)v;
 }
 
 /* "a.b.c.d:port" -> 0 and fills ip/port; -1 if not that form. */
 static int
 parse_ipv4_port(const char *tok, uint8_t ip[4], uint16_t *port)
 {
-  const char *colon = strchr(tok, ':');
-  char addr[16];
-  if (!colon || strchr(colon + 1, ':'))
+  net_addrport_t ap;
+  if (net_addrport_parse(tok, strlen(tok), NET_AP_IPV4, 1, &ap) < 0)
     return -1;
-  size_t alen = (size_t)(colon - tok);
-  if (alen == 0 || alen >= sizeof(addr))
-    return -1;
-  memcpy(addr, tok, alen);
-  addr[alen] = '\0';
-  if (inet_pton(AF_INET, addr, ip) != 1)
-    return -1;
-  int p = parse_port(colon + 1, strlen(colon + 1));
-  if (p < 0)
-    return -1;
-  *port = (uint16_t)p;
+  memcpy(ip, ap.addr, 4);
+  *port = ap.port;
   return 0;
 }
 
@@ -69,19 +57,8 @@ parse_ipv4_port(const char *tok, uint8_t ip[4], uint16_t *port)
 static int
 check_ipv6_port(const char *v)
 {
-  char addr[64];
-  uint8_t ip6[16];
-  const char *close = strchr(v, ']');
-  if (v[0] != '[' || !close || close[1] != ':')
-    return -1;
-  size_t alen = (size_t)(close - v - 1);
-  if (alen == 0 || alen >= sizeof(addr))
-    return -1;
-  memcpy(addr, v + 1, alen);
-  addr[alen] = '\0';
-  if (inet_pton(AF_INET6, addr, ip6) != 1)
-    return -1;
-  return parse_port(close + 2, strlen(close + 2)) < 0 ? -1 : 0;
+  net_addrport_t ap;
+  return net_addrport_parse(v, strlen(v), NET_AP_IPV6, 1, &ap) < 0 ? -1 : 0;
 }
 
 static bool
@@ -96,10 +73,7 @@ is_hex(const char *s, size_t len)
 static int
 parse_hex20(const char *s, uint8_t out[20])
 {
-  size_t l = strlen(s);
-  if (l != 40 || !is_hex(s, l) || base16_decode(out, 20, s, l) != 20)
-    return -1;
-  return 0;
+  return base16_decode_exact(out, 20, s, strlen(s));
 }
 
 static bool

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/http_token.h"
 
 enum { ST_HEAD, ST_BODY, ST_DONE, ST_ERROR };
 
@@ -132,31 +133,19 @@ parse_status_line(dir_http_parser_t *p, const char *s, size_t len)
   return 0;
 }
 
-static bool
-is_tchar(unsigned char c)
-{
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-         (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /** "Name: value".  Returns 0 or -1 with p->err set. */
 static int
 parse_header_line(dir_http_parser_t *p, const char *s, size_t len)
 {
-  size_t colon = 0;
-  while (colon < len && is_tchar((unsigned char)s[colon]))
-    colon++;
+  size_t colon = http_token_len(s, len);
   if (colon == 0 || colon == len || s[colon] != ':') {
     fail(p, "malformed header line");
     return -1;
   }
   size_t vs = colon + 1, ve = len;
-  for (size_t i = vs; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      fail(p, "control character in header value");
-      return -1;
-    }
+  if (!http_field_value_ok(s + vs, len - vs)) {
+    fail(p, "control character in header value");
+    return -1;
   }
   while (vs < ve && (s[vs] == ' ' || s[vs] == '\t'))
     vs++;

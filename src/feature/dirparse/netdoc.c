@@ -7,13 +7,13 @@
  */
 #include "allium/feature/dirparse/netdoc.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 #include "allium/lib/time/civil.h"
 
 static const char BEGIN_PFX[] = "-----BEGIN ";
@@ -448,9 +448,7 @@ netdoc_parse_time(const char *date, const char *hms, time_t *out)
 int
 netdoc_parse_hex(const char *s, uint8_t *out, size_t n)
 {
-  if (strlen(s) != 2 * n)
-    return -1;
-  return base16_decode(out, n, s, 2 * n) == (int)n ? 0 : -1;
+  return base16_decode_exact(out, n, s, strlen(s));
 }
 
 int
@@ -473,57 +471,18 @@ netdoc_parse_b64(const char *s, uint8_t *out, size_t n)
 int
 netdoc_parse_ipv4(const char *s, uint8_t out[4])
 {
-  uint8_t a[4];
-  for (int i = 0; i < 4; i++) {
-    int v = 0, nd = 0;
-    while (*s >= '0' && *s <= '9' && nd < 4) {
-      if (nd == 1 && v == 0)
-        return -1;      /* leading zero */
-      v = v * 10 + (*s++ - '0');
-      nd++;
-    }
-    if (nd == 0 || v > 255)
-      return -1;
-    a[i] = (uint8_t)v;
-    if (i < 3 && *s++ != '.')
-      return -1;
-  }
-  if (*s != '\0')
-    return -1;
-  memcpy(out, a, 4);
-  return 0;
+  return net_ipv4_parse(s, strlen(s), out) < 0 ? -1 : 0;
 }
 
 int
 netdoc_parse_addrport(const char *s, uint8_t addr[16], int *is_v6, uint16_t *port)
 {
-  const char *colon;
-  char buf[64];
-  int v6 = (s[0] == '[');
-  if (v6) {
-    const char *rb = strchr(s, ']');
-    if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(buf))
-      return -1;
-    memcpy(buf, s + 1, (size_t)(rb - s - 1));
-    buf[rb - s - 1] = '\0';
-    colon = rb + 1;
-  } else {
-    colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof(buf))
-      return -1;
-    memcpy(buf, s, (size_t)(colon - s));
-    buf[colon - s] = '\0';
-  }
-  int64_t p;
-  if (netdoc_parse_int(colon + 1, 1, 65535, &p) < 0)
+  net_addrport_t ap;
+  if (net_addrport_parse(s, strlen(s), NET_AP_ANY, 1, &ap) < 0)
     return -1;
-  uint8_t a[16];
-  memset(a, 0, sizeof(a));
-  if (v6 ? inet_pton(AF_INET6, buf, a) != 1 : netdoc_parse_ipv4(buf, a) < 0)
-    return -1;
-  memcpy(addr, a, 16);
-  *is_v6 = v6;
-  *port = (uint16_t)p;
+  memcpy(addr, ap.addr, 16);
+  *is_v6 = ap.family == 6;
+  *port = ap.port;
   return 0;
 }
 

@@ -3,11 +3,11 @@
  * signature checks are in routerdesc_verify.c.
  * See include/allium/feature/dirparse/routerdesc.h.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 #include "routerdesc_internal.h"
 
 #define A NETDOC_ARGS_ANY
@@ -77,8 +77,7 @@ check_exitpattern(const char *s)
     size_t l = strlen(addr);
     if (l < 3 || addr[l - 1] != ']')
       return -1;
-    addr[l - 1] = '\0';
-    if (inet_pton(AF_INET6, addr + 1, a) != 1)
+    if (net_ipv6_parse(addr + 1, l - 2, a) < 0)
       return -1;
     return slash ? netdoc_parse_int(slash, 0, 128, &bits) : 0;
   }

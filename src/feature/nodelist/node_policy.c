@@ -128,9 +128,7 @@ node_allows_exit_port(const node_t *n, uint16_t port)
 int
 node_parse_hex_id(const char *s, size_t len, uint8_t out[20])
 {
-  if (len != 40)
-    return -1;
-  return base16_decode(out, 20, s, 40) == 20 ? 0 : -1;
+  return base16_decode_exact(out, 20, s, len);
 }
 
 bool

@@ -37,9 +37,7 @@ format_iso_time(time_t t, char buf[32])
 static int
 parse_hex20(const char *s, uint8_t out[20])
 {
-  if (strlen(s) != 40)
-    return -1;
-  return base16_decode(out, 20, s, 40) == 20 ? 0 : -1;
+  return base16_decode_exact(out, 20, s, strlen(s));
 }
 
 static bool

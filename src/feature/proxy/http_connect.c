@@ -13,6 +13,8 @@
 #include "allium/core/cell/relay_cell.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
+#include "allium/lib/net/http_token.h"
 
 struct http_connect_t {
   uint8_t *buf;            /* the head so far, HTTP_CONNECT_MAX_TOTAL bytes */
@@ -90,16 +92,6 @@ set_error(http_connect_t *hc, int status)
   return -1;
 }
 
-/* RFC 9110 tchar. */
-static bool
-is_tchar(unsigned char c)
-{
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-      (c >= 'A' && c <= 'Z'))
-    return true;
-  return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* Parse "host:port" (authority form) into the request. */
 static int
 parse_authority(http_connect_t *hc, const char *s, size_t len)
@@ -136,19 +128,12 @@ parse_authority(http_connect_t *hc, const char *s, size_t len)
     return set_error(hc, 400);
   const char *p = colon + 1;
   size_t plen = len - (size_t)(p - s);
-  unsigned port = 0;
-  if (plen == 0 || plen > 5)
-    return set_error(hc, 400);
-  for (size_t i = 0; i < plen; i++) {
-    if (p[i] < '0' || p[i] > '9')
-      return set_error(hc, 400);
-    port = port * 10 + (unsigned)(p[i] - '0');
-  }
-  if (port == 0 || port > 65535)
+  uint16_t port;
+  if (plen > 5 || net_port_parse(p, plen, 1, &port) < 0)
     return set_error(hc, 400);
   memcpy(hc->req.host, h, hlen);
   hc->req.host[hlen] = '\0';
-  hc->req.port = (uint16_t)port;
+  hc->req.port = port;
   return 0;
 }
 
@@ -156,9 +141,7 @@ parse_authority(http_connect_t *hc, const char *s, size_t len)
 static int
 parse_request_line(http_connect_t *hc, const char *s, size_t len)
 {
-  size_t m = 0;
-  while (m < len && is_tchar((unsigned char)s[m]))
-    m++;
+  size_t m = http_token_len(s, len);
   if (m == 0 || m == len || s[m] != ' ')
     return set_error(hc, 400);
   const char *t = s + m + 1;
@@ -208,9 +191,7 @@ decode_basic(http_connect_t *hc, const char *v, size_t len)
 static int
 parse_header(http_connect_t *hc, const char *s, size_t len)
 {
-  size_t n = 0;
-  while (n < len && is_tchar((unsigned char)s[n]))
-    n++;
+  size_t n = http_token_len(s, len);
   if (n == 0 || n == len || s[n] != ':')
     return set_error(hc, 400);
   const char *v = s + n + 1;
@@ -221,11 +202,8 @@ parse_header(http_connect_t *hc, const char *s, size_t len)
   }
   while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
     vlen--;
-  for (size_t i = 0; i < vlen; i++) {
-    unsigned char c = (unsigned char)v[i];
-    if ((c < ' ' && c != '\t') || c == 0x7f)
-      return set_error(hc, 400);
-  }
+  if (!http_field_value_ok(v, vlen))
+    return set_error(hc, 400);
   char **slot = NULL;
   if (n == 19 && !strncasecmp(s, "Proxy-Authorization", 19))
     slot = &hc->req.proxy_auth;

@@ -12,6 +12,7 @@
 #include "allium/feature/proxy/isolation.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 
 typedef struct port_flag_t {
   const char *name;
@@ -74,10 +75,10 @@ port_error(char **err, proxy_port_kind_t kind, const char *what,
 static int
 parse_port_num(const char *s, size_t len, unsigned *out)
 {
-  uint64_t v;
-  if (len > 5 || decimal_parse_u64(s, len, 65535, &v) < 0)
+  uint16_t v;
+  if (net_port_parse(s, len, 0, &v) < 0)
     return -1;
-  *out = (unsigned)v;
+  *out = v;
   return 0;
 }
 

@@ -65,7 +65,7 @@ decimal_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
     if (s[i] < '0' || s[i] > '9')
       return -1;
     uint64_t d = (uint64_t)(s[i] - '0');
-    if (v > (max - d) / 10)
+    if (d > max || v > (max - d) / 10)
       return -1;
     v = v * 10 + d;
   }
@@ -86,6 +86,18 @@ base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen)
     dest[i / 2] = (uint8_t)((hi << 4) | lo);
   }
   return (int)(srclen / 2);
+}
+
+int
+base16_decode_exact(uint8_t *dest, size_t n, const char *src, size_t srclen)
+{
+  if (!dest || !src || n > SIZE_MAX / 2 || srclen != 2 * n)
+    return -1;
+  if (base16_decode(dest, n, src, srclen) != (int)n) {
+    memset(dest, 0, n);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- base32 (RFC 4648 section 6 alphabet, lower-case, unpadded) ---- */

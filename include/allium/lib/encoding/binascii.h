@@ -36,6 +36,11 @@ int base16_digit_value(char c);
  * empty string, a non-digit, or a value above max (*out untouched). */
 int decimal_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 int base16_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);
+/** Decode exactly 2*n hex digits (either case) at src[0..srclen) into
+ * dest[0..n): a hex identity such as a 40-digit RSA fingerprint.  0, or -1
+ * if srclen != 2*n (dest untouched) or a character is not a hex digit
+ * (dest zeroed). */
+int base16_decode_exact(uint8_t *dest, size_t n, const char *src, size_t srclen);
 
 int base32_encode(char *dest, size_t destlen, const uint8_t *src, size_t srclen);
 int base32_decode(uint8_t *dest, size_t destlen, const char *src, size_t srclen);

@@ -9,7 +9,6 @@
 
 #include "circuit_sim.h"
 #include "allium/core/cell/circ_cells.h"
-#include "allium/core/circuit/circuit_id.h"
 
 #define MIB (1024 * 1024)
 
@@ -422,37 +421,6 @@ Test(circuit_sim, truncate_then_teardown)
   cr_assert(s.r[0].closed);
   cr_assert(s.r[1].closed);
   sim_free(&s);
-}
-
-Test(circuit_sim, circuit_ids)
-{
-  for (int i = 0; i < 100; i++) {
-    uint32_t a = circ_id_pick(true, NULL, NULL);
-    uint32_t b = circ_id_pick(false, NULL, NULL);
-    cr_assert(a & 0x80000000u);
-    cr_assert_not(b & 0x80000000u);
-    cr_assert_neq(b, 0);
-    cr_assert(circ_id_peer_valid(a, false));
-    cr_assert_not(circ_id_peer_valid(a, true));
-    cr_assert(circ_id_peer_valid(b, true));
-  }
-  cr_assert_not(circ_id_peer_valid(0, true));
-  cr_assert_not(circ_id_peer_valid(0, false));
-}
-
-static bool
-all_in_use(void *ctx, uint32_t id)
-{
-  (void)id;
-  (*(int *)ctx)++;
-  return true;
-}
-
-Test(circuit_sim, circuit_id_exhausted)
-{
-  int calls = 0;
-  cr_assert_eq(circ_id_pick(true, all_in_use, &calls), 0);
-  cr_assert_eq(calls, CIRC_ID_MAX_TRIES);
 }
 
 /* Swallow every backward RELAY cell once the stream is open: no SENDME

@@ -39,6 +39,8 @@ Test(circid, halves_and_uniqueness)
   }
   cr_assert_eq(circid_set_count(ini), 500);
   cr_assert_not(circid_set_is_peers(ini, 0));
+  cr_assert_not(circid_set_is_peers(resp, 0));
+  cr_assert_not(circid_set_is_peers(resp, 0x00000001u)); /* our own half */
   cr_assert_eq(circid_set_add(resp, 0), -1);
   cr_assert_eq(circid_set_add(resp, 0x80000001u), 0);
   cr_assert(circid_set_contains(resp, 0x80000001u));

@@ -317,4 +317,39 @@ Test(decimal, parse_u64)
   cr_assert_eq(v, UINT64_MAX);
   cr_assert_eq(decimal_parse_u64("18446744073709551616", 20, UINT64_MAX, &v), -1);
   cr_assert_eq(decimal_parse_u64("99999999999999999999999", 23, UINT64_MAX, &v), -1);
+  /* A single digit above a small max (the bound check once underflowed). */
+  v = 3;
+  cr_assert_eq(decimal_parse_u64("7", 1, 5, &v), -1);
+  cr_assert_eq(v, 3);
+  cr_assert_eq(decimal_parse_u64("5", 1, 5, &v), 0);
+  cr_assert_eq(v, 5);
+  cr_assert_eq(decimal_parse_u64("1", 1, 0, &v), -1);
+  cr_assert_eq(decimal_parse_u64("00", 2, 0, &v), 0);
+  cr_assert_eq(v, 0);
+}
+
+Test(binascii, base16_decode_exact_identity)
+{
+  static const char fp[] = "0123456789ABCDEFabcdef0123456789ABCDEF01";
+  uint8_t id[20], want[20];
+  cr_assert_eq(base16_decode(want, sizeof(want), fp, 40), 20);
+  cr_assert_eq(base16_decode_exact(id, 20, fp, 40), 0);
+  cr_assert_arr_eq(id, want, 20);
+  /* Too short, too long, odd: refused, id untouched. */
+  memset(id, 0xAA, sizeof(id));
+  cr_assert_eq(base16_decode_exact(id, 20, fp, 39), -1);
+  cr_assert_eq(base16_decode_exact(id, 20, fp, 38), -1);
+  cr_assert_eq(base16_decode_exact(id, 19, fp, 40), -1);
+  cr_assert_eq(id[0], 0xAA);
+  /* A non-hex digit anywhere: refused, id zeroed (no partial identity). */
+  char bad[41];
+  memcpy(bad, fp, sizeof(bad));
+  bad[39] = 'g';
+  cr_assert_eq(base16_decode_exact(id, 20, bad, 40), -1);
+  for (size_t i = 0; i < 20; i++)
+    cr_assert_eq(id[i], 0);
+  bad[39] = '\0';
+  cr_assert_eq(base16_decode_exact(id, 20, bad, 40), -1);
+  cr_assert_eq(base16_decode_exact(id, 20, NULL, 40), -1);
+  cr_assert_eq(base16_decode_exact(id, 0, "", 0), 0);
 }
