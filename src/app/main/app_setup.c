@@ -158,8 +158,8 @@ app_keys_setup(const allium_options_t *o)
     return 0;
   int r = relay_keys_load_or_create(o->DataDirectory, 1, &st->keys);
   if (r < 0) {
-    log_err("Couldn't load or create the relay keys in \"%s/keys\" (error %d).",
-            o->DataDirectory, r);
+    log_err("Couldn't load or create the relay keys in \"%s/keys\": %s.",
+            o->DataDirectory, relay_keys_strerror(r));
     return ALLIUM_EXIT_RUNTIME;
   }
   const char *nick = o->Nickname ? o->Nickname : "Unnamed";
@@ -208,8 +208,8 @@ app_do_keygen(const allium_options_t *o)
   relay_keys_t *keys = NULL;
   r = relay_keys_load_or_create(dir, 1, &keys);
   if (r < 0) {
-    log_err("Couldn't load or create the relay keys in \"%s/keys\" (error %d).",
-            dir, r);
+    log_err("Couldn't load or create the relay keys in \"%s/keys\": %s.",
+            dir, relay_keys_strerror(r));
     return ALLIUM_EXIT_RUNTIME;
   }
   char hex[41], ed[44];

@@ -239,6 +239,21 @@ check_dirs(const char *datadir, const char *keydir, int create)
   return 0;
 }
 
+const char *
+relay_keys_strerror(int err)
+{
+  switch ((relay_keys_err_t)err) {
+  case RELAY_KEYS_OK: return "no error";
+  case RELAY_KEYS_ERR_IO: return "a key file or directory could not be read or written";
+  case RELAY_KEYS_ERR_FORMAT: return "a key file is corrupt or of the wrong type";
+  case RELAY_KEYS_ERR_MISSING: return "a key file is missing";
+  case RELAY_KEYS_ERR_MISMATCH: return "the key files do not belong together";
+  case RELAY_KEYS_ERR_CRYPTO: return "a key could not be generated or signed";
+  case RELAY_KEYS_ERR_INVAL: return "bad argument";
+  }
+  return "unknown relay key error";
+}
+
 int
 relay_keys_load_or_create_at(const char *datadir, int create_missing, time_t now,
                              relay_keys_t **out)
@@ -249,7 +264,7 @@ relay_keys_load_or_create_at(const char *datadir, int create_missing, time_t now
   int r;
 
   if (!out || !datadir || !*datadir)
-    return RELAY_KEYS_ERR_IO;
+    return RELAY_KEYS_ERR_INVAL;
   *out = NULL;
   if (crypto_global_init() < 0)
     return RELAY_KEYS_ERR_CRYPTO;

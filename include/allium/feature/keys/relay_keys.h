@@ -27,12 +27,22 @@
 typedef struct relay_keys_t relay_keys_t;
 struct torcert_t;
 
-/* Errors (negative). */
-#define RELAY_KEYS_ERR_IO       (-1)  /* could not read/write a file or dir */
-#define RELAY_KEYS_ERR_FORMAT   (-2)  /* a key file is corrupt / wrong type */
-#define RELAY_KEYS_ERR_MISSING  (-3)  /* a key is missing and create_missing=0 */
-#define RELAY_KEYS_ERR_MISMATCH (-4)  /* keys do not belong together */
-#define RELAY_KEYS_ERR_CRYPTO   (-5)  /* key generation/signing failed */
+/** Why a key operation failed.  Functions return int: 0 (or a count) on
+ * success, one of these on failure; relay_keys_strerror() names them. */
+typedef enum relay_keys_err_t {
+  RELAY_KEYS_OK = 0,
+  RELAY_KEYS_ERR_IO = -1,       /**< could not read/write a file or dir */
+  RELAY_KEYS_ERR_FORMAT = -2,   /**< a key file is corrupt / wrong type */
+  RELAY_KEYS_ERR_MISSING = -3,  /**< a key is missing and create_missing=0 */
+  RELAY_KEYS_ERR_MISMATCH = -4, /**< keys do not belong together */
+  RELAY_KEYS_ERR_CRYPTO = -5,   /**< key generation/signing failed */
+  RELAY_KEYS_ERR_INVAL = -6,    /**< bad argument (NULL or empty path) */
+} relay_keys_err_t;
+
+/** A short, static English description of err (a relay_keys_err_t), for
+ * log lines: "a key file is corrupt or of the wrong type".  Never NULL;
+ * an unknown value gives "unknown relay key error". */
+const char *relay_keys_strerror(int err);
 
 /** Lifetime of a freshly made ed25519 signing certificate (tor's default). */
 #define RELAY_KEYS_SIGNING_CERT_LIFETIME (30 * 24 * 3600)

@@ -405,7 +405,27 @@ Test(relay_keys, missing_without_create)
   }
   cr_assert_eq(relay_keys_load_or_create(datadir, 0, &k), 0);
   relay_keys_free(k);
-  cr_assert_eq(relay_keys_load_or_create(NULL, 1, &k), RELAY_KEYS_ERR_IO);
+  cr_assert_eq(relay_keys_load_or_create(NULL, 1, &k), RELAY_KEYS_ERR_INVAL);
+  cr_assert_eq(relay_keys_load_or_create("", 1, &k), RELAY_KEYS_ERR_INVAL);
+}
+
+Test(relay_keys, strerror_names_each_error)
+{
+  static const int errs[] = {
+    RELAY_KEYS_OK, RELAY_KEYS_ERR_IO, RELAY_KEYS_ERR_FORMAT,
+    RELAY_KEYS_ERR_MISSING, RELAY_KEYS_ERR_MISMATCH, RELAY_KEYS_ERR_CRYPTO,
+    RELAY_KEYS_ERR_INVAL,
+  };
+  for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+    for (size_t j = 0; j < i; j++)
+      cr_assert_str_neq(relay_keys_strerror(errs[i]),
+                        relay_keys_strerror(errs[j]));
+  relay_keys_t *k = NULL;
+  int r = relay_keys_load_or_create(datadir, 0, &k);
+  cr_assert_eq(r, RELAY_KEYS_ERR_MISSING);
+  cr_assert_str_eq(relay_keys_strerror(r), "a key file is missing");
+  cr_assert_str_eq(relay_keys_strerror(-99), "unknown relay key error");
+  cr_assert_str_eq(relay_keys_strerror(1), "unknown relay key error");
 }
 
 Test(relay_keys, create_fills_in_missing_files)
