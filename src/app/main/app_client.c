@@ -27,6 +27,7 @@
 #include "allium/lib/fs/fs.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
 #include "allium/lib/tls/tls.h"
 #include "app_state.h"
 
@@ -142,15 +143,14 @@ static int
 parse_long_lived(char **csv)
 {
   for (size_t i = 0; csv && csv[i]; i++) {
-    char *end = NULL;
-    long v = strtol(csv[i], &end, 10);
-    if (!*csv[i] || *end || v < 1 || v > 65535) {
+    uint16_t v;
+    if (net_port_parse(csv[i], strlen(csv[i]), 1, &v) < 0) {
       log_err("Invalid LongLivedPorts entry \"%s\".", csv[i]);
       return -1;
     }
     C->long_lived = al_realloc(C->long_lived,
                                (C->n_long_lived + 1) * sizeof(uint16_t));
-    C->long_lived[C->n_long_lived++] = (uint16_t)v;
+    C->long_lived[C->n_long_lived++] = v;
   }
   return 0;
 }

@@ -9,6 +9,8 @@
 #include "allium/lib/conf/confdecl.h"
 
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/encoding/binascii.h"
+#include "allium/lib/net/address.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -144,19 +146,7 @@ conf_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out,
 static int
 parse_u64(const char *b, uint64_t *out)
 {
-  if (!*b)
-    return -1;
-  uint64_t v = 0;
-  for (const char *q = b; *q; q++) {
-    if (!isdigit((unsigned char)*q))
-      return -1;
-    unsigned d = (unsigned)(*q - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      return -1;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return 0;
+  return decimal_parse_u64(b, strlen(b), UINT64_MAX, out);
 }
 
 int
@@ -179,14 +169,14 @@ int
 conf_parse_port(const char *s, int allow_auto, int *out, char **errmsg)
 {
   char b[16];
-  uint64_t v;
+  uint16_t v;
   if (trimmed(s, b, sizeof(b)) == 0) {
     if (allow_auto && !strcasecmp(b, "auto")) {
       *out = -1;
       return 0;
     }
-    if (parse_u64(b, &v) == 0 && v <= 65535) {
-      *out = (int)v;
+    if (net_port_parse(b, strlen(b), 0, &v) == 0) {
+      *out = v;
       return 0;
     }
   }
