@@ -1,10 +1,13 @@
 /* microdesc.c -- parse microdescriptors (dir-spec 3.3 "Computing
  * microdescriptors", with "onion-key" optional per proposal 350) and compute
  * the SHA-256 digest that microdesc consensus "m" lines (dir-spec 3.9.2)
- * refer to.  See include/allium/feature/dirparse/microdesc.h.
+ * refer to.  A batch is parsed either strictly (all or nothing) or piece by
+ * piece, keeping the good ones (what a client does with a directory
+ * response or its cache).  See include/allium/feature/dirparse/microdesc.h.
  */
 #include "allium/feature/dirparse/microdesc.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "allium/lib/crypto/digest.h"
@@ -171,6 +174,85 @@ microdesc_parse_batch(const char *s, size_t len, microdesc_t ***out, size_t *n,
   if (rv < 0) {
     microdesc_list_free(l, cnt);
     return rv;
+  }
+  *out = l;
+  *n = cnt;
+  return 0;
+}
+
+/* Length of the keyword at the start of line p (up to SP, TAB or NL). */
+static size_t
+line_keyword_len(const char *p, const char *end)
+{
+  size_t k = 0;
+  while (p + k < end && p[k] != ' ' && p[k] != '\t' && p[k] != '\n')
+    k++;
+  return k;
+}
+
+static bool
+keyword_is(const char *p, size_t k, const char *kw)
+{
+  return k == strlen(kw) && memcmp(p, kw, k) == 0;
+}
+
+static bool
+is_blank(const char *p, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (p[i] != '\n' && p[i] != ' ' && p[i] != '\t')
+      return false;
+  return true;
+}
+
+/* End of the piece starting at p: the start of the next line that begins
+ * another microdescriptor (the same rule as starts_new(), applied to raw
+ * lines so that one malformed piece cannot hide its neighbours), or end. */
+static const char *
+next_piece(const char *p, const char *end)
+{
+  bool has_items = false, has_ntor = false;
+  while (p < end) {
+    size_t k = line_keyword_len(p, end);
+    bool annot = *p == '@';
+    bool ntor = keyword_is(p, k, "ntor-onion-key");
+    if ((has_items && (annot || keyword_is(p, k, "onion-key"))) || (ntor && has_ntor))
+      return p;
+    if (!annot && k > 0)
+      has_items = true;
+    has_ntor = has_ntor || ntor;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    p = nl ? nl + 1 : end;
+  }
+  return end;
+}
+
+int
+microdesc_parse_each(const char *s, size_t len, microdesc_t ***out, size_t *n,
+                     size_t *n_bad)
+{
+  if (!out || !n || !n_bad || (!s && len))
+    return DIRPARSE_ERR_ARG;
+  *out = NULL;
+  *n = 0;
+  *n_bad = 0;
+  if (len == 0)
+    return 0;
+  microdesc_t **l = NULL;
+  size_t cnt = 0;
+  const char *end = s + len;
+  for (const char *p = s; p < end;) {
+    const char *q = next_piece(p, end);
+    microdesc_t *md = NULL;
+    if (is_blank(p, (size_t)(q - p))) {
+      /* nothing between two microdescriptors */
+    } else if (microdesc_parse(p, (size_t)(q - p), &md, NULL) == 0) {
+      l = al_reallocarray(l, cnt + 1, sizeof(*l));
+      l[cnt++] = md;
+    } else {
+      (*n_bad)++;
+    }
+    p = q;
   }
   *out = l;
   *n = cnt;

@@ -48,6 +48,17 @@ int microdesc_parse(const char *s, size_t len, microdesc_t **out, netdoc_err_t *
 int microdesc_parse_batch(const char *s, size_t len, microdesc_t ***out, size_t *n,
                           netdoc_err_t *err);
 
+/** Parse a concatenation of microdescriptors, keeping the well-formed ones:
+ * the input is cut at each line that starts a microdescriptor (an "@"
+ * annotation or "onion-key" after an item, a second "ntor-onion-key") and
+ * each piece is parsed alone with microdesc_parse(), so a malformed one
+ * (a bad key, a byte the tokenizer refuses, a truncated object) costs only
+ * itself.  *out: new array of the *n good ones in input order (NULL when
+ * *n is 0), freed with microdesc_list_free(); *n_bad: pieces that did not
+ * parse.  0, or DIRPARSE_ERR_ARG for a bad call. */
+int microdesc_parse_each(const char *s, size_t len, microdesc_t ***out, size_t *n,
+                         size_t *n_bad);
+
 void microdesc_free_(microdesc_t *md);
 #define microdesc_free(p) do { microdesc_free_(p); (p) = NULL; } while (0)
 void microdesc_list_free_(microdesc_t **l, size_t n);
