@@ -1,7 +1,7 @@
 /* microdesc.c -- parse microdescriptors (dir-spec 3.3 "Computing
  * microdescriptors", with "onion-key" optional per proposal 350) and compute
  * the SHA-256 digest that microdesc consensus "m" lines (dir-spec 3.9.2)
- * refer to.  A batch is parsed either strictly (all or nothing) or piece by
+ * refer to; "family-ids" is proposal 321's happy-family line.  A batch is parsed either strictly (all or nothing) or piece by
  * piece, keeping the good ones (what a client does with a directory
  * response or its cache).  See include/allium/feature/dirparse/microdesc.h.
  */
@@ -13,13 +13,14 @@
 #include "allium/lib/crypto/digest.h"
 #include "allium/lib/malloc/malloc.h"
 
-enum { M_ONION_KEY, M_NTOR, M_A, M_FAMILY, M_P, M_P6, M_ID, M_PR };
+enum { M_ONION_KEY, M_NTOR, M_A, M_FAMILY, M_FAMILY_IDS, M_P, M_P6, M_ID, M_PR };
 
 static const netdoc_rule_t md_rules[] = {
   { "onion-key", M_ONION_KEY, NETDOC_AT_MOST_ONCE, 0, 0, NETDOC_OBJ_REQUIRED, "RSA PUBLIC KEY" },
   { "ntor-onion-key", M_NTOR, NETDOC_ONCE, 1, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "a", M_A, NETDOC_ANY, 1, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "family", M_FAMILY, NETDOC_AT_MOST_ONCE, 0, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
+  { "family-ids", M_FAMILY_IDS, NETDOC_AT_MOST_ONCE, 0, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "p", M_P, NETDOC_AT_MOST_ONCE, 2, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "p6", M_P6, NETDOC_AT_MOST_ONCE, 2, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "id", M_ID, NETDOC_ANY, 2, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
@@ -82,6 +83,13 @@ md_item(microdesc_t *md, const netdoc_token_t *t, netdoc_err_t *err)
     md->family = al_calloc((size_t)t->n_args + 1, sizeof(char *));
     for (int i = 0; i < t->n_args; i++)
       md->family[md->n_family++] = al_strdup(t->args[i]);
+    return 0;
+  case M_FAMILY_IDS:
+    /* proposal 321: "ed25519:KEY" entries, or formats unknown to us, which
+     * are kept too (compared as strings). */
+    md->family_ids = al_calloc((size_t)t->n_args + 1, sizeof(char *));
+    for (int i = 0; i < t->n_args; i++)
+      md->family_ids[md->n_family_ids++] = al_strdup(t->args[i]);
     return 0;
   case M_P: return parse_policy(t, &md->policy, err);
   case M_P6: return parse_policy(t, &md->policy6, err);
@@ -289,6 +297,9 @@ microdesc_free_(microdesc_t *md)
   for (size_t i = 0; i < md->n_family; i++)
     al_free(md->family[i]);
   al_free(md->family);
+  for (size_t i = 0; i < md->n_family_ids; i++)
+    al_free(md->family_ids[i]);
+  al_free(md->family_ids);
   al_free(md->policy);
   al_free(md->policy6);
   al_free(md->protocols);

@@ -28,6 +28,9 @@ typedef struct microdesc_t {
   uint16_t ipv6_port;
   char **family;               /* "family" entries, NULL if absent; owned */
   size_t n_family;
+  char **family_ids;           /* "family-ids" entries (proposal 321, e.g.
+                                * "ed25519:BASE64"), NULL if absent; owned */
+  size_t n_family_ids;
   char *policy;                /* "p" summary, e.g. "accept 80,443"; NULL = reject all */
   char *policy6;               /* "p6" summary; NULL = reject all */
   int has_rsa_id;

@@ -326,3 +326,24 @@ Test(microdesc, each_truncated_oversized_and_empty, .init = setup)
   cr_assert_eq(microdesc_parse_each("x", 1, &l, &n, NULL), DIRPARSE_ERR_ARG);
   free(s);
 }
+
+/* proposal 321 "family-ids": kept as strings, unknown formats included;
+ * at most one line; an empty line is allowed. */
+Test(microdesc, family_ids, .init = setup)
+{
+  const char *doc = NTOR "family-ids ed25519:zndHU61VlnO7Bltx1y79xazHH0OcEE5h+8+XOB43pLI other:Example\n"
+                    NTOR "family-ids\n" NTOR;
+  microdesc_t **l;
+  size_t n;
+  netdoc_err_t e;
+  cr_assert_eq(batch_exact(doc, strlen(doc), &l, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 3);
+  cr_assert_eq(l[0]->n_family_ids, 2);
+  cr_assert_str_eq(l[0]->family_ids[0], "ed25519:zndHU61VlnO7Bltx1y79xazHH0OcEE5h+8+XOB43pLI");
+  cr_assert_str_eq(l[0]->family_ids[1], "other:Example");
+  cr_assert_eq(l[1]->n_family_ids, 0);
+  cr_assert_null(l[2]->family_ids);
+  microdesc_list_free(l, n);
+  expect_error(NTOR "family-ids a\nfamily-ids b\n", 3, "duplicate");
+  expect_error(NTOR "family-ids\n-----BEGIN X-----\nAAEC\n-----END X-----\n", 2, "object");
+}
