@@ -339,18 +339,15 @@ take_server_descs(dir_boot_t *b, const char *body, size_t len, size_t *bad)
   return attached;
 }
 
+/* Microdescriptors: parsed one by one too (microdesc_parse_each), so a
+ * malformed one does not cost the others of its response or cache file. */
 static size_t
 take_microdescs(dir_boot_t *b, const char *body, size_t len, size_t *bad)
 {
   microdesc_t **mds = NULL;
   size_t n = 0, attached = 0;
-  netdoc_err_t err;
-  memset(&err, 0, sizeof(err));
-  if (microdesc_parse_batch(body, len, &mds, &n, &err) < 0) {
-    log_warn("Invalid microdescriptors: %s", err.msg);
-    (*bad)++;
+  if (microdesc_parse_each(body, len, &mds, &n, bad) < 0)
     return 0;
-  }
   for (size_t i = 0; i < n; i++) {
     microdesc_t *md = mds[i];
     mds[i] = NULL;
@@ -378,8 +375,9 @@ dir_boot_take_descs(dir_boot_t *b, const char *body, size_t len,
     return 0;
   n = b->use_microdescs ? take_microdescs(b, body, len, &bad)
                         : take_server_descs(b, body, len, &bad);
-  if (bad && !b->use_microdescs)
-    log_warn("%zu invalid server descriptors from %s ignored", bad, from);
+  if (bad)
+    log_warn("%zu invalid %s from %s ignored", bad,
+             b->use_microdescs ? "microdescriptors" : "server descriptors", from);
   return n;
 }
 

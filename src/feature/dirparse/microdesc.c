@@ -1,22 +1,26 @@
 /* microdesc.c -- parse microdescriptors (dir-spec 3.3 "Computing
  * microdescriptors", with "onion-key" optional per proposal 350) and compute
  * the SHA-256 digest that microdesc consensus "m" lines (dir-spec 3.9.2)
- * refer to.  See include/allium/feature/dirparse/microdesc.h.
+ * refer to; "family-ids" is proposal 321's happy-family line.  A batch is parsed either strictly (all or nothing) or piece by
+ * piece, keeping the good ones (what a client does with a directory
+ * response or its cache).  See include/allium/feature/dirparse/microdesc.h.
  */
 #include "allium/feature/dirparse/microdesc.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "allium/lib/crypto/digest.h"
 #include "allium/lib/malloc/malloc.h"
 
-enum { M_ONION_KEY, M_NTOR, M_A, M_FAMILY, M_P, M_P6, M_ID, M_PR };
+enum { M_ONION_KEY, M_NTOR, M_A, M_FAMILY, M_FAMILY_IDS, M_P, M_P6, M_ID, M_PR };
 
 static const netdoc_rule_t md_rules[] = {
   { "onion-key", M_ONION_KEY, NETDOC_AT_MOST_ONCE, 0, 0, NETDOC_OBJ_REQUIRED, "RSA PUBLIC KEY" },
   { "ntor-onion-key", M_NTOR, NETDOC_ONCE, 1, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "a", M_A, NETDOC_ANY, 1, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "family", M_FAMILY, NETDOC_AT_MOST_ONCE, 0, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
+  { "family-ids", M_FAMILY_IDS, NETDOC_AT_MOST_ONCE, 0, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "p", M_P, NETDOC_AT_MOST_ONCE, 2, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "p6", M_P6, NETDOC_AT_MOST_ONCE, 2, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
   { "id", M_ID, NETDOC_ANY, 2, NETDOC_ARGS_ANY, NETDOC_OBJ_FORBIDDEN, NULL },
@@ -79,6 +83,13 @@ md_item(microdesc_t *md, const netdoc_token_t *t, netdoc_err_t *err)
     md->family = al_calloc((size_t)t->n_args + 1, sizeof(char *));
     for (int i = 0; i < t->n_args; i++)
       md->family[md->n_family++] = al_strdup(t->args[i]);
+    return 0;
+  case M_FAMILY_IDS:
+    /* proposal 321: "ed25519:KEY" entries, or formats unknown to us, which
+     * are kept too (compared as strings). */
+    md->family_ids = al_calloc((size_t)t->n_args + 1, sizeof(char *));
+    for (int i = 0; i < t->n_args; i++)
+      md->family_ids[md->n_family_ids++] = al_strdup(t->args[i]);
     return 0;
   case M_P: return parse_policy(t, &md->policy, err);
   case M_P6: return parse_policy(t, &md->policy6, err);
@@ -177,6 +188,85 @@ microdesc_parse_batch(const char *s, size_t len, microdesc_t ***out, size_t *n,
   return 0;
 }
 
+/* Length of the keyword at the start of line p (up to SP, TAB or NL). */
+static size_t
+line_keyword_len(const char *p, const char *end)
+{
+  size_t k = 0;
+  while (p + k < end && p[k] != ' ' && p[k] != '\t' && p[k] != '\n')
+    k++;
+  return k;
+}
+
+static bool
+keyword_is(const char *p, size_t k, const char *kw)
+{
+  return k == strlen(kw) && memcmp(p, kw, k) == 0;
+}
+
+static bool
+is_blank(const char *p, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (p[i] != '\n' && p[i] != ' ' && p[i] != '\t')
+      return false;
+  return true;
+}
+
+/* End of the piece starting at p: the start of the next line that begins
+ * another microdescriptor (the same rule as starts_new(), applied to raw
+ * lines so that one malformed piece cannot hide its neighbours), or end. */
+static const char *
+next_piece(const char *p, const char *end)
+{
+  bool has_items = false, has_ntor = false;
+  while (p < end) {
+    size_t k = line_keyword_len(p, end);
+    bool annot = *p == '@';
+    bool ntor = keyword_is(p, k, "ntor-onion-key");
+    if ((has_items && (annot || keyword_is(p, k, "onion-key"))) || (ntor && has_ntor))
+      return p;
+    if (!annot && k > 0)
+      has_items = true;
+    has_ntor = has_ntor || ntor;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    p = nl ? nl + 1 : end;
+  }
+  return end;
+}
+
+int
+microdesc_parse_each(const char *s, size_t len, microdesc_t ***out, size_t *n,
+                     size_t *n_bad)
+{
+  if (!out || !n || !n_bad || (!s && len))
+    return DIRPARSE_ERR_ARG;
+  *out = NULL;
+  *n = 0;
+  *n_bad = 0;
+  if (len == 0)
+    return 0;
+  microdesc_t **l = NULL;
+  size_t cnt = 0;
+  const char *end = s + len;
+  for (const char *p = s; p < end;) {
+    const char *q = next_piece(p, end);
+    microdesc_t *md = NULL;
+    if (is_blank(p, (size_t)(q - p))) {
+      /* nothing between two microdescriptors */
+    } else if (microdesc_parse(p, (size_t)(q - p), &md, NULL) == 0) {
+      l = al_reallocarray(l, cnt + 1, sizeof(*l));
+      l[cnt++] = md;
+    } else {
+      (*n_bad)++;
+    }
+    p = q;
+  }
+  *out = l;
+  *n = cnt;
+  return 0;
+}
+
 int
 microdesc_parse(const char *s, size_t len, microdesc_t **out, netdoc_err_t *err)
 {
@@ -207,6 +297,9 @@ microdesc_free_(microdesc_t *md)
   for (size_t i = 0; i < md->n_family; i++)
     al_free(md->family[i]);
   al_free(md->family);
+  for (size_t i = 0; i < md->n_family_ids; i++)
+    al_free(md->family_ids[i]);
+  al_free(md->family_ids);
   al_free(md->policy);
   al_free(md->policy6);
   al_free(md->protocols);

@@ -1,7 +1,8 @@
 /* node_policy.c -- per-node predicates: exit-policy checks with the
  * consensus/microdesc summary (dir-spec 3.8.2, "p" lines) or the full
  * descriptor policy (dir-spec 2.1.3, path-spec 2.2.1 "might support"),
- * the mutual family relation and the /16 rule (path-spec 2.2).
+ * the family relation (mutual "family" lines, path-spec 2.2, or a shared
+ * "family-ids" entry, proposal 321) and the /16 rule (path-spec 2.2).
  */
 #include <string.h>
 #include <strings.h>
@@ -155,12 +156,23 @@ node_lists(const node_t *a, const node_t *b)
   return false;
 }
 
+/* Do a and b name a common family id (proposal 321, "Client behavior")? */
+static bool
+nodes_share_family_id(const node_t *a, const node_t *b)
+{
+  for (size_t i = 0; i < a->n_family_ids; i++)
+    for (size_t j = 0; j < b->n_family_ids; j++)
+      if (strcmp(a->family_ids[i], b->family_ids[j]) == 0)
+        return true;
+  return false;
+}
+
 bool
 nodes_in_same_family(const node_t *a, const node_t *b)
 {
   if (!a || !b)
     return false;
-  return node_lists(a, b) && node_lists(b, a);
+  return (node_lists(a, b) && node_lists(b, a)) || nodes_share_family_id(a, b);
 }
 
 bool

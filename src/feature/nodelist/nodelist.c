@@ -46,6 +46,10 @@ node_clear_descriptor(node_t *n)
     al_free(n->family[i]);
   al_free(n->family);
   n->n_family = 0;
+  for (size_t i = 0; i < n->n_family_ids; i++)
+    al_free(n->family_ids[i]);
+  al_free(n->family_ids);
+  n->n_family_ids = 0;
   n->has_ntor_key = false;
   n->has_descriptor = false;
 }
@@ -83,15 +87,21 @@ nodelist_free_(nodelist_t *nl)
   al_free(nl);
 }
 
+static size_t
+copy_strings(char ***dst, char *const *src, size_t n)
+{
+  if (!src || n == 0)
+    return 0;
+  *dst = al_calloc(n, sizeof(char *));
+  for (size_t i = 0; i < n; i++)
+    (*dst)[i] = al_strdup(src[i]);
+  return n;
+}
+
 static void
 node_copy_family(node_t *n, char *const *fam, size_t nf)
 {
-  if (!fam || nf == 0)
-    return;
-  n->family = al_calloc(nf, sizeof(char *));
-  for (size_t i = 0; i < nf; i++)
-    n->family[i] = al_strdup(fam[i]);
-  n->n_family = nf;
+  n->n_family = copy_strings(&n->family, fam, nf);
 }
 
 /* Fill the descriptor part of n from a microdescriptor. */
@@ -116,6 +126,7 @@ node_apply_microdesc(node_t *n, const microdesc_t *md)
       log_info("Unparseable policy summary in a microdescriptor; treating as reject-all.");
   }
   node_copy_family(n, md->family, md->n_family);
+  n->n_family_ids = copy_strings(&n->family_ids, md->family_ids, md->n_family_ids);
   if (!n->protocols && md->protocols)
     n->protocols = al_strdup(md->protocols);
   n->has_descriptor = true;

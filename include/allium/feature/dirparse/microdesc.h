@@ -28,6 +28,9 @@ typedef struct microdesc_t {
   uint16_t ipv6_port;
   char **family;               /* "family" entries, NULL if absent; owned */
   size_t n_family;
+  char **family_ids;           /* "family-ids" entries (proposal 321, e.g.
+                                * "ed25519:BASE64"), NULL if absent; owned */
+  size_t n_family_ids;
   char *policy;                /* "p" summary, e.g. "accept 80,443"; NULL = reject all */
   char *policy6;               /* "p6" summary; NULL = reject all */
   int has_rsa_id;
@@ -47,6 +50,17 @@ int microdesc_parse(const char *s, size_t len, microdesc_t **out, netdoc_err_t *
  * microdesc_list_free(). */
 int microdesc_parse_batch(const char *s, size_t len, microdesc_t ***out, size_t *n,
                           netdoc_err_t *err);
+
+/** Parse a concatenation of microdescriptors, keeping the well-formed ones:
+ * the input is cut at each line that starts a microdescriptor (an "@"
+ * annotation or "onion-key" after an item, a second "ntor-onion-key") and
+ * each piece is parsed alone with microdesc_parse(), so a malformed one
+ * (a bad key, a byte the tokenizer refuses, a truncated object) costs only
+ * itself.  *out: new array of the *n good ones in input order (NULL when
+ * *n is 0), freed with microdesc_list_free(); *n_bad: pieces that did not
+ * parse.  0, or DIRPARSE_ERR_ARG for a bad call. */
+int microdesc_parse_each(const char *s, size_t len, microdesc_t ***out, size_t *n,
+                         size_t *n_bad);
 
 void microdesc_free_(microdesc_t *md);
 #define microdesc_free(p) do { microdesc_free_(p); (p) = NULL; } while (0)

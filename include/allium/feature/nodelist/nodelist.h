@@ -8,9 +8,12 @@
  *
  * The family relation (path-spec 2.2): two nodes are in the same family when
  * each lists the other in its "family" line (by "$fingerprint", optionally
- * followed by "=nick" or "~nick", or by nickname); nodes_in_same_family()
- * also treats two nodes whose IPv4 (or IPv6 /32) addresses share a /16 as
- * related unless enforce_distinct_subnets is 0 (EnforceDistinctSubnets).
+ * followed by "=nick" or "~nick", or by nickname), or when their
+ * microdescriptors' "family-ids" lines share an entry (proposal 321, happy
+ * families: the authorities only list a family id whose certificate the
+ * relay proved).  nodes_are_related() also treats two nodes whose IPv4 (or
+ * IPv6 /32) addresses share a /16 as related unless enforce_distinct_subnets
+ * is 0 (EnforceDistinctSubnets).
  *
  * node_t fields are public for reading; only this module changes them.
  */
@@ -76,6 +79,8 @@ typedef struct node_t {
   struct policy_t *full_policy;/* from a server descriptor, or NULL; owned */
   char **family;               /* "family" entries, owned copies */
   size_t n_family;
+  char **family_ids;           /* microdesc "family-ids" entries, owned */
+  size_t n_family_ids;
   bool has_ntor_key;
   uint8_t ntor_key[32];        /* curve25519 ntor onion key */
   char *protocols;             /* "pr" line of the consensus (or descriptor), owned */
@@ -157,7 +162,7 @@ bool node_policy_rejects_all(const node_t *n);
 /** Does the family entry ent ("$HEX", "$HEX=nick", "$HEX~nick", "nick")
  * name node n? */
 bool node_family_entry_matches(const char *ent, const node_t *n);
-/** Each lists the other (mutual family). */
+/** Each lists the other (mutual family), or they share a family id. */
 bool nodes_in_same_family(const node_t *a, const node_t *b);
 /** Same IPv4 /16 (or same IPv6 /32 if both have IPv6). */
 bool nodes_in_same_subnet(const node_t *a, const node_t *b);

@@ -420,3 +420,25 @@ Test(dir_cache, no_cache_dir_and_bad_config)
   cr_assert_null(dir_boot_new(NULL, NL, NULL));
   dir_boot_free(b);
 }
+
+/* One malformed microdescriptor in the cache (or a response) costs only
+ * itself: the other relays get theirs. */
+Test(dir_cache, one_bad_microdesc_costs_only_itself)
+{
+  put("cached-certs", "certs.txt");
+  put("cached-microdesc-consensus", "consensus-md.txt");
+  size_t len;
+  char *s = fixture_load("microdescs.txt", &len);
+  char *second = strstr(s + 1, "@last-listed");
+  char *key = strstr(second, "ntor-onion-key ");
+  cr_assert_not_null(key);
+  key[15] = '!';
+  char p[512];
+  snprintf(p, sizeof(p), "%s/cached-microdescs", DIR_);
+  cr_assert_eq(fs_write_file_atomic(p, s, len, 0600), 0);
+  dir_boot_t *b = boot(true, AUTHS, 2);
+  cr_assert_eq(nodelist_n_nodes(NL), 4);
+  cr_assert_float_eq(nodelist_descriptor_fraction(NL), 0.75, 1e-9);
+  dir_boot_free(b);
+  free(s);
+}

@@ -356,3 +356,60 @@ Test(nodelist, ns_descriptor_carried_to_next_consensus)
   al_free(miss);
   nodelist_free(nl);
 }
+
+/* Happy families (proposal 321): a shared "family-ids" entry makes two
+ * microdescriptor nodes a family without any "family" line. */
+static void
+set_family_ids(microdesc_t *md, const char *a, const char *b)
+{
+  md->family_ids = al_calloc(3, sizeof(char *));
+  if (a)
+    md->family_ids[md->n_family_ids++] = al_strdup(a);
+  if (b)
+    md->family_ids[md->n_family_ids++] = al_strdup(b);
+}
+
+Test(nodelist, family_ids_make_a_family)
+{
+  static const netfix_relay_t fam[] = {
+    { "one", 0x11, "10.1.0.1", F_STD | F_GUARD, 1000, NULL, NULL },
+    { "two", 0x12, "10.2.0.1", F_STD | F_GUARD, 1000, NULL, NULL },
+    { "three", 0x13, "10.3.0.1", F_STD | F_EXIT, 1000, "accept 80", NULL },
+    { "four", 0x14, "10.4.0.1", F_STD, 1000, NULL, NULL },
+  };
+  nodelist_t *nl = nodelist_new();
+  nodelist_set_consensus(nl, netfix_consensus(fam, 4, true, NULL, NULL));
+  microdesc_t *md[4];
+  for (size_t i = 0; i < 4; i++)
+    md[i] = netfix_microdesc(fam, 4, i);
+  set_family_ids(md[0], "ed25519:zndHU61VlnO7Bltx1y79xazHH0OcEE5h+8+XOB43pLI", NULL);
+  set_family_ids(md[1], "future:Example", "ed25519:zndHU61VlnO7Bltx1y79xazHH0OcEE5h+8+XOB43pLI");
+  set_family_ids(md[2], "future:Example", NULL);     /* unknown format: compared too */
+  set_family_ids(md[3], "ed25519:zndHU61VlnO7Bltx1y79xazHH0OcEE5h+8+XOB43pLi", NULL);
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_eq(nodelist_add_microdesc(nl, md[i]), 0);
+  const node_t *a = by_byte(nl, 0x11), *b = by_byte(nl, 0x12), *c = by_byte(nl, 0x13),
+               *d = by_byte(nl, 0x14);
+  cr_assert_eq(a->n_family_ids, 1);
+  cr_assert_eq(b->n_family_ids, 2);
+  cr_assert_str_eq(b->family_ids[0], "future:Example");
+  cr_assert(nodes_in_same_family(a, b));
+  cr_assert(nodes_in_same_family(b, a));
+  cr_assert(nodes_in_same_family(b, c), "shared unknown-format id");
+  cr_assert(!nodes_in_same_family(a, c), "not transitive");
+  cr_assert(!nodes_in_same_family(a, d), "ids differ in one character");
+  cr_assert(!nodes_in_same_family(c, d));
+  cr_assert(nodes_are_related(a, b, false));
+  cr_assert(!nodes_are_related(a, d, false));
+  /* A new microdescriptor without the line ends the relation. */
+  microdesc_t *plain = netfix_microdesc(fam, 4, 1);
+  memset(plain->digest, 0, 32);
+  /* (different digest: not wanted by the consensus, so dropped) */
+  cr_assert_eq(nodelist_add_microdesc(nl, plain), NODELIST_ERR_NOMATCH);
+  cr_assert(nodes_in_same_family(a, by_byte(nl, 0x12)));
+  /* A new consensus keeps the microdescriptors and their family ids. */
+  nodelist_set_consensus(nl, netfix_consensus(fam, 4, true, NULL, NULL));
+  cr_assert(nodes_in_same_family(by_byte(nl, 0x11), by_byte(nl, 0x12)));
+  cr_assert(!nodes_in_same_family(by_byte(nl, 0x11), by_byte(nl, 0x14)));
+  nodelist_free(nl);
+}
