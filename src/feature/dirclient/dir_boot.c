@@ -340,13 +340,15 @@ desc_build_paths(const dir_boot_t *b, dir_url_list_t *all, size_t *n_missing)
 }
 
 /* Spread the batches of all over up to DIR_BOOT_MAX_FETCHES servers, the
- * fallback mirrors when there are any (caches: they spare the authorities),
- * else the authorities (moving the path strings into the jobs). */
+ * fallback mirrors when there are any (caches: they spare the authorities)
+ * but the authorities every other round after a round without progress
+ * (the fallbacks may be unreachable), else the authorities (moving the
+ * path strings into the jobs). */
 static void
 desc_launch_jobs(dir_boot_t *b, dir_url_list_t *all)
 {
-  dir_src_t src = have_usable(b, DIR_SRC_FALLBACK) ? DIR_SRC_FALLBACK
-                                                   : DIR_SRC_AUTHORITY;
+  dir_src_t src = have_usable(b, DIR_SRC_FALLBACK) && !b->desc_use_auths
+                  ? DIR_SRC_FALLBACK : DIR_SRC_AUTHORITY;
   size_t n_jobs = DIR_BOOT_MAX_FETCHES, last = SIZE_MAX;
   if (n_jobs > all->n)
     n_jobs = all->n;
@@ -436,6 +438,7 @@ reap_desc_jobs(dir_boot_t *b)
     dir_boot_schedule(b->desc_timer, 0);
     return;
   }
+  b->desc_use_auths = !b->desc_use_auths;
   b->desc_backoff_ms = b->desc_backoff_ms ? b->desc_backoff_ms * 2
                                           : DESC_RETRY_MIN_MS;
   if (b->desc_backoff_ms > DESC_RETRY_MAX_MS)

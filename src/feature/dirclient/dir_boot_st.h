@@ -87,6 +87,7 @@ struct dir_boot_t {
   struct event *cons_timer, *desc_timer, *reap_ev;
   uint32_t backoff_ms, desc_backoff_ms;
   bool desc_progress;        /* the last descriptor round attached some */
+  bool desc_use_auths;       /* this round: authorities, not fallbacks */
   size_t last_idx[2];        /* server of the last consensus fetch */
   bool descs_dirty;          /* descriptors attached since the last save */
 };
