@@ -171,6 +171,13 @@ have_usable(const dir_boot_t *b, dir_src_t src)
   return dir_boot_pick(b, src, SIZE_MAX, &i);
 }
 
+const char *
+dir_boot_src_name(dir_src_t src)
+{
+  return src == DIR_SRC_AUTHORITY ? "an authority"
+                                  : "a fallback directory mirror";
+}
+
 void
 dir_boot_job_free(dir_job_t *j)
 {
@@ -291,7 +298,8 @@ desc_on_result(size_t idx, int status, const uint8_t *body, size_t len,
              why ? why : "");
     return;
   }
-  size_t n = dir_boot_take_descs(b, (const char *)body, len, "a directory server");
+  size_t n = dir_boot_take_descs(b, (const char *)body, len,
+                                 dir_boot_src_name(j->src));
   j->n_attached += n;
   if (n) {
     b->desc_progress = true;
@@ -360,6 +368,7 @@ desc_launch_jobs(dir_boot_t *b, dir_url_list_t *all)
     dir_job_t *j = al_calloc(1, sizeof(*j));
     j->b = b;
     j->kind = DIR_JOB_DESCS;
+    j->src = src;
     j->keys_idx = -1;
     for (size_t i = k; i < all->n; i += n_jobs) {
       j->paths.paths = al_reallocarray(j->paths.paths, j->paths.n + 1,

@@ -92,13 +92,13 @@ cons_on_result(size_t idx, int status, const uint8_t *body, size_t len,
   }
   if ((int)idx == j->keys_idx) {
     if (dir_boot_take_certs(b, (const char *)body, len,
-                            "a directory server") == 0)
+                            dir_boot_src_name(j->src)) == 0)
       dir_cache_save_certs(b);
     return;
   }
   bootstrap_report(BOOTSTRAP_LOADING_STATUS);
   if (dir_boot_take_consensus(b, (const char *)body, len,
-                              "a directory server") < 0)
+                              dir_boot_src_name(j->src)) < 0)
     return;
   j->got_consensus = true;
   dir_cache_write(b, dir_cache_consensus_name(b), (const char *)body, len);
@@ -172,6 +172,7 @@ cons_attempt(dir_boot_t *b, dir_src_t src)
   dir_job_t *j = al_calloc(1, sizeof(*j));
   j->b = b;
   j->kind = DIR_JOB_CONSENSUS;
+  j->src = src;
   if (cons_build_paths(b, j) < 0) {
     log_warn("Cannot build the consensus request");
     dir_boot_job_free(j);

@@ -46,6 +46,7 @@ typedef struct dir_job_t {
   struct dir_boot_t *b;
   dir_job_kind_t kind;
   bool connected;            /* consensus job: its channel is open */
+  dir_src_t src;             /* where it fetches from */
   dir_fetch_t *fetch;
   dir_url_list_t paths;
   dir_fetch_request_t *reqs;
@@ -109,6 +110,8 @@ dir_fetch_t *dir_boot_job_start(struct dir_boot_t *b, dir_job_t *j,
 void dir_boot_describe(const struct dir_boot_t *b, dir_src_t src, size_t idx,
                        char *buf, size_t len);
 void dir_boot_reap_soon(struct dir_boot_t *b);
+/** "an authority" or "a fallback directory mirror", for log lines. */
+const char *dir_boot_src_name(dir_src_t src);
 
 /* dir_boot_cons.c: the consensus fetch and the bootstrap schedules */
 /** Timer callback of cons_timer (arg: the dir_boot_t). */
