@@ -357,7 +357,12 @@ desc_launch_jobs(dir_boot_t *b, dir_url_list_t *all)
 {
   dir_src_t src = have_usable(b, DIR_SRC_FALLBACK) && !b->desc_use_auths
                   ? DIR_SRC_FALLBACK : DIR_SRC_AUTHORITY;
-  size_t n_jobs = DIR_BOOT_MAX_FETCHES, last = SIZE_MAX;
+  size_t n_jobs = 0, last = SIZE_MAX;
+  size_t n_srv = src == DIR_SRC_FALLBACK ? b->n_fallbacks : b->n_auths;
+  for (size_t i = 0; i < n_srv; i++)
+    n_jobs += usable(b, src, i);
+  if (n_jobs > DIR_BOOT_MAX_FETCHES)
+    n_jobs = DIR_BOOT_MAX_FETCHES;
   if (n_jobs > all->n)
     n_jobs = all->n;
   for (size_t k = 0; k < n_jobs; k++) {
