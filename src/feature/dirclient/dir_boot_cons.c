@@ -17,6 +17,7 @@
 #define LOG_MODULE "dirboot"
 #include "allium/core/mainloop/bootstrap.h"
 #include "allium/lib/crypto/rand.h"
+#include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
@@ -173,6 +174,7 @@ cons_attempt(dir_boot_t *b, dir_src_t src)
   j->b = b;
   j->kind = DIR_JOB_CONSENSUS;
   j->src = src;
+  j->started_ms = evloop_monotonic_msec();
   if (cons_build_paths(b, j) < 0) {
     log_warn("Cannot build the consensus request");
     dir_boot_job_free(j);
@@ -195,19 +197,54 @@ cons_attempt(dir_boot_t *b, dir_src_t src)
   return true;
 }
 
+/* All slots taken by attempts that have not connected: close the oldest
+ * if it is older than DIR_BOOT_CONNECT_TIMEOUT_MS (true), else return
+ * false with *wait_ms set to when it will be. */
+static bool
+cons_drop_stalled(dir_boot_t *b, uint32_t *wait_ms)
+{
+  uint64_t now = evloop_monotonic_msec();
+  size_t oldest = SIZE_MAX;
+  for (size_t i = 0; i < DIR_BOOT_MAX_IN_PROGRESS; i++)
+    if (b->cjobs[i] && !b->cjobs[i]->done &&
+        (oldest == SIZE_MAX ||
+         b->cjobs[i]->started_ms < b->cjobs[oldest]->started_ms))
+      oldest = i;
+  if (oldest == SIZE_MAX) {
+    *wait_ms = 0;
+    return false;
+  }
+  uint64_t age = now - b->cjobs[oldest]->started_ms;
+  if (age < DIR_BOOT_CONNECT_TIMEOUT_MS) {
+    *wait_ms = (uint32_t)(DIR_BOOT_CONNECT_TIMEOUT_MS - age) + 1;
+    return false;
+  }
+  log_info("Giving up on a consensus attempt that did not connect within "
+           "%u s", DIR_BOOT_CONNECT_TIMEOUT_MS / 1000);
+  dir_boot_job_free(b->cjobs[oldest]);
+  b->cjobs[oldest] = NULL;
+  return true;
+}
+
 void
 dir_boot_sched_fire(evutil_socket_t fd, short what, void *arg)
 {
   dir_sched_t *s = arg;
   dir_boot_t *b = s->b;
   bool connected;
+  uint32_t wait_ms = 0;
   (void)fd;
   (void)what;
   if (!b->bootstrapping)
     return;
-  if (cons_jobs_running(b, &connected) >= DIR_BOOT_MAX_IN_PROGRESS ||
-      connected) {
-    s->waiting = true;   /* woken when an attempt ends: no polling */
+  size_t n = cons_jobs_running(b, &connected);
+  if (connected || (n >= DIR_BOOT_MAX_IN_PROGRESS &&
+                    !cons_drop_stalled(b, &wait_ms))) {
+    /* Woken when an attempt ends, or when the oldest one has had its
+     * time to connect: no polling. */
+    s->waiting = true;
+    if (wait_ms)
+      dir_boot_schedule(s->timer, wait_ms);
     return;
   }
   s->waiting = false;
@@ -288,9 +325,9 @@ dir_boot_cons_fetch(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Free finished jobs and, once one attempt has connected, the others;
- * true if one of them brought a new consensus. */
+ * true if one of them brought a new consensus (*src: from where). */
 static bool
-reap_jobs(dir_boot_t *b, bool *freed)
+reap_jobs(dir_boot_t *b, bool *freed, dir_src_t *src)
 {
   bool ok = false, connected;
   cons_jobs_running(b, &connected);
@@ -301,7 +338,10 @@ reap_jobs(dir_boot_t *b, bool *freed)
       continue;
     if (!j->done)
       log_info("Closing a slower consensus attempt: another one connected");
-    ok = ok || j->got_consensus;
+    if (j->got_consensus) {
+      ok = true;
+      *src = j->src;
+    }
     dir_boot_job_free(j);
     b->cjobs[i] = NULL;
     *freed = true;
@@ -313,13 +353,17 @@ void
 dir_boot_cons_reap(dir_boot_t *b)
 {
   bool freed;
-  if (reap_jobs(b, &freed)) {
+  dir_src_t src = DIR_SRC_FALLBACK;
+  if (reap_jobs(b, &freed, &src)) {
     for (size_t i = 0; i < DIR_BOOT_MAX_IN_PROGRESS; i++)
       dir_boot_job_free(b->cjobs[i]), b->cjobs[i] = NULL;
     bootstrap_end(b);
     b->descs_dirty = true;
     b->backoff_ms = 0;
     b->desc_backoff_ms = 0;
+    /* Descriptors from where the consensus came: when the fallbacks were
+     * unreachable, the authorities. */
+    b->desc_use_auths = src == DIR_SRC_AUTHORITY;
     dir_boot_report(b);
     dir_boot_schedule_refresh(b);
     evtimer_del(b->desc_timer);

@@ -47,6 +47,7 @@ typedef struct dir_job_t {
   dir_job_kind_t kind;
   bool connected;            /* consensus job: its channel is open */
   dir_src_t src;             /* where it fetches from */
+  uint64_t started_ms;       /* consensus job: monotonic start time */
   dir_fetch_t *fetch;
   dir_url_list_t paths;
   dir_fetch_request_t *reqs;

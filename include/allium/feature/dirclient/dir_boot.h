@@ -9,8 +9,9 @@
  * does (dir-spec 5.1; tor(1) ClientBootstrapConsensus*): fallbacks at
  * once and then on a randomised exponential schedule, authorities on their
  * own slower schedule starting 6 s later (at once when there are no
- * fallbacks), at most 3 attempts in progress; the first attempt that
- * connects wins and the others are closed.  It fetches the authorities'
+ * fallbacks), at most 3 attempts in progress (one not connected after
+ * 10 s gives way to the next one due); the first attempt that connects
+ * wins and the others are closed.  It fetches the authorities'
  * key certificates, the consensus
  * (verified: signed by more than half of the configured v3 identities,
  * reasonably live, newer than the one held), then the missing
@@ -97,6 +98,11 @@ void dir_boot_free_(dir_boot_t *b);
 #define DIR_BOOT_AUTHORITY_ONLY_INITIAL_MS 0
 #define DIR_BOOT_MAX_IN_PROGRESS 3
 #define DIR_BOOT_SCHED_MAX_MS (3600u * 1000u)
+/** A bootstrap attempt that has not connected after this long gives its
+ * place to the next one due when DIR_BOOT_MAX_IN_PROGRESS are running (a
+ * blackholed server must not stall the bootstrap for a whole fetch
+ * timeout). */
+#define DIR_BOOT_CONNECT_TIMEOUT_MS 10000
 
 /** The delay after an attempt of a bootstrap schedule whose last delay was
  * last_ms: random exponential backoff with jitter, uniformly (r in [0, 1))

@@ -350,3 +350,54 @@ Test(dir_boot_fetch, no_fallbacks_authorities_at_once)
   dir_boot_free(b);
   fake_dirsrv_free(au_srv);
 }
+
+/* A loopback listener that never accepts: connects complete, then the
+ * handshake stalls (a blackholed mirror).  Returns the socket. */
+static int
+stalled_listener(uint16_t *port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  socklen_t len = sizeof(sin);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  cr_assert_eq(listen(fd, 16), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+  *port = ntohs(sin.sin_port);
+  return fd;
+}
+
+/* Three stalled mirrors fill every slot (DIR_BOOT_MAX_IN_PROGRESS); the
+ * oldest attempt gives way after DIR_BOOT_CONNECT_TIMEOUT_MS and an
+ * authority is asked then, not only after the whole-fetch timeout. */
+Test(dir_boot_fetch, stalled_fallbacks_give_way, .timeout = 60)
+{
+  fake_dirsrv_t *au_srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  dir_fallback_t fb[3];
+  int fds[3];
+  make_auths(auths, fake_dirsrv_port(au_srv));
+  for (int i = 0; i < 3; i++) {
+    uint16_t port;
+    fds[i] = stalled_listener(&port);
+    make_fallback(&fb[i], port);
+  }
+  double t0 = mono_s();
+  dir_boot_t *b = start_fb(auths, fb, 3);
+  run_for(2500);
+  int n_running = 0;
+  for (size_t i = 0; i < DIR_BOOT_MAX_IN_PROGRESS; i++)
+    n_running += b->cjobs[i] != NULL;
+  cr_assert_eq(n_running, 2, "attempts at 0 and 1 s in progress at 2.5 s");
+  run_for(25000);
+  double took = mono_s() - t0;
+  cr_assert(ENOUGH, "stalled attempts were never given up");
+  cr_assert_geq(took, DIR_BOOT_CONNECT_TIMEOUT_MS / 1000.0 - 0.05, "%.2f",
+                took);
+  cr_assert_lt(took, 20.0, "%.2f s", took);
+  dir_boot_free(b);
+  for (int i = 0; i < 3; i++)
+    close(fds[i]);
+  fake_dirsrv_free(au_srv);
+}
