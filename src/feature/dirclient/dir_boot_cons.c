@@ -307,7 +307,8 @@ dir_boot_schedule_refresh(dir_boot_t *b)
 }
 
 /* The refresh timer: bootstrap when no live consensus is held, else one
- * attempt (fallbacks first when configured). */
+ * attempt (a fallback when configured, an authority every other retry
+ * after a failure). */
 void
 dir_boot_cons_fetch(evutil_socket_t fd, short what, void *arg)
 {
@@ -320,7 +321,7 @@ dir_boot_cons_fetch(evutil_socket_t fd, short what, void *arg)
   }
   if (b->bootstrapping || cons_jobs_running(b, NULL))
     return;
-  if (!cons_attempt(b, DIR_SRC_FALLBACK))
+  if (b->refresh_use_auths || !cons_attempt(b, DIR_SRC_FALLBACK))
     cons_attempt(b, DIR_SRC_AUTHORITY);
 }
 
@@ -360,6 +361,7 @@ dir_boot_cons_reap(dir_boot_t *b)
     bootstrap_end(b);
     b->descs_dirty = true;
     b->backoff_ms = 0;
+    b->refresh_use_auths = false;
     b->desc_backoff_ms = 0;
     /* Descriptors from where the consensus came: when the fallbacks were
      * unreachable, the authorities. */
@@ -385,6 +387,7 @@ dir_boot_cons_reap(dir_boot_t *b)
     return;
   }
   b->backoff_ms = dir_boot_backoff_next(b->backoff_ms);
+  b->refresh_use_auths = !b->refresh_use_auths;
   log_info("No new consensus; retrying in %u ms", b->backoff_ms);
   evtimer_del(b->cons_timer);
   dir_boot_schedule(b->cons_timer, b->backoff_ms);

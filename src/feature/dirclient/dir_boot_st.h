@@ -90,6 +90,7 @@ struct dir_boot_t {
   uint32_t backoff_ms, desc_backoff_ms;
   bool desc_progress;        /* the last descriptor round attached some */
   bool desc_use_auths;       /* this round: authorities, not fallbacks */
+  bool refresh_use_auths;    /* next refresh attempt: an authority */
   size_t last_idx[2];        /* server of the last consensus fetch */
   bool descs_dirty;          /* descriptors attached since the last save */
 };
