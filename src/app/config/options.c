@@ -6,12 +6,14 @@
 #define LOG_MODULE "config"
 #include "allium/app/config/options.h"
 
+#include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/lib/conf/cmdline.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "options_table.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const dump_words[] = { "short", "full", "non-builtin",
@@ -64,10 +66,41 @@ options_dump(const allium_options_t *o)
   return conf_dump(&options_format, o, 1);
 }
 
+/* Append the built-in directory servers in use, as comments (they are
+ * not option values: uncommenting DirAuthority lines would turn the
+ * default fallbacks off). */
+static char *
+append_builtin_dirs(char *text, const allium_options_t *o)
+{
+  const char *const *al, *const *fl;
+  size_t na = dir_defaults_authority_lines(&al);
+  size_t nf = dir_defaults_fallback_lines(&fl);
+  bool auths = !o->DirAuthority && !o->AlternateDirAuthority;
+  bool fbs = auths && !o->FallbackDir && o->UseDefaultFallbackDirs;
+  size_t len = strlen(text) + 200;
+  for (size_t i = 0; auths && i < na; i++)
+    len += strlen(al[i]) + 20;
+  for (size_t i = 0; fbs && i < nf; i++)
+    len += strlen(fl[i]) + 20;
+  char *out = al_malloc(len), *p = out;
+  p += snprintf(p, len, "%s", text);
+  if (auths || fbs)
+    p += snprintf(p, len - (size_t)(p - out),
+                  "# Built-in directory servers in use (from tor %s):\n",
+                  dir_defaults_tor_version());
+  for (size_t i = 0; auths && i < na; i++)
+    p += snprintf(p, len - (size_t)(p - out), "# DirAuthority %s\n", al[i]);
+  for (size_t i = 0; fbs && i < nf; i++)
+    p += snprintf(p, len - (size_t)(p - out), "# FallbackDir %s\n", fl[i]);
+  al_free(text);
+  return out;
+}
+
 char *
 options_dump_full(const allium_options_t *o)
 {
-  return conf_dump(&options_format, o, 0);
+  char *text = conf_dump(&options_format, o, 0);
+  return text ? append_builtin_dirs(text, o) : NULL;
 }
 
 /* Log the one notice about accepted-but-ignored tor options. */

@@ -6,6 +6,7 @@
 #define LOG_MODULE "config"
 #include "allium/app/config/options.h"
 #include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/dirclient/dir_fallback.h"
 
 #include "allium/lib/log/log.h"
 #include "allium/lib/log/log_config.h"
@@ -127,6 +128,23 @@ check_dir_authorities(const config_line_t *lines, char **errmsg)
   return 0;
 }
 
+/* FallbackDir lines: the directory client's parser (dir_fallback.h). */
+static int
+check_fallback_dirs(const config_line_t *lines, char **errmsg)
+{
+  for (const config_line_t *ln = lines; ln; ln = ln->next) {
+    dir_fallback_t f;
+    char *why = NULL;
+    if (dir_fallback_parse(ln->value, &f, &why) < 0) {
+      fail(errmsg, ln, "Option '%s': \"%s\": %s", ln->key, ln->value,
+           why ? why : "malformed");
+      al_free(why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 check_nickname(const char *nick, char **errmsg)
 {
@@ -216,8 +234,12 @@ options_validate(const allium_options_t *o, char **errmsg)
   if (check_policy_list(o->SocksPolicy, errmsg) < 0)
     return -1;
   if (check_dir_authorities(o->DirAuthority, errmsg) < 0 ||
-      check_dir_authorities(o->AlternateDirAuthority, errmsg) < 0)
+      check_dir_authorities(o->AlternateDirAuthority, errmsg) < 0 ||
+      check_fallback_dirs(o->FallbackDir, errmsg) < 0)
     return -1;
+  if (o->DirAuthority && o->AlternateDirAuthority)
+    return fail(errmsg, NULL, "You cannot set both DirAuthority and "
+                "AlternateDirAuthority");
   if (check_onion_services(o->HiddenServiceOptions, errmsg) < 0)
     return -1;
   if (o->TestingTorNetwork && !o->DirAuthority &&

@@ -17,7 +17,7 @@
 #include "allium/core/mainloop/chanmgr.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client.h"
-#include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/feature/dirclient/dir_boot.h"
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/nodelist/routerset.h"
@@ -43,8 +43,7 @@ typedef struct app_client_t {
   client_t *client;
   proxy_port_cfg_t *ports;
   size_t n_ports;
-  dir_authority_t *auths;
-  size_t n_auths;
+  dir_servers_t dirs;            /* authorities and fallback mirrors */
   routerset_t *entry, *exit, *exclude;
   policy_t *socks_policy;
   uint16_t *long_lived;
@@ -79,24 +78,52 @@ parse_ports(const config_line_t *lines, proxy_port_kind_t kind)
   return 0;
 }
 
-static int
-parse_auths(const config_line_t *lines)
+/* The values of a line list, as an array (NULL-free; caller frees). */
+static const char **
+line_values(const config_line_t *lines, size_t *n)
 {
-  for (const config_line_t *l = lines; l; l = l->next) {
-    dir_authority_t a;
-    char *err = NULL;
-    if (dir_authority_parse(l->value, &a, &err) < 0) {
-      log_err("Invalid %s line \"%s\": %s", l->key, l->value,
-              err ? err : "malformed");
-      al_free(err);
-      return -1;
-    }
-    if (a.is_bridge_auth)
-      continue;
-    C->auths = al_realloc(C->auths, (C->n_auths + 1) * sizeof(*C->auths));
-    C->auths[C->n_auths++] = a;
-  }
-  return 0;
+  size_t k = 0;
+  for (const config_line_t *l = lines; l; l = l->next)
+    k++;
+  const char **v = al_calloc(k ? k : 1, sizeof(*v));
+  k = 0;
+  for (const config_line_t *l = lines; l; l = l->next)
+    v[k++] = l->value;
+  *n = k;
+  return v;
+}
+
+/* The directory servers: DirAuthority, AlternateDirAuthority, FallbackDir,
+ * UseDefaultFallbackDirs and the built-in lists (dir_defaults.h). */
+static int
+resolve_dir_servers(const allium_options_t *o)
+{
+  dir_servers_cfg_t dc;
+  char *err = NULL;
+  memset(&dc, 0, sizeof(dc));
+  const char **da = line_values(o->DirAuthority, &dc.n_dir_authority);
+  const char **aa = line_values(o->AlternateDirAuthority,
+                                &dc.n_alt_dir_authority);
+  const char **fb = line_values(o->FallbackDir, &dc.n_fallback_dir);
+  dc.dir_authority = da;
+  dc.alt_dir_authority = aa;
+  dc.fallback_dir = fb;
+  dc.use_default_fallbacks = o->UseDefaultFallbackDirs != 0;
+  int r = dir_servers_resolve(&dc, &C->dirs, &err);
+  if (r < 0)
+    log_err("Invalid directory server configuration: %s",
+            err ? err : "malformed");
+  else
+    log_info("Directory servers: %zu %s authorities, %zu %s fallback "
+             "mirrors", C->dirs.n_auths,
+             C->dirs.auths_builtin ? "built-in" : "configured",
+             C->dirs.n_fallbacks,
+             C->dirs.fallbacks_builtin ? "built-in" : "configured");
+  al_free(err);
+  al_free(da);
+  al_free(aa);
+  al_free(fb);
+  return r;
 }
 
 /* A CSV node-list option as one routerset (NULL if unset).  0 or -1. */
@@ -237,7 +264,7 @@ app_client_init(void)
   C = al_calloc(1, sizeof(*C));
   if (parse_ports(o->SocksPort, PROXY_PORT_SOCKS) < 0 ||
       parse_ports(o->HTTPTunnelPort, PROXY_PORT_HTTP_TUNNEL) < 0 ||
-      parse_auths(o->DirAuthority) < 0 ||
+      resolve_dir_servers(o) < 0 ||
       parse_nodes("EntryNodes", o->EntryNodes, &C->entry) < 0 ||
       parse_nodes("ExitNodes", o->ExitNodes, &C->exit) < 0 ||
       parse_nodes("ExcludeNodes", o->ExcludeNodes, &C->exclude) < 0 ||
@@ -275,18 +302,14 @@ app_client_start(void)
     log_notice("DisableNetwork is set: not bootstrapping.");
     return;
   }
-  if (C->n_auths == 0) {
-    log_warn("No DirAuthority lines are configured and allium has no "
-             "built-in directory authorities yet: the client cannot "
-             "bootstrap.  Configure the network's DirAuthority lines.");
-    return;
-  }
   dir_boot_cfg_t bc;
   memset(&bc, 0, sizeof(bc));
   bc.base = evloop_base();
   bc.tls = C->tls;
-  bc.auths = C->auths;
-  bc.n_auths = C->n_auths;
+  bc.auths = C->dirs.auths;
+  bc.n_auths = C->dirs.n_auths;
+  bc.fallbacks = C->dirs.fallbacks;
+  bc.n_fallbacks = C->dirs.n_fallbacks;
   /* auto means microdescriptors, as in tor. */
   bc.use_microdescs = o->UseMicrodescriptors != 0;
   bc.cache_dir = C->cache_dir;
@@ -320,7 +343,7 @@ app_client_free(void)
   for (size_t i = 0; i < C->n_ports; i++)
     proxy_port_cfg_clear(&C->ports[i]);
   al_free(C->ports);
-  al_free(C->auths);
+  dir_servers_clear(&C->dirs);
   routerset_free(C->entry);
   routerset_free(C->exit);
   routerset_free(C->exclude);

@@ -1,11 +1,9 @@
 /* dir_boot.c -- the client's directory bootstrap and refresh (dir-spec 4,
- * 5.1, 5.2): fetch the authorities' key certificates and the consensus from
- * a randomly chosen authority over a one-hop BEGIN_DIR circuit (dir_fetch),
- * retrying with a doubling backoff (authorities answer 404 until their first
- * consensus exists), then the missing descriptors in batches spread over
- * several authorities, and a new consensus at the random time dir-spec 5.1
- * gives once the current one is no longer fresh.  Documents are accepted and
- * cached by dir_cache.c. */
+ * 5.1, 5.2): the directory servers (fallback mirrors and authorities) and
+ * one-hop BEGIN_DIR fetches from them (dir_fetch), the missing descriptors
+ * in batches spread over several servers, and the bootstrapper's life
+ * cycle.  The consensus fetches and their schedules are in
+ * dir_boot_cons.c; documents are accepted and cached by dir_cache.c. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -17,13 +15,13 @@
 #define LOG_MODULE "dirboot"
 #include "allium/core/mainloop/bootstrap.h"
 #include "allium/lib/crypto/rand.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include "dir_boot_st.h"
 
-/** Whole-fetch timeouts (milliseconds). */
-#define CONSENSUS_FETCH_TIMEOUT_MS 60000
+/** Whole-fetch timeout (milliseconds). */
 #define DESC_FETCH_TIMEOUT_MS 120000
 /** Descriptor retry backoff (milliseconds). */
 #define DESC_RETRY_MIN_MS 2000
@@ -120,39 +118,68 @@ dir_boot_check_consensus(consensus_t *c, authcert_t *const *certs,
 
 /* ---- helpers ---- */
 
-static void
-schedule(struct event *ev, uint32_t ms)
+void
+dir_boot_schedule(struct event *ev, uint32_t ms)
 {
   struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
   evtimer_add(ev, &tv);
 }
 
-/* A random authority with an ORPort, avoiding `avoid` when possible. */
-static size_t
-pick_auth(const dir_boot_t *b, size_t avoid)
+static bool
+usable(const dir_boot_t *b, dir_src_t src, size_t i)
 {
-  size_t cand[64], n = 0;
-  for (size_t i = 0; i < b->n_auths && n < 64; i++)
-    if (b->auths[i].orport && (i != avoid || b->n_auths == 1))
-      cand[n++] = i;
-  if (n == 0)
-    for (size_t i = 0; i < b->n_auths && n < 64; i++)
-      if (b->auths[i].orport)
-        cand[n++] = i;
-  return n ? cand[crypto_rand_uint64(n)] : 0;
+  return src == DIR_SRC_FALLBACK ? b->fallbacks[i].orport != 0
+                                 : b->auths[i].orport != 0;
 }
 
-static size_t
-n_usable_auths(const dir_boot_t *b)
+/* Random fallback by weight, or authority; avoid `avoid` if another is
+ * usable. */
+bool
+dir_boot_pick(const dir_boot_t *b, dir_src_t src, size_t avoid, size_t *idx)
 {
-  size_t n = 0;
-  for (size_t i = 0; i < b->n_auths; i++)
-    n += b->auths[i].orport != 0;
-  return n;
+  size_t n = src == DIR_SRC_FALLBACK ? b->n_fallbacks : b->n_auths;
+  uint64_t total = 0, others = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!usable(b, src, i))
+      continue;
+    uint64_t w = src == DIR_SRC_FALLBACK ? b->fallbacks[i].weight : 1;
+    total += w ? w : 1;
+    others += i != avoid ? (w ? w : 1) : 0;
+  }
+  if (total == 0)
+    return false;
+  bool skip = others > 0 && avoid < n;
+  uint64_t r = crypto_rand_uint64(skip ? others : total);
+  for (size_t i = 0; i < n; i++) {
+    if (!usable(b, src, i) || (skip && i == avoid))
+      continue;
+    uint64_t w = src == DIR_SRC_FALLBACK ? b->fallbacks[i].weight : 1;
+    w = w ? w : 1;
+    if (r < w) {
+      *idx = i;
+      return true;
+    }
+    r -= w;
+  }
+  return false;
 }
 
-static void
-job_free(dir_job_t *j)
+static bool
+have_usable(const dir_boot_t *b, dir_src_t src)
+{
+  size_t i;
+  return dir_boot_pick(b, src, SIZE_MAX, &i);
+}
+
+const char *
+dir_boot_src_name(dir_src_t src)
+{
+  return src == DIR_SRC_AUTHORITY ? "an authority"
+                                  : "a fallback directory mirror";
+}
+
+void
+dir_boot_job_free(dir_job_t *j)
 {
   if (!j)
     return;
@@ -162,21 +189,62 @@ job_free(dir_job_t *j)
   al_free(j);
 }
 
-static dir_fetch_t *
-job_start(dir_boot_t *b, dir_job_t *j, size_t auth, dir_doc_kind_t kind,
-          uint32_t timeout_ms, const dir_fetch_callbacks_t *cbs)
+/* The server's ORPort address and identity. */
+static void
+server_get(const dir_boot_t *b, dir_src_t src, size_t idx,
+           const uint8_t **ip, uint16_t *port, const uint8_t **id)
 {
-  const dir_authority_t *a = &b->auths[auth];
+  if (src == DIR_SRC_FALLBACK) {
+    *ip = b->fallbacks[idx].ipv4;
+    *port = b->fallbacks[idx].orport;
+    *id = b->fallbacks[idx].rsa_id;
+  } else {
+    *ip = b->auths[idx].ipv4;
+    *port = b->auths[idx].orport;
+    *id = b->auths[idx].rsa_id;
+  }
+}
+
+void
+dir_boot_describe(const dir_boot_t *b, dir_src_t src, size_t idx, char *buf,
+                  size_t len)
+{
+  const uint8_t *ip, *id;
+  uint16_t port;
+  char addr[32], name[48];
+  server_get(b, src, idx, &ip, &port, &id);
+  snprintf(addr, sizeof(addr), "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3],
+           port);
+  if (src == DIR_SRC_AUTHORITY && b->auths[idx].nickname[0]) {
+    snprintf(name, sizeof(name), "%s", b->auths[idx].nickname);
+  } else {
+    name[0] = '$';
+    base16_encode(name + 1, sizeof(name) - 1, id, 20);
+  }
+  snprintf(buf, len, "%s %s at %s",
+           src == DIR_SRC_FALLBACK ? "fallback directory mirror"
+                                   : "directory authority",
+           name, safe_str(addr));
+}
+
+dir_fetch_t *
+dir_boot_job_start(dir_boot_t *b, dir_job_t *j, dir_src_t src, size_t idx,
+                   dir_doc_kind_t kind, uint32_t timeout_ms,
+                   const dir_fetch_callbacks_t *cbs)
+{
+  const uint8_t *ip, *id;
+  uint16_t port;
   struct sockaddr_in sin;
   dir_fetch_server_t srv;
+  server_get(b, src, idx, &ip, &port, &id);
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
-  sin.sin_port = htons(a->orport);
-  memcpy(&sin.sin_addr, a->ipv4, 4);
+  sin.sin_port = htons(port);
+  memcpy(&sin.sin_addr, ip, 4);
   memset(&srv, 0, sizeof(srv));
   srv.addr = (const struct sockaddr *)&sin;
   srv.addrlen = sizeof(sin);
-  memcpy(srv.rsa_id, a->rsa_id, 20);
+  memcpy(srv.rsa_id, id, 20);
   j->reqs = al_calloc(j->paths.n ? j->paths.n : 1, sizeof(*j->reqs));
   j->n_reqs = j->paths.n;
   for (size_t i = 0; i < j->n_reqs; i++) {
@@ -209,140 +277,10 @@ dir_boot_report(dir_boot_t *b)
     b->cbs.on_dirinfo(b->nl, b->enough, b->cbs.arg);
 }
 
-static void
-reap_soon(dir_boot_t *b)
+void
+dir_boot_reap_soon(dir_boot_t *b)
 {
   event_active(b->reap_ev, EV_TIMEOUT, 0);
-}
-
-/* ---- consensus fetch ---- */
-
-static bool
-need_certs(const dir_boot_t *b)
-{
-  if (b->certs_stale)
-    return true;
-  for (size_t i = 0; i < b->n_auths; i++) {
-    if (!b->auths[i].has_v3ident)
-      continue;
-    bool have = false;
-    for (size_t k = 0; k < b->n_certs && !have; k++)
-      have = !memcmp(b->certs[k]->identity_digest, b->auths[i].v3ident, 20) &&
-             authcert_is_live(b->certs[k], b->now(), 0);
-    if (!have)
-      return true;
-  }
-  return false;
-}
-
-static void
-cons_on_progress(int pct, const char *tag, void *arg)
-{
-  (void)pct;
-  (void)arg;
-  if (!strcmp(tag, "conn"))
-    bootstrap_report(BOOTSTRAP_CONN);
-  else if (!strcmp(tag, "conn_done"))
-    bootstrap_report(BOOTSTRAP_CONN_DONE);
-  else if (!strcmp(tag, "onehop_create")) {
-    bootstrap_report(BOOTSTRAP_ONEHOP_CREATE);
-    bootstrap_report(BOOTSTRAP_REQUESTING_STATUS);
-  }
-}
-
-static void
-cons_on_result(size_t idx, int status, const uint8_t *body, size_t len,
-               const char *why, void *arg)
-{
-  dir_job_t *j = arg;
-  dir_boot_t *b = j->b;
-  const char *path = idx < j->paths.n ? j->paths.paths[idx] : "?";
-  if (status != 200 || !body) {
-    log_info("Directory request %s: %s %d%s%s", path,
-             status < 0 ? "failed" : "status", status, why ? ": " : "",
-             why ? why : "");
-    return;
-  }
-  if ((int)idx == j->keys_idx) {
-    if (dir_boot_take_certs(b, (const char *)body, len, "an authority") == 0)
-      dir_cache_save_certs(b);
-    return;
-  }
-  bootstrap_report(BOOTSTRAP_LOADING_STATUS);
-  if (dir_boot_take_consensus(b, (const char *)body, len, "an authority") < 0)
-    return;
-  j->got_consensus = true;
-  dir_cache_write(b, dir_cache_consensus_name(b), (const char *)body, len);
-}
-
-static void
-cons_on_done(int err, const char *why, void *arg)
-{
-  dir_job_t *j = arg;
-  if (err)
-    log_info("Consensus fetch ended: %s", why ? why : "error");
-  j->done = true;
-  reap_soon(j->b);
-}
-
-/* Request paths: the v3 certificates when needed, then the consensus. */
-static int
-cons_build_paths(dir_boot_t *b, dir_job_t *j)
-{
-  uint8_t (*ids)[20] = al_calloc(b->n_auths ? b->n_auths : 1, 20);
-  size_t n = 0;
-  for (size_t i = 0; i < b->n_auths; i++)
-    if (b->auths[i].has_v3ident)
-      memcpy(ids[n++], b->auths[i].v3ident, 20);
-  j->keys_idx = -1;
-  if (need_certs(b) && n) {
-    if (dir_url_keys_fp(&j->paths, (const uint8_t (*)[20])ids, n, true) < 0 ||
-        j->paths.n != 1) {
-      al_free(ids);
-      return -1;
-    }
-    j->keys_idx = 0;
-  }
-  char *cp = dir_url_consensus(b->use_microdescs ? "microdesc" : NULL,
-                               (const uint8_t (*)[20])ids, n,
-                               DIR_URL_CONSENSUS_FP_PREFIX, true);
-  al_free(ids);
-  if (!cp)
-    return -1;
-  j->paths.paths = al_reallocarray(j->paths.paths, j->paths.n + 1,
-                                   sizeof(char *));
-  j->paths.paths[j->paths.n++] = cp;
-  return 0;
-}
-
-static void
-cons_fetch(evutil_socket_t fd, short what, void *arg)
-{
-  dir_boot_t *b = arg;
-  (void)fd;
-  (void)what;
-  if (b->cjob)
-    return;
-  dir_job_t *j = al_calloc(1, sizeof(*j));
-  j->b = b;
-  j->kind = DIR_JOB_CONSENSUS;
-  if (cons_build_paths(b, j) < 0) {
-    log_warn("Cannot build the consensus request");
-    job_free(j);
-    return;
-  }
-  dir_fetch_callbacks_t cbs = { cons_on_result, cons_on_done,
-                                cons_on_progress, j };
-  size_t a = pick_auth(b, b->last_auth);
-  b->last_auth = a;
-  b->cjob = j;
-  j->fetch = job_start(b, j, a, DIR_DOC_CONSENSUS,
-                       CONSENSUS_FETCH_TIMEOUT_MS, &cbs);
-  log_info("Fetching the consensus from authority %s", b->auths[a].nickname);
-  if (!j->fetch) {
-    j->done = true;
-    reap_soon(b);
-  }
 }
 
 /* ---- descriptor fetches ---- */
@@ -360,7 +298,8 @@ desc_on_result(size_t idx, int status, const uint8_t *body, size_t len,
              why ? why : "");
     return;
   }
-  size_t n = dir_boot_take_descs(b, (const char *)body, len, "an authority");
+  size_t n = dir_boot_take_descs(b, (const char *)body, len,
+                                 dir_boot_src_name(j->src));
   j->n_attached += n;
   if (n) {
     b->desc_progress = true;
@@ -376,7 +315,7 @@ desc_on_done(int err, const char *why, void *arg)
   if (err)
     log_info("Descriptor fetch ended: %s", why ? why : "error");
   j->done = true;
-  reap_soon(j->b);
+  dir_boot_reap_soon(j->b);
 }
 
 static bool
@@ -408,21 +347,33 @@ desc_build_paths(const dir_boot_t *b, dir_url_list_t *all, size_t *n_missing)
   return r;
 }
 
-/* Spread the batches of all over up to DIR_BOOT_MAX_FETCHES authorities
- * (moving the path strings into the jobs). */
+/* Spread the batches of all over up to DIR_BOOT_MAX_FETCHES servers, the
+ * fallback mirrors when there are any (caches: they spare the authorities)
+ * but the authorities every other round after a round without progress
+ * (the fallbacks may be unreachable), else the authorities (moving the
+ * path strings into the jobs). */
 static void
 desc_launch_jobs(dir_boot_t *b, dir_url_list_t *all)
 {
-  size_t n_jobs = n_usable_auths(b);
+  dir_src_t src = have_usable(b, DIR_SRC_FALLBACK) && !b->desc_use_auths
+                  ? DIR_SRC_FALLBACK : DIR_SRC_AUTHORITY;
+  size_t n_jobs = 0, last = SIZE_MAX;
+  size_t n_srv = src == DIR_SRC_FALLBACK ? b->n_fallbacks : b->n_auths;
+  for (size_t i = 0; i < n_srv; i++)
+    n_jobs += usable(b, src, i);
   if (n_jobs > DIR_BOOT_MAX_FETCHES)
     n_jobs = DIR_BOOT_MAX_FETCHES;
   if (n_jobs > all->n)
     n_jobs = all->n;
-  size_t first = pick_auth(b, SIZE_MAX);
-  for (size_t k = 0, a = first; k < n_jobs; k++) {
+  for (size_t k = 0; k < n_jobs; k++) {
+    size_t a;
+    if (!dir_boot_pick(b, src, last, &a))
+      break;
+    last = a;
     dir_job_t *j = al_calloc(1, sizeof(*j));
     j->b = b;
     j->kind = DIR_JOB_DESCS;
+    j->src = src;
     j->keys_idx = -1;
     for (size_t i = k; i < all->n; i += n_jobs) {
       j->paths.paths = al_reallocarray(j->paths.paths, j->paths.n + 1,
@@ -430,20 +381,21 @@ desc_launch_jobs(dir_boot_t *b, dir_url_list_t *all)
       j->paths.paths[j->paths.n++] = all->paths[i];
       all->paths[i] = NULL;
     }
-    while (!b->auths[a].orport)
-      a = (a + 1) % b->n_auths;
+    char who[160];
+    dir_boot_describe(b, src, a, who, sizeof(who));
+    log_info("Fetching %zu batch(es) of descriptors from %s", j->paths.n,
+             who);
     dir_fetch_callbacks_t cbs = { desc_on_result, desc_on_done, NULL, j };
-    j->fetch = job_start(b, j, a,
-                         b->use_microdescs ? DIR_DOC_MICRODESCS
-                                           : DIR_DOC_SERVER_DESCS,
-                         DESC_FETCH_TIMEOUT_MS, &cbs);
+    j->fetch = dir_boot_job_start(b, j, src, a,
+                                  b->use_microdescs ? DIR_DOC_MICRODESCS
+                                                    : DIR_DOC_SERVER_DESCS,
+                                  DESC_FETCH_TIMEOUT_MS, &cbs);
     b->djobs[k] = j;
     if (!j->fetch)
       j->done = true;
-    a = (a + 1) % b->n_auths;
   }
   dir_url_list_clear(all);
-  reap_soon(b);
+  dir_boot_reap_soon(b);
 }
 
 static void
@@ -476,53 +428,6 @@ desc_fetch(evutil_socket_t fd, short what, void *arg)
 /* ---- scheduling ---- */
 
 static void
-schedule_refresh(dir_boot_t *b)
-{
-  const consensus_t *c = nodelist_get_consensus(b->nl);
-  if (!c)
-    return;
-  time_t now = b->now();
-  time_t t = dir_boot_refresh_time(c->valid_after, c->fresh_until,
-                                   c->valid_until, b->fetch_early,
-                                   crypto_rand_double());
-  long long delay = t > now ? (long long)(t - now) : 0;
-  if (delay > 7 * 24 * 3600)
-    delay = 7 * 24 * 3600;
-  evtimer_del(b->cons_timer);
-  schedule(b->cons_timer, (uint32_t)delay * 1000u);
-  log_info("Next consensus fetch in %lld seconds", delay);
-}
-
-static void
-reap_consensus_job(dir_boot_t *b)
-{
-  dir_job_t *j = b->cjob;
-  if (!j || !j->done)
-    return;
-  bool ok = j->got_consensus;
-  b->cjob = NULL;
-  job_free(j);
-  if (ok) {
-    b->descs_dirty = true;
-    b->backoff_ms = 0;
-    b->desc_backoff_ms = 0;
-    dir_boot_report(b);
-    schedule_refresh(b);
-    evtimer_del(b->desc_timer);
-    schedule(b->desc_timer, 0);
-    return;
-  }
-  b->backoff_ms = dir_boot_backoff_next(b->backoff_ms);
-  if (b->testing_network && b->backoff_ms > DIR_BOOT_TESTING_MAX_MS &&
-      !nodelist_consensus_is_live(b->nl, b->now()))
-    b->backoff_ms = DIR_BOOT_TESTING_MAX_MS;
-  /* Keep a live consensus's refresh schedule if it is later. */
-  log_info("No new consensus; retrying in %u ms", b->backoff_ms);
-  evtimer_del(b->cons_timer);
-  schedule(b->cons_timer, b->backoff_ms);
-}
-
-static void
 reap_desc_jobs(dir_boot_t *b)
 {
   if (!desc_jobs_running(b))
@@ -531,7 +436,7 @@ reap_desc_jobs(dir_boot_t *b)
     if (b->djobs[i] && !b->djobs[i]->done)
       return;
   for (size_t i = 0; i < DIR_BOOT_MAX_FETCHES; i++)
-    job_free(b->djobs[i]), b->djobs[i] = NULL;
+    dir_boot_job_free(b->djobs[i]), b->djobs[i] = NULL;
   if (b->descs_dirty)
     dir_cache_save_descs(b);
   b->descs_dirty = false;
@@ -544,14 +449,15 @@ reap_desc_jobs(dir_boot_t *b)
     return;
   if (b->desc_progress) {
     b->desc_backoff_ms = 0;
-    schedule(b->desc_timer, 0);
+    dir_boot_schedule(b->desc_timer, 0);
     return;
   }
+  b->desc_use_auths = !b->desc_use_auths;
   b->desc_backoff_ms = b->desc_backoff_ms ? b->desc_backoff_ms * 2
                                           : DESC_RETRY_MIN_MS;
   if (b->desc_backoff_ms > DESC_RETRY_MAX_MS)
     b->desc_backoff_ms = DESC_RETRY_MAX_MS;
-  schedule(b->desc_timer, b->desc_backoff_ms);
+  dir_boot_schedule(b->desc_timer, b->desc_backoff_ms);
 }
 
 static void
@@ -559,7 +465,7 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 {
   (void)fd;
   (void)what;
-  reap_consensus_job(arg);
+  dir_boot_cons_reap(arg);
   reap_desc_jobs(arg);
 }
 
@@ -576,13 +482,19 @@ dir_boot_new(const dir_boot_cfg_t *cfg, nodelist_t *nl,
              const dir_boot_cbs_t *cbs)
 {
   if (!cfg || !nl || !cfg->base || !cfg->tls || !cfg->auths ||
-      cfg->n_auths == 0 || cfg->n_auths > 64)
+      cfg->n_auths == 0 || cfg->n_auths > 64 ||
+      cfg->n_fallbacks > DIR_BOOT_MAX_FALLBACKS)
     return NULL;
   dir_boot_t *b = al_calloc(1, sizeof(*b));
   b->base = cfg->base;
   b->tls = cfg->tls;
   b->auths = al_memdup(cfg->auths, cfg->n_auths * sizeof(*cfg->auths));
   b->n_auths = cfg->n_auths;
+  if (cfg->fallbacks && cfg->n_fallbacks) {
+    b->fallbacks = al_memdup(cfg->fallbacks,
+                             cfg->n_fallbacks * sizeof(*cfg->fallbacks));
+    b->n_fallbacks = cfg->n_fallbacks;
+  }
   for (size_t i = 0; i < b->n_auths; i++)
     b->n_v3 += b->auths[i].has_v3ident;
   b->use_microdescs = cfg->use_microdescs;
@@ -590,18 +502,25 @@ dir_boot_new(const dir_boot_cfg_t *cfg, nodelist_t *nl,
   b->fetch_early = cfg->fetch_early;
   b->testing_network = cfg->testing_network;
   b->now = cfg->now ? cfg->now : default_now;
-  b->last_auth = SIZE_MAX;
+  b->last_idx[0] = b->last_idx[1] = SIZE_MAX;
   b->certs = al_calloc(b->n_auths, sizeof(*b->certs));
   b->cert_texts = al_calloc(b->n_auths, sizeof(*b->cert_texts));
   b->nl = nl;
   if (cbs)
     b->cbs = *cbs;
-  b->cons_timer = evtimer_new(b->base, cons_fetch, b);
+  b->cons_timer = evtimer_new(b->base, dir_boot_cons_fetch, b);
+  for (size_t i = 0; i < 2; i++) {
+    b->sched[i].b = b;
+    b->sched[i].src = (dir_src_t)i;
+    b->sched[i].timer = evtimer_new(b->base, dir_boot_sched_fire,
+                                    &b->sched[i]);
+  }
   b->desc_timer = evtimer_new(b->base, desc_fetch, b);
   b->reap_ev = event_new(b->base, -1, 0, on_reap, b);
-  if (!b->cons_timer || !b->desc_timer || !b->reap_ev || b->n_v3 == 0 ||
-      n_usable_auths(b) == 0) {
-    if (b->n_v3 == 0 || n_usable_auths(b) == 0)
+  bool usable_auth = have_usable(b, DIR_SRC_AUTHORITY);
+  if (!b->cons_timer || !b->desc_timer || !b->reap_ev || !b->sched[0].timer ||
+      !b->sched[1].timer || b->n_v3 == 0 || !usable_auth) {
+    if (b->n_v3 == 0 || !usable_auth)
       log_warn("No usable directory authority (need a v3ident and an "
                "orport)");
     dir_boot_free(b);
@@ -617,10 +536,10 @@ dir_boot_start(dir_boot_t *b)
     return -1;
   bootstrap_report(BOOTSTRAP_STARTING);
   if (dir_cache_load(b)) {
-    schedule_refresh(b);
-    schedule(b->desc_timer, 0);
+    dir_boot_schedule_refresh(b);
+    dir_boot_schedule(b->desc_timer, 0);
   } else {
-    schedule(b->cons_timer, 0);
+    dir_boot_schedule(b->cons_timer, 0);
   }
   return 0;
 }
@@ -636,9 +555,10 @@ dir_boot_free_(dir_boot_t *b)
 {
   if (!b)
     return;
-  job_free(b->cjob);
+  for (size_t i = 0; i < DIR_BOOT_MAX_IN_PROGRESS; i++)
+    dir_boot_job_free(b->cjobs[i]);
   for (size_t i = 0; i < DIR_BOOT_MAX_FETCHES; i++)
-    job_free(b->djobs[i]);
+    dir_boot_job_free(b->djobs[i]);
   /* Keep what a round still in progress brought (tor also saves its
    * descriptor cache at exit). */
   if (b->descs_dirty)
@@ -649,6 +569,9 @@ dir_boot_free_(dir_boot_t *b)
     event_free(b->desc_timer);
   if (b->reap_ev)
     event_free(b->reap_ev);
+  for (size_t i = 0; i < 2; i++)
+    if (b->sched[i].timer)
+      event_free(b->sched[i].timer);
   authcert_list_free(b->certs, b->n_certs);
   for (size_t i = 0; i < b->n_certs; i++)
     al_free(b->cert_texts[i]);
@@ -656,5 +579,6 @@ dir_boot_free_(dir_boot_t *b)
   dir_store_clear(&b->store);
   al_free(b->cache_dir);
   al_free(b->auths);
+  al_free(b->fallbacks);
   al_free(b);
 }

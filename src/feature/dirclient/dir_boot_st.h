@@ -6,8 +6,12 @@
 #include "allium/feature/dirclient/dir_boot.h"
 #include "allium/feature/dirclient/dir_fetch.h"
 
+#include <event2/util.h>
+
 /** Descriptor fetches run in parallel (each from another authority). */
 #define DIR_BOOT_MAX_FETCHES 4
+/** Most fallback mirrors a bootstrapper takes. */
+#define DIR_BOOT_MAX_FALLBACKS 1024
 /** Largest cache file read (bytes). */
 #define DIR_CACHE_MAX_FILE (256u << 20)
 
@@ -25,9 +29,25 @@ typedef struct dir_store_t {
 
 typedef enum dir_job_kind_t { DIR_JOB_CONSENSUS, DIR_JOB_DESCS } dir_job_kind_t;
 
+/** Where a fetch goes: a fallback mirror or an authority. */
+typedef enum dir_src_t { DIR_SRC_FALLBACK = 0, DIR_SRC_AUTHORITY = 1 } dir_src_t;
+
+/** One bootstrap schedule (tor(1): advanced by attempts, not failures). */
+typedef struct dir_sched_t {
+  struct dir_boot_t *b;
+  dir_src_t src;
+  struct event *timer;
+  uint32_t delay_ms;         /* the delay before the next attempt */
+  uint32_t n_attempts;
+  bool waiting;              /* due, but too many attempts in progress */
+} dir_sched_t;
+
 typedef struct dir_job_t {
   struct dir_boot_t *b;
   dir_job_kind_t kind;
+  bool connected;            /* consensus job: its channel is open */
+  dir_src_t src;             /* where it fetches from */
+  uint64_t started_ms;       /* consensus job: monotonic start time */
   dir_fetch_t *fetch;
   dir_url_list_t paths;
   dir_fetch_request_t *reqs;
@@ -43,6 +63,8 @@ struct dir_boot_t {
   tls_context_t *tls;
   dir_authority_t *auths;
   size_t n_auths;
+  dir_fallback_t *fallbacks;
+  size_t n_fallbacks;
   size_t n_v3;               /* authorities with a v3ident */
   bool use_microdescs;
   char *cache_dir;
@@ -60,14 +82,50 @@ struct dir_boot_t {
   time_t cons_va;            /* valid-after of the consensus held, or 0 */
   bool enough;
 
-  dir_job_t *cjob;
+  dir_job_t *cjobs[DIR_BOOT_MAX_IN_PROGRESS];
+  bool bootstrapping;        /* the bootstrap schedules are running */
+  dir_sched_t sched[2];      /* by dir_src_t */
   dir_job_t *djobs[DIR_BOOT_MAX_FETCHES];
   struct event *cons_timer, *desc_timer, *reap_ev;
   uint32_t backoff_ms, desc_backoff_ms;
   bool desc_progress;        /* the last descriptor round attached some */
-  size_t last_auth;          /* authority of the last consensus fetch */
+  bool desc_use_auths;       /* this round: authorities, not fallbacks */
+  bool refresh_use_auths;    /* next refresh attempt: an authority */
+  size_t last_idx[2];        /* server of the last consensus fetch */
   bool descs_dirty;          /* descriptors attached since the last save */
 };
+
+/* dir_boot.c */
+void dir_boot_schedule(struct event *ev, uint32_t ms);
+void dir_boot_job_free(dir_job_t *j);
+/** Pick a server of src at random (fallbacks by weight), avoiding index
+ * avoid when another exists; false when src has none usable. */
+bool dir_boot_pick(const struct dir_boot_t *b, dir_src_t src, size_t avoid,
+                   size_t *idx);
+/** Start j's requests against server idx of src. */
+dir_fetch_t *dir_boot_job_start(struct dir_boot_t *b, dir_job_t *j,
+                                dir_src_t src, size_t idx,
+                                dir_doc_kind_t kind, uint32_t timeout_ms,
+                                const dir_fetch_callbacks_t *cbs);
+/** "fallback directory mirror $FP at ADDR" / "directory authority NICK at
+ * ADDR" into buf (ADDR through safe_str(): shown only with SafeLogging 0). */
+void dir_boot_describe(const struct dir_boot_t *b, dir_src_t src, size_t idx,
+                       char *buf, size_t len);
+void dir_boot_reap_soon(struct dir_boot_t *b);
+/** "an authority" or "a fallback directory mirror", for log lines. */
+const char *dir_boot_src_name(dir_src_t src);
+
+/* dir_boot_cons.c: the consensus fetch and the bootstrap schedules */
+/** Timer callback of cons_timer (arg: the dir_boot_t). */
+void dir_boot_cons_fetch(evutil_socket_t fd, short what, void *arg);
+/** Timer callback of a bootstrap schedule (arg: its dir_sched_t). */
+void dir_boot_sched_fire(evutil_socket_t fd, short what, void *arg);
+/** Start the bootstrap schedules (no-op when running). */
+void dir_boot_bootstrap_begin(struct dir_boot_t *b);
+/** Handle finished consensus jobs (from the reap event). */
+void dir_boot_cons_reap(struct dir_boot_t *b);
+/** Schedule the next consensus refresh (dir-spec 5.1). */
+void dir_boot_schedule_refresh(struct dir_boot_t *b);
 
 /* dir_cache.c */
 char *dir_cache_path(const struct dir_boot_t *b, const char *name);

@@ -418,7 +418,7 @@ conf_reset_var(const conf_format_t *fmt, void *obj, const conf_var_t *var)
   if (is_list_type(var->type))
     var = group_leader(fmt, var);
   clear_field(obj, var);
-  if (!var->dflt)
+  if (!var->dflt || (var->flags & CONF_FLAG_BUILTIN_DEFAULT))
     return;
   char *err = NULL;
   int r = is_list_type(var->type)

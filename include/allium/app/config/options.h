@@ -60,6 +60,8 @@ typedef struct allium_options_t {
   config_line_t *DirAuthority;
   config_line_t *AlternateDirAuthority;
   config_line_t *AlternateBridgeAuthority;
+  config_line_t *FallbackDir;
+  int UseDefaultFallbackDirs;
   int TestingTorNetwork;
   int ConnectionPadding;        /**< AUTOBOOL */
   int ReducedConnectionPadding;

@@ -3,8 +3,16 @@
  *
  * dir_boot_start() loads the cache (cached-certs, cached-consensus or
  * cached-microdesc-consensus, cached-descriptors or cached-microdescs),
- * then fetches from the configured authorities over one-hop BEGIN_DIR
- * circuits (dir_fetch.h): the authorities' key certificates, the consensus
+ * then fetches over one-hop BEGIN_DIR circuits (dir_fetch.h) from the
+ * fallback directory mirrors and the authorities.  While bootstrapping (no
+ * reasonably live consensus) it tries several servers at once, as tor
+ * does (dir-spec 5.1; tor(1) ClientBootstrapConsensus*): fallbacks at
+ * once and then on a randomised exponential schedule, authorities on their
+ * own slower schedule starting 6 s later (at once when there are no
+ * fallbacks), at most 3 attempts in progress (one not connected after
+ * 10 s gives way to the next one due); the first attempt that connects
+ * wins and the others are closed.  It fetches the authorities'
+ * key certificates, the consensus
  * (verified: signed by more than half of the configured v3 identities,
  * reasonably live, newer than the one held), then the missing
  * descriptors in batches, in parallel across authorities.  Each change of
@@ -22,6 +30,7 @@
 #include <time.h>
 
 #include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/dirclient/dir_fallback.h"
 #include "allium/feature/dirparse/consensus.h"
 #include "allium/feature/dirparse/keycert.h"
 #include "allium/feature/nodelist/nodelist.h"
@@ -34,6 +43,8 @@ typedef struct dir_boot_cfg_t {
   tls_context_t *tls;                 /* client TLS context, borrowed */
   const dir_authority_t *auths;       /* copied */
   size_t n_auths;
+  const dir_fallback_t *fallbacks;    /* copied; may be NULL */
+  size_t n_fallbacks;
   bool use_microdescs;                /* false: ns consensus + server descriptors */
   const char *cache_dir;              /* copied; NULL = no disk cache */
   bool fetch_early;                   /* FetchDirInfoEarly / ExtraEarly */
@@ -77,6 +88,28 @@ void dir_boot_free_(dir_boot_t *b);
 /** The cap while bootstrapping a TestingTorNetwork (its authorities vote
  * every few seconds; tor shortens its schedules there too). */
 #define DIR_BOOT_TESTING_MAX_MS 2000
+
+/** Bootstrap schedules (tor(1) ClientBootstrapConsensus*): the delay
+ * before the first attempt from fallbacks, from authorities when there are
+ * fallbacks, from authorities when there are none; attempts in progress at
+ * once; the longest delay between two attempts of one schedule. */
+#define DIR_BOOT_FALLBACK_INITIAL_MS 0
+#define DIR_BOOT_AUTHORITY_INITIAL_MS 6000
+#define DIR_BOOT_AUTHORITY_ONLY_INITIAL_MS 0
+#define DIR_BOOT_MAX_IN_PROGRESS 3
+#define DIR_BOOT_SCHED_MAX_MS (3600u * 1000u)
+/** A bootstrap attempt that has not connected after this long gives its
+ * place to the next one due when DIR_BOOT_MAX_IN_PROGRESS are running (a
+ * blackholed server must not stall the bootstrap for a whole fetch
+ * timeout). */
+#define DIR_BOOT_CONNECT_TIMEOUT_MS 10000
+
+/** The delay after an attempt of a bootstrap schedule whose last delay was
+ * last_ms: random exponential backoff with jitter, uniformly (r in [0, 1))
+ * in [last + 1 s, max(last + 1 s, 3 * last)] (multiplier 2 in a
+ * TestingTorNetwork), capped at DIR_BOOT_SCHED_MAX_MS (testing:
+ * DIR_BOOT_TESTING_MAX_MS). */
+uint32_t dir_boot_sched_next(uint32_t last_ms, double r, bool testing);
 
 /** When to fetch the next consensus (dir-spec 5.1): uniformly in
  * [fu + 3/4 (fu - va), that + 7/8 (vu - that)], with r in [0, 1) choosing

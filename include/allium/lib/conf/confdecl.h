@@ -56,6 +56,9 @@ typedef enum conf_type_t {
 #define CONF_FLAG_SENSITIVE (1u << 0)
 /** Not shown by conf_print_list(). */
 #define CONF_FLAG_HIDDEN (1u << 1)
+/** dflt only describes a default built into the program (e.g. a list):
+ * conf_print_list() shows it, but the option starts empty. */
+#define CONF_FLAG_BUILTIN_DEFAULT (1u << 2)
 
 /** One option. */
 typedef struct conf_var_t {

@@ -69,6 +69,76 @@ Test(dir_boot, backoff)
   }
 }
 
+/* The bootstrap schedules: random exponential backoff with jitter, each
+ * delay in [last + 1 s, max(last + 1 s, 3 last)], capped. */
+Test(dir_boot, sched_next_bounds)
+{
+  for (int k = 0; k < 200; k++) {
+    double r = k / 200.0;
+    uint32_t last = 0;
+    for (int i = 0; i < 40; i++) {
+      uint32_t next = dir_boot_sched_next(last, r, false);
+      uint64_t lo = (uint64_t)last + 1000, hi = (uint64_t)last * 3;
+      if (hi < lo)
+        hi = lo;
+      if (hi > DIR_BOOT_SCHED_MAX_MS)
+        hi = DIR_BOOT_SCHED_MAX_MS;
+      if (lo > hi)
+        lo = hi;
+      cr_assert(next >= lo && next <= hi, "last %u next %u r %f", last, next,
+                r);
+      last = next;
+    }
+    cr_assert_leq(last, DIR_BOOT_SCHED_MAX_MS);
+  }
+  /* The first delays: 1 s after an immediate attempt, then 2-3 s. */
+  cr_assert_eq(dir_boot_sched_next(0, 0.99, false), 1000);
+  cr_assert_eq(dir_boot_sched_next(1000, 0, false), 2000);
+  cr_assert_eq(dir_boot_sched_next(1000, 0.999, false), 2999);
+  /* Authorities after fallbacks: the first retry 7-18 s after 6 s. */
+  cr_assert_eq(dir_boot_sched_next(DIR_BOOT_AUTHORITY_INITIAL_MS, 0, false),
+               7000);
+  cr_assert_geq(dir_boot_sched_next(DIR_BOOT_AUTHORITY_INITIAL_MS, 0.999,
+                                    false), 17900);
+  /* Capped, and bad r is treated as 0. */
+  cr_assert_eq(dir_boot_sched_next(DIR_BOOT_SCHED_MAX_MS, 0.5, false),
+               DIR_BOOT_SCHED_MAX_MS);
+  cr_assert_eq(dir_boot_sched_next(UINT32_MAX, 0.5, false),
+               DIR_BOOT_SCHED_MAX_MS);
+  cr_assert_eq(dir_boot_sched_next(2000, -1, false), 3000);
+  cr_assert_eq(dir_boot_sched_next(2000, 1.0, false), 3000);
+  /* TestingTorNetwork: multiplier 2, cap 2 s. */
+  cr_assert_eq(dir_boot_sched_next(0, 0.5, true), 1000);
+  cr_assert_eq(dir_boot_sched_next(1000, 0.5, true), 2000);
+  cr_assert_eq(dir_boot_sched_next(2000, 0.9, true), 2000);
+}
+
+/* Not spinning: even at the fastest jitter (r = 0) a schedule makes a
+ * bounded number of attempts in 30 s, and the jittered ones fewer. */
+Test(dir_boot, sched_attempts_bounded)
+{
+  for (int k = 0; k < 3; k++) {
+    double r = k / 2.0 * 0.999;
+    uint32_t t = 0, d = DIR_BOOT_FALLBACK_INITIAL_MS;
+    int n = 0;
+    while (t + d <= 30000) {
+      t += d;
+      n++;
+      d = dir_boot_sched_next(d, r, false);
+    }
+    cr_assert(n >= 3 && n <= 8, "r %f: %d attempts in 30 s", r, n);
+    t = 0;
+    d = DIR_BOOT_AUTHORITY_INITIAL_MS;
+    n = 0;
+    while (t + d <= 30000) {
+      t += d;
+      n++;
+      d = dir_boot_sched_next(d, r, false);
+    }
+    cr_assert(n >= 2 && n <= 4, "authorities, r %f: %d in 30 s", r, n);
+  }
+}
+
 Test(dir_boot, threshold)
 {
   cr_assert(!dir_boot_sigs_enough(0, 0));
@@ -202,7 +272,9 @@ Test(dir_cache, live_ns_cache_is_used)
   cr_assert_eq(nodelist_n_nodes(NL), 4);
   cr_assert_float_eq(nodelist_descriptor_fraction(NL), 1.0, 1e-9);
   /* Nothing to fetch until the refresh: no consensus job started. */
-  cr_assert_null(b->cjob);
+  for (size_t i = 0; i < DIR_BOOT_MAX_IN_PROGRESS; i++)
+    cr_assert_null(b->cjobs[i]);
+  cr_assert(!b->bootstrapping);
   dir_boot_free(b);
 }
 

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -19,6 +23,7 @@
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/fs/fs.h"
 #include "allium/lib/malloc/malloc.h"
+#include "feature/dirclient/dir_boot_st.h"
 #include "feature/dirclient/fake_dirsrv.h"
 #include "feature/dirparse/fixture.h"
 
@@ -236,4 +241,163 @@ Test(dir_boot_fetch, bad_signatures_are_rejected)
   cr_assert_geq(D.n_keys, 2);
   dir_boot_free(b);
   fake_dirsrv_free(srv);
+}
+
+/* ---- fallbacks first, authorities after (dir-spec 5.1, tor(1)) ---- */
+
+static dir_boot_t *
+start_fb(dir_authority_t *auths, const dir_fallback_t *fb, size_t n_fb)
+{
+  dir_boot_cfg_t cfg = { .base = BASE, .tls = TLS, .auths = auths,
+                         .n_auths = 2, .fallbacks = fb, .n_fallbacks = n_fb,
+                         .cache_dir = DIR_, .now = fake_now };
+  dir_boot_cbs_t cbs = { on_dirinfo, NULL };
+  dir_boot_t *b = dir_boot_new(&cfg, NL, &cbs);
+  cr_assert_not_null(b);
+  cr_assert_eq(dir_boot_start(b), 0);
+  return b;
+}
+
+static void
+make_fallback(dir_fallback_t *f, uint16_t port)
+{
+  memset(f, 0, sizeof(*f));
+  f->ipv4[0] = 127;
+  f->ipv4[3] = 1;
+  f->orport = port;
+  f->weight = 1;
+  memcpy(f->rsa_id, R.rsa_fp, 20);
+}
+
+/* A loopback port nobody listens on (connects are refused at once). */
+static uint16_t
+closed_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  socklen_t len = sizeof(sin);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+  close(fd);
+  return ntohs(sin.sin_port);
+}
+
+static double
+mono_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+Test(dir_boot_fetch, fallback_first_spares_authorities)
+{
+  fake_dirsrv_t *fb_srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  fake_dirsrv_t *au_srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  dir_fallback_t fb;
+  make_auths(auths, fake_dirsrv_port(au_srv));
+  make_fallback(&fb, fake_dirsrv_port(fb_srv));
+  dir_boot_t *b = start_fb(auths, &fb, 1);
+  run_for(5000);
+  cr_assert(ENOUGH, "no enough dirinfo from the fallback");
+  cr_assert_geq(fake_dirsrv_n_requests(fb_srv), 3, "certs+consensus+descs");
+  cr_assert_eq(fake_dirsrv_n_requests(au_srv), 0,
+               "an authority was asked although the fallback answered");
+  dir_boot_free(b);
+  fake_dirsrv_free(fb_srv);
+  fake_dirsrv_free(au_srv);
+}
+
+Test(dir_boot_fetch, dead_fallbacks_then_authorities_after_6s)
+{
+  fake_dirsrv_t *au_srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  dir_fallback_t fb[2];
+  make_auths(auths, fake_dirsrv_port(au_srv));
+  make_fallback(&fb[0], closed_port());
+  make_fallback(&fb[1], closed_port());
+  double t0 = mono_s();
+  dir_boot_t *b = start_fb(auths, fb, 2);
+  run_for(15000);
+  double took = mono_s() - t0;
+  cr_assert(ENOUGH, "authorities never tried");
+  cr_assert_geq(took, DIR_BOOT_AUTHORITY_INITIAL_MS / 1000.0 - 0.05,
+                "an authority was asked before its 6 s delay: %.2f s", took);
+  cr_assert_lt(took, 10.0, "%.2f s", took);
+  /* The fallback schedule kept trying meanwhile, on its own schedule:
+   * attempts at 0, 1 and 3-4 s, maybe one more at 3.5-7.5 s; no more. */
+  uint32_t n_fb = b->sched[DIR_SRC_FALLBACK].n_attempts;
+  cr_assert(n_fb >= 3 && n_fb <= 5, "%u fallback attempts", n_fb);
+  cr_assert_geq(b->sched[DIR_SRC_AUTHORITY].n_attempts, 1);
+  cr_assert(!b->bootstrapping);
+  dir_boot_free(b);
+  fake_dirsrv_free(au_srv);
+}
+
+Test(dir_boot_fetch, no_fallbacks_authorities_at_once)
+{
+  fake_dirsrv_t *au_srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  make_auths(auths, fake_dirsrv_port(au_srv));
+  double t0 = mono_s();
+  dir_boot_t *b = start_fb(auths, NULL, 0);
+  run_for(5000);
+  cr_assert(ENOUGH);
+  cr_assert_lt(mono_s() - t0, 3.0, "authority-only bootstrap waited");
+  dir_boot_free(b);
+  fake_dirsrv_free(au_srv);
+}
+
+/* A loopback listener that never accepts: connects complete, then the
+ * handshake stalls (a blackholed mirror).  Returns the socket. */
+static int
+stalled_listener(uint16_t *port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  socklen_t len = sizeof(sin);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  cr_assert_eq(listen(fd, 16), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+  *port = ntohs(sin.sin_port);
+  return fd;
+}
+
+/* Three stalled mirrors fill every slot (DIR_BOOT_MAX_IN_PROGRESS); the
+ * oldest attempt gives way after DIR_BOOT_CONNECT_TIMEOUT_MS and an
+ * authority is asked then, not only after the whole-fetch timeout. */
+Test(dir_boot_fetch, stalled_fallbacks_give_way, .timeout = 60)
+{
+  fake_dirsrv_t *au_srv = fake_dirsrv_new(BASE, &R, handler, &D);
+  dir_authority_t auths[2];
+  dir_fallback_t fb[3];
+  int fds[3];
+  make_auths(auths, fake_dirsrv_port(au_srv));
+  for (int i = 0; i < 3; i++) {
+    uint16_t port;
+    fds[i] = stalled_listener(&port);
+    make_fallback(&fb[i], port);
+  }
+  double t0 = mono_s();
+  dir_boot_t *b = start_fb(auths, fb, 3);
+  run_for(2500);
+  int n_running = 0;
+  for (size_t i = 0; i < DIR_BOOT_MAX_IN_PROGRESS; i++)
+    n_running += b->cjobs[i] != NULL;
+  cr_assert_eq(n_running, 2, "attempts at 0 and 1 s in progress at 2.5 s");
+  run_for(25000);
+  double took = mono_s() - t0;
+  cr_assert(ENOUGH, "stalled attempts were never given up");
+  cr_assert_geq(took, DIR_BOOT_CONNECT_TIMEOUT_MS / 1000.0 - 0.05, "%.2f",
+                took);
+  cr_assert_lt(took, 20.0, "%.2f s", took);
+  dir_boot_free(b);
+  for (int i = 0; i < 3; i++)
+    close(fds[i]);
+  fake_dirsrv_free(au_srv);
 }
