@@ -127,7 +127,7 @@ static const conf_var_t option_vars[] = {
   V(FetchDirInfoExtraEarly, BOOL, "0",
     "Fetch directory info as early as authorities allow"),
   V(ClientUseIPv4, BOOL, "1", "Connect to relays over IPv4"),
-  V(ClientUseIPv6, BOOL, "0", "Connect to relays over IPv6"),
+  V(ClientUseIPv6, BOOL, "1", "Connect to relays over IPv6"),
   V(ClientPreferIPv6ORPort, AUTOBOOL, "auto", "Prefer relays' IPv6 ORPort"),
   V(ConfluxEnabled, AUTOBOOL, "auto", "Use conflux (multipath) circuits"),
   /* Relay */

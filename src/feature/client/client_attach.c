@@ -44,6 +44,25 @@ client_hop_spec_from_node(const node_t *n, circ_hop_spec_t *out)
   return 0;
 }
 
+int
+client_hop_spec_first_hop(const node_t *n, const pathsel_options_t *o,
+                          circ_hop_spec_t *out)
+{
+  if (!pathsel_node_reachable(o, n) || client_hop_spec_from_node(n, out) < 0)
+    return -1;
+  bool use4 = o ? o->client_use_ipv4 : true;
+  if (pathsel_first_hop_use_ipv6(o, n) && out->n_addr == 2) {
+    relay_lspec_t v4 = out->addr[0];
+    out->addr[0] = out->addr[1];
+    out->addr[1] = v4;
+    if (!use4)
+      out->n_addr = 1;
+  } else if (!use4) {
+    return -1;
+  }
+  return 0;
+}
+
 bool
 client_exit_allows(const node_t *n, const policy_addr_t *dest, uint16_t port)
 {

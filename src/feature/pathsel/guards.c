@@ -185,13 +185,14 @@ node_is_guard_candidate(const node_t *n)
   return n && (n->flags & need) == need && !(n->flags & NODE_FLAG_MIDDLEONLY);
 }
 
-/* The configuration part of the filter (guard-spec 4.2). */
-static bool
-node_passes_config(const node_t *n, const pathsel_options_t *o)
+bool
+guards_node_passes_config(const node_t *n, const pathsel_options_t *o)
 {
   if (!o)
     return true;
   if (routerset_contains_node(o->exclude_nodes, n))
+    return false;
+  if (!pathsel_node_reachable(o, n))
     return false;
   if (!routerset_is_empty(o->entry_nodes) && !routerset_contains_node(o->entry_nodes, n))
     return false;
@@ -263,7 +264,7 @@ update_filtered(guard_selection_t *gs, const nodelist_t *nl, const pathsel_optio
   for (size_t i = 0; i < gs->n_sampled; i++) {
     guard_entry_t *g = gs->sampled[i];
     const node_t *n = nodelist_find_by_rsa_id(nl, g->rsa_id);
-    g->filtered = g->listed && n && node_passes_config(n, o);
+    g->filtered = g->listed && n && guards_node_passes_config(n, o);
   }
 }
 
@@ -286,7 +287,7 @@ static bool
 sample_candidate(const node_t *n, void *arg)
 {
   sample_filter_t *f = arg;
-  return node_is_guard_candidate(n) && node_passes_config(n, f->o) &&
+  return node_is_guard_candidate(n) && guards_node_passes_config(n, f->o) &&
          !guard_selection_find(f->gs, n->rsa_id);
 }
 
