@@ -92,8 +92,12 @@ client_circ_may_attach(const client_circ_view_t *v, const policy_addr_t *dest,
       now_msec >= v->first_use_msec &&
       now_msec - v->first_use_msec >= (uint64_t)max_dirtiness_sec * 1000)
     return CLIENT_ATTACH_DIRTY;
-  if (v->iso && stream && !proxy_iso_may_share(v->iso, stream))
-    return CLIENT_ATTACH_ISOLATION;
+  if (v->iso && stream) {
+    bool ok = v->iso_state ? proxy_iso_circ_may_add(v->iso, v->iso_state, stream)
+                           : proxy_iso_may_share(v->iso, stream);
+    if (!ok)
+      return CLIENT_ATTACH_ISOLATION;
+  }
   return CLIENT_ATTACH_OK;
 }
 

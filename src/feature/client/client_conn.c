@@ -190,6 +190,7 @@ conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
   v.exit = client_circ_exit_node(k->c, circ);
   v.first_use_msec = circ->first_use_msec;
   v.iso = circ->has_iso ? &circ->iso.a : NULL;
+  v.iso_state = &circ->iso_state;
   return client_circ_may_attach(&v, &k->dest, k->port, &k->iso.a, now,
                                 k->c->max_dirtiness_sec);
 }
@@ -253,6 +254,7 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
     client_iso_copy(&circ->iso, &k->iso.a);
     circ->has_iso = true;
   }
+  proxy_iso_circ_add(&circ->iso.a, &circ->iso_state, &k->iso.a);
   if (k->command == SOCKS_CMD_CONNECT)
     conn_send_optimistic(k, t);
   chanmgr_flush(c->cm, circ->handle);

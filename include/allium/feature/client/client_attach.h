@@ -39,6 +39,9 @@ typedef struct client_circ_view_t {
   uint64_t first_use_msec;          /**< first stream attached; 0: clean */
   const proxy_iso_attrs_t *iso;     /**< first stream's attributes; NULL:
                                      *   none carried yet */
+  const proxy_iso_circ_t *iso_state;/**< what its streams had (transitive
+                                     *   isolation); NULL: compare with
+                                     *   the first stream only */
 } client_circ_view_t;
 
 typedef enum client_attach_verdict_t {
