@@ -228,6 +228,9 @@ client_objects_new(const allium_options_t *o)
   cc.n_long_lived_ports = C->n_long_lived;
   cc.conn_limit = 0;   /* ConnLimit is tor's fd minimum, not a cap */
   cc.socks_policy = C->socks_policy;
+  cc.socks_safety.safe_socks = o->SafeSocks != 0;
+  cc.socks_safety.test_socks = o->TestSocks != 0;
+  cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
   C->client = client_new(&cc);
   return C->client ? 0 : -1;
 }

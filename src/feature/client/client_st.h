@@ -133,6 +133,7 @@ struct client_t {
   size_t n_long_lived;
   int conn_limit;
   const struct policy_t *socks_policy;   /* borrowed; NULL: accept all */
+  socks_safety_cfg_t socks_safety;       /* SafeSocks, TestSocks, ... */
   client_listener_t *listeners;
   size_t n_listeners;
   guard_selection_t *gs;
