@@ -332,6 +332,22 @@ guards_expand_sample(guard_selection_t *gs, const nodelist_t *nl, const pathsel_
     g->filtered = true;
     guards_add_entry(gs, g);
   }
+  if (count_usable_filtered(gs) == 0 && o) {
+    /* Guards exist, but the configuration rules every one out: say so
+     * (rate-limited); ExcludeNodes is never relaxed for guards. */
+    for (size_t i = 0; i < nodelist_n_nodes(nl); i++) {
+      if (!node_is_guard_candidate(nodelist_get_node(nl, i)))
+        continue;
+      static log_ratelim_t rl = { 600, 0, 0 };
+      unsigned dropped = 0;
+      if (log_ratelim_check(&rl, &dropped))
+        log_warn("Every guard is ruled out by ExcludeNodes, EntryNodes or "
+                 "ClientUseIPv4/ClientUseIPv6: no circuit can be built.  "
+                 "StrictNodes 0 never relaxes ExcludeNodes for guards of "
+                 "general circuits. [%u similar messages suppressed]", dropped);
+      break;
+    }
+  }
 }
 
 /* Regenerate {PRIMARY_GUARDS} (guard-spec 4.4). */

@@ -10,6 +10,7 @@
 
 #include "allium/feature/pathsel/guards.h"
 #include "allium/feature/pathsel/path.h"
+#include "allium/lib/log/log.h"
 #include "netfix.h"
 
 #define NOW (NETFIX_VALID_AFTER + 600)
@@ -256,5 +257,55 @@ Test(exclude, client_use_ipv4_0)
   o.client_use_ipv6 = false;
   cr_assert_not(pathsel_node_reachable(&o, g0));
   cr_assert_null(pathsel_choose_first_hop(nl, &o, NULL, &r.rng));
+  nodelist_free(nl);
+}
+
+static char logbuf[4096];
+
+static void
+capture(int severity, const char *module, const char *msg, void *arg)
+{
+  (void)module;
+  (void)arg;
+  if (severity < SEV_WARN)
+    return;
+  size_t n = strlen(logbuf);
+  snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", msg);
+}
+
+/* The failures say why, once (rate-limited). */
+Test(exclude, failures_are_explained_once)
+{
+  nodelist_t *nl = make_net();
+  char all_guards[256] = "x0,x1,x2,x3";
+  for (int i = 0; i < NG; i++) {
+    size_t n = strlen(all_guards);
+    snprintf(all_guards + n, sizeof(all_guards) - n, ",g%d", i);
+  }
+  routerset_t *ex = set(all_guards);
+  pathsel_options_t o;
+  pathsel_options_init(&o);
+  o.exclude_nodes = ex;
+  logbuf[0] = '\0';
+  log_sinks_clear();
+  log_sink_add(LOG_SINK_CALLBACK, SEV_DEBUG, SEV_ERR, NULL, capture, NULL);
+  netfix_rng_t r;
+  netfix_rng_init(&r, 17);
+  guard_selection_t *gs = guard_selection_new("default");
+  for (int i = 0; i < 50; i++) {
+    guard_selection_update(gs, nl, &o, NOW, &r.rng);
+    pathsel_path_t p;
+    cr_assert_neq(pathsel_build_path(nl, gs, &o, false, 80, NOW, &r.rng, &p), 0);
+    cr_assert_neq(pathsel_build_path(nl, gs, &o, true, 0, NOW, &r.rng, &p), 0);
+  }
+  cr_assert_eq(guard_selection_n_sampled(gs), 0);
+  log_sinks_reset_default();
+  const char *g = strstr(logbuf, "Every guard is ruled out");
+  const char *x = strstr(logbuf, "No usable exit relay outside ExcludeNodes");
+  cr_assert(g && x, "%s", logbuf);
+  cr_assert_null(strstr(g + 1, "Every guard is ruled out"), "%s", logbuf);
+  cr_assert_null(strstr(x + 1, "No usable exit relay"), "%s", logbuf);
+  guard_selection_free(gs);
+  routerset_free(ex);
   nodelist_free(nl);
 }
