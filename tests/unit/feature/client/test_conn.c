@@ -70,8 +70,10 @@ typedef struct mkopt_t {
   const policy_t *socks_policy;
 } mkopt_t;
 
-/* SafeSocks / TestSocks / WarnUnsafeSocks for the next mk_client() */
+/* SafeSocks / TestSocks / WarnUnsafeSocks and node lists for the next
+ * mk_client() */
 static socks_safety_cfg_t test_safety;
+static const routerset_t *test_exclude, *test_exclude_exit;
 
 static void
 mk_client(const mkopt_t *o)
@@ -97,6 +99,8 @@ mk_client(const mkopt_t *o)
   cfg.ports = &pc;
   cfg.n_ports = 1;
   pathsel_options_init(&cfg.path_opts);
+  cfg.path_opts.exclude_nodes = test_exclude;
+  cfg.path_opts.exclude_exit_nodes = test_exclude_exit;
   cfg.use_entry_guards = o->use_guards;
   cfg.socks_timeout_msec = o->socks_timeout;
   cfg.stream_timeout_msec = o->stream_timeout ? o->stream_timeout : 2000;
@@ -946,4 +950,41 @@ Test(client_conn, warn_unsafe_socks_serves, .fini = teardown)
   cr_assert_null(strstr(w + 1, "gave allium an IP address"), "not rate-limited: %s",
                  logbuf);
   cr_assert_null(strstr(logbuf, "TestSocks"), "%s", logbuf);
+}
+
+/* ExcludeExitNodes: every circuit ends at e2; ExcludeNodes naming both
+ * exits with StrictNodes 0: no general circuit at all, and a request to an
+ * address (the address-based exit choice) is not served by them either. */
+Test(client_conn, exclude_exit_nodes_and_exclude_nodes, .fini = teardown)
+{
+  routerset_t *xx = NULL, *ex = NULL;
+  cr_assert_eq(routerset_parse("e1", &xx), 0);
+  cr_assert_eq(routerset_parse("e1,e2", &ex), 0);
+  test_exclude_exit = xx;
+  mk_client_with_circuits(true);
+  for (size_t i = 0; i < fake_n_circs(); i++)
+    cr_assert_eq(fake_circ(i)->hops[2].rsa_id[0], 0x32, "exit %#x",
+                 fake_circ(i)->hops[2].rsa_id[0]);
+  teardown();
+  test_exclude_exit = NULL;
+  test_exclude = ex;
+  mkopt_t o = { PROXY_PORT_SOCKS, 1500, 0, true, 0, NULL, NULL };
+  mk_client(&o);
+  client_dirinfo_changed(cl, true);
+  int fd = socks5_connect_ipv4();
+  uint8_t buf[16];
+  size_t got;
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 4000), "no answer");
+  cr_assert_eq(got, 10);
+  cr_assert_neq(buf[1], 0, "served through an excluded exit");
+  close(fd);
+  /* (an internal circuit may be launched, through other relays) */
+  for (size_t i = 0; i < fake_n_circs(); i++)
+    for (size_t h = 0; h < fake_circ(i)->n_hops; h++)
+      cr_assert_neq(fake_circ(i)->hops[h].rsa_id[0] & 0xF0, 0x30,
+                    "circuit %zu hop %zu is an excluded exit", i, h);
+  client_free(cl);
+  test_exclude = NULL;
+  routerset_free(xx);
+  routerset_free(ex);
 }
