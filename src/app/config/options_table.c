@@ -101,6 +101,9 @@ static const conf_var_t option_vars[] = {
   V(SocksPort, PORTLIST, "9050", "SOCKS listener: [address:]port|auto|unix:path [flags]"),
   V(HTTPTunnelPort, PORTLIST, NULL, "HTTP CONNECT listener"),
   V(SocksPolicy, LINELIST, NULL, "Who may connect to SocksPort: accept|reject pattern"),
+  V(SafeSocks, BOOL, "0", "Refuse SOCKS requests that carry an IP address"),
+  V(TestSocks, BOOL, "0", "Log whether each SOCKS request was safe"),
+  V(WarnUnsafeSocks, BOOL, "1", "Warn about SOCKS requests that carry an IP address"),
   VR(SocksTimeout, INTERVAL, "2 minutes", 1, 2147483647,
      "Give up on an unattached SOCKS connection after this long"),
   V(ClientOnly, BOOL, "0", "Never act as a relay"),
@@ -131,7 +134,7 @@ static const conf_var_t option_vars[] = {
   V(FetchDirInfoExtraEarly, BOOL, "0",
     "Fetch directory info as early as authorities allow"),
   V(ClientUseIPv4, BOOL, "1", "Connect to relays over IPv4"),
-  V(ClientUseIPv6, BOOL, "0", "Connect to relays over IPv6"),
+  V(ClientUseIPv6, BOOL, "1", "Connect to relays over IPv6"),
   V(ClientPreferIPv6ORPort, AUTOBOOL, "auto", "Prefer relays' IPv6 ORPort"),
   V(ConfluxEnabled, AUTOBOOL, "auto", "Use conflux (multipath) circuits"),
   /* Relay */

@@ -233,6 +233,9 @@ options_validate(const allium_options_t *o, char **errmsg)
     return -1;
   if (check_policy_list(o->SocksPolicy, errmsg) < 0)
     return -1;
+  if (!o->ClientUseIPv4 && !o->ClientUseIPv6)
+    return fail(errmsg, NULL, "ClientUseIPv4 0 and ClientUseIPv6 0 leave "
+                "no address family to reach relays with: set one to 1");
   if (check_dir_authorities(o->DirAuthority, errmsg) < 0 ||
       check_dir_authorities(o->AlternateDirAuthority, errmsg) < 0 ||
       check_fallback_dirs(o->FallbackDir, errmsg) < 0)

@@ -44,7 +44,7 @@ typedef struct app_client_t {
   proxy_port_cfg_t *ports;
   size_t n_ports;
   dir_servers_t dirs;            /* authorities and fallback mirrors */
-  routerset_t *entry, *exit, *exclude;
+  routerset_t *entry, *exit, *exclude, *exclude_exit;
   policy_t *socks_policy;
   uint16_t *long_lived;
   size_t n_long_lived;
@@ -237,7 +237,11 @@ client_objects_new(const allium_options_t *o)
   cc.path_opts.entry_nodes = C->entry;
   cc.path_opts.exit_nodes = C->exit;
   cc.path_opts.exclude_nodes = C->exclude;
+  cc.path_opts.exclude_exit_nodes = C->exclude_exit;
   cc.path_opts.strict_nodes = o->StrictNodes != 0;
+  cc.path_opts.client_use_ipv4 = o->ClientUseIPv4 != 0;
+  cc.path_opts.client_use_ipv6 = o->ClientUseIPv6 != 0;
+  cc.path_opts.prefer_ipv6_orport = o->ClientPreferIPv6ORPort == 1;
   cc.path_opts.enforce_distinct_subnets = o->EnforceDistinctSubnets != 0;
   cc.path_opts.num_entry_guards = o->NumEntryGuards;
   cc.state_file = C->state_file;
@@ -251,6 +255,9 @@ client_objects_new(const allium_options_t *o)
   cc.n_long_lived_ports = C->n_long_lived;
   cc.conn_limit = 0;   /* ConnLimit is tor's fd minimum, not a cap */
   cc.socks_policy = C->socks_policy;
+  cc.socks_safety.safe_socks = o->SafeSocks != 0;
+  cc.socks_safety.test_socks = o->TestSocks != 0;
+  cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
   C->client = client_new(&cc);
   return C->client ? 0 : -1;
 }
@@ -268,6 +275,8 @@ app_client_init(void)
       parse_nodes("EntryNodes", o->EntryNodes, &C->entry) < 0 ||
       parse_nodes("ExitNodes", o->ExitNodes, &C->exit) < 0 ||
       parse_nodes("ExcludeNodes", o->ExcludeNodes, &C->exclude) < 0 ||
+      parse_nodes("ExcludeExitNodes", o->ExcludeExitNodes,
+                  &C->exclude_exit) < 0 ||
       parse_long_lived(o->LongLivedPorts) < 0 ||
       parse_socks_policy(o->SocksPolicy) < 0) {
     app_client_free();
@@ -347,6 +356,7 @@ app_client_free(void)
   routerset_free(C->entry);
   routerset_free(C->exit);
   routerset_free(C->exclude);
+  routerset_free(C->exclude_exit);
   policy_free(C->socks_policy);
   al_free(C->long_lived);
   al_free(C->state_file);

@@ -113,6 +113,7 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   }
   c->conn_limit = cfg->conn_limit > 0 ? cfg->conn_limit : 4096;
   c->socks_policy = cfg->socks_policy;
+  c->socks_safety = cfg->socks_safety;
 }
 
 static void

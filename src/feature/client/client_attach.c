@@ -44,6 +44,25 @@ client_hop_spec_from_node(const node_t *n, circ_hop_spec_t *out)
   return 0;
 }
 
+int
+client_hop_spec_first_hop(const node_t *n, const pathsel_options_t *o,
+                          circ_hop_spec_t *out)
+{
+  if (!pathsel_node_reachable(o, n) || client_hop_spec_from_node(n, out) < 0)
+    return -1;
+  bool use4 = o ? o->client_use_ipv4 : true;
+  if (pathsel_first_hop_use_ipv6(o, n) && out->n_addr == 2) {
+    relay_lspec_t v4 = out->addr[0];
+    out->addr[0] = out->addr[1];
+    out->addr[1] = v4;
+    if (!use4)
+      out->n_addr = 1;
+  } else if (!use4) {
+    return -1;
+  }
+  return 0;
+}
+
 bool
 client_exit_allows(const node_t *n, const policy_addr_t *dest, uint16_t port)
 {
@@ -73,8 +92,12 @@ client_circ_may_attach(const client_circ_view_t *v, const policy_addr_t *dest,
       now_msec >= v->first_use_msec &&
       now_msec - v->first_use_msec >= (uint64_t)max_dirtiness_sec * 1000)
     return CLIENT_ATTACH_DIRTY;
-  if (v->iso && stream && !proxy_iso_may_share(v->iso, stream))
-    return CLIENT_ATTACH_ISOLATION;
+  if (v->iso && stream) {
+    bool ok = v->iso_state ? proxy_iso_circ_may_add(v->iso, v->iso_state, stream)
+                           : proxy_iso_may_share(v->iso, stream);
+    if (!ok)
+      return CLIENT_ATTACH_ISOLATION;
+  }
   return CLIENT_ATTACH_OK;
 }
 

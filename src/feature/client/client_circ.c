@@ -225,17 +225,13 @@ addr_exit_filter(const node_t *n, void *arg)
 {
   const addr_exit_filter_t *f = arg;
   const pathsel_options_t *o = f->o;
-  if (!node_is_usable(n) || (n->flags & NODE_FLAG_MIDDLEONLY))
+  if (!node_is_usable(n))
     return false;
   if ((o->need_fast && !(n->flags & NODE_FLAG_FAST)) ||
       (o->need_stable && !(n->flags & NODE_FLAG_STABLE)))
     return false;
-  if ((n->flags & NODE_FLAG_BADEXIT) && !o->allow_bad_exits)
-    return false;
-  if (routerset_contains_node(o->exclude_nodes, n))
-    return false;
-  if (!routerset_is_empty(o->exit_nodes) &&
-      !routerset_contains_node(o->exit_nodes, n))
+  /* ExitNodes, ExcludeExitNodes and ExcludeNodes, never relaxed here */
+  if (!pathsel_exit_config_ok(o, n, false))
     return false;
   return client_exit_allows(n, f->dest, f->port);
 }
@@ -278,7 +274,7 @@ choose_path(client_t *c, const pathsel_options_t *o, uint16_t port,
       return r;
     hops[0] = nodelist_find_by_rsa_id(c->nl, (*g)->rsa_id);
   } else {
-    hops[0] = pathsel_choose_middle(c->nl, o, &av, NULL);
+    hops[0] = pathsel_choose_first_hop(c->nl, o, &av, NULL);
   }
   if (!hops[0]) {
     if (*g)
@@ -328,7 +324,8 @@ circ_try_launch(client_t *c, const client_launch_t *want, client_circ_t **out)
   }
   circ_hop_spec_t spec[3];
   for (int i = 0; i < 3; i++)
-    if (client_hop_spec_from_node(hops[i], &spec[i]) != 0) {
+    if ((i == 0 ? client_hop_spec_first_hop(hops[i], &o, &spec[i])
+                : client_hop_spec_from_node(hops[i], &spec[i])) != 0) {
       if (g)
         g->is_pending = false;
       return -2;

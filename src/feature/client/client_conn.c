@@ -190,6 +190,7 @@ conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
   v.exit = client_circ_exit_node(k->c, circ);
   v.first_use_msec = circ->first_use_msec;
   v.iso = circ->has_iso ? &circ->iso.a : NULL;
+  v.iso_state = &circ->iso_state;
   return client_circ_may_attach(&v, &k->dest, k->port, &k->iso.a, now,
                                 k->c->max_dirtiness_sec);
 }
@@ -253,6 +254,7 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
     client_iso_copy(&circ->iso, &k->iso.a);
     circ->has_iso = true;
   }
+  proxy_iso_circ_add(&circ->iso.a, &circ->iso_state, &k->iso.a);
   if (k->command == SOCKS_CMD_CONNECT)
     conn_send_optimistic(k, t);
   chanmgr_flush(c->cm, circ->handle);
@@ -641,6 +643,14 @@ conn_socks_request(client_conn_t *k)
   conn_fill_iso(k, req->version == 4 ? PROXY_PROTO_SOCKS4 : PROXY_PROTO_SOCKS5,
                 req->has_auth, req->username, req->username_len,
                 req->password, req->password_len);
+  /* tor(1) SafeSocks / TestSocks / WarnUnsafeSocks */
+  socks_safety_t sf;
+  socks_request_safety(req, &k->c->socks_safety, &sf);
+  socks_safety_log(&sf, req, k->num);
+  if (sf.refuse) {
+    conn_fail(k, SOCKS5_NOT_ALLOWED, RELAY_END_MISC);
+    return;
+  }
   uint8_t code = 0;
   uint8_t atyp = req->target.atyp;
   switch (req->command) {
@@ -835,14 +845,19 @@ client_conn_accepted(client_listener_t *l, int fd,
     memcpy(k->iso.a.client_addr.addr,
            &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
   }
-  if (!k->http && c->socks_policy && k->iso.a.client_addr.family &&
+  if (c->socks_policy && k->iso.a.client_addr.family &&
       policy_eval(c->socks_policy, &k->iso.a.client_addr, 1) ==
       POLICY_RESULT_REJECTED) {
-    /* tor(1) SocksPolicy: refused before any byte is read. */
+    /* tor(1) SocksPolicy, for SocksPort and HTTPTunnelPort alike: refused
+     * before any byte is read. */
+    static log_ratelim_t rl = { 60, 0, 0 };
+    unsigned dropped = 0;
     char abuf[64] = "?";
     (void)policy_addr_format(&k->iso.a.client_addr, abuf, sizeof(abuf));
-    log_notice("Denying socks connection from untrusted address %s "
-               "(SocksPolicy)", safe_str(abuf));
+    if (log_ratelim_check(&rl, &dropped))
+      log_notice("Denying %s connection from untrusted address %s "
+                 "(SocksPolicy) [%u similar messages suppressed]",
+                 k->http ? "HTTP tunnel" : "socks", safe_str(abuf), dropped);
     bufferevent_free(bev);
     al_free(k);
     return;

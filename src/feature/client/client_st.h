@@ -59,6 +59,7 @@ typedef struct client_circ_t {
   uint64_t first_use_msec; /* 0: clean */
   bool has_iso;
   client_iso_t iso;        /* first stream's attributes */
+  proxy_iso_circ_t iso_state; /* every stream's (transitive isolation) */
   size_t n_streams;        /* attached now */
   uint64_t bytes_in, bytes_out;
 } client_circ_t;
@@ -132,6 +133,7 @@ struct client_t {
   size_t n_long_lived;
   int conn_limit;
   const struct policy_t *socks_policy;   /* borrowed; NULL: accept all */
+  socks_safety_cfg_t socks_safety;       /* SafeSocks, TestSocks, ... */
   client_listener_t *listeners;
   size_t n_listeners;
   guard_selection_t *gs;

@@ -185,13 +185,14 @@ node_is_guard_candidate(const node_t *n)
   return n && (n->flags & need) == need && !(n->flags & NODE_FLAG_MIDDLEONLY);
 }
 
-/* The configuration part of the filter (guard-spec 4.2). */
-static bool
-node_passes_config(const node_t *n, const pathsel_options_t *o)
+bool
+guards_node_passes_config(const node_t *n, const pathsel_options_t *o)
 {
   if (!o)
     return true;
   if (routerset_contains_node(o->exclude_nodes, n))
+    return false;
+  if (!pathsel_node_reachable(o, n))
     return false;
   if (!routerset_is_empty(o->entry_nodes) && !routerset_contains_node(o->entry_nodes, n))
     return false;
@@ -263,7 +264,7 @@ update_filtered(guard_selection_t *gs, const nodelist_t *nl, const pathsel_optio
   for (size_t i = 0; i < gs->n_sampled; i++) {
     guard_entry_t *g = gs->sampled[i];
     const node_t *n = nodelist_find_by_rsa_id(nl, g->rsa_id);
-    g->filtered = g->listed && n && node_passes_config(n, o);
+    g->filtered = g->listed && n && guards_node_passes_config(n, o);
   }
 }
 
@@ -286,7 +287,7 @@ static bool
 sample_candidate(const node_t *n, void *arg)
 {
   sample_filter_t *f = arg;
-  return node_is_guard_candidate(n) && node_passes_config(n, f->o) &&
+  return node_is_guard_candidate(n) && guards_node_passes_config(n, f->o) &&
          !guard_selection_find(f->gs, n->rsa_id);
 }
 
@@ -330,6 +331,22 @@ guards_expand_sample(guard_selection_t *gs, const nodelist_t *nl, const pathsel_
     g->sample_idx = gs->next_sample_idx++;
     g->filtered = true;
     guards_add_entry(gs, g);
+  }
+  if (count_usable_filtered(gs) == 0 && o) {
+    /* Guards exist, but the configuration rules every one out: say so
+     * (rate-limited); ExcludeNodes is never relaxed for guards. */
+    for (size_t i = 0; i < nodelist_n_nodes(nl); i++) {
+      if (!node_is_guard_candidate(nodelist_get_node(nl, i)))
+        continue;
+      static log_ratelim_t rl = { 600, 0, 0 };
+      unsigned dropped = 0;
+      if (log_ratelim_check(&rl, &dropped))
+        log_warn("Every guard is ruled out by ExcludeNodes, EntryNodes or "
+                 "ClientUseIPv4/ClientUseIPv6: no circuit can be built.  "
+                 "StrictNodes 0 never relaxes ExcludeNodes for guards of "
+                 "general circuits. [%u similar messages suppressed]", dropped);
+      break;
+    }
   }
 }
 

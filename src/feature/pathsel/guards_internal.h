@@ -28,6 +28,10 @@ void guard_entry_free_(guard_entry_t *g);
 #define guard_entry_free(p) do { guard_entry_free_(p); (p) = NULL; } while (0)
 /** Append g (takes ownership) to the sample. */
 void guards_add_entry(guard_selection_t *gs, guard_entry_t *g);
+/** The configuration part of the guard filter (guard-spec 4.2): not in
+ * ExcludeNodes, in EntryNodes when set, reachable with ClientUseIPv4 /
+ * ClientUseIPv6.  NULL o: true. */
+bool guards_node_passes_config(const node_t *n, const pathsel_options_t *o);
 void guards_renumber_confirmed(guard_selection_t *gs);
 void guards_update_primary(guard_selection_t *gs);
 /** Add guards until enough usable filtered ones exist or the sample is

@@ -11,13 +11,15 @@
 #include "guards_internal.h"
 
 /* May g carry this circuit: a usable descriptor, compatible with the
- * circuit's other hops. */
+ * circuit's other hops, and (even if the filtered set is stale) allowed by
+ * the configuration: never an excluded or unreachable guard. */
 static bool
 guard_fits(const guard_entry_t *g, const nodelist_t *nl, const pathsel_options_t *o,
            const pathsel_avoid_t *av)
 {
   const node_t *n = nodelist_find_by_rsa_id(nl, g->rsa_id);
-  return n && node_is_usable(n) && pathsel_compatible(o, av, n);
+  return n && node_is_usable(n) && guards_node_passes_config(n, o) &&
+         pathsel_compatible(o, av, n);
 }
 
 static guard_entry_t *

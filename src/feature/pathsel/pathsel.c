@@ -1,7 +1,10 @@
 /* pathsel.c -- bandwidth-weighted node choice (path-spec 2.2, dir-spec
  * 3.4.1 "bandwidth-weights" and 3.8.3), exit choice for a port (path-spec
  * 2.2.1) and the user's node lists (path-spec 2.2.2, tor(1) ExitNodes,
- * ExcludeNodes, StrictNodes).
+ * ExcludeNodes, ExcludeExitNodes, StrictNodes: ExcludeNodes is relaxed only
+ * for directory fetches and self-tests, never for general circuits), and
+ * the first-hop address families (tor(1) ClientUseIPv4, ClientUseIPv6,
+ * ClientPreferIPv6ORPort).
  */
 #include <math.h>
 #include <string.h>
@@ -30,6 +33,72 @@ pathsel_options_init(pathsel_options_t *o)
   memset(o, 0, sizeof(*o));
   o->enforce_distinct_subnets = true;
   o->need_fast = true;
+  o->client_use_ipv4 = true;
+  o->client_use_ipv6 = true;
+}
+
+bool
+pathsel_exclude_relaxable(const pathsel_options_t *o)
+{
+  return o && !o->strict_nodes && o->purpose != PATHSEL_PURPOSE_GENERAL;
+}
+
+bool
+pathsel_exit_config_ok(const pathsel_options_t *o, const node_t *n,
+                       bool ignore_exclude)
+{
+  if (!n)
+    return false;
+  if (n->flags & NODE_FLAG_MIDDLEONLY)
+    return false;
+  if (!o)
+    return !(n->flags & NODE_FLAG_BADEXIT);
+  if ((n->flags & NODE_FLAG_BADEXIT) && !o->allow_bad_exits)
+    return false;
+  if (!routerset_is_empty(o->exit_nodes) && !routerset_contains_node(o->exit_nodes, n))
+    return false;
+  if (routerset_contains_node(o->exclude_exit_nodes, n))
+    return false;
+  if (!ignore_exclude && routerset_contains_node(o->exclude_nodes, n))
+    return false;
+  return true;
+}
+
+static bool
+has_ipv4_orport(const node_t *n)
+{
+  static const uint8_t zero4[4] = { 0 };
+  return n->orport != 0 && memcmp(n->ipv4, zero4, 4) != 0;
+}
+
+static bool
+has_ipv6_orport(const node_t *n)
+{
+  return n->has_ipv6 && n->ipv6_port != 0;
+}
+
+bool
+pathsel_node_reachable(const pathsel_options_t *o, const node_t *n)
+{
+  if (!n)
+    return false;
+  bool use4 = o ? o->client_use_ipv4 : true;
+  bool use6 = o ? o->client_use_ipv6 : true;
+  return (use4 && has_ipv4_orport(n)) || (use6 && has_ipv6_orport(n));
+}
+
+bool
+pathsel_first_hop_use_ipv6(const pathsel_options_t *o, const node_t *n)
+{
+  if (!n || !has_ipv6_orport(n))
+    return false;
+  bool use4 = o ? o->client_use_ipv4 : true;
+  bool use6 = o ? o->client_use_ipv6 : true;
+  if (!use6)
+    return false;
+  if (!has_ipv4_orport(n) || !use4)
+    return true;
+  return o && o->prefer_ipv6_orport;
 }
 
 /* Weight names per position, indexed [pos][kind] with kind 0 = Guard only,
@@ -130,8 +199,10 @@ typedef struct hop_filter_t {
   const pathsel_options_t *o;
   const pathsel_avoid_t *av;
   bool exit;
+  bool first_hop;
   uint16_t port;
-  bool ignore_exclude;
+  bool ignore_exclude;         /* ExcludeNodes */
+  bool ignore_exit_exclude;    /* ExcludeExitNodes: diagnosis only */
 } hop_filter_t;
 
 static bool
@@ -147,51 +218,88 @@ hop_filter(const node_t *n, void *arg)
     return false;
   if (!f->ignore_exclude && routerset_contains_node(o->exclude_nodes, n))
     return false;
+  if (f->first_hop && !pathsel_node_reachable(o, n))
+    return false;
   if (f->exit) {
-    if (n->flags & NODE_FLAG_MIDDLEONLY)
+    if (f->ignore_exit_exclude) {
+      pathsel_options_t x = *o;
+      x.exclude_exit_nodes = NULL;
+      if (!pathsel_exit_config_ok(&x, n, f->ignore_exclude))
+        return false;
+    } else if (!pathsel_exit_config_ok(o, n, f->ignore_exclude)) {
       return false;
-    if ((n->flags & NODE_FLAG_BADEXIT) && !o->allow_bad_exits)
-      return false;
-    if (!routerset_is_empty(o->exit_nodes) && !routerset_contains_node(o->exit_nodes, n))
-      return false;
+    }
     if (!node_allows_exit_port(n, f->port))
       return false;
   }
   return pathsel_compatible(o, f->av, n);
 }
 
+/* Warn (rate-limited) that a general circuit has no hop outside the
+ * exclusions. */
+static void
+warn_excluded(const char *what)
+{
+  static log_ratelim_t rl = { 600, 0, 0 };
+  unsigned dropped = 0;
+  if (!log_ratelim_check(&rl, &dropped))
+    return;
+  log_warn("No usable %s relay outside ExcludeNodes/ExcludeExitNodes: not "
+           "building the circuit.  StrictNodes 0 relaxes ExcludeNodes only "
+           "for directory fetches and self-tests, never for a general "
+           "circuit. [%u similar messages suppressed]", what, dropped);
+}
+
 static const node_t *
-choose_hop(const nodelist_t *nl, const pathsel_options_t *o, bool exit, uint16_t port,
-           const pathsel_avoid_t *av, const pathsel_rng_t *rng)
+choose_hop(const nodelist_t *nl, const pathsel_options_t *o, int role,
+           uint16_t port, const pathsel_avoid_t *av, const pathsel_rng_t *rng)
 {
   pathsel_options_t dflt;
   if (!o) {
     pathsel_options_init(&dflt);
     o = &dflt;
   }
-  hop_filter_t f = { o, av, exit, port, false };
+  bool exit = role == 2;
+  hop_filter_t f = { o, av, exit, role == 0, port, false, false };
   pathsel_position_t pos = exit ? PATHSEL_POS_EXIT : PATHSEL_POS_MIDDLE;
   const node_t *n = pathsel_choose_weighted(nl, pos, hop_filter, &f, rng);
-  if (!n && !o->strict_nodes && !routerset_is_empty(o->exclude_nodes)) {
-    f.ignore_exclude = true;
+  bool excl = !routerset_is_empty(o->exclude_nodes);
+  bool excl_exit = exit && !routerset_is_empty(o->exclude_exit_nodes);
+  if (n || (!excl && !excl_exit))
+    return n;
+  f.ignore_exclude = true;
+  if (excl && pathsel_exclude_relaxable(o)) {
     n = pathsel_choose_weighted(nl, pos, hop_filter, &f, rng);
     if (n)
-      log_info("No %s node outside ExcludeNodes; using an excluded one since "
-                 "StrictNodes is 0.", exit ? "exit" : "middle");
+      log_info("No %s node outside ExcludeNodes; using an excluded one for "
+               "a %s since StrictNodes is 0.", exit ? "exit" : "non-exit",
+               o->purpose == PATHSEL_PURPOSE_DIR ? "directory fetch" : "self-test");
+    return n;
   }
-  return n;
+  f.ignore_exit_exclude = true;
+  if (o->purpose == PATHSEL_PURPOSE_GENERAL &&
+      pathsel_choose_weighted(nl, pos, hop_filter, &f, rng))
+    warn_excluded(exit ? "exit" : role == 0 ? "first-hop" : "middle");
+  return NULL;
 }
 
 const node_t *
 pathsel_choose_exit(const nodelist_t *nl, const pathsel_options_t *o, uint16_t port,
                     const pathsel_avoid_t *av, const pathsel_rng_t *rng)
 {
-  return choose_hop(nl, o, true, port, av, rng);
+  return choose_hop(nl, o, 2, port, av, rng);
 }
 
 const node_t *
 pathsel_choose_middle(const nodelist_t *nl, const pathsel_options_t *o,
                       const pathsel_avoid_t *av, const pathsel_rng_t *rng)
 {
-  return choose_hop(nl, o, false, 0, av, rng);
+  return choose_hop(nl, o, 1, 0, av, rng);
+}
+
+const node_t *
+pathsel_choose_first_hop(const nodelist_t *nl, const pathsel_options_t *o,
+                         const pathsel_avoid_t *av, const pathsel_rng_t *rng)
+{
+  return choose_hop(nl, o, 0, 0, av, rng);
 }

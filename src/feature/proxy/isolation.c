@@ -304,8 +304,11 @@ addr_eq(const policy_addr_t *a, const policy_addr_t *b)
   return n == 0 || memcmp(a->addr, b->addr, n) == 0;
 }
 
-bool
-proxy_iso_may_share(const proxy_iso_attrs_t *a, const proxy_iso_attrs_t *b)
+/* Same SessionGroup (or, without one, the same port) and NEWNYM epoch:
+ * an equivalence relation, so comparing with a circuit's first stream is
+ * enough. */
+static bool
+same_group(const proxy_iso_attrs_t *a, const proxy_iso_attrs_t *b)
 {
   if (a->session_group >= 0 || b->session_group >= 0) {
     if (a->session_group != b->session_group)
@@ -313,29 +316,75 @@ proxy_iso_may_share(const proxy_iso_attrs_t *a, const proxy_iso_attrs_t *b)
   } else if (a->listener_id != b->listener_id) {
     return false;
   }
-  if (a->nym_epoch != b->nym_epoch)
+  return a->nym_epoch == b->nym_epoch;
+}
+
+static bool
+auth_eq(const proxy_iso_attrs_t *a, const proxy_iso_attrs_t *b)
+{
+  if (a->has_auth != b->has_auth)
     return false;
-  uint32_t f = a->iso_flags | b->iso_flags;
-  if ((f & PROXY_ISO_CLIENTADDR) && !addr_eq(&a->client_addr, &b->client_addr))
+  return !a->has_auth ||
+         (blob_eq(a->auth1, a->auth1_len, b->auth1, b->auth1_len) &&
+          blob_eq(a->auth2, a->auth2_len, b->auth2, b->auth2_len));
+}
+
+uint32_t
+proxy_iso_differs(const proxy_iso_attrs_t *a, const proxy_iso_attrs_t *b)
+{
+  uint32_t d = 0;
+  if (!addr_eq(&a->client_addr, &b->client_addr))
+    d |= PROXY_ISO_CLIENTADDR;
+  if (!auth_eq(a, b))
+    d |= PROXY_ISO_SOCKSAUTH;
+  if (a->proto != b->proto)
+    d |= PROXY_ISO_CLIENTPROTOCOL;
+  if (a->dest_port != b->dest_port)
+    d |= PROXY_ISO_DESTPORT;
+  const char *x = a->dest_addr ? a->dest_addr : "";
+  const char *y = b->dest_addr ? b->dest_addr : "";
+  if (strcasecmp(x, y) != 0)
+    d |= PROXY_ISO_DESTADDR;
+  return d;
+}
+
+bool
+proxy_iso_may_share(const proxy_iso_attrs_t *a, const proxy_iso_attrs_t *b)
+{
+  if (!same_group(a, b))
     return false;
-  if (f & PROXY_ISO_SOCKSAUTH) {
-    if (a->has_auth != b->has_auth)
-      return false;
-    if (a->has_auth && (!blob_eq(a->auth1, a->auth1_len, b->auth1,
-                                 b->auth1_len) ||
-                        !blob_eq(a->auth2, a->auth2_len, b->auth2,
-                                 b->auth2_len)))
-      return false;
+  return ((a->iso_flags | b->iso_flags) & proxy_iso_differs(a, b)) == 0;
+}
+
+/* Why this is exact: if some carried stream x isolates on attribute F,
+ * every stream carried before or after x agreed with x on F, so F is never
+ * both in flags_seen and in mixed.  For a new stream s and attribute F
+ * compared with some carried stream (F in s's flags or in flags_seen):
+ * if F is mixed the carried streams disagree on F, so s differs from one
+ * of them, and F is then in s's flags (the other case is excluded above);
+ * if F is not mixed, every carried stream has first's value. */
+bool
+proxy_iso_circ_may_add(const proxy_iso_attrs_t *first,
+                       const proxy_iso_circ_t *st, const proxy_iso_attrs_t *s)
+{
+  if (!st || !st->used)
+    return true;
+  if (!first || !same_group(first, s))
+    return false;
+  uint32_t compared = st->flags_seen | s->iso_flags;
+  return (compared & (st->mixed | proxy_iso_differs(first, s))) == 0;
+}
+
+void
+proxy_iso_circ_add(const proxy_iso_attrs_t *first, proxy_iso_circ_t *st,
+                   const proxy_iso_attrs_t *s)
+{
+  if (!st->used || !first) {
+    st->used = true;
+    st->flags_seen = s->iso_flags;
+    st->mixed = 0;
+    return;
   }
-  if ((f & PROXY_ISO_CLIENTPROTOCOL) && a->proto != b->proto)
-    return false;
-  if ((f & PROXY_ISO_DESTPORT) && a->dest_port != b->dest_port)
-    return false;
-  if (f & PROXY_ISO_DESTADDR) {
-    const char *x = a->dest_addr ? a->dest_addr : "";
-    const char *y = b->dest_addr ? b->dest_addr : "";
-    if (strcasecmp(x, y) != 0)
-      return false;
-  }
-  return true;
+  st->flags_seen |= s->iso_flags;
+  st->mixed |= proxy_iso_differs(first, s);
 }

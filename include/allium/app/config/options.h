@@ -78,6 +78,9 @@ typedef struct allium_options_t {
   config_line_t *SocksPort;
   config_line_t *HTTPTunnelPort;
   config_line_t *SocksPolicy;
+  int SafeSocks;                /**< refuse SOCKS requests with an IP */
+  int TestSocks;                /**< notice per SOCKS request: safe? */
+  int WarnUnsafeSocks;          /**< warn on SOCKS requests with an IP */
   int SocksTimeout;             /**< seconds */
   int ClientOnly;
   int UseMicrodescriptors;      /**< AUTOBOOL */

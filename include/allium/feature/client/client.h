@@ -24,6 +24,7 @@
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/pathsel/pathsel.h"
 #include "allium/feature/proxy/isolation.h"
+#include "allium/feature/proxy/socks.h"
 
 struct event_base;
 
@@ -52,6 +53,8 @@ typedef struct client_cfg_t {
   /** SocksPolicy: which client addresses may use the SocksPort(s); NULL
    * accepts everyone.  Borrowed for the client's lifetime. */
   const struct policy_t *socks_policy;
+  /** SafeSocks / TestSocks / WarnUnsafeSocks (all false: no warnings). */
+  socks_safety_cfg_t socks_safety;
 } client_cfg_t;
 
 typedef struct client_t client_t;

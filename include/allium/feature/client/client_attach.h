@@ -14,6 +14,7 @@
 
 #include "allium/core/circuit/circuit_origin.h"
 #include "allium/feature/nodelist/nodelist.h"
+#include "allium/feature/pathsel/pathsel.h"
 #include "allium/feature/proxy/isolation.h"
 #include "allium/feature/proxy/socks.h"
 
@@ -21,6 +22,13 @@
  * address + ORPort (plus IPv6 if the node has one).  -1 if n has no ntor
  * key or no IPv4 ORPort (nothing to extend to). */
 int client_hop_spec_from_node(const node_t *n, circ_hop_spec_t *out);
+/** The same for a first hop, which we connect to directly: the address we
+ * connect to comes first (tor(1) ClientUseIPv4 / ClientUseIPv6 /
+ * ClientPreferIPv6ORPort, see pathsel_first_hop_use_ipv6()), and an
+ * address family we may not use is left out.  -1 as above, or if n has no
+ * ORPort we may connect to. */
+int client_hop_spec_first_hop(const node_t *n, const pathsel_options_t *o,
+                              circ_hop_spec_t *out);
 
 /** What the attach decision looks at for one circuit. */
 typedef struct client_circ_view_t {
@@ -31,6 +39,9 @@ typedef struct client_circ_view_t {
   uint64_t first_use_msec;          /**< first stream attached; 0: clean */
   const proxy_iso_attrs_t *iso;     /**< first stream's attributes; NULL:
                                      *   none carried yet */
+  const proxy_iso_circ_t *iso_state;/**< what its streams had (transitive
+                                     *   isolation); NULL: compare with
+                                     *   the first stream only */
 } client_circ_view_t;
 
 typedef enum client_attach_verdict_t {

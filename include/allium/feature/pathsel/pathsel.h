@@ -36,9 +36,20 @@ typedef enum pathsel_position_t {
   PATHSEL_POS_EXIT = 2,
 } pathsel_position_t;
 
+/** What a path is for.  tor(1) StrictNodes: with StrictNodes 0,
+ * ExcludeNodes may be ignored only for directory fetches and reachability
+ * self-tests when nothing else works; never for general (application or
+ * preemptive) circuits.  ExcludeExitNodes is never relaxed. */
+typedef enum pathsel_purpose_t {
+  PATHSEL_PURPOSE_GENERAL = 0,
+  PATHSEL_PURPOSE_DIR = 1,
+  PATHSEL_PURPOSE_SELFTEST = 2,
+} pathsel_purpose_t;
+
 /** Path-selection configuration (tor(1) names).  Sets are borrowed.
  * pathsel_options_init() gives the defaults: no node lists, StrictNodes 0,
- * EnforceDistinctSubnets 1, need_fast 1, need_stable 0, and the guard
+ * purpose GENERAL, ClientUseIPv4 1, ClientUseIPv6 1, ClientPreferIPv6ORPort
+ * 0, EnforceDistinctSubnets 1, need_fast 1, need_stable 0, and the guard
  * counts 0 (= the consensus parameter or the guard-spec default).  As in
  * tor(1): NumPrimaryGuards is the size of the primary list
  * (guard-n-primary-guards), NumEntryGuards / NumDirectoryGuards how many
@@ -48,7 +59,12 @@ typedef struct pathsel_options_t {
   const routerset_t *entry_nodes;
   const routerset_t *exit_nodes;
   const routerset_t *exclude_nodes;
+  const routerset_t *exclude_exit_nodes;  /* ExcludeExitNodes */
   bool strict_nodes;
+  pathsel_purpose_t purpose;   /* GENERAL unless set */
+  bool client_use_ipv4;        /* ClientUseIPv4 (default 1): first hops */
+  bool client_use_ipv6;        /* ClientUseIPv6 (default 1): first hops */
+  bool prefer_ipv6_orport;     /* ClientPreferIPv6ORPort 1 */
   bool enforce_distinct_subnets;
   bool need_fast;              /* "fast" circuits: Fast flag everywhere */
   bool need_stable;            /* long-lived ports: Stable flag everywhere */
@@ -89,12 +105,32 @@ typedef struct pathsel_avoid_t {
 bool pathsel_compatible(const pathsel_options_t *o, const pathsel_avoid_t *av,
                         const node_t *n);
 
+/** May ExcludeNodes be ignored for o's purpose (StrictNodes 0 and a
+ * directory fetch or self-test)? */
+bool pathsel_exclude_relaxable(const pathsel_options_t *o);
+
+/** The configuration rules for an exit, without its policy: not MiddleOnly,
+ * not BadExit (unless allow_bad_exits), in ExitNodes when set, never in
+ * ExcludeExitNodes, not in ExcludeNodes (unless ignore_exclude). */
+bool pathsel_exit_config_ok(const pathsel_options_t *o, const node_t *n,
+                            bool ignore_exclude);
+
+/** Can we connect to n directly (first hop) with ClientUseIPv4 /
+ * ClientUseIPv6: an IPv4 ORPort when IPv4 is allowed, or an IPv6 ORPort
+ * when IPv6 is allowed.  NULL o: the defaults. */
+bool pathsel_node_reachable(const pathsel_options_t *o, const node_t *n);
+/** Connect to n's IPv6 ORPort rather than its IPv4 one?  True when n has
+ * both and IPv6 is allowed and (IPv4 is not, or ClientPreferIPv6ORPort is
+ * 1), or when n has only IPv6.  Only meaningful if pathsel_node_reachable. */
+bool pathsel_first_hop_use_ipv6(const pathsel_options_t *o, const node_t *n);
+
 /** Choose an exit for port (0: any exit that allows some port, for
- * resolves / preemptive circuits): usable, not MiddleOnly, not BadExit
- * (unless allow_bad_exits), its policy allows port, Fast/Stable as asked,
- * compatible with av (may be NULL); in ExitNodes when set (always strict,
- * as tor(1) says); not in ExcludeNodes -- unless StrictNodes is 0 and no
- * other candidate exists.  NULL if none. */
+ * resolves / preemptive circuits): usable, its policy allows port,
+ * Fast/Stable as asked, compatible with av (may be NULL), and
+ * pathsel_exit_config_ok() (ExitNodes always strict, ExcludeExitNodes never
+ * relaxed).  ExcludeNodes is ignored only when pathsel_exclude_relaxable()
+ * and no other candidate exists.  NULL if none; for a general circuit that
+ * fails only because of the exclusions, a rate-limited warning says so. */
 const node_t *pathsel_choose_exit(const nodelist_t *nl, const pathsel_options_t *o,
                                   uint16_t port, const pathsel_avoid_t *av,
                                   const pathsel_rng_t *rng);
@@ -102,5 +138,11 @@ const node_t *pathsel_choose_exit(const nodelist_t *nl, const pathsel_options_t 
 /** Choose a middle node compatible with av; same ExcludeNodes rule. */
 const node_t *pathsel_choose_middle(const nodelist_t *nl, const pathsel_options_t *o,
                                     const pathsel_avoid_t *av, const pathsel_rng_t *rng);
+
+/** Choose a first hop without the guard module (UseEntryGuards 0): like a
+ * middle, and pathsel_node_reachable(). */
+const node_t *pathsel_choose_first_hop(const nodelist_t *nl, const pathsel_options_t *o,
+                                       const pathsel_avoid_t *av,
+                                       const pathsel_rng_t *rng);
 
 #endif

@@ -5,7 +5,8 @@
  * proxy_port_cfg_t, and decides whether two client streams may share a
  * circuit given their ports' isolation flags (IsolateClientAddr,
  * IsolateSOCKSAuth, IsolateClientProtocol, IsolateDestPort,
- * IsolateDestAddr, SessionGroup).
+ * IsolateDestAddr, SessionGroup), transitively over every stream a
+ * circuit has carried (proxy_iso_circ_t).
  */
 #ifndef ALLIUM_FEATURE_PROXY_ISOLATION_H
 #define ALLIUM_FEATURE_PROXY_ISOLATION_H
@@ -109,5 +110,33 @@ typedef struct proxy_iso_attrs_t {
  * Destination hostnames compare case-insensitively. */
 bool proxy_iso_may_share(const proxy_iso_attrs_t *a,
                          const proxy_iso_attrs_t *b);
+
+/** The PROXY_ISO_* attributes whose values differ between a and b (whether
+ * or not a port isolates on them). */
+uint32_t proxy_iso_differs(const proxy_iso_attrs_t *a,
+                           const proxy_iso_attrs_t *b);
+
+/** Isolation memory of one circuit (tor(1) SocksPort isolation flags
+ * apply to every pair of streams a circuit carries, not only to the
+ * first): the caller keeps the first stream's attributes; this records
+ * which isolation flags any carried stream's port had and which
+ * attributes have differed among the carried streams.  Zero-initialise. */
+typedef struct proxy_iso_circ_t {
+  bool used;             /* a stream has been added */
+  uint32_t flags_seen;   /* OR of the carried streams' iso_flags */
+  uint32_t mixed;        /* PROXY_ISO_* attributes that differed */
+} proxy_iso_circ_t;
+
+/** May stream s join a circuit whose first stream was first and whose
+ * memory is st: true exactly when proxy_iso_may_share(s, x) holds for
+ * every stream x the circuit has carried (so a third stream cannot join a
+ * circuit shared by a stream isolated from it).  True if !st->used. */
+bool proxy_iso_circ_may_add(const proxy_iso_attrs_t *first,
+                            const proxy_iso_circ_t *st,
+                            const proxy_iso_attrs_t *s);
+/** Record that s joined the circuit (first: the first stream's attributes;
+ * when st is unused, s is the first stream). */
+void proxy_iso_circ_add(const proxy_iso_attrs_t *first, proxy_iso_circ_t *st,
+                        const proxy_iso_attrs_t *s);
 
 #endif

@@ -174,4 +174,35 @@ uint8_t socks5_reply_from_end_reason(uint8_t reason);
 /** SOCKS4 code for a SOCKS5 reply code: 90 on success, else 91. */
 uint8_t socks4_status_from_socks5(uint8_t socks5_status);
 
+/* ---- SOCKS request safety (tor(1) SafeSocks, TestSocks, WarnUnsafeSocks;
+ * socks_safety.c) ---- */
+
+typedef struct socks_safety_cfg_t {
+  bool safe_socks;        /* SafeSocks: refuse unsafe requests */
+  bool test_socks;        /* TestSocks: a notice per request */
+  bool warn_unsafe;       /* WarnUnsafeSocks: warn about unsafe requests */
+} socks_safety_cfg_t;
+
+/** What to do with one request. */
+typedef struct socks_safety_t {
+  bool unsafe;            /* CONNECT to an IP literal: SOCKS4 without 4a,
+                           * SOCKS5 ATYP IPv4 / IPv6 (the application
+                           * resolved the name itself, outside Tor) */
+  bool refuse;            /* unsafe and SafeSocks */
+  bool warn;              /* unsafe and (WarnUnsafeSocks or refusing) */
+  bool notice;            /* TestSocks */
+} socks_safety_t;
+
+/** Decide for req under cfg (NULL: tor's defaults: warn only).  RESOLVE
+ * and RESOLVE_PTR carry no application data and are never unsafe. */
+void socks_request_safety(const socks_request_t *req,
+                          const socks_safety_cfg_t *cfg, socks_safety_t *out);
+/** "socks4", "socks4a" or "socks5". */
+const char *socks_request_protocol(const socks_request_t *req);
+/** Log what sf says for stream number stream (rate-limited: warnings once
+ * per 5 minutes with a count of those suppressed, TestSocks notices at
+ * most 20 a minute).  The address appears only with SafeLogging 0. */
+void socks_safety_log(const socks_safety_t *sf, const socks_request_t *req,
+                      uint64_t stream);
+
 #endif

@@ -115,7 +115,7 @@ iso(const char *user, const char *dest, uint16_t port)
 Test(client_attach, policy_built_closed, .init = exit_setup,
      .fini = exit_teardown)
 {
-  client_circ_view_t v = { true, false, &exit_node, 0, NULL };
+  client_circ_view_t v = { true, false, &exit_node, 0, NULL, NULL };
   proxy_iso_attrs_t s = iso(NULL, "example.com", 80);
   cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &s, 5000, 600),
                CLIENT_ATTACH_OK);
@@ -152,7 +152,7 @@ Test(client_attach, exit_policy_with_address, .init = exit_setup,
   cr_assert(!client_exit_allows(&exit_node, NULL, 23000));
   cr_assert(!client_exit_allows(NULL, &lo, 80));
   proxy_iso_attrs_t s = iso(NULL, "127.0.0.1", 23000);
-  client_circ_view_t v = { true, false, &exit_node, 0, NULL };
+  client_circ_view_t v = { true, false, &exit_node, 0, NULL, NULL };
   cr_assert_eq(client_circ_may_attach(&v, &lo, 23000, &s, 5000, 600),
                CLIENT_ATTACH_OK);
   cr_assert_eq(client_circ_may_attach(&v, &other, 23000, &s, 5000, 600),
@@ -166,7 +166,7 @@ Test(client_attach, exit_policy_with_address, .init = exit_setup,
 Test(client_attach, dirtiness, .init = exit_setup, .fini = exit_teardown)
 {
   proxy_iso_attrs_t s = iso(NULL, "example.com", 80);
-  client_circ_view_t v = { true, false, &exit_node, 1000, &s };
+  client_circ_view_t v = { true, false, &exit_node, 1000, &s, NULL };
   cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &s, 1000 + 599999, 600),
                CLIENT_ATTACH_OK);
   cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &s, 1000 + 600000, 600),
@@ -185,7 +185,7 @@ Test(client_attach, isolation_by_socks_username, .init = exit_setup,
   proxy_iso_attrs_t alice2 = iso("alice", "example.org", 443);
   proxy_iso_attrs_t bob = iso("bob", "example.com", 80);
   proxy_iso_attrs_t none = iso(NULL, "example.com", 80);
-  client_circ_view_t v = { true, false, &exit_node, 1000, &alice };
+  client_circ_view_t v = { true, false, &exit_node, 1000, &alice, NULL };
   cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &bob, 2000, 600),
                CLIENT_ATTACH_ISOLATION);
   cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &none, 2000, 600),
@@ -358,4 +358,72 @@ Test(attach, predicted_ports)
   cr_assert_eq(out[0], 9999);
   for (size_t i = 0; i < n; i++)
     cr_assert_neq(out[i], 443);
+}
+
+/* Transitive isolation through the attach decision: A and B (B's port
+ * isolates by destination, same SessionGroup) share; C may share with A
+ * but not with B, so it may not join the circuit carrying both. */
+Test(client_attach, isolation_is_transitive, .init = exit_setup,
+     .fini = exit_teardown)
+{
+  proxy_iso_attrs_t a = iso(NULL, "a.example", 80);
+  proxy_iso_attrs_t b = iso(NULL, "a.example", 80);
+  proxy_iso_attrs_t c = iso(NULL, "b.example", 80);
+  a.session_group = b.session_group = c.session_group = 3;
+  b.listener_id = a.listener_id + 1;
+  b.iso_flags |= PROXY_ISO_DESTADDR;
+  proxy_iso_circ_t st;
+  memset(&st, 0, sizeof(st));
+  proxy_iso_circ_add(&a, &st, &a);
+  client_circ_view_t v = { true, false, &exit_node, 1000, &a, &st };
+  cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &b, 2000, 600),
+               CLIENT_ATTACH_OK);
+  proxy_iso_circ_add(&a, &st, &b);
+  cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &c, 2000, 600),
+               CLIENT_ATTACH_ISOLATION);
+  /* the first-stream-only view (no memory) would have let C in */
+  v.iso_state = NULL;
+  cr_assert_eq(client_circ_may_attach(&v, NULL, 80, &c, 2000, 600),
+               CLIENT_ATTACH_OK);
+}
+
+/* First hop: the address we connect to comes first; a family we may not
+ * use is left out (tor(1) ClientUseIPv4 / ClientUseIPv6 /
+ * ClientPreferIPv6ORPort). */
+Test(client_attach, first_hop_address_family)
+{
+  node_t n;
+  memset(&n, 0, sizeof(n));
+  n.has_ntor_key = true;
+  n.ipv4[0] = 10;
+  n.ipv4[3] = 1;
+  n.orport = 9001;
+  pathsel_options_t o;
+  pathsel_options_init(&o);
+  circ_hop_spec_t h;
+  cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), 0);
+  cr_assert_eq(h.n_addr, 1);
+  cr_assert_eq(h.addr[0].type, RELAY_LSPEC_IPV4);
+  o.client_use_ipv4 = false;
+  cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), -1, "no IPv6 ORPort");
+  n.has_ipv6 = true;
+  n.ipv6[0] = 0x20;
+  n.ipv6[15] = 1;
+  n.ipv6_port = 9002;
+  cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), 0);
+  cr_assert_eq(h.n_addr, 1);
+  cr_assert_eq(h.addr[0].type, RELAY_LSPEC_IPV6);
+  cr_assert_eq(h.addr[0].u.ipv6.port, 9002);
+  o.client_use_ipv4 = true;
+  cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), 0);
+  cr_assert_eq(h.n_addr, 2);
+  cr_assert_eq(h.addr[0].type, RELAY_LSPEC_IPV4, "IPv4 preferred by default");
+  o.prefer_ipv6_orport = true;
+  cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), 0);
+  cr_assert_eq(h.n_addr, 2);
+  cr_assert_eq(h.addr[0].type, RELAY_LSPEC_IPV6);
+  cr_assert_eq(h.addr[1].type, RELAY_LSPEC_IPV4);
+  o.client_use_ipv6 = false;
+  cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), 0);
+  cr_assert_eq(h.addr[0].type, RELAY_LSPEC_IPV4);
 }

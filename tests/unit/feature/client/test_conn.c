@@ -70,6 +70,11 @@ typedef struct mkopt_t {
   const policy_t *socks_policy;
 } mkopt_t;
 
+/* SafeSocks / TestSocks / WarnUnsafeSocks and node lists for the next
+ * mk_client() */
+static socks_safety_cfg_t test_safety;
+static const routerset_t *test_exclude, *test_exclude_exit;
+
 static void
 mk_client(const mkopt_t *o)
 {
@@ -94,12 +99,15 @@ mk_client(const mkopt_t *o)
   cfg.ports = &pc;
   cfg.n_ports = 1;
   pathsel_options_init(&cfg.path_opts);
+  cfg.path_opts.exclude_nodes = test_exclude;
+  cfg.path_opts.exclude_exit_nodes = test_exclude_exit;
   cfg.use_entry_guards = o->use_guards;
   cfg.socks_timeout_msec = o->socks_timeout;
   cfg.stream_timeout_msec = o->stream_timeout ? o->stream_timeout : 2000;
   cfg.state_file = o->state_file;
   cfg.conn_limit = o->conn_limit;
   cfg.socks_policy = o->socks_policy;
+  cfg.socks_safety = test_safety;
   cl = client_new(&cfg);
   proxy_port_cfg_clear(&pc);
   cr_assert_not_null(cl);
@@ -820,4 +828,163 @@ Test(client_conn, socks_policy, .fini = teardown)
   pump(10);
   client_free(cl);
   policy_free(p);
+}
+
+/* tor(1) SocksPolicy applies to HTTPTunnelPort connections too. */
+Test(client_conn, socks_policy_http_tunnel, .fini = teardown)
+{
+  policy_t *p = policy_new();
+  cr_assert_eq(policy_parse_config(p, "reject 127.0.0.0/8, accept *"), 0);
+  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 5000, 0, false, 0, NULL, p };
+  mk_client(&o);
+  int fd = connect_client();
+  const char *req = "CONNECT h.example:443 HTTP/1.1\r\n\r\n";
+  send_all(fd, req, strlen(req));
+  uint8_t buf[64];
+  size_t got;
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 0, "an HTTP answer was sent to a refused client");
+  close(fd);
+  client_free(cl);
+  policy_free(p);
+}
+
+/* Captured log lines (notice and above). */
+static char logbuf[8192];
+
+static void
+log_capture(int severity, const char *module, const char *msg, void *arg)
+{
+  (void)module;
+  (void)arg;
+  size_t n = strlen(logbuf);
+  snprintf(logbuf + n, sizeof(logbuf) - n, "[%d] %s\n", severity, msg);
+}
+
+static void
+capture_logs(void)
+{
+  logbuf[0] = '\0';
+  log_sinks_clear();
+  log_sink_add(LOG_SINK_CALLBACK, SEV_NOTICE, SEV_ERR, NULL, log_capture, NULL);
+}
+
+/* SOCKS5 CONNECT to 93.184.216.34:80 by address (ATYP 1). */
+static int
+socks5_connect_ipv4(void)
+{
+  int fd = connect_client();
+  send_all(fd, "\x05\x01\x00", 3);
+  expect(fd, "\x05\x00", 2);
+  send_all(fd, "\x05\x01\x00\x01\x5d\xb8\xd8\x22\x00\x50", 10);
+  pump(5);
+  return fd;
+}
+
+/* SafeSocks 1: a request by IP address is refused (SOCKS5: "not allowed",
+ * SOCKS4: 91) and closed, with a warning that hides the address; a request
+ * by hostname is served.  TestSocks notes each one. */
+Test(client_conn, safe_socks_refuses_ip_literals, .fini = teardown)
+{
+  test_safety.safe_socks = true;
+  test_safety.test_socks = true;
+  test_safety.warn_unsafe = true;
+  capture_logs();
+  mk_client_with_circuits(false);
+  uint8_t buf[64];
+  size_t got;
+  int fd = socks5_connect_ipv4();
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 10);
+  cr_assert_eq(buf[1], SOCKS5_NOT_ALLOWED);
+  close(fd);
+  fd = connect_client();
+  const uint8_t s4[] = { 4, 1, 0, 80, 93, 184, 216, 34, 'u', 0 };
+  send_all(fd, s4, sizeof(s4));
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 8);
+  cr_assert_eq(buf[1], SOCKS4_REJECTED);
+  close(fd);
+  /* nothing was sent to an exit */
+  for (size_t i = 0; i < fake_n_circs(); i++)
+    cr_assert_null(fake_last_msg(i, RELAY_BEGIN));
+  fd = socks5_connect(NULL, "safe.example", 80, SOCKS_CMD_CONNECT);
+  uint16_t sid;
+  int ci = circ_with_begin("safe.example", -1, &sid);
+  cr_assert_geq(ci, 0, "a hostname request is served");
+  exit_connected((size_t)ci, sid);
+  expect(fd, "\x05\x00", 2);
+  close(fd);
+  pump(10);
+  log_sinks_reset_default();
+  cr_assert(strstr(logbuf, "Refusing the request (SafeSocks 1)"), "%s", logbuf);
+  cr_assert_null(strstr(logbuf, "93.184.216.34"), "address logged: %s", logbuf);
+  cr_assert(strstr(logbuf, "TestSocks: stream"), "%s", logbuf);
+  cr_assert(strstr(logbuf, "(socks4 to port 80)"), "%s", logbuf);
+  cr_assert(strstr(logbuf, "safe."), "%s", logbuf);
+}
+
+/* Defaults (WarnUnsafeSocks 1, SafeSocks 0): served, with one warning;
+ * SafeLogging 0 shows the address. */
+Test(client_conn, warn_unsafe_socks_serves, .fini = teardown)
+{
+  test_safety.warn_unsafe = true;
+  capture_logs();
+  log_set_safe_logging(0);
+  mk_client_with_circuits(false);
+  int fd = socks5_connect_ipv4();
+  uint16_t sid;
+  int ci = circ_with_begin("93.184.216.34", -1, &sid);
+  cr_assert_geq(ci, 0, "the request was not served");
+  exit_connected((size_t)ci, sid);
+  expect(fd, "\x05\x00", 2);
+  close(fd);
+  int fd2 = socks5_connect_ipv4();   /* a second one: rate-limited */
+  pump(50);
+  close(fd2);
+  pump(10);
+  log_set_safe_logging(1);
+  log_sinks_reset_default();
+  const char *w = strstr(logbuf, "gave allium an IP address (93.184.216.34)");
+  cr_assert_not_null(w, "%s", logbuf);
+  cr_assert_null(strstr(w + 1, "gave allium an IP address"), "not rate-limited: %s",
+                 logbuf);
+  cr_assert_null(strstr(logbuf, "TestSocks"), "%s", logbuf);
+}
+
+/* ExcludeExitNodes: every circuit ends at e2; ExcludeNodes naming both
+ * exits with StrictNodes 0: no general circuit at all, and a request to an
+ * address (the address-based exit choice) is not served by them either. */
+Test(client_conn, exclude_exit_nodes_and_exclude_nodes, .fini = teardown)
+{
+  routerset_t *xx = NULL, *ex = NULL;
+  cr_assert_eq(routerset_parse("e1", &xx), 0);
+  cr_assert_eq(routerset_parse("e1,e2", &ex), 0);
+  test_exclude_exit = xx;
+  mk_client_with_circuits(true);
+  for (size_t i = 0; i < fake_n_circs(); i++)
+    cr_assert_eq(fake_circ(i)->hops[2].rsa_id[0], 0x32, "exit %#x",
+                 fake_circ(i)->hops[2].rsa_id[0]);
+  teardown();
+  test_exclude_exit = NULL;
+  test_exclude = ex;
+  mkopt_t o = { PROXY_PORT_SOCKS, 1500, 0, true, 0, NULL, NULL };
+  mk_client(&o);
+  client_dirinfo_changed(cl, true);
+  int fd = socks5_connect_ipv4();
+  uint8_t buf[16];
+  size_t got;
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 4000), "no answer");
+  cr_assert_eq(got, 10);
+  cr_assert_neq(buf[1], 0, "served through an excluded exit");
+  close(fd);
+  /* (an internal circuit may be launched, through other relays) */
+  for (size_t i = 0; i < fake_n_circs(); i++)
+    for (size_t h = 0; h < fake_circ(i)->n_hops; h++)
+      cr_assert_neq(fake_circ(i)->hops[h].rsa_id[0] & 0xF0, 0x30,
+                    "circuit %zu hop %zu is an excluded exit", i, h);
+  client_free(cl);
+  test_exclude = NULL;
+  routerset_free(xx);
+  routerset_free(ex);
 }

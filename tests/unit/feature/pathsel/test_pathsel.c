@@ -183,8 +183,12 @@ Test(pathsel, exclude_nodes_and_strict_nodes)
   cr_assert_eq(routerset_parse("$0101010101010101010101010101010101010101,mail", &rs), 0);
   o.exclude_nodes = rs;
   assert_exit_set(nl, &o, 80, (const char *[]){ "web2" }, 1);
-  /* only "mail" allows 25: StrictNodes 0 falls back to it, 1 refuses */
+  /* only "mail" allows 25: a general circuit never falls back to an
+   * excluded exit, whatever StrictNodes says; a directory fetch may */
+  cr_assert_null(pathsel_choose_exit(nl, &o, 25, NULL, NULL));
+  o.purpose = PATHSEL_PURPOSE_DIR;
   assert_exit_set(nl, &o, 25, (const char *[]){ "mail" }, 1);
+  o.purpose = PATHSEL_PURPOSE_GENERAL;
   o.strict_nodes = true;
   cr_assert_null(pathsel_choose_exit(nl, &o, 25, NULL, NULL));
   assert_exit_set(nl, &o, 80, (const char *[]){ "web2" }, 1);
