@@ -222,7 +222,9 @@ client_objects_new(const allium_options_t *o)
                          ? (uint32_t)o->MaxCircuitDirtiness : 600;
   cc.long_lived_ports = C->long_lived;
   cc.n_long_lived_ports = C->n_long_lived;
-  cc.conn_limit = 0;   /* ConnLimit is tor's fd minimum, not a cap */
+  /* ConnLimit is tor's fd minimum; the cap comes from the fd budget. */
+  uint64_t cap = app_state()->app_conn_cap;
+  cc.conn_limit = cap > 0 && cap < INT32_MAX ? (int)cap : 0;
   cc.socks_policy = C->socks_policy;
   C->client = client_new(&cc);
   return C->client ? 0 : -1;

@@ -799,14 +799,39 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* ---------------------------------------------------------------- */
 /* Accepting */
 
+static int
+conn_count(const client_t *c)
+{
+  int n = 0;
+  for (size_t i = 0; i < c->n_listeners; i++)
+    n += c->listeners[i].n_conns;
+  return n;
+}
+
+int
+client_conn_evict_handshake(client_t *c)
+{
+  /* New connections go to the head: the last match is the oldest. */
+  client_conn_t *victim = NULL;
+  for (client_conn_t *k = c->conns; k; k = k->next)
+    if (k->state == CONN_HANDSHAKE)
+      victim = k;
+  if (!victim)
+    return 0;
+  log_info_rl(60, "Application connection limit (%d) reached: closing the "
+              "oldest one still in its handshake.", c->conn_limit);
+  conn_kill(victim);
+  return 1;
+}
+
 void
 client_conn_accepted(client_listener_t *l, int fd,
                      const struct sockaddr *sa, int socklen)
 {
   client_t *c = l->c;
-  if (l->n_conns >= c->conn_limit) {
-    log_info("Too many application connections on port %zu; refusing one",
-             l->idx);
+  if (conn_count(c) >= c->conn_limit && !client_conn_evict_handshake(c)) {
+    log_notice_rl(60, "Too many application connections (%d, all past "
+                  "their handshake); refusing new ones.", c->conn_limit);
     evutil_closesocket(fd);
     return;
   }

@@ -341,16 +341,48 @@ Test(client_conn, slowloris_times_out, .fini = teardown)
   close(fd);
 }
 
+/* At the cap, the oldest connection still in its handshake makes room. */
 Test(client_conn, conn_limit, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 2, true, 0, NULL, NULL };
+  mk_client(&o);
+  int fd1 = connect_client();
+  pump(20);
+  int fd2 = connect_client();
+  pump(20);
+  int fd3 = connect_client();
+  uint8_t buf[16];
+  size_t got;
+  cr_assert(wait_eof(fd1, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 0);
+  pump(150);   /* the dead one is freed at the next tick */
+  cr_assert_eq(client_n_conns(cl), 2);
+  /* The two younger ones are still served. */
+  send_all(fd3, "\x05\x01\x00", 3);
+  expect(fd3, "\x05\x00", 2);
+  send_all(fd2, "\x05\x01\x00", 3);
+  expect(fd2, "\x05\x00", 2);
+  close(fd3);
+  close(fd2);
+  close(fd1);
+}
+
+/* Established streams (past the handshake) are never evicted: the new
+ * connection is refused instead. */
+Test(client_conn, conn_limit_keeps_requests, .fini = teardown)
 {
   mkopt_t o = { PROXY_PORT_SOCKS, 0, 1, true, 0, NULL, NULL };
   mk_client(&o);
-  int fd1 = connect_client();
+  int fd1 = socks5_connect(NULL, "example.com", 80, SOCKS_CMD_CONNECT);
+  pump(20);
   int fd2 = connect_client();
   uint8_t buf[16];
   size_t got;
   cr_assert(wait_eof(fd2, buf, sizeof(buf), &got, 2000));
   cr_assert_eq(client_n_conns(cl), 1);
+  bool eof = false;
+  (void)recv_some(fd1, buf, sizeof(buf), 50, &eof);
+  cr_assert_not(eof);
   close(fd2);
   close(fd1);
 }
