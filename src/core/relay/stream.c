@@ -682,7 +682,7 @@ relay_streams_handle(relay_streams_t *t, uint8_t cmd, uint16_t id,
   relay_stream_t *s = stream_find(t, id, NULL);
   if (!s) {
     /* Unknown stream (or one long closed): drop (6.3). */
-    log_info("dropping relay command %u for an unknown stream", cmd);
+    log_info_rl(60, "dropping relay command %u for an unknown stream", cmd);
     return 0;
   }
   switch (cmd) {

@@ -139,8 +139,8 @@ conn_socks_reply(client_conn_t *k, uint8_t status5, const socks_addr_t *bound)
 static void
 conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason)
 {
-  log_info("Stream %llu failed (END reason %u, reply %u)",
-           (unsigned long long)k->num, reason, status5);
+  log_info_rl(60, "Stream %llu failed (END reason %u, reply %u)",
+              (unsigned long long)k->num, reason, status5);
   if (k->http) {
     const char *resp = http_connect_failure_response(reason, NULL);
     conn_write(k, resp, strlen(resp));
@@ -231,8 +231,8 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
     return;
   }
   if (r != 0) {
-    log_info("Could not open a stream on circuit %llu (%d)",
-             (unsigned long long)circ->handle, r);
+    log_info_rl(60, "Could not open a stream on circuit %llu (%d)",
+                (unsigned long long)circ->handle, r);
     conn_add_avoid(k, circ);
     return;
   }
@@ -338,9 +338,9 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
      * briefly overloaded gets a moment. */
     unsigned shift = k->attempts > 1 ? (unsigned)(k->attempts - 1) : 0;
     k->retry_after_msec = now + (250u << (shift < 4 ? shift : 4));
-    log_info("Stream %llu: retrying on another circuit in %llu ms (END "
-             "reason %u)", (unsigned long long)k->num,
-             (unsigned long long)(k->retry_after_msec - now), reason);
+    log_info_rl(60, "Stream %llu: retrying on another circuit in %llu ms (END "
+                "reason %u)", (unsigned long long)k->num,
+                (unsigned long long)(k->retry_after_msec - now), reason);
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
     return;
@@ -439,8 +439,8 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
     }
     break;
   default:
-    log_info("Stream %llu: unexpected relay message %u (%d)",
-             (unsigned long long)k->num, ev->command, ev->error);
+    log_info_rl(60, "Stream %llu: unexpected relay message %u (%d)",
+                (unsigned long long)k->num, ev->command, ev->error);
     break;
   }
   /* Data may have left the queues: resume a paused app. */
@@ -587,7 +587,8 @@ conn_check_target(const client_conn_t *k, uint8_t atyp)
     if (strpbrk(k->host, "[]") || !k->host[0])
       return SOCKS5_GENERAL_FAILURE;
     if (host_has_suffix(k->host, ".onion")) {
-      log_notice("Onion services are not supported yet; refusing a request");
+      log_notice_rl(60, "Onion services are not supported yet; refusing a "
+                    "request");
       return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
                                             : SOCKS5_GENERAL_FAILURE;
     }
@@ -691,7 +692,7 @@ conn_http_request(client_conn_t *k)
     static const char forbidden[] =
       "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
       "Refused by the proxy's settings.\n";
-    log_info("Stream %llu refused", (unsigned long long)k->num);
+    log_info_rl(60, "Stream %llu refused", (unsigned long long)k->num);
     conn_write(k, forbidden, sizeof(forbidden) - 1);
     conn_close_after_flush(k);
     return;
@@ -740,8 +741,8 @@ conn_handshake(client_conn_t *k)
     if (r == SOCKS_REQUEST_READY)
       conn_socks_request(k);
     else if (r == SOCKS_ERROR) {
-      log_info("Stream %llu: bad SOCKS handshake (%d)",
-               (unsigned long long)k->num, (int)socks_state_error(k->socks));
+      log_info_rl(60, "Stream %llu: bad SOCKS handshake (%d)",
+                  (unsigned long long)k->num, (int)socks_state_error(k->socks));
       conn_close_after_flush(k);
     } else if (!used)
       break;
@@ -866,8 +867,8 @@ client_conn_accepted(client_listener_t *l, int fd,
     /* tor(1) SocksPolicy: refused before any byte is read. */
     char abuf[64] = "?";
     (void)policy_addr_format(&k->iso.a.client_addr, abuf, sizeof(abuf));
-    log_notice("Denying socks connection from untrusted address %s "
-               "(SocksPolicy)", safe_str(abuf));
+    log_notice_rl(60, "Denying socks connection from untrusted address %s "
+                  "(SocksPolicy)", safe_str(abuf));
     bufferevent_free(bev);
     al_free(k);
     return;
@@ -897,8 +898,8 @@ client_conn_accepted(client_listener_t *l, int fd,
 static void
 conn_handshake_timeout(client_conn_t *k)
 {
-  log_info("Stream %llu: handshake not finished in time",
-           (unsigned long long)k->num);
+  log_info_rl(60, "Stream %llu: handshake not finished in time",
+              (unsigned long long)k->num);
   if (k->http) {
     static const char resp[] = "HTTP/1.0 408 Request Timeout\r\n\r\n";
     conn_write(k, resp, sizeof(resp) - 1);
@@ -920,8 +921,8 @@ conn_tick_one(client_conn_t *k, uint64_t now)
     break;
   case CONN_WAIT_CIRC:
     if (now - k->request_msec >= c->socks_timeout_msec) {
-      log_info("Stream %llu: no usable circuit in time",
-               (unsigned long long)k->num);
+      log_info_rl(60, "Stream %llu: no usable circuit in time",
+                  (unsigned long long)k->num);
       conn_fail_reason(k, k->last_reason ? k->last_reason
                                          : RELAY_END_TIMEOUT);
     }
@@ -929,9 +930,9 @@ conn_tick_one(client_conn_t *k, uint64_t now)
   case CONN_CONNECTING:
   case CONN_RESOLVING:
     if (now - k->attempt_msec >= c->stream_timeout_msec) {
-      log_info("Stream %llu: no answer on circuit %llu in time",
-               (unsigned long long)k->num,
-               (unsigned long long)(k->circ ? k->circ->handle : 0));
+      log_info_rl(60, "Stream %llu: no answer on circuit %llu in time",
+                  (unsigned long long)k->num,
+                  (unsigned long long)(k->circ ? k->circ->handle : 0));
       client_circ_t *circ = k->circ;
       conn_end_stream(k, RELAY_END_TIMEOUT);
       conn_attempt_failed(k, circ, RELAY_END_TIMEOUT);

@@ -258,9 +258,9 @@ cons_on_result(size_t idx, int status, const uint8_t *body, size_t len,
   dir_boot_t *b = j->b;
   const char *path = idx < j->paths.n ? j->paths.paths[idx] : "?";
   if (status != 200 || !body) {
-    log_info("Directory request %s: %s %d%s%s", path,
-             status < 0 ? "failed" : "status", status, why ? ": " : "",
-             why ? why : "");
+    log_info_rl(60, "Directory request %s: %s %d%s%s", path,
+                status < 0 ? "failed" : "status", status, why ? ": " : "",
+                why ? why : "");
     return;
   }
   if ((int)idx == j->keys_idx) {
@@ -355,9 +355,9 @@ desc_on_result(size_t idx, int status, const uint8_t *body, size_t len,
   dir_boot_t *b = j->b;
   (void)idx;
   if (status != 200 || !body) {
-    log_info("Descriptor request failed: %s %d%s%s",
-             status < 0 ? "error" : "status", status, why ? ": " : "",
-             why ? why : "");
+    log_info_rl(60, "Descriptor request failed: %s %d%s%s",
+                status < 0 ? "error" : "status", status, why ? ": " : "",
+                why ? why : "");
     return;
   }
   size_t n = dir_boot_take_descs(b, (const char *)body, len, "an authority");

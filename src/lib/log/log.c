@@ -265,10 +265,23 @@ ratelim_now(void)
   return (long long)ts.tv_sec;
 }
 
+static unsigned ratelim_gen;
+
+void
+log_ratelim_reset_all(void)
+{
+  ratelim_gen++;
+}
+
 int
 log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed)
 {
   long long now = ratelim_now() + 1;   /* +1: 0 means "never" */
+  if (rl->gen != ratelim_gen) {
+    rl->gen = ratelim_gen;
+    rl->last_allowed = 0;
+    rl->suppressed = 0;
+  }
   if (rl->last_allowed && now - rl->last_allowed < rl->interval_sec &&
       now >= rl->last_allowed) {
     if (rl->suppressed < UINT_MAX)

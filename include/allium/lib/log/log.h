@@ -87,8 +87,9 @@ typedef struct log_ratelim_t {
   int interval_sec;
   long long last_allowed;   /* clock seconds + 1; 0 = never */
   unsigned suppressed;      /* messages dropped since the last allowed one */
+  unsigned gen;             /* log_ratelim_reset_all() generation seen */
 } log_ratelim_t;
-#define LOG_RATELIM_INIT(sec) { (sec), 0, 0 }
+#define LOG_RATELIM_INIT(sec) { (sec), 0, 0, 0 }
 
 /** 1 when a message may be logged now, else 0 (and counts it as
  * suppressed).  When it returns 1, *n_suppressed (if not NULL) receives the
@@ -98,6 +99,9 @@ int log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed);
  * n is 0); returns buf. */
 char *log_ratelim_suffix(const log_ratelim_t *rl, unsigned n, char *buf,
                          size_t buflen);
+/** Forget every limiter's history (all call sites): the next message of
+ * each is logged.  For tests that look for a repeated line. */
+void log_ratelim_reset_all(void);
 /** Tests: replace the monotonic clock (seconds) used by the limiter; NULL
  * restores it. */
 void log_ratelim_set_clock(long long (*now_sec)(void));

@@ -472,3 +472,17 @@ Test(log, ratelim_disabled_severity_counts_nothing, .fini = clock_reset)
   cr_assert_eq(c.n, 1);
   cr_assert_str_eq(c.last_msg, "shown");
 }
+
+Test(log, ratelim_reset_all_forgets_history, .fini = clock_reset)
+{
+  log_ratelim_set_clock(fake_clock);
+  fake_now = 100;
+  log_ratelim_t rl = LOG_RATELIM_INIT(60);
+  cr_assert_eq(log_ratelim_check(&rl, NULL), 1);
+  cr_assert_eq(log_ratelim_check(&rl, NULL), 0);
+  log_ratelim_reset_all();
+  unsigned n = 9;
+  cr_assert_eq(log_ratelim_check(&rl, &n), 1);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(log_ratelim_check(&rl, NULL), 0);
+}
