@@ -800,15 +800,6 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* ---------------------------------------------------------------- */
 /* Accepting */
 
-static int
-conn_count(const client_t *c)
-{
-  int n = 0;
-  for (size_t i = 0; i < c->n_listeners; i++)
-    n += c->listeners[i].n_conns;
-  return n;
-}
-
 int
 client_conn_evict_handshake(client_t *c)
 {
@@ -830,7 +821,7 @@ client_conn_accepted(client_listener_t *l, int fd,
                      const struct sockaddr *sa, int socklen)
 {
   client_t *c = l->c;
-  if (conn_count(c) >= c->conn_limit && !client_conn_evict_handshake(c)) {
+  if (client_listeners_n_conns(c) >= c->conn_limit && !client_conn_evict_handshake(c)) {
     log_notice_rl(60, "Too many application connections (%d, all past "
                   "their handshake); refusing new ones.", c->conn_limit);
     evutil_closesocket(fd);

@@ -189,6 +189,15 @@ client_listener_open(client_listener_t *l, char **err)
   return 0;
 }
 
+int
+client_listeners_n_conns(const client_t *c)
+{
+  int n = 0;
+  for (size_t i = 0; i < c->n_listeners; i++)
+    n += c->listeners[i].n_conns;
+  return n;
+}
+
 void
 client_listener_close(client_listener_t *l)
 {

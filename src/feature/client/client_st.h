@@ -178,6 +178,8 @@ const node_t *client_circ_exit_node(const client_t *c,
 /* client_listener.c */
 int client_listener_open(client_listener_t *l, char **err);
 void client_listener_close(client_listener_t *l);
+/** Application connections open on all listeners together. */
+int client_listeners_n_conns(const client_t *c);
 
 /* client_conn.c */
 /** A new application connection on l (fd is ours to close). */
