@@ -801,14 +801,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* Accepting */
 
 int
-client_conn_evict_handshake(client_t *c)
+client_conn_evict_handshake(client_t *c, uint64_t min_age_msec)
 {
   /* New connections go to the head: the last match is the oldest. */
   client_conn_t *victim = NULL;
   for (client_conn_t *k = c->conns; k; k = k->next)
     if (k->state == CONN_HANDSHAKE)
       victim = k;
-  if (!victim)
+  if (!victim || client_now_msec() - victim->accepted_msec < min_age_msec)
     return 0;
   log_info_rl(60, "Application connection limit (%d) reached: closing the "
               "oldest one still in its handshake.", c->conn_limit);
@@ -821,7 +821,7 @@ client_conn_accepted(client_listener_t *l, int fd,
                      const struct sockaddr *sa, int socklen)
 {
   client_t *c = l->c;
-  if (client_listeners_n_conns(c) >= c->conn_limit && !client_conn_evict_handshake(c)) {
+  if (client_listeners_n_conns(c) >= c->conn_limit && !client_conn_evict_handshake(c, 0)) {
     log_notice_rl(60, "Too many application connections (%d, all past "
                   "their handshake); refusing new ones.", c->conn_limit);
     evutil_closesocket(fd);

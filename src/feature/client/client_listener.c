@@ -38,13 +38,16 @@ listener_resume_cb(evutil_socket_t fd, short what, void *arg)
   (void)fd;
   (void)what;
   client_listener_t *l = arg;
+  log_debug("Resuming the listener on port %u.", l->bound_port);
   if (l->lev)
     evconnlistener_enable(l->lev);
 }
 
 /* Out of descriptors: accept() would fail again at once and libevent would
- * call us in a loop.  Make room if an idle handshake can go, and stop
- * listening for a moment (100 ms doubling to 1 s while it lasts). */
+ * call us in a loop.  Make room if a handshake idle for a second can go,
+ * and stop listening for a moment (100 ms doubling to 1 s while it
+ * lasts). */
+#define CLIENT_EVICT_MIN_AGE_MSEC 1000
 static void
 listener_pause(client_listener_t *l, int e)
 {
@@ -57,7 +60,9 @@ listener_pause(client_listener_t *l, int e)
               "connection on port %u (%s): pausing the listener for %u ms.",
               l->bound_port, evutil_socket_error_to_string(e),
               l->pause_msec);
-  (void)client_conn_evict_handshake(l->c);
+  /* Not one accepted in this same burst: libevent's accept loop ends on
+   * EMFILE whenever no descriptor is left, even with nothing waiting. */
+  (void)client_conn_evict_handshake(l->c, CLIENT_EVICT_MIN_AGE_MSEC);
   if (!l->pause_ev)
     l->pause_ev = evtimer_new(l->c->base, listener_resume_cb, l);
   if (!l->pause_ev)

@@ -187,8 +187,9 @@ void client_conn_accepted(client_listener_t *l, int fd,
                           const struct sockaddr *sa, int socklen);
 void client_conn_close_all(client_t *c);
 /** Close the oldest application connection still in its SOCKS / HTTP
- * handshake to make room for a new one.  1 if one was closed, else 0. */
-int client_conn_evict_handshake(client_t *c);
+ * handshake (if it has been there min_age_msec at least) to make room for
+ * a new one.  1 if one was closed, else 0. */
+int client_conn_evict_handshake(client_t *c, uint64_t min_age_msec);
 void client_conns_tick(client_t *c);
 void client_attach_waiting(client_t *c);
 /** The circuit closed: retry or close its streams. */
