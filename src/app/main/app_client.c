@@ -16,6 +16,7 @@
 #include "allium/core/mainloop/bootstrap.h"
 #include "allium/core/mainloop/chanmgr.h"
 #include "allium/core/policy/policy.h"
+#include "allium/core/relay/relay_mem.h"
 #include "allium/feature/client/client.h"
 #include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/feature/dirclient/dir_boot.h"
@@ -213,6 +214,13 @@ client_objects_new(const allium_options_t *o)
   C->nl = nodelist_new();
   uint32_t keepalive = secs_to_msec(o->KeepalivePeriod, 300000);
   chanmgr_set_channel_timeouts(C->cm, 180000, keepalive);
+  int raised = 0;   /* tor(1) MaxMemInQueues; 0 picks from the RAM */
+  uint64_t mem = relay_mem_limit_for_option(o->MaxMemInQueues, &raised);
+  if (raised)
+    log_warn("MaxMemInQueues must be at least 256 MB; using 256 MB.");
+  relay_mem_set_limit(mem);
+  log_info("MaxMemInQueues is %llu MB%s.", (unsigned long long)(mem >> 20),
+           o->MaxMemInQueues ? "" : " (picked from the physical memory)");
   if (dd)
     C->state_file = al_asprintf("%s/state", dd);
   /* tor(1): CacheDirectory defaults to the DataDirectory. */
@@ -253,7 +261,9 @@ client_objects_new(const allium_options_t *o)
                          ? (uint32_t)o->MaxCircuitDirtiness : 600;
   cc.long_lived_ports = C->long_lived;
   cc.n_long_lived_ports = C->n_long_lived;
-  cc.conn_limit = 0;   /* ConnLimit is tor's fd minimum, not a cap */
+  /* ConnLimit is tor's fd minimum; the cap comes from the fd budget. */
+  uint64_t cap = app_state()->app_conn_cap;
+  cc.conn_limit = cap > 0 && cap < INT32_MAX ? (int)cap : 0;
   cc.socks_policy = C->socks_policy;
   cc.socks_safety.safe_socks = o->SafeSocks != 0;
   cc.socks_safety.test_socks = o->TestSocks != 0;

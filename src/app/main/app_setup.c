@@ -5,6 +5,7 @@
 #define LOG_MODULE "config"
 #include "allium/app/main/exitcodes.h"
 #include "allium/feature/keys/relay_keys.h"
+#include "allium/lib/fs/fdlimit.h"
 #include "allium/lib/fs/fs.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/log/log_config.h"
@@ -56,6 +57,44 @@ app_logging_apply(const allium_options_t *o, char **errmsg)
   }
   if (files)
     log_notice("allium %s opening log file.", PACKAGE_VERSION);
+  return 0;
+}
+
+/* tor(1) ConnLimit: ask for as many descriptors as the OS allows and
+ * refuse to start below ConnLimit.  Part of the budget is kept for
+ * channels and directory fetches; the rest caps application
+ * connections (client_conn.c). */
+#define APP_FD_CAP_UNLIMITED (1u << 20)
+
+int
+app_fdlimit_setup(const allium_options_t *o)
+{
+  app_state_t *st = app_state();
+  fdlimit_t fl;
+  uint64_t need = o->ConnLimit > 0 ? (uint64_t)o->ConnLimit : 0;
+  int r = fdlimit_raise(need, APP_FD_CAP_UNLIMITED, &fl);
+  if (r == FDLIMIT_ERR_GETRLIMIT) {
+    log_warn("Couldn't read the file descriptor limit: %s; assuming %d.",
+             strerror(errno), o->ConnLimit);
+    fl.limit = need ? need : 1024;
+  } else if (r == FDLIMIT_ERR_TOO_LOW) {
+    log_err("Need %d file descriptors (ConnLimit), but the system allows "
+            "only %llu (hard limit %llu).  Raise it with \"ulimit -H -n\" "
+            "or lower ConnLimit.", o->ConnLimit,
+            (unsigned long long)fl.limit, (unsigned long long)fl.hard);
+    return ALLIUM_EXIT_RUNTIME;
+  }
+  st->fd_limit = fl.limit;
+  st->app_conn_cap = fdlimit_app_cap(fl.limit);
+  char hard[32] = "unlimited";
+  if (fl.hard != UINT64_MAX)
+    snprintf(hard, sizeof(hard), "%llu", (unsigned long long)fl.hard);
+  log_info("File descriptor limit: %llu (was %llu, hard %s); keeping %llu "
+           "for channels, directory fetches and files, at most %llu "
+           "application connections.", (unsigned long long)fl.limit,
+           (unsigned long long)fl.old_soft, hard,
+           (unsigned long long)fdlimit_reserve(fl.limit),
+           (unsigned long long)st->app_conn_cap);
   return 0;
 }
 

@@ -18,6 +18,8 @@ typedef struct app_state_t {
   char *user;                 /* User switched to (owned; NULL = none) */
   struct relay_keys_t *keys;  /* relay key set when ORPort is set (owned) */
   int exit_status;            /* set by the signal handlers */
+  uint64_t fd_limit;          /* RLIMIT_NOFILE in force (app_fdlimit_setup) */
+  uint64_t app_conn_cap;      /* most application connections (0: unset) */
 } app_state_t;
 
 /** The single state object of this process. */
@@ -32,6 +34,10 @@ int app_logging_apply(const allium_options_t *o, char **errmsg);
 
 /** Log the start-up banner (versions, configuration file) at notice. */
 void app_log_banner(void);
+
+/** Raise RLIMIT_NOFILE, check ConnLimit, compute the application
+ * connection cap (0 or an exit status). */
+int app_fdlimit_setup(const allium_options_t *o);
 
 /** Check/create the DataDirectory (exit status on failure, 0 on success). */
 int app_datadir_setup(const allium_options_t *o);

@@ -31,6 +31,12 @@ log_shutdown(void)
 }
 
 static int
+fdlimit_init(void)
+{
+  return app_fdlimit_setup(app_state()->opts);
+}
+
+static int
 daemon_init(void)
 {
   if (!app_state()->opts->RunAsDaemon)
@@ -131,6 +137,7 @@ signals_init(void)
 /* THE start-up order.  The client and relay roles join here later. */
 static const subsys_t subsystems[] = {
   { "log",       log_init,       log_shutdown },
+  { "fdlimit",   fdlimit_init,   NULL },   /* RLIMIT_NOFILE, ConnLimit */
   { "daemon",    daemon_init,    NULL },   /* fork before libevent exists */
   { "crypto",    crypto_init,    NULL },
   { "evloop",    loop_init,      evloop_shutdown },

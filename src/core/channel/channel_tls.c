@@ -236,8 +236,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     ch->error = "connection refused or unreachable";
   else if (!ch->error && reason == CHANNEL_CLOSE_TLS_ERROR)
     ch->error = "TLS handshake or record error";
-  log_info("channel event 0x%x, socket error %d, TLS error %lu", what,
-           sockerr, sslerr);
+  log_info_rl(60, "channel event 0x%x, socket error %d, TLS error %lu", what,
+              sockerr, sslerr);
   channel_close(ch, reason);
 }
 

@@ -56,7 +56,7 @@ static int hs_fail(link_handshake_t *hs, int err, const char *why)
   hs->step = STEP_FAILED;
   hs->err = err;
   hs->why = why;
-  log_info("link handshake failed: %s (%s)", link_err_name(err), why);
+  log_info_rl(60, "link handshake failed: %s (%s)", link_err_name(err), why);
   return err;
 }
 
@@ -275,8 +275,8 @@ static int on_netinfo(link_handshake_t *hs, const cell_t *c)
   if (ni->timestamp) {
     hs->peer.clock_skew = (int64_t)ni->timestamp - (int64_t)hs_now(hs);
     if (llabs(hs->peer.clock_skew) > LINK_CLOCK_SKEW_WARN)
-      log_warn("peer's clock differs from ours by %lld seconds: our clock "
-               "may be wrong", (long long)hs->peer.clock_skew);
+      log_warn_rl(60, "peer's clock differs from ours by %lld seconds: "
+                  "our clock may be wrong", (long long)hs->peer.clock_skew);
   }
   hs->peer.my_addr_seen = ni->other;
   hs->peer.n_addrs = ni->n_my < LINK_MAX_PEER_ADDRS ? ni->n_my

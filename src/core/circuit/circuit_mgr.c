@@ -150,7 +150,7 @@ circ_mgr_handle_cell(circ_mgr_t *m, const cell_t *cell)
   uint8_t payload[CELL_PAYLOAD_LEN];
   mgr_entry_t *e = find_entry(m, cell->circ_id);
   if (!e || cell->circ_id == 0) {
-    log_info("cell %u for unknown circuit dropped", cell->command);
+    log_info_rl(60, "cell %u for unknown circuit dropped", cell->command);
     return;
   }
   memset(payload, 0, sizeof(payload));
@@ -174,7 +174,7 @@ move_cells(circ_mgr_t *m, mgr_entry_t *e)
     if (m->ch && channel_state(m->ch) == CHANNEL_STATE_OPEN) {
       cell_t cell = { e->id, cc.command, CELL_PAYLOAD_LEN, cc.payload };
       if (channel_send_cell(m->ch, &cell) < 0)
-        log_info("could not queue a cell on the channel");
+        log_info_rl(60, "could not queue a cell on the channel");
     }
   }
   memwipe(&cc, sizeof(cc));

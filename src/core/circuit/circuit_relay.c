@@ -84,7 +84,7 @@ relay_close(circ_relay_t *c, uint8_t reason, int from_dir, const char *what)
   ev.hop = CIRC_HOP_NONE;
   ev.what = what;
   push_event(c, &ev);
-  log_info("relay circuit closed: %s (reason %u)", what, reason);
+  log_info_rl(60, "relay circuit closed: %s (reason %u)", what, reason);
 }
 
 static void

@@ -14,12 +14,14 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_mgr.h"
+#include "allium/core/relay/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -60,6 +62,7 @@ struct chanmgr_t {
   struct event_base *base;
   tls_context_t *tls;
   struct event *timer;
+  struct event *oom_ev;       /**< the deferred MaxMemInQueues pass */
   cm_chan_t *chans;
   cm_circ_t *circs;
   uint64_t next_handle;
@@ -451,6 +454,75 @@ on_tick(evutil_socket_t fd, short what, void *arg)
   reap(cm);
 }
 
+/* ---- MaxMemInQueues: the OOM pass (tor(1) MaxMemInQueues) ---- */
+
+typedef struct oom_victim_t {
+  cm_circ_t *x;
+  uint64_t oldest;            /**< when its oldest queued byte came */
+} oom_victim_t;
+
+static int
+oom_victim_cmp(const void *a, const void *b)
+{
+  uint64_t x = ((const oom_victim_t *)a)->oldest;
+  uint64_t y = ((const oom_victim_t *)b)->oldest;
+  return x < y ? -1 : x > y;
+}
+
+size_t
+chanmgr_oom_pass(chanmgr_t *cm)
+{
+  uint64_t need = relay_mem_to_free(), before = relay_mem_total();
+  if (!cm || !need)
+    return 0;
+  size_t n = 0, k = 0, freed = 0, closed = 0;
+  for (cm_circ_t *x = cm->circs; x; x = x->next)
+    n += circ_of(x) != NULL;
+  oom_victim_t *v = al_calloc(n ? n : 1, sizeof(*v));
+  for (cm_circ_t *x = cm->circs; x && k < n; x = x->next) {
+    circ_origin_t *c = circ_of(x);
+    uint64_t oldest = 0;
+    if (c && relay_streams_queued(circ_origin_streams(c), &oldest) > 0)
+      v[k++] = (oom_victim_t){ x, oldest };
+  }
+  qsort(v, k, sizeof(*v), oom_victim_cmp);
+  for (size_t i = 0; i < k && freed < need; i++) {
+    circ_origin_t *c = circ_of(v[i].x);   /* NULL if a callback closed it */
+    if (!c)
+      continue;
+    freed += relay_streams_drop_queued(circ_origin_streams(c));
+    circ_close_local(v[i].x, CELL_DESTROY_RESOURCELIMIT,
+                     "out of memory for queues");
+    closed++;
+  }
+  al_free(v);
+  log_notice_rl(10, "MaxMemInQueues: %llu bytes queued, over the limit of "
+                "%llu: closed %zu circuit(s) holding the oldest queued "
+                "data, freeing %zu bytes (%llu queued now).",
+                (unsigned long long)before,
+                (unsigned long long)relay_mem_limit(), closed, freed,
+                (unsigned long long)relay_mem_total());
+  return freed;
+}
+
+static void
+on_oom_ev(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd;
+  (void)what;
+  (void)chanmgr_oom_pass(arg);
+}
+
+/* Called from inside a queue write: never free there, run at the top of
+ * the loop. */
+static void
+on_mem_over_limit(void *arg)
+{
+  chanmgr_t *cm = arg;
+  if (cm->oom_ev)
+    event_active(cm->oom_ev, EV_TIMEOUT, 0);
+}
+
 /* ---- API ---- */
 
 chanmgr_t *
@@ -473,6 +545,8 @@ chanmgr_new(struct event_base *base, tls_context_t *tls)
     al_free(cm);
     return NULL;
   }
+  cm->oom_ev = event_new(base, -1, 0, on_oom_ev, cm);
+  relay_mem_set_oom_cb(on_mem_over_limit, cm);
   return cm;
 }
 
@@ -483,6 +557,10 @@ chanmgr_free_(chanmgr_t *cm)
     return;
   cm->freeing = true;
   event_free(cm->timer);
+  if (cm->oom_ev)
+    event_free(cm->oom_ev);
+  if (relay_mem_oom_arg() == cm)
+    relay_mem_set_oom_cb(NULL, NULL);
   for (cm_chan_t *c = cm->chans; c; c = c->next)
     if (c->ch && channel_state(c->ch) != CHANNEL_STATE_CLOSED)
       channel_close(c->ch, CHANNEL_CLOSE_REQUESTED);

@@ -5,6 +5,7 @@
 #define LOG_MODULE "stream"
 #include "allium/core/relay/stream.h"
 #include "allium/core/relay/flow.h"
+#include "allium/core/relay/relay_mem.h"
 #include "allium/core/relay/relay_queue.h"
 #include "allium/core/cell/cell.h"
 #include "allium/lib/log/log.h"
@@ -18,6 +19,7 @@ typedef struct relay_stream_t {
   relay_flow_t flow;
   uint8_t *obuf;            /**< queued outgoing bytes [ooff, olen) */
   size_t ooff, olen, ocap;
+  uint64_t oldest_msec;     /**< when the queue last went non-empty; 0 */
   bool end_pending;
   uint8_t end_reason;
   uint64_t closed_at;
@@ -47,11 +49,21 @@ relay_streams_new(relay_stream_role_t role, const relay_stream_sender_t *sender)
   return t;
 }
 
+/* MaxMemInQueues: the bytes of s still queued leave the total. */
+static void
+stream_drop_queued(relay_stream_t *s)
+{
+  relay_mem_sub(s->olen - s->ooff);
+  s->ooff = s->olen = 0;
+  s->oldest_msec = 0;
+}
+
 static void
 stream_free(relay_stream_t *s)
 {
   if (!s)
     return;
+  stream_drop_queued(s);
   if (s->obuf)
     al_free_secret(s->obuf, s->ocap);
   relay_flow_clear(&s->flow);
@@ -186,7 +198,7 @@ stream_send_end(relay_streams_t *t, relay_stream_t *s, uint8_t reason)
   s->state = RELAY_STREAM_CLOSING;
   s->end_pending = false;
   s->closed_at = t->now;
-  s->ooff = s->olen = 0;
+  stream_drop_queued(s);
 }
 
 /* ---- client operations ---- */
@@ -335,10 +347,40 @@ relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
     s->obuf = al_realloc(s->obuf, ncap);
     s->ocap = ncap;
   }
+  if (s->olen == s->ooff)
+    s->oldest_msec = relay_mem_now_msec();
   memcpy(s->obuf + s->olen, data, len);
   s->olen += len;
+  relay_mem_add(len);
   relay_streams_flush(t);
   return 0;
+}
+
+size_t
+relay_streams_queued(const relay_streams_t *t, uint64_t *oldest_msec)
+{
+  size_t total = 0;
+  uint64_t oldest = 0;
+  for (size_t i = 0; t && i < t->n; i++) {
+    const relay_stream_t *s = t->s[i];
+    if (s->olen == s->ooff)
+      continue;
+    total += s->olen - s->ooff;
+    if (!oldest || (s->oldest_msec && s->oldest_msec < oldest))
+      oldest = s->oldest_msec;
+  }
+  if (oldest_msec)
+    *oldest_msec = oldest;
+  return total;
+}
+
+size_t
+relay_streams_drop_queued(relay_streams_t *t)
+{
+  size_t total = relay_streams_queued(t, NULL);
+  for (size_t i = 0; t && i < t->n; i++)
+    stream_drop_queued(t->s[i]);
+  return total;
 }
 
 size_t
@@ -411,6 +453,9 @@ stream_package_one(relay_streams_t *t, relay_stream_t *s)
     return -1;
   (void)relay_flow_note_packaged(&s->flow, NULL);
   s->ooff += n;
+  relay_mem_sub(n);
+  if (s->ooff == s->olen)
+    s->oldest_msec = 0;
   return 1;
 }
 
@@ -637,7 +682,7 @@ relay_streams_handle(relay_streams_t *t, uint8_t cmd, uint16_t id,
   relay_stream_t *s = stream_find(t, id, NULL);
   if (!s) {
     /* Unknown stream (or one long closed): drop (6.3). */
-    log_info("dropping relay command %u for an unknown stream", cmd);
+    log_info_rl(60, "dropping relay command %u for an unknown stream", cmd);
     return 0;
   }
   switch (cmd) {

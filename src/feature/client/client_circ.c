@@ -318,8 +318,8 @@ circ_try_launch(client_t *c, const client_launch_t *want, client_circ_t **out)
   int r = choose_path(c, &o, port, want->dest, want->internal, hops, &g,
                       &gst);
   if (r != 0) {
-    log_info("No path for a%s circuit to port %u yet (%d)",
-             want->internal ? "n internal" : "", port, r);
+    log_info_rl(60, "No path for a%s circuit to port %u yet (%d)",
+                want->internal ? "n internal" : "", port, r);
     return -1;
   }
   circ_hop_spec_t spec[3];

@@ -139,8 +139,8 @@ conn_socks_reply(client_conn_t *k, uint8_t status5, const socks_addr_t *bound)
 static void
 conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason)
 {
-  log_info("Stream %llu failed (END reason %u, reply %u)",
-           (unsigned long long)k->num, reason, status5);
+  log_info_rl(60, "Stream %llu failed (END reason %u, reply %u)",
+              (unsigned long long)k->num, reason, status5);
   if (k->http) {
     const char *resp = http_connect_failure_response(reason, NULL);
     conn_write(k, resp, strlen(resp));
@@ -232,8 +232,8 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
     return;
   }
   if (r != 0) {
-    log_info("Could not open a stream on circuit %llu (%d)",
-             (unsigned long long)circ->handle, r);
+    log_info_rl(60, "Could not open a stream on circuit %llu (%d)",
+                (unsigned long long)circ->handle, r);
     conn_add_avoid(k, circ);
     return;
   }
@@ -340,9 +340,9 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
      * briefly overloaded gets a moment. */
     unsigned shift = k->attempts > 1 ? (unsigned)(k->attempts - 1) : 0;
     k->retry_after_msec = now + (250u << (shift < 4 ? shift : 4));
-    log_info("Stream %llu: retrying on another circuit in %llu ms (END "
-             "reason %u)", (unsigned long long)k->num,
-             (unsigned long long)(k->retry_after_msec - now), reason);
+    log_info_rl(60, "Stream %llu: retrying on another circuit in %llu ms (END "
+                "reason %u)", (unsigned long long)k->num,
+                (unsigned long long)(k->retry_after_msec - now), reason);
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
     return;
@@ -441,8 +441,8 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
     }
     break;
   default:
-    log_info("Stream %llu: unexpected relay message %u (%d)",
-             (unsigned long long)k->num, ev->command, ev->error);
+    log_info_rl(60, "Stream %llu: unexpected relay message %u (%d)",
+                (unsigned long long)k->num, ev->command, ev->error);
     break;
   }
   /* Data may have left the queues: resume a paused app. */
@@ -589,7 +589,8 @@ conn_check_target(const client_conn_t *k, uint8_t atyp)
     if (strpbrk(k->host, "[]") || !k->host[0])
       return SOCKS5_GENERAL_FAILURE;
     if (host_has_suffix(k->host, ".onion")) {
-      log_notice("Onion services are not supported yet; refusing a request");
+      log_notice_rl(60, "Onion services are not supported yet; refusing a "
+                    "request");
       return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
                                             : SOCKS5_GENERAL_FAILURE;
     }
@@ -701,7 +702,7 @@ conn_http_request(client_conn_t *k)
     static const char forbidden[] =
       "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
       "Refused by the proxy's settings.\n";
-    log_info("Stream %llu refused", (unsigned long long)k->num);
+    log_info_rl(60, "Stream %llu refused", (unsigned long long)k->num);
     conn_write(k, forbidden, sizeof(forbidden) - 1);
     conn_close_after_flush(k);
     return;
@@ -750,8 +751,8 @@ conn_handshake(client_conn_t *k)
     if (r == SOCKS_REQUEST_READY)
       conn_socks_request(k);
     else if (r == SOCKS_ERROR) {
-      log_info("Stream %llu: bad SOCKS handshake (%d)",
-               (unsigned long long)k->num, (int)socks_state_error(k->socks));
+      log_info_rl(60, "Stream %llu: bad SOCKS handshake (%d)",
+                  (unsigned long long)k->num, (int)socks_state_error(k->socks));
       conn_close_after_flush(k);
     } else if (!used)
       break;
@@ -809,14 +810,30 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* ---------------------------------------------------------------- */
 /* Accepting */
 
+int
+client_conn_evict_handshake(client_t *c, uint64_t min_age_msec)
+{
+  /* New connections go to the head: the last match is the oldest. */
+  client_conn_t *victim = NULL;
+  for (client_conn_t *k = c->conns; k; k = k->next)
+    if (k->state == CONN_HANDSHAKE)
+      victim = k;
+  if (!victim || client_now_msec() - victim->accepted_msec < min_age_msec)
+    return 0;
+  log_info_rl(60, "Application connection limit (%d) reached: closing the "
+              "oldest one still in its handshake.", c->conn_limit);
+  conn_kill(victim);
+  return 1;
+}
+
 void
 client_conn_accepted(client_listener_t *l, int fd,
                      const struct sockaddr *sa, int socklen)
 {
   client_t *c = l->c;
-  if (l->n_conns >= c->conn_limit) {
-    log_info("Too many application connections on port %zu; refusing one",
-             l->idx);
+  if (client_listeners_n_conns(c) >= c->conn_limit && !client_conn_evict_handshake(c, 0)) {
+    log_notice_rl(60, "Too many application connections (%d, all past "
+                  "their handshake); refusing new ones.", c->conn_limit);
     evutil_closesocket(fd);
     return;
   }
@@ -850,14 +867,11 @@ client_conn_accepted(client_listener_t *l, int fd,
       POLICY_RESULT_REJECTED) {
     /* tor(1) SocksPolicy, for SocksPort and HTTPTunnelPort alike: refused
      * before any byte is read. */
-    static log_ratelim_t rl = { 60, 0, 0 };
-    unsigned dropped = 0;
     char abuf[64] = "?";
     (void)policy_addr_format(&k->iso.a.client_addr, abuf, sizeof(abuf));
-    if (log_ratelim_check(&rl, &dropped))
-      log_notice("Denying %s connection from untrusted address %s "
-                 "(SocksPolicy) [%u similar messages suppressed]",
-                 k->http ? "HTTP tunnel" : "socks", safe_str(abuf), dropped);
+    log_notice_rl(60, "Denying %s connection from untrusted address %s "
+                  "(SocksPolicy)", k->http ? "HTTP tunnel" : "socks",
+                  safe_str(abuf));
     bufferevent_free(bev);
     al_free(k);
     return;
@@ -887,8 +901,8 @@ client_conn_accepted(client_listener_t *l, int fd,
 static void
 conn_handshake_timeout(client_conn_t *k)
 {
-  log_info("Stream %llu: handshake not finished in time",
-           (unsigned long long)k->num);
+  log_info_rl(60, "Stream %llu: handshake not finished in time",
+              (unsigned long long)k->num);
   if (k->http) {
     static const char resp[] = "HTTP/1.0 408 Request Timeout\r\n\r\n";
     conn_write(k, resp, sizeof(resp) - 1);
@@ -910,8 +924,8 @@ conn_tick_one(client_conn_t *k, uint64_t now)
     break;
   case CONN_WAIT_CIRC:
     if (now - k->request_msec >= c->socks_timeout_msec) {
-      log_info("Stream %llu: no usable circuit in time",
-               (unsigned long long)k->num);
+      log_info_rl(60, "Stream %llu: no usable circuit in time",
+                  (unsigned long long)k->num);
       conn_fail_reason(k, k->last_reason ? k->last_reason
                                          : RELAY_END_TIMEOUT);
     }
@@ -919,9 +933,9 @@ conn_tick_one(client_conn_t *k, uint64_t now)
   case CONN_CONNECTING:
   case CONN_RESOLVING:
     if (now - k->attempt_msec >= c->stream_timeout_msec) {
-      log_info("Stream %llu: no answer on circuit %llu in time",
-               (unsigned long long)k->num,
-               (unsigned long long)(k->circ ? k->circ->handle : 0));
+      log_info_rl(60, "Stream %llu: no answer on circuit %llu in time",
+                  (unsigned long long)k->num,
+                  (unsigned long long)(k->circ ? k->circ->handle : 0));
       client_circ_t *circ = k->circ;
       conn_end_stream(k, RELAY_END_TIMEOUT);
       conn_attempt_failed(k, circ, RELAY_END_TIMEOUT);

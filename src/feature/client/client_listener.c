@@ -2,7 +2,8 @@
  * SocksPort, HTTPTunnelPort: "[address:]port|unix:path|auto"): bind with
  * libevent's evconnlistener, report the bound port ("auto"), log
  * "Opened Socks listener connection (ready) on ..." as tor does, and hand
- * each accepted socket to client_conn.c.
+ * each accepted socket to client_conn.c.  Out of descriptors (EMFILE,
+ * ENFILE), a listener pauses with back-off instead of spinning.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <event2/listener.h>
 
 #define LOG_MODULE "client"
+#include "allium/lib/evloop/evloop.h"
+#include "allium/lib/fs/fdlimit.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
@@ -30,13 +33,58 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 }
 
 static void
+listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd;
+  (void)what;
+  client_listener_t *l = arg;
+  log_debug("Resuming the listener on port %u.", l->bound_port);
+  if (l->lev)
+    evconnlistener_enable(l->lev);
+}
+
+/* Out of descriptors: accept() would fail again at once and libevent would
+ * call us in a loop.  Make room if a handshake idle for a second can go,
+ * and stop listening for a moment (100 ms doubling to 1 s while it
+ * lasts). */
+#define CLIENT_EVICT_MIN_AGE_MSEC 1000
+static void
+listener_pause(client_listener_t *l, int e)
+{
+  uint64_t now = evloop_monotonic_msec();
+  if (l->pause_msec && now - l->pause_at_msec > 10000)
+    l->pause_msec = 0;   /* quiet for a while: start again from the bottom */
+  l->pause_msec = fdlimit_pause_next(l->pause_msec);
+  l->pause_at_msec = now;
+  log_warn_rl(60, "Out of file descriptors accepting an application "
+              "connection on port %u (%s): pausing the listener for %u ms.",
+              l->bound_port, evutil_socket_error_to_string(e),
+              l->pause_msec);
+  /* Not one accepted in this same burst: libevent's accept loop ends on
+   * EMFILE whenever no descriptor is left, even with nothing waiting. */
+  (void)client_conn_evict_handshake(l->c, CLIENT_EVICT_MIN_AGE_MSEC);
+  if (!l->pause_ev)
+    l->pause_ev = evtimer_new(l->c->base, listener_resume_cb, l);
+  if (!l->pause_ev)
+    return;   /* keep listening: better than never again */
+  evconnlistener_disable(l->lev);
+  struct timeval tv = { l->pause_msec / 1000,
+                        (suseconds_t)(l->pause_msec % 1000) * 1000 };
+  evtimer_add(l->pause_ev, &tv);
+}
+
+static void
 listener_error_cb(struct evconnlistener *lev, void *arg)
 {
   (void)lev;
   client_listener_t *l = arg;
   int e = EVUTIL_SOCKET_ERROR();
-  log_warn("Error accepting an application connection on port %u: %s",
-           l->bound_port, evutil_socket_error_to_string(e));
+  if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+    listener_pause(l, e);
+    return;
+  }
+  log_warn_rl(60, "Error accepting an application connection on port %u: "
+              "%s", l->bound_port, evutil_socket_error_to_string(e));
 }
 
 static const char *
@@ -68,6 +116,7 @@ listener_open_unix(client_listener_t *l, char **err)
                        sun.sun_path, strerror(errno));
     return -1;
   }
+  evconnlistener_set_error_cb(l->lev, listener_error_cb);
   mode_t mode = 0600;
   if (l->cfg.flags & PROXY_PF_WORLD_WRITABLE)
     mode = 0666;
@@ -145,9 +194,21 @@ client_listener_open(client_listener_t *l, char **err)
   return 0;
 }
 
+int
+client_listeners_n_conns(const client_t *c)
+{
+  int n = 0;
+  for (size_t i = 0; i < c->n_listeners; i++)
+    n += c->listeners[i].n_conns;
+  return n;
+}
+
 void
 client_listener_close(client_listener_t *l)
 {
+  if (l->pause_ev)
+    event_free(l->pause_ev);
+  l->pause_ev = NULL;
   if (l->lev)
     evconnlistener_free(l->lev);
   l->lev = NULL;

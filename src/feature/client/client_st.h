@@ -81,6 +81,9 @@ typedef struct client_listener_t {
   struct evconnlistener *lev;
   uint16_t bound_port;
   int n_conns;
+  struct event *pause_ev;  /* re-enables lev after EMFILE/ENFILE */
+  uint32_t pause_msec;     /* last pause (back-off), 0: none lately */
+  uint64_t pause_at_msec;  /* when the last pause started */
 } client_listener_t;
 
 typedef struct client_conn_t {
@@ -177,12 +180,18 @@ const node_t *client_circ_exit_node(const client_t *c,
 /* client_listener.c */
 int client_listener_open(client_listener_t *l, char **err);
 void client_listener_close(client_listener_t *l);
+/** Application connections open on all listeners together. */
+int client_listeners_n_conns(const client_t *c);
 
 /* client_conn.c */
 /** A new application connection on l (fd is ours to close). */
 void client_conn_accepted(client_listener_t *l, int fd,
                           const struct sockaddr *sa, int socklen);
 void client_conn_close_all(client_t *c);
+/** Close the oldest application connection still in its SOCKS / HTTP
+ * handshake (if it has been there min_age_msec at least) to make room for
+ * a new one.  1 if one was closed, else 0. */
+int client_conn_evict_handshake(client_t *c, uint64_t min_age_msec);
 void client_conns_tick(client_t *c);
 void client_attach_waiting(client_t *c);
 /** The circuit closed: retry or close its streams. */

@@ -293,9 +293,9 @@ desc_on_result(size_t idx, int status, const uint8_t *body, size_t len,
   dir_boot_t *b = j->b;
   (void)idx;
   if (status != 200 || !body) {
-    log_info("Descriptor request failed: %s %d%s%s",
-             status < 0 ? "error" : "status", status, why ? ": " : "",
-             why ? why : "");
+    log_info_rl(60, "Descriptor request failed: %s %d%s%s",
+                status < 0 ? "error" : "status", status, why ? ": " : "",
+                why ? why : "");
     return;
   }
   size_t n = dir_boot_take_descs(b, (const char *)body, len,

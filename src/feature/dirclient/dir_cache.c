@@ -247,7 +247,7 @@ dir_boot_take_certs(dir_boot_t *b, const char *body, size_t len,
     p = next;
   }
   if (bad)
-    log_warn("%zu invalid key certificates from %s ignored", bad, from);
+    log_warn_rl(60, "%zu invalid key certificates from %s ignored", bad, from);
   if (kept) {
     b->certs_stale = false;
     log_info("Loaded %zu authority key certificates from %s (%zu held)",
@@ -265,13 +265,13 @@ dir_boot_take_consensus(dir_boot_t *b, const char *body, size_t len,
   const char *why = NULL;
   memset(&err, 0, sizeof(err));
   if (consensus_parse(body, len, &c, &err) < 0) {
-    log_warn("Invalid consensus from %s: %s", from, err.msg);
+    log_warn_rl(60, "Invalid consensus from %s: %s", from, err.msg);
     return -1;
   }
   consensus_flavor_t want = b->use_microdescs ? CONSENSUS_FLAVOR_MICRODESC
                                               : CONSENSUS_FLAVOR_NS;
   if (c->flavor != want) {
-    log_warn("Consensus from %s has the wrong flavour; ignored", from);
+    log_warn_rl(60, "Consensus from %s has the wrong flavour; ignored", from);
     consensus_free(c);
     return -1;
   }
@@ -281,7 +281,7 @@ dir_boot_take_consensus(dir_boot_t *b, const char *body, size_t len,
     if (!strncmp(why, "not newer", 9))
       log_info("Ignored the consensus from %s: %s", from, why);
     else
-      log_warn("Rejected the consensus from %s: %s", from, why);
+      log_warn_rl(60, "Rejected the consensus from %s: %s", from, why);
     if (!strncmp(why, "not enough", 10))
       b->certs_stale = true;
     consensus_free(c);
@@ -290,7 +290,7 @@ dir_boot_take_consensus(dir_boot_t *b, const char *body, size_t len,
   size_t n_routers = c->n_routers;
   b->cons_va = c->valid_after;
   if (nodelist_set_consensus(b->nl, c) < 0) {
-    log_warn("The nodelist refused the consensus from %s", from);
+    log_warn_rl(60, "The nodelist refused the consensus from %s", from);
     return -1;
   }
   log_notice("Loaded a consensus from %s: %zu routers, signatures %d/%zu "
@@ -376,7 +376,7 @@ dir_boot_take_descs(dir_boot_t *b, const char *body, size_t len,
   n = b->use_microdescs ? take_microdescs(b, body, len, &bad)
                         : take_server_descs(b, body, len, &bad);
   if (bad)
-    log_warn("%zu invalid %s from %s ignored", bad,
+    log_warn_rl(60, "%zu invalid %s from %s ignored", bad,
              b->use_microdescs ? "microdescriptors" : "server descriptors", from);
   return n;
 }

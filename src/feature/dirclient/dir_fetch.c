@@ -53,7 +53,7 @@ finish(dir_fetch_t *f, int err, const char *why)
   if (f->timer)
     evtimer_del(f->timer);
   if (err)
-    log_info("directory fetch failed: %s", why);
+    log_info_rl(60, "directory fetch failed: %s", why);
   if (f->ch && channel_state(f->ch) != CHANNEL_STATE_CLOSED)
     channel_close(f->ch, CHANNEL_CLOSE_REQUESTED);
   if (f->cbs.on_done)

@@ -4,6 +4,7 @@
 #include "allium/lib/malloc/malloc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -246,14 +247,45 @@ log_sinks_count(void)
   return n;
 }
 
+static long long (*ratelim_clock)(void);
+
+void
+log_ratelim_set_clock(long long (*now_sec)(void))
+{
+  ratelim_clock = now_sec;
+}
+
+static long long
+ratelim_now(void)
+{
+  if (ratelim_clock)
+    return ratelim_clock();
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec;
+}
+
+static unsigned ratelim_gen;
+
+void
+log_ratelim_reset_all(void)
+{
+  ratelim_gen++;
+}
+
 int
 log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  long long now = (long long)ts.tv_sec + 1;   /* +1: 0 means "never" */
-  if (rl->last_allowed && now - rl->last_allowed < rl->interval_sec) {
-    rl->suppressed++;
+  long long now = ratelim_now() + 1;   /* +1: 0 means "never" */
+  if (rl->gen != ratelim_gen) {
+    rl->gen = ratelim_gen;
+    rl->last_allowed = 0;
+    rl->suppressed = 0;
+  }
+  if (rl->last_allowed && now - rl->last_allowed < rl->interval_sec &&
+      now >= rl->last_allowed) {
+    if (rl->suppressed < UINT_MAX)
+      rl->suppressed++;
     return 0;
   }
   if (n_suppressed)
@@ -261,4 +293,35 @@ log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed)
   rl->suppressed = 0;
   rl->last_allowed = now;
   return 1;
+}
+
+char *
+log_ratelim_suffix(const log_ratelim_t *rl, unsigned n, char *buf,
+                   size_t buflen)
+{
+  if (!buf || buflen == 0)
+    return buf;
+  buf[0] = '\0';
+  if (n)
+    snprintf(buf, buflen, " [%u similar message(s) suppressed in last %d "
+             "seconds]", n, rl->interval_sec);
+  return buf;
+}
+
+void
+log_msg_ratelim_(log_ratelim_t *rl, int sev, const char *module,
+                 const char *fmt, ...)
+{
+  if (!log_is_enabled(sev) || in_log)
+    return;
+  unsigned n = 0;
+  if (!log_ratelim_check(rl, &n))
+    return;
+  char msg[4096], suffix[96];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  log_msg_(sev, module, "%s%s", msg,
+           log_ratelim_suffix(rl, n, suffix, sizeof(suffix)));
 }

@@ -121,6 +121,13 @@ void chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason);
 
 /** True while the handle names a live circuit. */
 bool chanmgr_circ_alive(const chanmgr_t *cm, uint64_t circ);
+
+/** MaxMemInQueues (core/relay/relay_mem.h): when the queued total is over
+ * the limit, close the circuits holding the oldest queued data first
+ * (their queues are discarded at once) until it is back under 90% of the
+ * limit; log what was freed.  Runs by itself (deferred) when a queue write
+ * crosses the limit.  Returns the bytes freed. */
+size_t chanmgr_oom_pass(chanmgr_t *cm);
 /** The RSA identity of hop of circ into out[20]; 0, or -1 if unknown. */
 int chanmgr_circ_hop_id(const chanmgr_t *cm, uint64_t circ, size_t hop,
                         uint8_t out[20]);

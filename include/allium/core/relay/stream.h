@@ -129,6 +129,13 @@ int relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
                        size_t len);
 /** Bytes queued and not yet packaged. */
 size_t relay_stream_pending(const relay_streams_t *t, uint16_t id);
+/** MaxMemInQueues (relay_mem.h): bytes queued in all of t's streams, and
+ * in *oldest_msec (if not NULL) when the oldest of them was queued (0:
+ * nothing queued).  Scans t: for the OOM pass, not per cell. */
+size_t relay_streams_queued(const relay_streams_t *t, uint64_t *oldest_msec);
+/** Discard every byte queued in t's streams (the OOM pass, before closing
+ * the circuit); returns how many were freed. */
+size_t relay_streams_drop_queued(relay_streams_t *t);
 /** Close the stream: END with reason is sent once the queued data is out
  * (at once if none); the stream is then half-closed. */
 int relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason);

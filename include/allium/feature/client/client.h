@@ -48,7 +48,9 @@ typedef struct client_cfg_t {
   uint32_t max_dirtiness_sec;         /**< MaxCircuitDirtiness; 0: 600 */
   const uint16_t *long_lived_ports;   /**< LongLivedPorts; copied */
   size_t n_long_lived_ports;
-  /** Most open application connections per port; 0 = 4096. */
+  /** Most open application connections (all ports together; the fd
+   * budget's cap, lib/fs/fdlimit.h); 0 = 4096.  At the cap, the oldest
+   * connection still in its handshake is closed for a new one. */
   int conn_limit;
   /** SocksPolicy: which client addresses may use the SocksPort(s); NULL
    * accepts everyone.  Borrowed for the client's lifetime. */

@@ -13,6 +13,7 @@
 #define ALLIUM_LIB_LOG_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define SEV_DEBUG 0
 #define SEV_INFO 1
@@ -70,17 +71,61 @@ void log_sinks_reopen(void);
 /** Number of installed sinks (the built-in default counts as 1). */
 int log_sinks_count(void);
 
-/** Rate limiter for messages that may repeat quickly: allows one message per
- * interval_sec; the caller keeps the struct (zero-initialise it, set
- * interval_sec). */
+/* Rate-limited logging (tor's behaviour): after a message from a call site
+ * is logged, the ones from the same site within interval_sec are dropped;
+ * the next one that gets through ends with
+ *   " [N similar message(s) suppressed in last S seconds]".
+ * Use it for every line a peer or an application can trigger repeatedly.
+ * Each call site owns one static log_ratelim_t (no allocation):
+ *
+ *   static log_ratelim_t rl = LOG_RATELIM_INIT(60);
+ *   log_warn_ratelim(&rl, "Bad cell from %s", who);
+ *
+ * or, shorter, log_warn_rl(60, "Bad cell from %s", who) which declares the
+ * static struct itself. */
 typedef struct log_ratelim_t {
   int interval_sec;
-  long long last_allowed;   /* monotonic seconds; 0 = never */
+  long long last_allowed;   /* clock seconds + 1; 0 = never */
   unsigned suppressed;      /* messages dropped since the last allowed one */
+  unsigned gen;             /* log_ratelim_reset_all() generation seen */
 } log_ratelim_t;
+#define LOG_RATELIM_INIT(sec) { (sec), 0, 0, 0 }
+
 /** 1 when a message may be logged now, else 0 (and counts it as
  * suppressed).  When it returns 1, *n_suppressed (if not NULL) receives the
  * number dropped since the last allowed message. */
 int log_ratelim_check(log_ratelim_t *rl, unsigned *n_suppressed);
+/** Write the suppression note for n dropped messages into buf (empty when
+ * n is 0); returns buf. */
+char *log_ratelim_suffix(const log_ratelim_t *rl, unsigned n, char *buf,
+                         size_t buflen);
+/** Forget every limiter's history (all call sites): the next message of
+ * each is logged.  For tests that look for a repeated line. */
+void log_ratelim_reset_all(void);
+/** Tests: replace the monotonic clock (seconds) used by the limiter; NULL
+ * restores it. */
+void log_ratelim_set_clock(long long (*now_sec)(void));
+
+void log_msg_ratelim_(log_ratelim_t *rl, int severity, const char *module,
+                      const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+
+#define log_debug_ratelim(rl, ...) \
+  log_msg_ratelim_((rl), SEV_DEBUG, LOG_MODULE, __VA_ARGS__)
+#define log_info_ratelim(rl, ...) \
+  log_msg_ratelim_((rl), SEV_INFO, LOG_MODULE, __VA_ARGS__)
+#define log_notice_ratelim(rl, ...) \
+  log_msg_ratelim_((rl), SEV_NOTICE, LOG_MODULE, __VA_ARGS__)
+#define log_warn_ratelim(rl, ...) \
+  log_msg_ratelim_((rl), SEV_WARN, LOG_MODULE, __VA_ARGS__)
+
+/* One static limiter per call site, declared by the macro. */
+#define log_sev_rl_(sev, sec, ...) do { \
+    static log_ratelim_t log_rl_site_ = LOG_RATELIM_INIT(sec); \
+    log_msg_ratelim_(&log_rl_site_, (sev), LOG_MODULE, __VA_ARGS__); \
+  } while (0)
+#define log_info_rl(sec, ...) log_sev_rl_(SEV_INFO, (sec), __VA_ARGS__)
+#define log_notice_rl(sec, ...) log_sev_rl_(SEV_NOTICE, (sec), __VA_ARGS__)
+#define log_warn_rl(sec, ...) log_sev_rl_(SEV_WARN, (sec), __VA_ARGS__)
 
 #endif

@@ -16,6 +16,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/relay/relay_mem.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"
@@ -548,5 +549,83 @@ Test(chanmgr, idle_channel_closes)
   while (chanmgr_n_channels(CM) && evloop_monotonic_msec() < end)
     event_base_loop(BASE, EVLOOP_ONCE);
   cr_assert_eq(chanmgr_n_channels(CM), 0);
+  trelay_free(r);
+}
+
+/* ---- MaxMemInQueues: the OOM pass ---- */
+
+static uint64_t oom_now;
+static uint64_t
+oom_clock(void)
+{
+  return oom_now;
+}
+
+static void
+queue_on(cli_t *c, uint64_t when, size_t len)
+{
+  relay_streams_t *t = chanmgr_streams(CM, c->circ);
+  cr_assert_not_null(t);
+  uint8_t buf[4096] = { 0 };
+  oom_now = when;
+  cr_assert_eq(relay_stream_begin(t, "echo.example", 7, 0, &c->sid), 0);
+  cr_assert_leq(len, sizeof(buf));
+  /* Not CONNECTED yet (the loop does not run): the bytes stay queued. */
+  cr_assert_eq(relay_stream_write(t, c->sid, buf, len), 0);
+}
+
+Test(chanmgr, oom_pass_closes_the_oldest_queued_data_first)
+{
+  trelay_t *r = trelay_new(BASE, TRELAY_OK);
+  cli_t c[3];
+  memset(c, 0, sizeof(c));
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(launch(&c[i], &r, 1, 5000), 0);
+    run_until(&c[i].built, 1, 5000);
+    cr_assert_eq(c[i].built, 1);
+  }
+  relay_mem_set_clock(oom_clock);
+  uint64_t base = relay_mem_total();
+  relay_mem_set_limit(base + 10000);
+  cr_assert_eq(chanmgr_oom_pass(CM), 0);          /* under the limit */
+  queue_on(&c[2], 100, 4000);                      /* the oldest data */
+  queue_on(&c[0], 200, 4000);
+  queue_on(&c[1], 300, 4000);
+  cr_assert(relay_mem_over_limit());
+  size_t freed = chanmgr_oom_pass(CM);
+  cr_assert_eq(freed, 4000);
+  cr_assert_eq(c[2].closed, 1);
+  cr_assert_eq(c[2].info.reason, CELL_DESTROY_RESOURCELIMIT);
+  cr_assert_eq(c[2].ends, 1, "its stream ended");
+  cr_assert_eq(c[0].closed, 0);
+  cr_assert_eq(c[1].closed, 0);
+  cr_assert_eq(relay_mem_total(), base + 8000);
+  cr_assert_not(relay_mem_over_limit());
+  /* Far over: several go, still oldest first (c[0] before c[1]). */
+  relay_mem_set_limit(base + 1000);
+  cr_assert_eq(chanmgr_oom_pass(CM), 8000);
+  cr_assert_eq(c[0].closed, 1);
+  cr_assert_eq(c[1].closed, 1);
+  cr_assert_eq(relay_mem_total(), base);
+  relay_mem_set_limit(0);
+  relay_mem_set_clock(NULL);
+  trelay_free(r);
+}
+
+/* Crossing the limit in a write schedules the pass from the loop. */
+Test(chanmgr, oom_pass_runs_by_itself)
+{
+  trelay_t *r = trelay_new(BASE, TRELAY_OK);
+  cli_t a = { 0 };
+  cr_assert_eq(launch(&a, &r, 1, 5000), 0);
+  run_until(&a.built, 1, 5000);
+  cr_assert_eq(a.built, 1);
+  relay_mem_set_limit(relay_mem_total() + 2000);
+  queue_on(&a, 1, 3000);
+  cr_assert_eq(a.closed, 0, "never freed inside the write");
+  run_until(&a.closed, 1, 2000);
+  cr_assert_eq(a.closed, 1);
+  cr_assert_eq(a.info.reason, CELL_DESTROY_RESOURCELIMIT);
+  relay_mem_set_limit(0);
   trelay_free(r);
 }

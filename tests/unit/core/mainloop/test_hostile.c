@@ -75,6 +75,7 @@ log_cb(int severity, const char *module, const char *msg, void *arg)
 static void
 log_mark(void)
 {
+  log_ratelim_reset_all();   /* lines looked for again must reappear */
   LOGLEN = 0;
   if (LOGBUF)
     LOGBUF[0] = '\0';

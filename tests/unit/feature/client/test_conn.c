@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -349,18 +350,102 @@ Test(client_conn, slowloris_times_out, .fini = teardown)
   close(fd);
 }
 
+/* At the cap, the oldest connection still in its handshake makes room. */
 Test(client_conn, conn_limit, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 2, true, 0, NULL, NULL };
+  mk_client(&o);
+  int fd1 = connect_client();
+  pump(20);
+  int fd2 = connect_client();
+  pump(20);
+  int fd3 = connect_client();
+  uint8_t buf[16];
+  size_t got;
+  cr_assert(wait_eof(fd1, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 0);
+  pump(150);   /* the dead one is freed at the next tick */
+  cr_assert_eq(client_n_conns(cl), 2);
+  /* The two younger ones are still served. */
+  send_all(fd3, "\x05\x01\x00", 3);
+  expect(fd3, "\x05\x00", 2);
+  send_all(fd2, "\x05\x01\x00", 3);
+  expect(fd2, "\x05\x00", 2);
+  close(fd3);
+  close(fd2);
+  close(fd1);
+}
+
+/* Established streams (past the handshake) are never evicted: the new
+ * connection is refused instead. */
+Test(client_conn, conn_limit_keeps_requests, .fini = teardown)
 {
   mkopt_t o = { PROXY_PORT_SOCKS, 0, 1, true, 0, NULL, NULL };
   mk_client(&o);
-  int fd1 = connect_client();
+  int fd1 = socks5_connect(NULL, "example.com", 80, SOCKS_CMD_CONNECT);
+  pump(20);
   int fd2 = connect_client();
   uint8_t buf[16];
   size_t got;
   cr_assert(wait_eof(fd2, buf, sizeof(buf), &got, 2000));
   cr_assert_eq(client_n_conns(cl), 1);
+  bool eof = false;
+  (void)recv_some(fd1, buf, sizeof(buf), 50, &eof);
+  cr_assert_not(eof);
   close(fd2);
   close(fd1);
+}
+
+static int emfile_warnings;
+static void
+emfile_log_cb(int sev, const char *module, const char *msg, void *arg)
+{
+  (void)sev; (void)module; (void)arg;
+  if (strstr(msg, "pausing the listener for 100 ms"))
+    emfile_warnings++;
+}
+
+/* Out of descriptors: the listener pauses (no accept loop), the oldest
+ * handshake is closed to make room, and after the pause the waiting
+ * connection is accepted and served. */
+Test(client_conn, emfile_pauses_listener_and_makes_room, .fini = teardown)
+{
+  struct rlimit rl = { 256, 256 };
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
+  mk_client(&o);
+  log_ratelim_reset_all();
+  log_sink_add(LOG_SINK_CALLBACK, SEV_WARN, SEV_ERR, NULL, emfile_log_cb,
+               NULL);
+  int fd0 = connect_client();
+  pump(1100);   /* only handshakes idle for 1 s are closed for room */
+  cr_assert_eq(client_n_conns(cl), 1);
+  int dups[256], n_dups = 0;
+  while (n_dups < 256) {
+    int d = dup(0);
+    if (d < 0)
+      break;
+    dups[n_dups++] = d;
+  }
+  cr_assert_eq(errno, EMFILE);
+  close(dups[--n_dups]);   /* exactly one left: for our client socket */
+  int fd1 = connect_client();
+  send_all(fd1, "\x05\x01\x00", 3);
+  pump(30);
+  cr_assert_eq(emfile_warnings, 1, "conns %zu", client_n_conns(cl));
+  uint8_t buf[16];
+  size_t got;
+  cr_assert(wait_eof(fd0, buf, sizeof(buf), &got, 1000),
+            "the idle handshake was closed to make room");
+  pump(300);   /* the pause ends; fd1 is accepted with the freed slot */
+  cr_assert_eq(client_n_conns(cl), 1, "fd1 accepted");
+  expect(fd1, "\x05\x00", 2);
+  cr_assert_eq(emfile_warnings, 1, "one line, not one per retry");
+  for (int i = 0; i < n_dups; i++)
+    close(dups[i]);
+  log_sinks_reset_default();
+  close(fd1);
+  close(fd0);
 }
 
 Test(client_conn, waits_then_socks_timeout, .fini = teardown)

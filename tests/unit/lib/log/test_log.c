@@ -380,3 +380,109 @@ Test(log, ratelim)
   cr_assert_eq(log_ratelim_check(&zero, NULL), 1);
   cr_assert_eq(log_ratelim_check(&zero, NULL), 1);
 }
+
+static long long fake_now;
+static long long
+fake_clock(void)
+{
+  return fake_now;
+}
+
+static void
+clock_reset(void)
+{
+  log_ratelim_set_clock(NULL);
+  reset();
+}
+
+Test(log, ratelim_window_with_fake_clock, .fini = clock_reset)
+{
+  log_ratelim_set_clock(fake_clock);
+  fake_now = 1000;
+  log_ratelim_t rl = LOG_RATELIM_INIT(60);
+  unsigned n = 7;
+  cr_assert_eq(log_ratelim_check(&rl, &n), 1);
+  cr_assert_eq(n, 0);
+  fake_now = 1059;   /* still inside the interval */
+  cr_assert_eq(log_ratelim_check(&rl, &n), 0);
+  cr_assert_eq(log_ratelim_check(&rl, &n), 0);
+  fake_now = 1060;   /* interval over */
+  cr_assert_eq(log_ratelim_check(&rl, &n), 1);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(rl.suppressed, 0);
+  /* A clock that goes backwards never blocks forever. */
+  fake_now = 10;
+  cr_assert_eq(log_ratelim_check(&rl, &n), 1);
+  cr_assert_eq(n, 0);
+}
+
+Test(log, ratelim_suffix_text)
+{
+  log_ratelim_t rl = LOG_RATELIM_INIT(30);
+  char buf[96];
+  cr_assert_str_eq(log_ratelim_suffix(&rl, 0, buf, sizeof(buf)), "");
+  cr_assert_str_eq(log_ratelim_suffix(&rl, 5, buf, sizeof(buf)),
+                   " [5 similar message(s) suppressed in last 30 seconds]");
+  char tiny[8];
+  log_ratelim_suffix(&rl, 123456, tiny, sizeof(tiny));
+  cr_assert_eq(strlen(tiny), 7);   /* truncated, still terminated */
+  cr_assert_null(log_ratelim_suffix(&rl, 1, NULL, 0));
+}
+
+Test(log, ratelim_macro_suppresses_and_reports, .fini = clock_reset)
+{
+  captured_t c = { 0 };
+  log_sinks_clear();
+  log_sink_add(LOG_SINK_CALLBACK, SEV_DEBUG, SEV_ERR, NULL, capture_cb, &c);
+  log_ratelim_set_clock(fake_clock);
+  fake_now = 5000;
+  static log_ratelim_t rl = LOG_RATELIM_INIT(10);
+  for (int i = 0; i < 1000; i++)
+    log_warn_ratelim(&rl, "accept failed: %d", i);
+  cr_assert_eq(c.n, 1);
+  cr_assert_str_eq(c.last_msg, "accept failed: 0");
+  cr_assert_eq(c.last_sev, SEV_WARN);
+  fake_now = 5010;
+  log_warn_ratelim(&rl, "accept failed: %d", 1000);
+  cr_assert_eq(c.n, 2);
+  cr_assert_str_eq(c.last_msg, "accept failed: 1000 [999 similar message(s) "
+                   "suppressed in last 10 seconds]");
+  /* Per-site macro: each expansion has its own limiter. */
+  for (int i = 0; i < 50; i++)
+    log_notice_rl(60, "site A %d", i);
+  cr_assert_eq(c.n, 3);
+  for (int i = 0; i < 50; i++)
+    log_info_rl(60, "site B %d", i);
+  cr_assert_eq(c.n, 4);
+  cr_assert_str_eq(c.last_msg, "site B 0");
+}
+
+Test(log, ratelim_disabled_severity_counts_nothing, .fini = clock_reset)
+{
+  captured_t c = { 0 };
+  log_sinks_clear();
+  log_sink_add(LOG_SINK_CALLBACK, SEV_WARN, SEV_ERR, NULL, capture_cb, &c);
+  log_ratelim_set_clock(fake_clock);
+  fake_now = 1;
+  log_ratelim_t rl = LOG_RATELIM_INIT(10);
+  log_info_ratelim(&rl, "hidden");
+  cr_assert_eq(rl.suppressed, 0);
+  cr_assert_eq(rl.last_allowed, 0);
+  log_warn_ratelim(&rl, "shown");
+  cr_assert_eq(c.n, 1);
+  cr_assert_str_eq(c.last_msg, "shown");
+}
+
+Test(log, ratelim_reset_all_forgets_history, .fini = clock_reset)
+{
+  log_ratelim_set_clock(fake_clock);
+  fake_now = 100;
+  log_ratelim_t rl = LOG_RATELIM_INIT(60);
+  cr_assert_eq(log_ratelim_check(&rl, NULL), 1);
+  cr_assert_eq(log_ratelim_check(&rl, NULL), 0);
+  log_ratelim_reset_all();
+  unsigned n = 9;
+  cr_assert_eq(log_ratelim_check(&rl, &n), 1);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(log_ratelim_check(&rl, NULL), 0);
+}
