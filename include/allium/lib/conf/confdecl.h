@@ -56,6 +56,10 @@ typedef enum conf_type_t {
 #define CONF_FLAG_SENSITIVE (1u << 0)
 /** Not shown by conf_print_list(). */
 #define CONF_FLAG_HIDDEN (1u << 1)
+/** Parsed and stored but not supported yet: the application refuses any
+ * value other than the default (see conf_refused_names()).  For a shared
+ * line list every row of the group should carry it. */
+#define CONF_FLAG_REFUSED (1u << 2)
 
 /** One option. */
 typedef struct conf_var_t {
@@ -138,6 +142,12 @@ char *conf_format_var(const conf_format_t *fmt, const void *obj,
  * when only_changed, else every option.  SENSITIVE values are never
  * printed (a "# Name [hidden]" comment instead).  Caller frees. */
 char *conf_dump(const conf_format_t *fmt, const void *obj, int only_changed);
+
+/** The options of obj that carry CONF_FLAG_REFUSED and differ from their
+ * default, as "Name, Name" in table order (for a shared line list: each
+ * distinct option name among its lines, in line order), or NULL when none
+ * does.  Caller frees. */
+char *conf_refused_names(const conf_format_t *fmt, const void *obj);
 
 /** Print one line per non-hidden option: name, type, default, doc. */
 void conf_print_list(const conf_format_t *fmt, FILE *f);
