@@ -224,6 +224,19 @@ char *options_dump(const allium_options_t *o);
 /** Torrc text of every option, default or not; caller frees. */
 char *options_dump_full(const allium_options_t *o);
 
+/** For each name in names (NULL-terminated; names that are not options
+ * of the table are skipped): when newo's value differs from oldo's, give
+ * newo oldo's value.  Returns the names that differed, as "A, B" (caller
+ * frees), or NULL when none did.  For SIGHUP: options that need a
+ * restart keep their running values. */
+char *options_keep_values(allium_options_t *newo, const allium_options_t *oldo,
+                          const char *const *names);
+
+/** Does option name have the same value in a and b?  (1 also for a name
+ * that is not in the table.) */
+int options_same_value(const allium_options_t *a, const allium_options_t *b,
+                       const char *name);
+
 /** The three kinds of option names (see the top of this file). */
 typedef enum options_kind_t {
   OPTIONS_KIND_UNKNOWN = 0,     /**< not a tor 0.4.9 option: an error */
