@@ -201,8 +201,9 @@ reconf_nodes(client_t *c)
     }
   }
   log_notice("Node restrictions changed: closing %zu unused circuit%s; %zu "
-             "circuit%s in use take no new streams.", nd,
-             nd == 1 ? "" : "s", kept, kept == 1 ? "" : "s");
+             "circuit%s in use take%s no new streams.", nd,
+             nd == 1 ? "" : "s", kept, kept == 1 ? "" : "s",
+             kept == 1 ? "s" : "");
   if (c->enough_dirinfo) {
     guard_selection_update(c->gs, c->nl, &c->path_opts, time(NULL), NULL);
     client_save_guards(c);
