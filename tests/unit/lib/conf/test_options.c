@@ -464,3 +464,44 @@ Test(options, node_list_country_codes_refused)
                                         &o, &err), 0, "%s", err);
   options_free(o);
 }
+
+/* SIGHUP: options that need a restart keep their running values. */
+Test(options, keep_values_for_restart)
+{
+  allium_options_t *oldo = NULL, *newo = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string(
+      "DataDirectory /a\nUseMicrodescriptors 0\nSocksPort 1\n"
+      "DirAuthority a orport=1 v3ident=0000000000000000000000000000000000000000"
+      " 127.0.0.1:2 0000000000000000000000000000000000000000\n",
+      &oldo, &err), 0, "%s", err);
+  cr_assert_eq(options_load_from_string(
+      "DataDirectory /b\nSocksPort 2\nNickname x\n", &newo, &err), 0, "%s",
+      err);
+  static const char *const names[] = { "DataDirectory", "UseMicrodescriptors",
+    "DirAuthority", "PidFile", "NotAnOption", "HSLayer2Nodes", NULL };
+  cr_assert_eq(options_same_value(oldo, newo, "PidFile"), 1);
+  cr_assert_eq(options_same_value(oldo, newo, "DataDirectory"), 0);
+  cr_assert_eq(options_same_value(oldo, newo, "NotAnOption"), 1);
+  char *kept = options_keep_values(newo, oldo, names);
+  cr_assert_str_eq(kept, "DataDirectory, UseMicrodescriptors, DirAuthority");
+  al_free(kept);
+  cr_assert_str_eq(newo->DataDirectory, "/a");
+  cr_assert_eq(newo->UseMicrodescriptors, 0);
+  cr_assert_eq(confline_count(newo->DirAuthority), 1);
+  /* the others are the new ones */
+  cr_assert_str_eq(newo->SocksPort->value, "2");
+  cr_assert_str_eq(newo->Nickname, "x");
+  cr_assert_null(options_keep_values(newo, oldo, names));
+  /* back to an unset value */
+  allium_options_t *dflt = options_new_default();
+  kept = options_keep_values(newo, dflt, names);
+  cr_assert_not_null(kept);
+  al_free(kept);
+  cr_assert_null(newo->DataDirectory);
+  cr_assert_eq(newo->UseMicrodescriptors, OPT_AUTO);
+  cr_assert_null(newo->DirAuthority);
+  options_free(dflt);
+  options_free(oldo);
+  options_free(newo);
+}
