@@ -26,8 +26,8 @@
  * a configured service that silently does not run is a surprise, not a
  * safe default. */
 #define VHS(name, doc) \
-  { #name, CONF_TYPE_LINELIST, OFF(HiddenServiceOptions), NULL, doc, 0, 0, \
-    NULL, CONF_FLAG_REFUSED }
+  { #name, CONF_TYPE_LINELIST, OFF(HiddenServiceOptions), NULL, \
+    doc " (not supported yet)", 0, 0, NULL, CONF_FLAG_REFUSED }
 
 static const char *const safelogging_words[] = { "0", "1", "relay", NULL };
 
