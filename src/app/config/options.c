@@ -301,3 +301,59 @@ options_load(int argc, char **argv, allium_options_t **out, char **errmsg,
   *out = o;
   return 0;
 }
+
+int
+options_same_value(const allium_options_t *a, const allium_options_t *b,
+                   const char *name)
+{
+  const conf_var_t *v = conf_find_var(&options_format, name);
+  if (!v)
+    return 1;
+  char *x = conf_format_var(&options_format, a, v);
+  char *y = conf_format_var(&options_format, b, v);
+  int same = strcmp(x, y) == 0;
+  memwipe(x, strlen(x));
+  memwipe(y, strlen(y));
+  al_free(x);
+  al_free(y);
+  return same;
+}
+
+/* Give dst src's value of v: reset, then apply src's value as torrc text
+ * (an empty text leaves the default, as src's unset value means). */
+static void
+copy_value(allium_options_t *dst, const allium_options_t *src,
+           const conf_var_t *v)
+{
+  char *text = conf_format_var(&options_format, src, v);
+  config_line_t *lines = NULL;
+  char *err = NULL;
+  conf_reset_var(&options_format, dst, v);
+  if (confline_parse_string(text, "running configuration", &lines,
+                            &err) < 0 ||
+      conf_apply_lines(&options_format, dst, lines, NULL, &err) < 0)
+    log_warn("Couldn't keep the running value of %s: %s", v->name,
+             err ? err : "?");
+  al_free(err);
+  confline_free(lines);
+  memwipe(text, strlen(text));
+  al_free(text);
+}
+
+char *
+options_keep_values(allium_options_t *newo, const allium_options_t *oldo,
+                    const char *const *names)
+{
+  char *out = NULL;
+  for (size_t i = 0; names[i]; i++) {
+    const conf_var_t *v = conf_find_var(&options_format, names[i]);
+    if (!v || options_same_value(newo, oldo, names[i]))
+      continue;
+    copy_value(newo, oldo, v);
+    char *joined = out ? al_asprintf("%s, %s", out, v->name)
+                       : al_strdup(v->name);
+    al_free(out);
+    out = joined;
+  }
+  return out;
+}

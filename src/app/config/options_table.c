@@ -17,10 +17,17 @@
 /* Row with flags. */
 #define VF(name, type, dflt, flags, doc) \
   { #name, CONF_TYPE_##type, OFF(name), dflt, doc, 0, 0, NULL, flags }
-/* Onion service row: all share the HiddenServiceOptions list. */
+/* Refused row (not supported yet): any value but the default is an
+ * error (options_validate() names each one set). */
+#define VX(name, type, dflt, doc) \
+  { #name, CONF_TYPE_##type, OFF(name), dflt, doc, 0, 0, NULL, \
+    CONF_FLAG_REFUSED }
+/* Onion service row: all share the HiddenServiceOptions list.  Refused:
+ * a configured service that silently does not run is a surprise, not a
+ * safe default. */
 #define VHS(name, doc) \
-  { #name, CONF_TYPE_LINELIST, OFF(HiddenServiceOptions), NULL, doc, 0, 0, \
-    NULL, 0 }
+  { #name, CONF_TYPE_LINELIST, OFF(HiddenServiceOptions), NULL, \
+    doc " (not supported yet)", 0, 0, NULL, CONF_FLAG_REFUSED }
 
 static const char *const safelogging_words[] = { "0", "1", "relay", NULL };
 
@@ -106,7 +113,8 @@ static const conf_var_t option_vars[] = {
   V(WarnUnsafeSocks, BOOL, "1", "Warn about SOCKS requests that carry an IP address"),
   VR(SocksTimeout, INTERVAL, "2 minutes", 1, 2147483647,
      "Give up on an unattached SOCKS connection after this long"),
-  V(ClientOnly, BOOL, "0", "Never act as a relay"),
+  /* Refused until the relay role exists (it becomes implemented then). */
+  VX(ClientOnly, BOOL, "0", "Never act as a relay (not supported yet: must be 0)"),
   V(UseMicrodescriptors, AUTOBOOL, "auto", "Fetch microdescriptors"),
   V(UseEntryGuards, BOOL, "1", "Use long-term entry guards"),
   VR(NumEntryGuards, INT, "0", 0, 64, "Number of primary guards (0: consensus)"),
@@ -167,7 +175,114 @@ static const conf_var_t option_vars[] = {
       "Close the circuit when MaxStreams is exceeded"),
   VHS(HiddenServiceDirGroupReadable, "Let the group read the service dir"),
   VHS(HiddenServiceNumIntroductionPoints, "Introduction points (1-20)"),
+  VHS(HiddenServiceEnableIntroDoSDefense, "Rate-limit INTRODUCE2 cells"),
+  VHS(HiddenServiceEnableIntroDoSRatePerSec, "INTRODUCE2 rate limit"),
+  VHS(HiddenServiceEnableIntroDoSBurstPerSec, "INTRODUCE2 burst limit"),
+  VHS(HiddenServiceExportCircuitID, "Tell the target which circuit connects"),
+  VHS(HiddenServiceOnionBalanceInstance, "Serve as an Onionbalance backend"),
+  VHS(HiddenServicePoWDefensesEnabled, "Proof-of-work DoS defence"),
+  VHS(HiddenServicePoWQueueRate, "Proof-of-work queue rate"),
+  VHS(HiddenServicePoWQueueBurst, "Proof-of-work queue burst"),
+  /* ---- Not supported yet: refused unless left at the default.  Each is
+   * security-relevant: ignoring it would send traffic where the user
+   * asked it not to go (or expose what the user asked to protect). ---- */
+  /* Single-hop services publish where they run. */
+  VX(HiddenServiceSingleHopMode, BOOL, "0",
+     "Non-anonymous single-hop onion service circuits (not supported yet)"),
+  VX(HiddenServiceNonAnonymousMode, BOOL, "0",
+     "Non-anonymous onion service mode (not supported yet)"),
+  /* A censored user would connect straight to public guards. */
+  VX(UseBridges, BOOL, "0", "Connect through bridges (not supported yet)"),
+  VX(Bridge, LINELIST, NULL,
+     "Bridge: [transport] address:port [fingerprint] (not supported yet)"),
+  /* Without the transport the connection is not disguised. */
+  VX(ClientTransportPlugin, LINELIST, NULL,
+     "Pluggable transport for bridges (not supported yet)"),
+  /* Each proxy option: every connection must go through that proxy; a
+   * direct connection would bypass it. */
+  VX(Socks4Proxy, STRING, NULL,
+     "Make OR connections through this SOCKS 4 proxy (not supported yet)"),
+  VX(Socks5Proxy, STRING, NULL,
+     "Make OR connections through this SOCKS 5 proxy (not supported yet)"),
+  VX(Socks5ProxyUsername, STRING, NULL,
+     "Username for Socks5Proxy (not supported yet)"),
+  { "Socks5ProxyPassword", CONF_TYPE_STRING, OFF(Socks5ProxyPassword), NULL,
+    "Password for Socks5Proxy (not supported yet)", 0, 0, NULL,
+    CONF_FLAG_REFUSED | CONF_FLAG_SENSITIVE },
+  VX(HTTPSProxy, STRING, NULL,
+     "Make OR connections through this HTTPS proxy (not supported yet)"),
+  { "HTTPSProxyAuthenticator", CONF_TYPE_STRING, OFF(HTTPSProxyAuthenticator),
+    NULL, "user:password for HTTPSProxy (not supported yet)", 0, 0, NULL,
+    CONF_FLAG_REFUSED | CONF_FLAG_SENSITIVE },
+  VX(HTTPProxy, STRING, NULL,
+     "Make directory requests through this HTTP proxy (not supported yet)"),
+  { "HTTPProxyAuthenticator", CONF_TYPE_STRING, OFF(HTTPProxyAuthenticator),
+    NULL, "user:password for HTTPProxy (not supported yet)", 0, 0, NULL,
+    CONF_FLAG_REFUSED | CONF_FLAG_SENSITIVE },
+  VX(TCPProxy, STRING, NULL,
+     "Make OR connections through this TCP proxy (not supported yet)"),
+  /* The user's firewall allows only these destinations: connecting
+   * elsewhere fails or is noticed.  (FirewallPorts alone does nothing in
+   * tor either: it only feeds FascistFirewall, so it stays harmless.) */
+  VX(ReachableAddresses, LINELIST, NULL,
+     "Addresses the firewall lets us reach (not supported yet)"),
+  VX(ReachableORAddresses, LINELIST, NULL,
+     "Addresses the firewall lets us reach for OR connections (not "
+     "supported yet)"),
+  VX(ReachableDirAddresses, LINELIST, NULL,
+     "Addresses the firewall lets us reach for directory fetches (not "
+     "supported yet)"),
+  VX(FascistFirewall, BOOL, "0",
+     "Only connect to relays on FirewallPorts (not supported yet)"),
+  /* Outgoing connections must leave from this address (a VPN, one
+   * interface); the default route may bypass it.  (OutboundBindAddressExit
+   * stays harmless: no exit traffic yet; OutboundBindAddressPT too: the
+   * transports themselves are refused.) */
+  VX(OutboundBindAddress, LINELIST, NULL,
+     "Source address of outgoing connections (not supported yet)"),
+  VX(OutboundBindAddressOR, LINELIST, NULL,
+     "Source address of outgoing OR connections (not supported yet)"),
+  /* Middle hops would come from outside the user's list. */
+  VX(MiddleNodes, CSV, NULL,
+     "Use only these nodes as middle hops (not supported yet)"),
+  /* Two relays the user knows to be one operator could share a circuit. */
+  VX(NodeFamily, LINELIST, NULL,
+     "Nodes never to use in one circuit (not supported yet)"),
+  /* Streams would go to the unmapped address (or through another exit). */
+  VX(MapAddress, LINELIST, NULL,
+     "Rewrite a destination address (not supported yet)"),
+  /* Connections to ports the user forbade would be made. */
+  VX(RejectPlaintextPorts, CSV, NULL,
+     "Refuse streams to these ports (not supported yet)"),
+  /* Key material could be swapped to disk. */
+  VX(DisableAllSwap, BOOL, "0",
+     "Lock all memory so nothing is swapped (not supported yet)"),
+  /* A controller that attaches streams itself would not be the one choosing
+   * the circuits. */
+  { "__LeaveStreamsUnattached", CONF_TYPE_BOOL, OFF(LeaveStreamsUnattached),
+    "0", "Leave streams for the controller to attach (not supported yet)",
+    0, 0, NULL, CONF_FLAG_REFUSED | CONF_FLAG_HIDDEN },
 };
+
+/* Reviewed tor options that stay "harmless when unused" (one notice),
+ * although they touch the same areas:
+ *   HSLayer2Nodes, HSLayer3Nodes, VanguardsLiteEnabled, ClientOnionAuthDir,
+ *     FetchHidServDescriptors: only onion service circuits use them, and
+ *     allium refuses every .onion request (feature/client client_conn.c);
+ *     they must become implemented or refused when onion services arrive.
+ *   ClientRejectInternalAddresses 0, ClientDNSRejectInternalAddresses 0,
+ *     AllowNonRFC953Hostnames 1: ask for more permissive behaviour, never
+ *     for traffic to be kept somewhere.
+ *   DNSPort, TransPort, NATDPort (and the __*Port forms): a listener that is
+ *     not opened fails closed (nothing answers, nothing is sent).
+ *   FirewallPorts, OutboundBindAddressExit, OutboundBindAddressPT,
+ *     UpdateBridgesFromAuthority: no effect without a refused option
+ *     (FascistFirewall, an exit role, ClientTransportPlugin, UseBridges).
+ *   GeoIPFile, GeoIPv6File, GeoIPExcludeUnknown: country codes in node
+ *     lists are refused by options_validate() instead (no GeoIP yet).
+ *   TrackHostExits, AutomapHostsOnResolve, WarnPlaintextPorts: convenience
+ *     or warnings only.
+ *   NoExec 1: allium never runs another program. */
 
 static const conf_alias_t option_aliases[] = {
   { "MaxConn", "ConnLimit" },
@@ -175,6 +290,17 @@ static const conf_alias_t option_aliases[] = {
   { "BandwidthBurstBytes", "BandwidthBurst" },
   { "DirServer", "DirAuthority" },
 };
+
+options_kind_t
+options_kind(const char *name)
+{
+  const conf_var_t *v = conf_find_var(&options_format, name);
+  if (v)
+    return (v->flags & CONF_FLAG_REFUSED) ? OPTIONS_KIND_REFUSED
+                                           : OPTIONS_KIND_IMPLEMENTED;
+  return conf_find_ignored(&options_format, name) ? OPTIONS_KIND_HARMLESS
+                                                  : OPTIONS_KIND_UNKNOWN;
+}
 
 const char *const options_tor_known[] = {
 #include "tor_options_known.inc"

@@ -1,12 +1,17 @@
 /* options_validate.c -- cross-option and value-syntax checks for allium's
  * options, following the constraints tor(1) documents for the same options
  * (Nickname syntax, relays need a DataDirectory, BandwidthBurst >=
- * BandwidthRate, Log line syntax, ExitPolicy syntax, onion service blocks).
+ * BandwidthRate, Log line syntax, ExitPolicy syntax, onion service blocks),
+ * and allium's own rule: an option that is not supported yet and whose
+ * absence would expose the user is refused unless left at its default
+ * (the rows flagged CONF_FLAG_REFUSED in options_table.c), as are country
+ * codes in node lists (no GeoIP database yet).
  */
 #define LOG_MODULE "config"
 #include "allium/app/config/options.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
+#include "options_table.h"
 
 #include "allium/lib/log/log.h"
 #include "allium/lib/log/log_config.h"
@@ -220,6 +225,50 @@ check_relay(const allium_options_t *o, char **errmsg)
   return check_policy_list(o->ExitPolicy, errmsg);
 }
 
+/* Node lists: "{cc}" would match nothing (no GeoIP yet), so ExcludeNodes
+ * {cc} would exclude nothing: refused in every node list. */
+static int
+check_node_list(const char *name, char *const *csv, char **errmsg)
+{
+  for (size_t i = 0; csv && csv[i]; i++)
+    if (strchr(csv[i], '{'))
+      return fail(errmsg, NULL, "Option '%s': country codes (\"%.16s\") "
+                  "are not supported yet (allium has no GeoIP database); "
+                  "list fingerprints or nicknames", name, csv[i]);
+  return 0;
+}
+
+static int
+check_node_lists(const allium_options_t *o, char **errmsg)
+{
+  if (check_node_list("EntryNodes", o->EntryNodes, errmsg) < 0 ||
+      check_node_list("ExitNodes", o->ExitNodes, errmsg) < 0 ||
+      check_node_list("ExcludeNodes", o->ExcludeNodes, errmsg) < 0 ||
+      check_node_list("ExcludeExitNodes", o->ExcludeExitNodes, errmsg) < 0)
+    return -1;
+  return 0;
+}
+
+/* Every refused option set to a non-default value, named in one error. */
+static int
+check_refused(const allium_options_t *o, char **errmsg)
+{
+  char *names = conf_refused_names(&options_format, o);
+  if (!names)
+    return 0;
+  int many = strchr(names, ',') != NULL;
+  al_free(*errmsg);
+  *errmsg = al_asprintf("Option%s %s %s not supported yet: allium refuses "
+                        "to start rather than ignore %s, which could send "
+                        "traffic where you asked it not to go. Remove %s or "
+                        "set %s to %s default%s.", many ? "s" : "", names,
+                        many ? "are" : "is", many ? "them" : "it",
+                        many ? "them" : "it", many ? "them" : "it",
+                        many ? "their" : "its", many ? "s" : "");
+  al_free(names);
+  return -1;
+}
+
 int
 options_validate(const allium_options_t *o, char **errmsg)
 {
@@ -250,6 +299,8 @@ options_validate(const allium_options_t *o, char **errmsg)
     return fail(errmsg, NULL, "Option 'TestingTorNetwork' needs "
                 "DirAuthority lines (or both AlternateDirAuthority and "
                 "AlternateBridgeAuthority)");
+  if (check_node_lists(o, errmsg) < 0 || check_refused(o, errmsg) < 0)
+    return -1;
   if (o->DirAuthority && !o->TestingTorNetwork)
     log_info("Using custom DirAuthority lines.");
   if (o->RunAsDaemon) {

@@ -55,10 +55,11 @@ typedef struct app_client_t {
 
 static app_client_t *C;
 
-/* Parse every SocksPort / HTTPTunnelPort line into C->ports, dropping
+/* Parse every SocksPort / HTTPTunnelPort line into dst->ports, dropping
  * disabled ("0") ones.  0 or -1 (logged). */
 static int
-parse_ports(const config_line_t *lines, proxy_port_kind_t kind)
+parse_ports(app_client_t *dst, const config_line_t *lines,
+            proxy_port_kind_t kind)
 {
   for (const config_line_t *l = lines; l; l = l->next) {
     proxy_port_cfg_t p;
@@ -73,8 +74,9 @@ parse_ports(const config_line_t *lines, proxy_port_kind_t kind)
       proxy_port_cfg_clear(&p);
       continue;
     }
-    C->ports = al_realloc(C->ports, (C->n_ports + 1) * sizeof(*C->ports));
-    C->ports[C->n_ports++] = p;
+    dst->ports = al_realloc(dst->ports,
+                            (dst->n_ports + 1) * sizeof(*dst->ports));
+    dst->ports[dst->n_ports++] = p;
   }
   return 0;
 }
@@ -154,12 +156,12 @@ parse_nodes(const char *name, char **csv, routerset_t **out)
 /* SocksPolicy lines (tor(1): exit-policy syntax, matched on the client's
  * address).  0 or -1 (logged). */
 static int
-parse_socks_policy(const config_line_t *lines)
+parse_socks_policy(app_client_t *dst, const config_line_t *lines)
 {
   for (const config_line_t *l = lines; l; l = l->next) {
-    if (!C->socks_policy)
-      C->socks_policy = policy_new();
-    if (policy_parse_config(C->socks_policy, l->value) < 0) {
+    if (!dst->socks_policy)
+      dst->socks_policy = policy_new();
+    if (policy_parse_config(dst->socks_policy, l->value) < 0) {
       log_err("Invalid SocksPolicy \"%s\".", l->value);
       return -1;
     }
@@ -168,7 +170,7 @@ parse_socks_policy(const config_line_t *lines)
 }
 
 static int
-parse_long_lived(char **csv)
+parse_long_lived(app_client_t *dst, char **csv)
 {
   for (size_t i = 0; csv && csv[i]; i++) {
     uint16_t v;
@@ -176,11 +178,71 @@ parse_long_lived(char **csv)
       log_err("Invalid LongLivedPorts entry \"%s\".", csv[i]);
       return -1;
     }
-    C->long_lived = al_realloc(C->long_lived,
-                               (C->n_long_lived + 1) * sizeof(uint16_t));
-    C->long_lived[C->n_long_lived++] = v;
+    dst->long_lived = al_realloc(dst->long_lived,
+                                 (dst->n_long_lived + 1) * sizeof(uint16_t));
+    dst->long_lived[dst->n_long_lived++] = (uint16_t)v;
   }
   return 0;
+}
+
+/* Everything parsed from options that a reload may change (see
+ * app_client_reconfigure()).  0 or -1 (logged). */
+static int
+parse_changeable(app_client_t *dst, const allium_options_t *o)
+{
+  if (parse_ports(dst, o->SocksPort, PROXY_PORT_SOCKS) < 0 ||
+      parse_ports(dst, o->HTTPTunnelPort, PROXY_PORT_HTTP_TUNNEL) < 0 ||
+      parse_nodes("EntryNodes", o->EntryNodes, &dst->entry) < 0 ||
+      parse_nodes("ExitNodes", o->ExitNodes, &dst->exit) < 0 ||
+      parse_nodes("ExcludeNodes", o->ExcludeNodes, &dst->exclude) < 0 ||
+      parse_nodes("ExcludeExitNodes", o->ExcludeExitNodes,
+                  &dst->exclude_exit) < 0 ||
+      parse_long_lived(dst, o->LongLivedPorts) < 0 ||
+      parse_socks_policy(dst, o->SocksPolicy) < 0)
+    return -1;
+  return 0;
+}
+
+/* Free what parse_changeable() filled in. */
+static void
+free_changeable(app_client_t *a)
+{
+  for (size_t i = 0; i < a->n_ports; i++)
+    proxy_port_cfg_clear(&a->ports[i]);
+  al_free(a->ports);
+  a->n_ports = 0;
+  routerset_free(a->entry);
+  routerset_free(a->exit);
+  routerset_free(a->exclude);
+  routerset_free(a->exclude_exit);
+  policy_free(a->socks_policy);
+  al_free(a->long_lived);
+  a->n_long_lived = 0;
+}
+
+/* Exchange what parse_changeable() fills in between a and b. */
+static void
+swap_changeable(app_client_t *a, app_client_t *b)
+{
+  app_client_t t = *a;
+  a->ports = b->ports;
+  a->n_ports = b->n_ports;
+  a->entry = b->entry;
+  a->exit = b->exit;
+  a->exclude = b->exclude;
+  a->exclude_exit = b->exclude_exit;
+  a->socks_policy = b->socks_policy;
+  a->long_lived = b->long_lived;
+  a->n_long_lived = b->n_long_lived;
+  b->ports = t.ports;
+  b->n_ports = t.n_ports;
+  b->entry = t.entry;
+  b->exit = t.exit;
+  b->exclude = t.exclude;
+  b->exclude_exit = t.exclude_exit;
+  b->socks_policy = t.socks_policy;
+  b->long_lived = t.long_lived;
+  b->n_long_lived = t.n_long_lived;
 }
 
 static void
@@ -198,6 +260,47 @@ secs_to_msec(int s, uint32_t dflt)
   if (s <= 0)
     return dflt;
   return s > 4000000 ? 4000000000u : (uint32_t)s * 1000u;
+}
+
+/* The client configuration from o and what was parsed into C. */
+static void
+client_cfg_fill(const allium_options_t *o, client_cfg_t *out)
+{
+  client_cfg_t cc;
+  memset(&cc, 0, sizeof(cc));
+  cc.base = evloop_base();
+  cc.cm = C->cm;
+  cc.nl = C->nl;
+  cc.ports = C->ports;
+  cc.n_ports = C->n_ports;
+  pathsel_options_init(&cc.path_opts);
+  cc.path_opts.entry_nodes = C->entry;
+  cc.path_opts.exit_nodes = C->exit;
+  cc.path_opts.exclude_nodes = C->exclude;
+  cc.path_opts.exclude_exit_nodes = C->exclude_exit;
+  cc.path_opts.strict_nodes = o->StrictNodes != 0;
+  cc.path_opts.client_use_ipv4 = o->ClientUseIPv4 != 0;
+  cc.path_opts.client_use_ipv6 = o->ClientUseIPv6 != 0;
+  cc.path_opts.prefer_ipv6_orport = o->ClientPreferIPv6ORPort == 1;
+  cc.path_opts.enforce_distinct_subnets = o->EnforceDistinctSubnets != 0;
+  cc.path_opts.num_entry_guards = o->NumEntryGuards;
+  cc.state_file = C->state_file;
+  cc.use_entry_guards = o->UseEntryGuards != 0;
+  cc.circuit_build_timeout_msec = secs_to_msec(o->CircuitBuildTimeout, 60000);
+  cc.stream_timeout_msec = secs_to_msec(o->CircuitStreamTimeout, 10000);
+  cc.socks_timeout_msec = secs_to_msec(o->SocksTimeout, 120000);
+  cc.max_dirtiness_sec = o->MaxCircuitDirtiness > 0
+                         ? (uint32_t)o->MaxCircuitDirtiness : 600;
+  cc.long_lived_ports = C->long_lived;
+  cc.n_long_lived_ports = C->n_long_lived;
+  /* ConnLimit is tor's fd minimum; the cap comes from the fd budget. */
+  uint64_t cap = app_state()->app_conn_cap;
+  cc.conn_limit = cap > 0 && cap < INT32_MAX ? (int)cap : 0;
+  cc.socks_policy = C->socks_policy;
+  cc.socks_safety.safe_socks = o->SafeSocks != 0;
+  cc.socks_safety.test_socks = o->TestSocks != 0;
+  cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
+  *out = cc;
 }
 
 /* Build the client objects from o (ports already parsed). */
@@ -235,39 +338,7 @@ client_objects_new(const allium_options_t *o)
   } else if (dd)
     C->cache_dir = al_strdup(dd);
   client_cfg_t cc;
-  memset(&cc, 0, sizeof(cc));
-  cc.base = evloop_base();
-  cc.cm = C->cm;
-  cc.nl = C->nl;
-  cc.ports = C->ports;
-  cc.n_ports = C->n_ports;
-  pathsel_options_init(&cc.path_opts);
-  cc.path_opts.entry_nodes = C->entry;
-  cc.path_opts.exit_nodes = C->exit;
-  cc.path_opts.exclude_nodes = C->exclude;
-  cc.path_opts.exclude_exit_nodes = C->exclude_exit;
-  cc.path_opts.strict_nodes = o->StrictNodes != 0;
-  cc.path_opts.client_use_ipv4 = o->ClientUseIPv4 != 0;
-  cc.path_opts.client_use_ipv6 = o->ClientUseIPv6 != 0;
-  cc.path_opts.prefer_ipv6_orport = o->ClientPreferIPv6ORPort == 1;
-  cc.path_opts.enforce_distinct_subnets = o->EnforceDistinctSubnets != 0;
-  cc.path_opts.num_entry_guards = o->NumEntryGuards;
-  cc.state_file = C->state_file;
-  cc.use_entry_guards = o->UseEntryGuards != 0;
-  cc.circuit_build_timeout_msec = secs_to_msec(o->CircuitBuildTimeout, 60000);
-  cc.stream_timeout_msec = secs_to_msec(o->CircuitStreamTimeout, 10000);
-  cc.socks_timeout_msec = secs_to_msec(o->SocksTimeout, 120000);
-  cc.max_dirtiness_sec = o->MaxCircuitDirtiness > 0
-                         ? (uint32_t)o->MaxCircuitDirtiness : 600;
-  cc.long_lived_ports = C->long_lived;
-  cc.n_long_lived_ports = C->n_long_lived;
-  /* ConnLimit is tor's fd minimum; the cap comes from the fd budget. */
-  uint64_t cap = app_state()->app_conn_cap;
-  cc.conn_limit = cap > 0 && cap < INT32_MAX ? (int)cap : 0;
-  cc.socks_policy = C->socks_policy;
-  cc.socks_safety.safe_socks = o->SafeSocks != 0;
-  cc.socks_safety.test_socks = o->TestSocks != 0;
-  cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
+  client_cfg_fill(o, &cc);
   C->client = client_new(&cc);
   return C->client ? 0 : -1;
 }
@@ -279,16 +350,7 @@ app_client_init(void)
 {
   const allium_options_t *o = app_state()->opts;
   C = al_calloc(1, sizeof(*C));
-  if (parse_ports(o->SocksPort, PROXY_PORT_SOCKS) < 0 ||
-      parse_ports(o->HTTPTunnelPort, PROXY_PORT_HTTP_TUNNEL) < 0 ||
-      resolve_dir_servers(o) < 0 ||
-      parse_nodes("EntryNodes", o->EntryNodes, &C->entry) < 0 ||
-      parse_nodes("ExitNodes", o->ExitNodes, &C->exit) < 0 ||
-      parse_nodes("ExcludeNodes", o->ExcludeNodes, &C->exclude) < 0 ||
-      parse_nodes("ExcludeExitNodes", o->ExcludeExitNodes,
-                  &C->exclude_exit) < 0 ||
-      parse_long_lived(o->LongLivedPorts) < 0 ||
-      parse_socks_policy(o->SocksPolicy) < 0) {
+  if (parse_changeable(C, o) < 0 || resolve_dir_servers(o) < 0) {
     app_client_free();
     return ALLIUM_EXIT_CONFIG;
   }
@@ -359,16 +421,8 @@ app_client_free(void)
   chanmgr_free(C->cm);
   nodelist_free(C->nl);
   tls_context_free(C->tls);
-  for (size_t i = 0; i < C->n_ports; i++)
-    proxy_port_cfg_clear(&C->ports[i]);
-  al_free(C->ports);
+  free_changeable(C);
   dir_servers_clear(&C->dirs);
-  routerset_free(C->entry);
-  routerset_free(C->exit);
-  routerset_free(C->exclude);
-  routerset_free(C->exclude_exit);
-  policy_free(C->socks_policy);
-  al_free(C->long_lived);
   al_free(C->state_file);
   al_free(C->cache_dir);
   al_free(C);
@@ -378,4 +432,46 @@ void
 app_client_shutdown(void)
 {
   app_client_free();
+}
+
+/* Options whose change means new node rules for new circuits. */
+static const char *const node_options[] = {
+  "EntryNodes", "ExitNodes", "ExcludeNodes", "ExcludeExitNodes",
+  "StrictNodes", "EnforceDistinctSubnets", NULL
+};
+
+int
+app_client_reconfigure(const allium_options_t *oldo,
+                       const allium_options_t *newo)
+{
+  if (!C || !C->client) {
+    app_client_t probe;
+    memset(&probe, 0, sizeof(probe));
+    int r = parse_changeable(&probe, newo);
+    if (r == 0 && probe.n_ports)
+      log_warn("SocksPort / HTTPTunnelPort now open a port, but the client "
+               "role was off at start: that needs a restart.");
+    free_changeable(&probe);
+    return r;
+  }
+  app_client_t *old = al_calloc(1, sizeof(*old));
+  if (parse_changeable(old, newo) < 0) {
+    free_changeable(old);
+    al_free(old);
+    return -1;
+  }
+  bool nodes_changed = false;
+  for (size_t i = 0; node_options[i]; i++)
+    if (!options_same_value(oldo, newo, node_options[i]))
+      nodes_changed = true;
+  swap_changeable(C, old);   /* C: the new values; old: the running ones */
+  client_cfg_t cc;
+  client_cfg_fill(newo, &cc);
+  int failed = client_reconfigure(C->client, &cc, nodes_changed);
+  if (failed > 0)
+    log_warn("%d new client port%s could not be opened (see above).",
+             failed, failed == 1 ? "" : "s");
+  free_changeable(old);   /* no longer borrowed by the client */
+  al_free(old);
+  return 0;
 }

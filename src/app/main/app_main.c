@@ -161,6 +161,11 @@ app_main(int argc, char **argv)
   } else if (privs_check_user(st->opts->User, &err) < 0) {
     log_err("%s", err);
     r = ALLIUM_EXIT_CONFIG;
+  } else if (st->opts->DisableDebuggerAttachment &&
+             privs_disable_debugger_attachment() < 0) {
+    log_err("DisableDebuggerAttachment is set, but it could not be "
+            "applied; set it to 0 to run anyway.");
+    r = ALLIUM_EXIT_RUNTIME;
   } else if ((r = run_command(fl, st->opts)) < 0) {
     r = run_daemon();
   }

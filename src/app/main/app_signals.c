@@ -64,37 +64,31 @@ app_signals_shutdown(void)
     evloop_handle_free(sig_handles[i]);
 }
 
-static int
-str_differs(const char *a, const char *b)
-{
-  if (!a || !b)
-    return a != b;
-  return strcmp(a, b) != 0;
-}
+/* Options a running daemon cannot change (tor(1) lists several of them as
+ * "cannot be changed while tor is running"): a reload keeps the running
+ * values and says which need a restart.  Names not in the table yet are
+ * skipped. */
+static const char *const restart_options[] = {
+  "DataDirectory", "CacheDirectory", "KeyDirectory", "PidFile", "User",
+  "RunAsDaemon", "Sandbox", "DisableDebuggerAttachment", "DisableNetwork",
+  "UseMicrodescriptors", "DirAuthority", "AlternateDirAuthority",
+  "AlternateBridgeAuthority", "FallbackDir", "UseDefaultFallbackDirs",
+  "TestingTorNetwork", "FetchDirInfoEarly", "FetchDirInfoExtraEarly",
+  "UseEntryGuards", "NumEntryGuards", "GuardLifetime", "KeepalivePeriod",
+  "ClientUseIPv4", "ClientUseIPv6", "ClientPreferIPv6ORPort", "ConnLimit",
+  "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
+  "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
+  NULL
+};
 
-/* Options that need a restart: warn and keep the running values. */
 static void
 keep_unchangeable(allium_options_t *newo, const allium_options_t *oldo)
 {
-  static const struct { const char *name; size_t off; } strs[] = {
-    { "DataDirectory", offsetof(allium_options_t, DataDirectory) },
-    { "PidFile", offsetof(allium_options_t, PidFile) },
-    { "User", offsetof(allium_options_t, User) },
-  };
-  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-    char **np = (char **)((char *)newo + strs[i].off);
-    char *const *op = (char *const *)((const char *)oldo + strs[i].off);
-    if (str_differs(*np, *op)) {
-      log_warn("Changing %s requires a restart; keeping the old value.",
-               strs[i].name);
-      al_free(*np);
-      *np = *op ? al_strdup(*op) : NULL;
-    }
-  }
-  if (newo->RunAsDaemon != oldo->RunAsDaemon) {
-    log_warn("Changing RunAsDaemon requires a restart; keeping the old value.");
-    newo->RunAsDaemon = oldo->RunAsDaemon;
-  }
+  char *kept = options_keep_values(newo, oldo, restart_options);
+  if (kept)
+    log_warn("Changing %s needs a restart; keeping the running value%s.",
+             kept, strchr(kept, ',') ? "s" : "");
+  al_free(kept);
 }
 
 int
@@ -112,18 +106,24 @@ app_reload_config(void)
     options_free(newo);
     return -1;
   }
-  if (app_logging_apply(newo, &err) < 0) {
-    log_warn("Reloading the configuration failed: %s. Keeping the old "
-             "configuration.", err);
-    al_free(err);
+  keep_unchangeable(newo, st->opts);
+  /* The client's new ports, policy and node lists are parsed before
+   * anything changes: an error keeps the whole old configuration. */
+  if (app_client_reconfigure(st->opts, newo) < 0) {
+    log_warn("Reloading the configuration failed (see above). Keeping the "
+             "old configuration.");
     options_free(newo);
     return -1;
   }
-  keep_unchangeable(newo, st->opts);
+  if (app_logging_apply(newo, &err) < 0) {
+    log_warn("Couldn't apply the new Log lines: %s. Keeping the old log "
+             "destinations.", err);
+    al_free(err);
+  }
+  log_notice("Received reload signal (hup). Reloading config.");
   options_free(st->opts);
   st->opts = newo;
   st->flags = flags;
-  log_notice("Received reload signal (hup). Reloading config.");
   return 0;
 }
 

@@ -65,6 +65,13 @@ int app_client_init(void);
 void app_client_start(void);
 void app_client_log_status(void);
 void app_client_shutdown(void);
+/** SIGHUP: apply the client options that can change while running
+ * (SocksPort / HTTPTunnelPort listeners, their flags, SocksPolicy, the
+ * node lists and StrictNodes, the circuit and stream timeouts) from newo;
+ * oldo is the running configuration.  Everything is parsed first: -1
+ * (logged) changes nothing. */
+int app_client_reconfigure(const allium_options_t *oldo,
+                           const allium_options_t *newo);
 
 /** Register the SIGTERM/SIGINT/SIGHUP/SIGUSR1 handlers; ignore SIGPIPE. */
 int app_signals_init(void);

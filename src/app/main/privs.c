@@ -1,5 +1,7 @@
-/* privs.c -- dropping root for the `User` option with libcap (tor-manual
- * "User" option; no torspec section: local process behaviour). */
+/* privs.c -- dropping root for the `User` option with libcap, and
+ * DisableDebuggerAttachment (tor-manual "User" and
+ * "DisableDebuggerAttachment" options; no torspec section: local process
+ * behaviour). */
 #define LOG_MODULE "privs"
 #include "allium/app/main/privs.h"
 #include "allium/lib/encoding/binascii.h"
@@ -105,6 +107,24 @@ privs_check_user(const char *user, char **errmsg)
                                      user));
 }
 
+/* Set by privs_disable_debugger_attachment(): apply it again after a uid
+ * change, which resets the dumpable flag. */
+static int debugger_disabled;
+
+int
+privs_disable_debugger_attachment(void)
+{
+  if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0) {
+    log_warn("Couldn't disable debugger attachment: prctl(PR_SET_DUMPABLE) "
+             "failed: %s", strerror(errno));
+    return -1;
+  }
+  debugger_disabled = 1;
+  log_info("Debugger attachment and core dumps disabled "
+           "(DisableDebuggerAttachment).");
+  return 0;
+}
+
 static uid_t chown_uid;
 static gid_t chown_gid;
 
@@ -203,6 +223,12 @@ privs_drop(const char *user, const char *datadir, int keep_bind_service,
   (void)prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
   if (privs_verify(pwc.pw_uid, pwc.pw_gid, keep_bind_service, errmsg) < 0)
     goto out;
+  /* setuid() reset the dumpable flag to fs.suid_dumpable. */
+  if (debugger_disabled && privs_disable_debugger_attachment() < 0) {
+    set_err(errmsg, al_strdup("Couldn't disable debugger attachment again "
+                              "after switching users"));
+    goto out;
+  }
   log_notice("Switched to user \"%s\" (uid %u)%s.", name, (unsigned)pwc.pw_uid,
              keep_bind_service ? ", keeping CAP_NET_BIND_SERVICE" : "");
   r = 0;

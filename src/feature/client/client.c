@@ -87,6 +87,7 @@ client_tick_cb(evutil_socket_t fd, short what, void *arg)
     client_circ_maintain(c);
   client_attach_waiting(c);
   client_circ_sweep(c);
+  client_listeners_sweep(c);
 }
 
 static void
@@ -122,15 +123,9 @@ client_copy_ports(client_t *c, const client_cfg_t *cfg)
   c->n_listeners = cfg->n_ports;
   if (!cfg->n_ports)
     return;
-  c->listeners = al_calloc(cfg->n_ports, sizeof(client_listener_t));
-  for (size_t i = 0; i < cfg->n_ports; i++) {
-    client_listener_t *l = &c->listeners[i];
-    l->c = c;
-    l->idx = i;
-    l->cfg = cfg->ports[i];
-    l->cfg.unix_path = cfg->ports[i].unix_path
-      ? al_strdup(cfg->ports[i].unix_path) : NULL;
-  }
+  c->listeners = al_calloc(cfg->n_ports, sizeof(client_listener_t *));
+  for (size_t i = 0; i < cfg->n_ports; i++)
+    c->listeners[i] = client_listener_new(c, &cfg->ports[i]);
 }
 
 client_t *
@@ -171,7 +166,7 @@ client_open_listeners(client_t *c, char **err)
   if (!c)
     return -1;
   for (size_t i = 0; i < c->n_listeners; i++) {
-    client_listener_t *l = &c->listeners[i];
+    client_listener_t *l = c->listeners[i];
     if (l->cfg.disabled || l->lev)
       continue;
     if (client_listener_open(l, err) != 0)
@@ -183,9 +178,9 @@ client_open_listeners(client_t *c, char **err)
 uint16_t
 client_listener_port(const client_t *c, size_t i)
 {
-  if (!c || i >= c->n_listeners || !c->listeners[i].lev)
+  if (!c || i >= c->n_listeners || !c->listeners[i]->lev)
     return 0;
-  return c->listeners[i].bound_port;
+  return c->listeners[i]->bound_port;
 }
 
 void
@@ -258,11 +253,7 @@ client_free_(client_t *c)
   if (c->tick)
     event_free(c->tick);
   client_conn_close_all(c);
-  for (size_t i = 0; i < c->n_listeners; i++) {
-    client_listener_close(&c->listeners[i]);
-    proxy_port_cfg_clear(&c->listeners[i].cfg);
-  }
-  al_free(c->listeners);
+  client_listeners_free_all(c);
   client_circ_close_all(c);
   client_save_guards(c);
   guard_selection_free(c->gs);

@@ -396,7 +396,8 @@ client_circ_maintain(client_t *c)
   for (client_circ_t *k = c->circs; k; k = k->next) {
     if (k->closed || !k->built || k->n_streams || !k->first_use_msec)
       continue;
-    if (now - k->first_use_msec >= (uint64_t)c->max_dirtiness_sec * 1000) {
+    if (k->no_new_streams ||
+        now - k->first_use_msec >= (uint64_t)c->max_dirtiness_sec * 1000) {
       log_info("Closing circuit %llu: dirty and idle",
                (unsigned long long)k->num);
       chanmgr_close_circ(c->cm, k->handle, CELL_DESTROY_FINISHED);

@@ -186,7 +186,7 @@ conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
 {
   client_circ_view_t v;
   v.built = circ->built;
-  v.closed = circ->closed;
+  v.closed = circ->closed || circ->no_new_streams;
   v.exit = client_circ_exit_node(k->c, circ);
   v.first_use_msec = circ->first_use_msec;
   v.iso = circ->has_iso ? &circ->iso.a : NULL;

@@ -199,7 +199,7 @@ client_listeners_n_conns(const client_t *c)
 {
   int n = 0;
   for (size_t i = 0; i < c->n_listeners; i++)
-    n += c->listeners[i].n_conns;
+    n += c->listeners[i]->n_conns;
   return n;
 }
 

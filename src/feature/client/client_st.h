@@ -49,6 +49,7 @@ typedef struct client_circ_t {
   uint64_t handle;         /* 0 until chanmgr_launch returned */
   uint64_t num;            /* our number, for logs */
   bool built, closed;
+  bool no_new_streams;     /* built under node rules since changed (SIGHUP) */
   bool preemptive;
   uint16_t port;           /* port it was built for (0: any) */
   uint8_t guard_id[20];
@@ -76,7 +77,7 @@ typedef enum client_conn_state_t {
 
 typedef struct client_listener_t {
   client_t *c;
-  size_t idx;
+  size_t idx;              /* unique per client: the isolation listener id */
   proxy_port_cfg_t cfg;    /* deep copy */
   struct evconnlistener *lev;
   uint16_t bound_port;
@@ -84,6 +85,7 @@ typedef struct client_listener_t {
   struct event *pause_ev;  /* re-enables lev after EMFILE/ENFILE */
   uint32_t pause_msec;     /* last pause (back-off), 0: none lately */
   uint64_t pause_at_msec;  /* when the last pause started */
+  struct client_listener_t *next_retired; /* on c->retired (SIGHUP) */
 } client_listener_t;
 
 typedef struct client_conn_t {
@@ -137,8 +139,12 @@ struct client_t {
   int conn_limit;
   const struct policy_t *socks_policy;   /* borrowed; NULL: accept all */
   socks_safety_cfg_t socks_safety;       /* SafeSocks, TestSocks, ... */
-  client_listener_t *listeners;
+  client_listener_t **listeners;   /* each allocated alone: conns point in */
   size_t n_listeners;
+  size_t next_listener_idx;
+  /* Listeners removed by a reload, closed, kept until their connections
+   * are gone (client_reconf.c). */
+  client_listener_t *retired;
   guard_selection_t *gs;
   char *guard_state_saved; /* last Guard lines written / read */
   bool enough_dirinfo;
@@ -176,6 +182,15 @@ void client_circ_close_all(client_t *c);
 size_t client_circ_count(const client_t *c, bool built, bool clean_only);
 const node_t *client_circ_exit_node(const client_t *c,
                                     const client_circ_t *circ);
+
+/* client_reconf.c */
+/** A new (not yet bound) listener for a copy of cfg, with a fresh idx. */
+client_listener_t *client_listener_new(client_t *c,
+                                       const proxy_port_cfg_t *cfg);
+/** Free the retired listeners that have no connection left. */
+void client_listeners_sweep(client_t *c);
+/** Close and free every listener (live and retired). */
+void client_listeners_free_all(client_t *c);
 
 /* client_listener.c */
 int client_listener_open(client_listener_t *l, char **err);

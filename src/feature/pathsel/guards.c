@@ -338,7 +338,7 @@ guards_expand_sample(guard_selection_t *gs, const nodelist_t *nl, const pathsel_
     for (size_t i = 0; i < nodelist_n_nodes(nl); i++) {
       if (!node_is_guard_candidate(nodelist_get_node(nl, i)))
         continue;
-      static log_ratelim_t rl = { 600, 0, 0 };
+      static log_ratelim_t rl = LOG_RATELIM_INIT(600);
       unsigned dropped = 0;
       if (log_ratelim_check(&rl, &dropped))
         log_warn("Every guard is ruled out by ExcludeNodes, EntryNodes or "

@@ -240,7 +240,7 @@ hop_filter(const node_t *n, void *arg)
 static void
 warn_excluded(const char *what)
 {
-  static log_ratelim_t rl = { 600, 0, 0 };
+  static log_ratelim_t rl = LOG_RATELIM_INIT(600);
   unsigned dropped = 0;
   if (!log_ratelim_check(&rl, &dropped))
     return;

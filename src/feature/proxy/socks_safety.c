@@ -94,7 +94,7 @@ void
 socks_safety_log(const socks_safety_t *sf, const socks_request_t *req,
                  uint64_t stream)
 {
-  static log_ratelim_t warn_rl = { 300, 0, 0 };
+  static log_ratelim_t warn_rl = LOG_RATELIM_INIT(300);
   static burst_lim_t notice_rl = { 0, 0, 0 };
   if (!sf || !req)
     return;

@@ -281,3 +281,57 @@ conf_dump(const conf_format_t *fmt, const void *obj, int only_changed)
   }
   return sb_done(&b);
 }
+
+/* Append name to the ", "-separated list b unless it is there already. */
+static void
+sb_add_name(sbuf_t *b, const char *name)
+{
+  size_t n = strlen(name);
+  for (const char *p = b->s; p && *p;) {
+    const char *e = strstr(p, ", ");
+    size_t l = e ? (size_t)(e - p) : strlen(p);
+    if (l == n && !strncmp(p, name, n))
+      return;
+    p = e ? e + 2 : p + l;
+  }
+  if (b->len)
+    sb_str(b, ", ");
+  sb_str(b, name);
+}
+
+char *
+conf_refused_names(const conf_format_t *fmt, const void *obj)
+{
+  sbuf_t b = { NULL, 0, 0 };
+  void *dflt = al_malloc(fmt->obj_size);
+  conf_init(fmt, dflt);
+  for (size_t i = 0; i < fmt->n_vars; i++) {
+    const conf_var_t *v = &fmt->vars[i];
+    if (!(v->flags & CONF_FLAG_REFUSED))
+      continue;
+    char *mine = conf_format_var(fmt, obj, v);
+    char *theirs = conf_format_var(fmt, dflt, v);
+    int differs = strcmp(mine, theirs) != 0;
+    memwipe(mine, strlen(mine));
+    al_free(mine);
+    al_free(theirs);
+    if (!differs)
+      continue;
+    if (v->type == CONF_TYPE_LINELIST || v->type == CONF_TYPE_PORTLIST) {
+      size_t before = b.len;
+      const config_line_t *ln = *(config_line_t *const *)CFIELD(obj, v);
+      for (; ln; ln = ln->next) {
+        const conf_var_t *lv = conf_find_var(fmt, ln->key);
+        if (lv && (lv->flags & CONF_FLAG_REFUSED))
+          sb_add_name(&b, lv->name);
+      }
+      if (b.len == before)
+        sb_add_name(&b, v->name);   /* emptied a non-empty default */
+    } else {
+      sb_add_name(&b, v->name);
+    }
+  }
+  conf_clear(fmt, dflt);
+  al_free(dflt);
+  return b.s;
+}

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,4 +130,17 @@ Test(privs, verify_detects_wrong_ids)
   } else {
     cr_assert_eq(r, 0, "%s", err ? err : "");
   }
+}
+
+/* DisableDebuggerAttachment: the process is no longer dumpable.  (Each
+ * criterion test runs in its own process.) */
+Test(privs, disable_debugger_attachment)
+{
+  cr_assert_eq(prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L), 0);
+  cr_assert_eq(prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L), 1);
+  cr_assert_eq(privs_disable_debugger_attachment(), 0);
+  cr_assert_eq(prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L), 0);
+  /* idempotent */
+  cr_assert_eq(privs_disable_debugger_attachment(), 0);
+  cr_assert_eq(prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L), 0);
 }

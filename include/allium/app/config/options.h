@@ -3,10 +3,17 @@
  *
  * allium reads tor's configuration format with tor's option names and
  * defaults (tor(1), "THE CONFIGURATION FILE FORMAT" and the option list).
- * Options allium implements are fields of allium_options_t.  Options tor
- * 0.4.9 knows but allium does not implement yet are accepted and ignored,
- * with one notice naming them all.  Any other name is an error that
- * suggests the closest known option.
+ * Every option name tor 0.4.9 knows is of one of three kinds
+ * (options_kind()):
+ *   - implemented: a field of allium_options_t;
+ *   - harmless when unused (ControlPort, ORPort, ... until those roles
+ *     exist): accepted and ignored, with one notice naming them all;
+ *   - refused (security-relevant, not supported yet: UseBridges, Bridge,
+ *     the proxies, ReachableAddresses, HiddenService*, ...): parsed into a
+ *     field, and any value other than the default makes the configuration
+ *     invalid, because ignoring it would send traffic where the user asked
+ *     it not to go.  options_validate() names every such option set.
+ * Any other name is an error that suggests the closest known option.
  *
  * Field types: char * (NULL = unset), int, uint64_t, char ** (CSV,
  * NULL-terminated, NULL if empty) and config_line_t * (repeatable options,
@@ -125,6 +132,33 @@ typedef struct allium_options_t {
   char **PublishServerDescriptor;
   /* --- Onion services (every HiddenService* line, in file order) --- */
   config_line_t *HiddenServiceOptions;
+  /* --- Not supported yet: refused unless default (options_table.c) --- */
+  int HiddenServiceSingleHopMode;
+  int HiddenServiceNonAnonymousMode;
+  int UseBridges;
+  config_line_t *Bridge;
+  config_line_t *ClientTransportPlugin;
+  char *Socks4Proxy;
+  char *Socks5Proxy;
+  char *Socks5ProxyUsername;
+  char *Socks5ProxyPassword;
+  char *HTTPSProxy;
+  char *HTTPSProxyAuthenticator;
+  char *HTTPProxy;
+  char *HTTPProxyAuthenticator;
+  char *TCPProxy;
+  config_line_t *ReachableAddresses;
+  config_line_t *ReachableORAddresses;
+  config_line_t *ReachableDirAddresses;
+  int FascistFirewall;
+  config_line_t *OutboundBindAddress;
+  config_line_t *OutboundBindAddressOR;
+  char **MiddleNodes;
+  config_line_t *NodeFamily;
+  config_line_t *MapAddress;
+  char **RejectPlaintextPorts;
+  int DisableAllSwap;
+  int LeaveStreamsUnattached;   /**< __LeaveStreamsUnattached */
 } allium_options_t;
 
 /** Which special command-line flags were given.  String fields point into
@@ -194,6 +228,30 @@ void options_print_list(FILE *f);
 char *options_dump(const allium_options_t *o);
 /** Torrc text of every option, default or not; caller frees. */
 char *options_dump_full(const allium_options_t *o);
+
+/** For each name in names (NULL-terminated; names that are not options
+ * of the table are skipped): when newo's value differs from oldo's, give
+ * newo oldo's value.  Returns the names that differed, as "A, B" (caller
+ * frees), or NULL when none did.  For SIGHUP: options that need a
+ * restart keep their running values. */
+char *options_keep_values(allium_options_t *newo, const allium_options_t *oldo,
+                          const char *const *names);
+
+/** Does option name have the same value in a and b?  (1 also for a name
+ * that is not in the table.) */
+int options_same_value(const allium_options_t *a, const allium_options_t *b,
+                       const char *name);
+
+/** The three kinds of option names (see the top of this file). */
+typedef enum options_kind_t {
+  OPTIONS_KIND_UNKNOWN = 0,     /**< not a tor 0.4.9 option: an error */
+  OPTIONS_KIND_IMPLEMENTED,
+  OPTIONS_KIND_HARMLESS,        /**< accepted with one notice */
+  OPTIONS_KIND_REFUSED,         /**< an error unless left at its default */
+} options_kind_t;
+
+/** Kind of the option called name (case-insensitive, aliases resolved). */
+options_kind_t options_kind(const char *name);
 
 /** The option names tor knows and allium accepts but ignores
  * (NULL-terminated, generated from tor --list-torrc-options). */

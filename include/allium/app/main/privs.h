@@ -42,4 +42,11 @@ int privs_drop(const char *user, const char *datadir, int keep_bind_service,
  * no capability at all.  0 or -1 with *errmsg set (caller frees). */
 int privs_verify(uid_t uid, gid_t gid, int keep_bind_service, char **errmsg);
 
+/** DisableDebuggerAttachment (tor(1), default 1): make the process
+ * non-dumpable (prctl(PR_SET_DUMPABLE, 0)), so that no debugger of the same
+ * user can attach (ptrace) and no core file is written.  Changing uid/gid
+ * resets the flag to fs.suid_dumpable, so privs_drop() applies it again
+ * when it was set.  0, or -1 when prctl failed (logged). */
+int privs_disable_debugger_attachment(void);
+
 #endif

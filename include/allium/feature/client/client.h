@@ -10,6 +10,7 @@
  *   client_dirinfo_changed(c, ok)   after every consensus / descriptor
  *                                   update (ok: enough to build circuits);
  *   client_log_status()             on SIGUSR1;
+ *   client_reconfigure()            on SIGHUP;
  *   client_free()                   at shutdown (before chanmgr_free()).
  * Everything runs from the event loop of cfg->base.
  */
@@ -80,6 +81,22 @@ uint16_t client_listener_port(const client_t *c, size_t i);
  * waiting application streams get circuits.  Until the first call with
  * enough=true, application requests wait (up to SocksTimeout). */
 void client_dirinfo_changed(client_t *c, bool enough);
+
+/** Apply a new configuration (SIGHUP; tor(1) SIGNALS, "reload"):
+ *  - ports: a listener whose binding (kind, address and port, or unix
+ *    path) is unchanged stays bound, so its connections go on, and takes
+ *    the new flags for new connections; a removed one is closed (its open
+ *    connections go on until they end); a new one is opened;
+ *  - path_opts and socks_policy are borrowed from now on (the caller frees
+ *    the old ones after this call); the timeouts and LongLivedPorts are
+ *    copied; base, cm, nl, state_file and use_entry_guards are ignored;
+ *  - nodes_changed (EntryNodes, ExitNodes, ExcludeNodes, ExcludeExitNodes,
+ *    StrictNodes, ... changed): the guards are re-evaluated, circuits not
+ *    used yet are closed and used ones take no new streams (as tor does),
+ *    so new streams only get circuits chosen under the new rules.
+ * Returns how many new ports could not be bound (each logged). */
+int client_reconfigure(client_t *c, const client_cfg_t *cfg,
+                       bool nodes_changed);
 
 /** One status line at notice (SIGUSR1): circuits, streams, bytes. */
 void client_log_status(const client_t *c);

@@ -59,6 +59,10 @@ typedef enum conf_type_t {
 /** dflt only describes a default built into the program (e.g. a list):
  * conf_print_list() shows it, but the option starts empty. */
 #define CONF_FLAG_BUILTIN_DEFAULT (1u << 2)
+/** Parsed and stored but not supported yet: the application refuses any
+ * value other than the default (see conf_refused_names()).  For a shared
+ * line list every row of the group should carry it. */
+#define CONF_FLAG_REFUSED (1u << 3)
 
 /** One option. */
 typedef struct conf_var_t {
@@ -141,6 +145,12 @@ char *conf_format_var(const conf_format_t *fmt, const void *obj,
  * when only_changed, else every option.  SENSITIVE values are never
  * printed (a "# Name [hidden]" comment instead).  Caller frees. */
 char *conf_dump(const conf_format_t *fmt, const void *obj, int only_changed);
+
+/** The options of obj that carry CONF_FLAG_REFUSED and differ from their
+ * default, as "Name, Name" in table order (for a shared line list: each
+ * distinct option name among its lines, in line order), or NULL when none
+ * does.  Caller frees. */
+char *conf_refused_names(const conf_format_t *fmt, const void *obj);
 
 /** Print one line per non-hidden option: name, type, default, doc. */
 void conf_print_list(const conf_format_t *fmt, FILE *f);

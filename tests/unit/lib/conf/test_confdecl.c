@@ -323,3 +323,70 @@ Test(confdecl, set_value_and_list)
   cr_assert(strstr(buf, "doc of Wait"));
   free(buf);
 }
+
+/* CONF_FLAG_REFUSED: conf_refused_names() names every refused option that
+ * differs from its default, in table order; a shared list names each
+ * distinct option among its lines. */
+typedef struct refused_opts_t {
+  int On;
+  int Off;
+  char *Str;
+  config_line_t *List;
+  config_line_t *Shared;
+  char **Csv;
+} refused_opts_t;
+
+#define RF(n, t, d) \
+  { #n, CONF_TYPE_##t, offsetof(refused_opts_t, n), d, "d", 0, 0, NULL, \
+    CONF_FLAG_REFUSED }
+static const conf_var_t refused_vars[] = {
+  RF(On, BOOL, "1"),
+  RF(Off, BOOL, "0"),
+  { "Str", CONF_TYPE_STRING, offsetof(refused_opts_t, Str), NULL, "d", 0, 0,
+    NULL, CONF_FLAG_REFUSED | CONF_FLAG_SENSITIVE },
+  { "Fine", CONF_TYPE_LINELIST, offsetof(refused_opts_t, List), NULL, "d", 0,
+    0, NULL, 0 },
+  { "SharedA", CONF_TYPE_LINELIST, offsetof(refused_opts_t, Shared), NULL,
+    "d", 0, 0, NULL, CONF_FLAG_REFUSED },
+  { "SharedB", CONF_TYPE_LINELIST, offsetof(refused_opts_t, Shared), NULL,
+    "d", 0, 0, NULL, CONF_FLAG_REFUSED },
+  RF(Csv, CSV, "x,y"),
+};
+static const conf_format_t refused_fmt = {
+  sizeof(refused_opts_t), refused_vars,
+  sizeof(refused_vars) / sizeof(refused_vars[0]), NULL, 0, NULL, 0,
+};
+
+static char *
+refused_after(const char *text)
+{
+  refused_opts_t r;
+  config_line_t *lines = NULL;
+  char *err = NULL;
+  conf_init(&refused_fmt, &r);
+  cr_assert_eq(confline_parse_string(text, "t", &lines, &err), 0, "%s", err);
+  cr_assert_eq(conf_apply_lines(&refused_fmt, &r, lines, NULL, &err), 0,
+               "%s", err ? err : "");
+  char *names = conf_refused_names(&refused_fmt, &r);
+  confline_free(lines);
+  conf_clear(&refused_fmt, &r);
+  return names;
+}
+
+Test(confdecl, refused_names)
+{
+  cr_assert_null(refused_after(""));
+  /* explicit defaults, unrefused options, and a reset: nothing refused */
+  cr_assert_null(refused_after("On 1\nOff 0\nFine x\nCsv x, y\nStr s\nStr\n"));
+  char *n = refused_after("Off 1\n");
+  cr_assert_str_eq(n, "Off");
+  al_free(n);
+  n = refused_after("SharedB 1\nOn 0\nSharedA 2\nSharedB 3\nStr hunter2\n"
+                    "Csv z\nFine q\n");
+  cr_assert_str_eq(n, "On, Str, SharedB, SharedA, Csv");
+  cr_assert_null(strstr(n, "hunter2"));
+  al_free(n);
+  /* the later line wins: set, then back to the default */
+  cr_assert_null(refused_after("Off 1\nOff 0\n"));
+  cr_assert_null(refused_after("SharedA 1\n/SharedA\n"));
+}

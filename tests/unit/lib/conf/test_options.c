@@ -76,9 +76,13 @@ Test(options, sample_uncommented_loads)
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     if (sample[i] == '#' && (i == 0 || sample[i - 1] == '\n') &&
-        i + 1 < n && sample[i + 1] >= 'A' && sample[i + 1] <= 'Z' &&
-        strncmp(sample + i + 1, "AlternateDirAuthority ", 22))
-      continue;
+        i + 1 < n && sample[i + 1] >= 'A' && sample[i + 1] <= 'Z') {
+      char name[64];
+      cr_assert_eq(sscanf(sample + i + 1, "%63[A-Za-z0-9_]", name), 1);
+      if (options_kind(name) != OPTIONS_KIND_REFUSED &&
+          strcmp(name, "AlternateDirAuthority"))
+        continue;   /* refused options stay commented: they would fail */
+    }
     text[o++] = sample[i];
   }
   text[o] = '\0';
@@ -307,4 +311,199 @@ Test(options, bad_dir_authority_rejected)
   cr_assert_not_null(err);
   cr_expect_not_null(strstr(err, "DirAuthority"), "%s", err);
   al_free(err);
+}
+
+/* The three kinds of tor option names. */
+Test(options, option_kinds)
+{
+  cr_assert_eq(options_kind("Nickname"), OPTIONS_KIND_IMPLEMENTED);
+  cr_assert_eq(options_kind("socksport"), OPTIONS_KIND_IMPLEMENTED);
+  cr_assert_eq(options_kind("MaxConn"), OPTIONS_KIND_IMPLEMENTED);
+  cr_assert_eq(options_kind("ServerDNSDetectHijacking"),
+               OPTIONS_KIND_HARMLESS);
+  cr_assert_eq(options_kind("HSLayer2Nodes"), OPTIONS_KIND_HARMLESS);
+  cr_assert_eq(options_kind("FirewallPorts"), OPTIONS_KIND_HARMLESS);
+  cr_assert_eq(options_kind("UseBridges"), OPTIONS_KIND_REFUSED);
+  cr_assert_eq(options_kind("usebridges"), OPTIONS_KIND_REFUSED);
+  cr_assert_eq(options_kind("ClientOnly"), OPTIONS_KIND_REFUSED);
+  cr_assert_eq(options_kind("HiddenServicePort"), OPTIONS_KIND_REFUSED);
+  cr_assert_eq(options_kind("__LeaveStreamsUnattached"),
+               OPTIONS_KIND_REFUSED);
+  cr_assert_eq(options_kind("NoSuchOption"), OPTIONS_KIND_UNKNOWN);
+  cr_assert_eq(options_kind(""), OPTIONS_KIND_UNKNOWN);
+  /* every tor name is of a known kind */
+  for (size_t i = 0; i < options_tor_known_count; i++)
+    cr_assert_neq(options_kind(options_tor_known[i]), OPTIONS_KIND_UNKNOWN,
+                  "%s", options_tor_known[i]);
+}
+
+/* Each security-relevant option, set to a non-default value, is refused
+ * with its name and "not supported yet". */
+Test(options, refused_each)
+{
+  static const struct { const char *name, *line; } cases[] = {
+    { "UseBridges", "UseBridges 1" },
+    { "Bridge", "Bridge 192.0.2.1:443" },
+    { "ClientTransportPlugin", "ClientTransportPlugin obfs4 exec /bin/x" },
+    { "Socks4Proxy", "Socks4Proxy 127.0.0.1:1080" },
+    { "Socks5Proxy", "Socks5Proxy 127.0.0.1:1080" },
+    { "Socks5ProxyUsername", "Socks5ProxyUsername u" },
+    { "Socks5ProxyPassword", "Socks5ProxyPassword p" },
+    { "HTTPSProxy", "HTTPSProxy 127.0.0.1:3128" },
+    { "HTTPSProxyAuthenticator", "HTTPSProxyAuthenticator u:p" },
+    { "HTTPProxy", "HTTPProxy 127.0.0.1:3128" },
+    { "HTTPProxyAuthenticator", "HTTPProxyAuthenticator u:p" },
+    { "TCPProxy", "TCPProxy haproxy 127.0.0.1:1" },
+    { "ReachableAddresses", "ReachableAddresses accept *:443" },
+    { "ReachableORAddresses", "ReachableORAddresses accept *:443" },
+    { "ReachableDirAddresses", "ReachableDirAddresses accept *:80" },
+    { "FascistFirewall", "FascistFirewall 1" },
+    { "ClientOnly", "ClientOnly 1" },
+    { "OutboundBindAddress", "OutboundBindAddress 10.0.0.1" },
+    { "OutboundBindAddressOR", "OutboundBindAddressOR 10.0.0.1" },
+    { "MiddleNodes", "MiddleNodes $0123456789ABCDEF0123456789ABCDEF01234567" },
+    { "NodeFamily", "NodeFamily a,b" },
+    { "MapAddress", "MapAddress a.example b.example" },
+    { "RejectPlaintextPorts", "RejectPlaintextPorts 23" },
+    { "DisableAllSwap", "DisableAllSwap 1" },
+    { "__LeaveStreamsUnattached", "__LeaveStreamsUnattached 1" },
+    { "HiddenServiceSingleHopMode", "HiddenServiceSingleHopMode 1" },
+    { "HiddenServiceNonAnonymousMode", "HiddenServiceNonAnonymousMode 1" },
+    { "HiddenServiceDir", "HiddenServiceDir /x\nHiddenServicePort 80" },
+    { "HiddenServicePoWDefensesEnabled", "HiddenServiceDir /x\n"
+      "HiddenServicePort 80\nHiddenServicePoWDefensesEnabled 1" },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    allium_options_t *o = NULL;
+    char *err = NULL;
+    cr_assert_eq(options_load_from_string(cases[i].line, &o, &err), -1,
+                 "accepted %s", cases[i].line);
+    cr_assert_null(o);
+    cr_assert(strstr(err, cases[i].name), "%s: %s", cases[i].line, err);
+    cr_assert(strstr(err, "not supported yet"), "%s: %s", cases[i].line, err);
+    cr_assert_eq(options_kind(cases[i].name), OPTIONS_KIND_REFUSED);
+    al_free(err);
+  }
+}
+
+/* Every refused option set is named in the one error; sensitive values
+ * are not echoed. */
+Test(options, refused_all_named)
+{
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string(
+      "UseBridges 1\nBridge 192.0.2.1:443\nSocks5Proxy 127.0.0.1:1\n"
+      "Socks5ProxyPassword hunter2\nHiddenServiceDir /x\n"
+      "HiddenServicePort 80\nControlPort 9051\n", &o, &err), -1);
+  cr_assert_str_eq(err, "Options HiddenServiceDir, HiddenServicePort, "
+                   "UseBridges, Bridge, Socks5Proxy, Socks5ProxyPassword are "
+                   "not supported yet: allium refuses to start rather than "
+                   "ignore them, which could send traffic where you asked it "
+                   "not to go. Remove them or set them to their defaults.");
+  al_free(err);
+}
+
+/* Defaults, explicitly written, are fine; so is a later line that puts an
+ * option back to its default. */
+Test(options, refused_default_values_accepted)
+{
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string(
+      "UseBridges 0\nFascistFirewall 0\nClientOnly 0\nDisableAllSwap 0\n"
+      "HiddenServiceSingleHopMode 0\nHiddenServiceNonAnonymousMode 0\n"
+      "__LeaveStreamsUnattached 0\nUseBridges 1\nUseBridges 0\n"
+      "Bridge 192.0.2.1:443\n/Bridge\n", &o, &err), 0, "%s", err);
+  char *d = options_dump(o);
+  cr_assert_str_eq(d, "");
+  al_free(d);
+  options_free(o);
+}
+
+/* Precedence: the torrc may undo the defaults file, the command line the
+ * torrc; what counts is the final value. */
+Test(options, refused_after_precedence, .init = mk, .fini = rm)
+{
+  char torrc[256], defs[256];
+  snprintf(torrc, sizeof(torrc), "%s/torrc", tmp);
+  snprintf(defs, sizeof(defs), "%s/defaults", tmp);
+  put("defaults", "UseBridges 1\nBridge 192.0.2.1:443\n");
+  put("torrc", "UseBridges 0\nBridge\nFascistFirewall 1\n");
+  char *a1[] = { "allium", "-f", torrc, "--defaults-torrc", defs,
+                 "--FascistFirewall", "0", NULL };
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load(7, a1, &o, &err, NULL), 0, "%s", err);
+  options_free(o);
+  char *a2[] = { "allium", "-f", torrc, "--defaults-torrc", defs,
+                 "--verify-config", NULL };
+  cr_assert_eq(options_load(6, a2, &o, &err, NULL), -1);
+  cr_assert(strstr(err, "Option FascistFirewall is not supported yet"),
+            "%s", err);
+  al_free(err);
+}
+
+/* Country codes would match nothing (no GeoIP): refused in node lists. */
+Test(options, node_list_country_codes_refused)
+{
+  const char *lists[] = { "EntryNodes", "ExitNodes", "ExcludeNodes",
+                          "ExcludeExitNodes" };
+  for (size_t i = 0; i < 4; i++) {
+    allium_options_t *o = NULL;
+    char *err = NULL;
+    char *text = al_asprintf("%s SomeRelay,{ru}\n", lists[i]);
+    cr_assert_eq(options_load_from_string(text, &o, &err), -1, "%s", text);
+    cr_assert(strstr(err, lists[i]) && strstr(err, "country codes"), "%s",
+              err);
+    al_free(err);
+    al_free(text);
+  }
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string("ExcludeNodes SomeRelay,$0123456789"
+                                        "ABCDEF0123456789ABCDEF01234567\n",
+                                        &o, &err), 0, "%s", err);
+  options_free(o);
+}
+
+/* SIGHUP: options that need a restart keep their running values. */
+Test(options, keep_values_for_restart)
+{
+  allium_options_t *oldo = NULL, *newo = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string(
+      "DataDirectory /a\nUseMicrodescriptors 0\nSocksPort 1\n"
+      "DirAuthority a orport=1 v3ident=0000000000000000000000000000000000000000"
+      " 127.0.0.1:2 0000000000000000000000000000000000000000\n",
+      &oldo, &err), 0, "%s", err);
+  cr_assert_eq(options_load_from_string(
+      "DataDirectory /b\nSocksPort 2\nNickname x\n", &newo, &err), 0, "%s",
+      err);
+  static const char *const names[] = { "DataDirectory", "UseMicrodescriptors",
+    "DirAuthority", "PidFile", "NotAnOption", "HSLayer2Nodes", NULL };
+  cr_assert_eq(options_same_value(oldo, newo, "PidFile"), 1);
+  cr_assert_eq(options_same_value(oldo, newo, "DataDirectory"), 0);
+  cr_assert_eq(options_same_value(oldo, newo, "NotAnOption"), 1);
+  char *kept = options_keep_values(newo, oldo, names);
+  cr_assert_str_eq(kept, "DataDirectory, UseMicrodescriptors, DirAuthority");
+  al_free(kept);
+  cr_assert_str_eq(newo->DataDirectory, "/a");
+  cr_assert_eq(newo->UseMicrodescriptors, 0);
+  cr_assert_eq(confline_count(newo->DirAuthority), 1);
+  /* the others are the new ones */
+  cr_assert_str_eq(newo->SocksPort->value, "2");
+  cr_assert_str_eq(newo->Nickname, "x");
+  cr_assert_null(options_keep_values(newo, oldo, names));
+  /* back to an unset value */
+  allium_options_t *dflt = options_new_default();
+  kept = options_keep_values(newo, dflt, names);
+  cr_assert_not_null(kept);
+  al_free(kept);
+  cr_assert_null(newo->DataDirectory);
+  cr_assert_eq(newo->UseMicrodescriptors, OPT_AUTO);
+  cr_assert_null(newo->DirAuthority);
+  options_free(dflt);
+  options_free(oldo);
+  options_free(newo);
 }
