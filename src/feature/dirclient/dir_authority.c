@@ -12,26 +12,10 @@
 
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "dir_lineparse.h"
 #include "allium/lib/net/address.h"
 
 #define MAX_TOKENS 32
-
-static int
-fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **err, const char *fmt, ...)
-{
-  if (err) {
-    char buf[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    *err = al_strdup(buf);
-  }
-  return -1;
-}
 
 /* Decimal port 1..65535 from s[0..len); -1 if not. */
 static int
@@ -101,21 +85,21 @@ parse_flag(const char *t, dir_authority_t *out, char **err)
     out->is_bridge_auth = true;
   } else if (!strncmp(t, "orport=", 7)) {
     if ((p = parse_port(t + 7, strlen(t + 7))) < 0)
-      return fail(err, "bad orport in DirAuthority: \"%.40s\"", t);
+      return dir_line_fail(err, "bad orport in DirAuthority: \"%.40s\"", t);
     out->orport = (uint16_t)p;
   } else if (!strncmp(t, "v3ident=", 8)) {
     if (parse_hex20(t + 8, out->v3ident) < 0)
-      return fail(err, "bad v3ident in DirAuthority (need 40 hex digits)");
+      return dir_line_fail(err, "bad v3ident in DirAuthority (need 40 hex digits)");
     out->has_v3ident = true;
   } else if (!strncmp(t, "ipv6=", 5)) {
     if (check_ipv6_port(t + 5) < 0)
-      return fail(err, "bad ipv6 address in DirAuthority: \"%.60s\"", t);
+      return dir_line_fail(err, "bad ipv6 address in DirAuthority: \"%.60s\"", t);
   } else if (!strncmp(t, "weight=", 7)) {
     size_t l = strlen(t + 7);
     if (l == 0 || l > 9 || strspn(t + 7, "0123456789") != l)
-      return fail(err, "bad weight in DirAuthority: \"%.40s\"", t);
+      return dir_line_fail(err, "bad weight in DirAuthority: \"%.40s\"", t);
   } else {
-    return fail(err, "unknown DirAuthority flag \"%.40s\"", t);
+    return dir_line_fail(err, "unknown DirAuthority flag \"%.40s\"", t);
   }
   return 0;
 }
@@ -127,19 +111,19 @@ parse_fingerprint(char **toks, size_t n, uint8_t out[20], char **err)
   char hex[41];
   size_t len = 0;
   if (n == 0)
-    return fail(err, "DirAuthority lacks the fingerprint");
+    return dir_line_fail(err, "DirAuthority lacks the fingerprint");
   if (n != 1 && n != 10)
-    return fail(err, "bad fingerprint in DirAuthority");
+    return dir_line_fail(err, "bad fingerprint in DirAuthority");
   for (size_t i = 0; i < n; i++) {
     size_t l = strlen(toks[i]);
     if ((n == 10 && l != 4) || len + l > 40 || !is_hex(toks[i], l))
-      return fail(err, "bad fingerprint in DirAuthority");
+      return dir_line_fail(err, "bad fingerprint in DirAuthority");
     memcpy(hex + len, toks[i], l);
     len += l;
   }
   hex[len] = '\0';
   if (parse_hex20(hex, out) < 0)
-    return fail(err, "bad fingerprint in DirAuthority (need 40 hex digits)");
+    return dir_line_fail(err, "bad fingerprint in DirAuthority (need 40 hex digits)");
   return 0;
 }
 
@@ -155,32 +139,13 @@ valid_nickname(const char *s)
   return true;
 }
 
-/* Split buf in place on blanks; -1 if too many tokens. */
-static int
-tokenize(char *buf, char **toks, size_t *n)
-{
-  *n = 0;
-  for (char *p = buf; *p;) {
-    while (*p == ' ' || *p == '\t')
-      *p++ = '\0';
-    if (!*p)
-      break;
-    if (*n >= MAX_TOKENS)
-      return -1;
-    toks[(*n)++] = p;
-    while (*p && *p != ' ' && *p != '\t')
-      p++;
-  }
-  return 0;
-}
-
 static int
 parse_tokens(char **toks, size_t n, dir_authority_t *out, char **err)
 {
   size_t i = 0;
   if (i < n && !is_flag_word(toks[i]) && !strchr(toks[i], ':')) {
     if (!valid_nickname(toks[i]))
-      return fail(err, "bad nickname in DirAuthority: \"%.40s\"", toks[i]);
+      return dir_line_fail(err, "bad nickname in DirAuthority: \"%.40s\"", toks[i]);
     strcpy(out->nickname, toks[i]);
     i++;
   }
@@ -196,9 +161,9 @@ parse_tokens(char **toks, size_t n, dir_authority_t *out, char **err)
         return -1;
   }
   if (i >= n)
-    return fail(err, "DirAuthority lacks the address:dirport");
+    return dir_line_fail(err, "DirAuthority lacks the address:dirport");
   if (parse_ipv4_port(toks[i], out->ipv4, &out->dirport) < 0)
-    return fail(err, "bad address:dirport in DirAuthority: \"%.60s\"", toks[i]);
+    return dir_line_fail(err, "bad address:dirport in DirAuthority: \"%.60s\"", toks[i]);
   i++;
   return parse_fingerprint(toks + i, n - i, out->rsa_id, err);
 }
@@ -213,16 +178,16 @@ dir_authority_parse(const char *value, dir_authority_t *out, char **err)
   if (out)
     memset(out, 0, sizeof(*out));
   if (!value || !out)
-    return fail(err, "no DirAuthority value");
+    return dir_line_fail(err, "no DirAuthority value");
   size_t len = strlen(value);
   if (len > DIR_AUTHORITY_MAX_LINE)
-    return fail(err, "DirAuthority value too long");
+    return dir_line_fail(err, "DirAuthority value too long");
   char *buf = al_strdup(value);
   int r;
-  if (tokenize(buf, toks, &n) < 0)
-    r = fail(err, "too many items in DirAuthority");
+  if (dir_line_tokenize(buf, toks, MAX_TOKENS, &n) < 0)
+    r = dir_line_fail(err, "too many items in DirAuthority");
   else if (n == 0)
-    r = fail(err, "empty DirAuthority");
+    r = dir_line_fail(err, "empty DirAuthority");
   else
     r = parse_tokens(toks, n, out, err);
   al_free(buf);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "allium/lib/malloc/malloc.h"
+#include "dir_lineparse.h"
 
 #define DIR_DEFAULT_AUTHORITY(line) line,
 static const char *const default_auths[] = {
@@ -50,23 +51,6 @@ dir_defaults_fallback_lines(const char *const **lines)
   return sizeof(default_fallbacks) / sizeof(default_fallbacks[0]);
 }
 
-static int
-fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **err, const char *fmt, ...)
-{
-  if (err) {
-    char buf[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    *err = al_strdup(buf);
-  }
-  return -1;
-}
-
 /* Parse authority lines into out (bridge authorities skipped). */
 static int
 add_auths(dir_servers_t *out, const char *opt, const char *const *lines,
@@ -77,7 +61,7 @@ add_auths(dir_servers_t *out, const char *opt, const char *const *lines,
     dir_authority_t a;
     char *why = NULL;
     if (dir_authority_parse(lines[i], &a, &why) < 0) {
-      int r = fail(err, "%s \"%.80s\": %s", opt, lines[i],
+      int r = dir_line_fail(err, "%s \"%.80s\": %s", opt, lines[i],
                    why ? why : "malformed");
       al_free(why);
       return r;
@@ -96,7 +80,7 @@ add_fallbacks(dir_servers_t *out, const char *const *lines, size_t n,
   for (size_t i = 0; i < n; i++) {
     char *why = NULL;
     if (dir_fallback_parse(lines[i], &out->fallbacks[i], &why) < 0) {
-      int r = fail(err, "FallbackDir \"%.80s\": %s", lines[i],
+      int r = dir_line_fail(err, "FallbackDir \"%.80s\": %s", lines[i],
                    why ? why : "malformed");
       al_free(why);
       return r;
@@ -112,14 +96,14 @@ resolve(const dir_servers_cfg_t *cfg, dir_servers_t *out, char **err)
   const char *const *lines;
   size_t n;
   if (cfg->n_dir_authority && cfg->n_alt_dir_authority)
-    return fail(err, "DirAuthority and AlternateDirAuthority cannot both "
+    return dir_line_fail(err, "DirAuthority and AlternateDirAuthority cannot both "
                 "be set");
   if (cfg->n_dir_authority > DIR_SERVERS_MAX_AUTHS ||
       cfg->n_alt_dir_authority > DIR_SERVERS_MAX_AUTHS)
-    return fail(err, "too many directory authorities (at most %d)",
+    return dir_line_fail(err, "too many directory authorities (at most %d)",
                 DIR_SERVERS_MAX_AUTHS);
   if (cfg->n_fallback_dir > DIR_SERVERS_MAX_FALLBACKS)
-    return fail(err, "too many FallbackDir lines (at most %d)",
+    return dir_line_fail(err, "too many FallbackDir lines (at most %d)",
                 DIR_SERVERS_MAX_FALLBACKS);
   int r;
   if (cfg->n_dir_authority) {
@@ -152,10 +136,10 @@ dir_servers_resolve(const dir_servers_cfg_t *cfg, dir_servers_t *out,
   if (err)
     *err = NULL;
   if (!out)
-    return fail(err, "no output");
+    return dir_line_fail(err, "no output");
   memset(out, 0, sizeof(*out));
   if (!cfg)
-    return fail(err, "no configuration");
+    return dir_line_fail(err, "no configuration");
   if (resolve(cfg, out, err) < 0) {
     dir_servers_clear(out);
     return -1;

@@ -12,26 +12,10 @@
 
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
+#include "dir_lineparse.h"
 
 /* Address, orport, id, weight, ipv6: anything beyond is an error. */
 #define MAX_TOKENS 8
-
-static int
-fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **err, const char *fmt, ...)
-{
-  if (err) {
-    char buf[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    *err = al_strdup(buf);
-  }
-  return -1;
-}
 
 /* Decimal in 1..max from s (all of it); -1 if not. */
 static long long
@@ -112,51 +96,32 @@ parse_flag(const char *t, dir_fallback_t *out, unsigned *seen, char **err)
     if (!strncmp(t, names[k], strlen(names[k])))
       break;
   if (k == 4)
-    return fail(err, "unknown FallbackDir flag \"%.40s\"", t);
+    return dir_line_fail(err, "unknown FallbackDir flag \"%.40s\"", t);
   if (*seen & (1u << k))
-    return fail(err, "FallbackDir flag %s given twice", names[k]);
+    return dir_line_fail(err, "FallbackDir flag %s given twice", names[k]);
   *seen |= 1u << k;
   const char *v = t + strlen(names[k]);
   long long n;
   switch (k) {
   case 0:
     if ((n = parse_num(v, 65535)) < 0)
-      return fail(err, "bad orport in FallbackDir: \"%.40s\"", t);
+      return dir_line_fail(err, "bad orport in FallbackDir: \"%.40s\"", t);
     out->orport = (uint16_t)n;
     return 0;
   case 1:
     if (parse_id(v, out->rsa_id) < 0)
-      return fail(err, "bad id in FallbackDir (need 40 hex digits)");
+      return dir_line_fail(err, "bad id in FallbackDir (need 40 hex digits)");
     return 0;
   case 2:
     if ((n = parse_num(v, DIR_FALLBACK_MAX_WEIGHT)) < 0)
-      return fail(err, "bad weight in FallbackDir: \"%.40s\"", t);
+      return dir_line_fail(err, "bad weight in FallbackDir: \"%.40s\"", t);
     out->weight = (uint32_t)n;
     return 0;
   default:
     if (parse_ipv6(v, out) < 0)
-      return fail(err, "bad ipv6 address in FallbackDir: \"%.60s\"", t);
+      return dir_line_fail(err, "bad ipv6 address in FallbackDir: \"%.60s\"", t);
     return 0;
   }
-}
-
-/* Split buf in place on blanks; -1 if too many tokens. */
-static int
-tokenize(char *buf, char **toks, size_t *n)
-{
-  *n = 0;
-  for (char *p = buf; *p;) {
-    while (*p == ' ' || *p == '\t')
-      *p++ = '\0';
-    if (!*p)
-      break;
-    if (*n >= MAX_TOKENS)
-      return -1;
-    toks[(*n)++] = p;
-    while (*p && *p != ' ' && *p != '\t')
-      p++;
-  }
-  return 0;
 }
 
 static int
@@ -164,18 +129,18 @@ parse_tokens(char **toks, size_t n, dir_fallback_t *out, char **err)
 {
   unsigned seen = 0;
   if (n == 0)
-    return fail(err, "empty FallbackDir");
+    return dir_line_fail(err, "empty FallbackDir");
   if (parse_addr(toks[0], out) < 0)
-    return fail(err, "bad address[:dirport] in FallbackDir: \"%.60s\"",
+    return dir_line_fail(err, "bad address[:dirport] in FallbackDir: \"%.60s\"",
                 toks[0]);
   out->weight = 1;
   for (size_t i = 1; i < n; i++)
     if (parse_flag(toks[i], out, &seen, err) < 0)
       return -1;
   if (!(seen & 1u))
-    return fail(err, "FallbackDir lacks orport=");
+    return dir_line_fail(err, "FallbackDir lacks orport=");
   if (!(seen & 2u))
-    return fail(err, "FallbackDir lacks id=");
+    return dir_line_fail(err, "FallbackDir lacks id=");
   return 0;
 }
 
@@ -189,12 +154,12 @@ dir_fallback_parse(const char *value, dir_fallback_t *out, char **err)
   if (out)
     memset(out, 0, sizeof(*out));
   if (!value || !out)
-    return fail(err, "no FallbackDir value");
+    return dir_line_fail(err, "no FallbackDir value");
   if (strlen(value) > DIR_FALLBACK_MAX_LINE)
-    return fail(err, "FallbackDir value too long");
+    return dir_line_fail(err, "FallbackDir value too long");
   char *buf = al_strdup(value);
-  int r = tokenize(buf, toks, &n) < 0
-          ? fail(err, "too many items in FallbackDir")
+  int r = dir_line_tokenize(buf, toks, MAX_TOKENS, &n) < 0
+          ? dir_line_fail(err, "too many items in FallbackDir")
           : parse_tokens(toks, n, out, err);
   al_free(buf);
   if (r < 0)
