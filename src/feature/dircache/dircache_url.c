@@ -104,7 +104,7 @@ parse_fp_prefixes(const char *s, size_t len, dircache_url_t *u)
   size_t n_max = 1;
   for (size_t i = 0; i < len; i++)
     n_max += s[i] == '+';
-  if (len == 0 || n_max > DIRCACHE_URL_MAX_ITEMS)
+  if (len == 0 || n_max > DIRCACHE_URL_MAX_ITEMS || s[len - 1] == '+')
     return DIRCACHE_URL_MALFORMED;
   u->fp_prefixes = al_calloc(n_max, sizeof(*u->fp_prefixes));
   u->fp_prefix_lens = al_calloc(n_max, 1);
