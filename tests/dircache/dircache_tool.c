@@ -94,6 +94,7 @@ cmd_get(int argc, char **argv)
     al_free(body);
     al_free(req);
   }
+  dircache_log_stats(dc);
   dircache_stats_t s;
   dircache_get_stats(dc, &s);
   printf("served %llu requests: %llu ok, %llu not found, %llu bytes\n",

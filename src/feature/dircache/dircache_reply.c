@@ -344,6 +344,38 @@ dircache_handle_request(dircache_t *dc, const uint8_t *req, size_t len,
 }
 
 void
+dircache_log_stats(const dircache_t *dc)
+{
+  dircache_stats_t s;
+  dircache_contents_t c;
+  if (!dc)
+    return;
+  dircache_get_stats(dc, &s);
+  dircache_get_contents(dc, &c);
+  log_notice("Directory cache: served %llu consensuses (%llu as diffs), "
+             "%llu microdescriptor and %llu server descriptor requests, "
+             "%llu key requests; %llu not found, %llu unavailable, %llu "
+             "malformed; %llu bytes.  Holding %zu microdescriptors, %zu "
+             "server descriptors, %zu diffs.",
+             (unsigned long long)(s.requests[DIRCACHE_URL_CONSENSUS] +
+                                  s.requests[DIRCACHE_URL_CONSENSUS_DIFF]),
+             (unsigned long long)s.diffs_served,
+             (unsigned long long)s.requests[DIRCACHE_URL_MICRODESCS],
+             (unsigned long long)(s.requests[DIRCACHE_URL_SERVER_D] +
+                                  s.requests[DIRCACHE_URL_SERVER_FP] +
+                                  s.requests[DIRCACHE_URL_SERVER_ALL]),
+             (unsigned long long)(s.requests[DIRCACHE_URL_KEYS_ALL] +
+                                  s.requests[DIRCACHE_URL_KEYS_FP] +
+                                  s.requests[DIRCACHE_URL_KEYS_SK] +
+                                  s.requests[DIRCACHE_URL_KEYS_FP_SK]),
+             (unsigned long long)s.status_404,
+             (unsigned long long)s.status_503,
+             (unsigned long long)s.status_400,
+             (unsigned long long)s.bytes_out, c.n_microdescs,
+             c.n_server_descs, c.n_diffs[0] + c.n_diffs[1]);
+}
+
+void
 dircache_get_stats(const dircache_t *dc, dircache_stats_t *out)
 {
   if (dc)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_MODULE "dircache"
 #include "allium/feature/dircache/consdiff.h"
@@ -430,6 +431,28 @@ dircache_add_certs(dircache_t *dc, const char *text, size_t len, time_t now)
   }
   dc->n_certs = k;
   return added;
+}
+
+void
+dircache_on_document(dir_boot_doc_t kind, const char *text, size_t len,
+                     void *arg)
+{
+  dircache_t *dc = arg;
+  time_t now = time(NULL);
+  switch (kind) {
+  case DIR_BOOT_DOC_CONSENSUS:
+    dircache_add_consensus(dc, text, len, now);
+    break;
+  case DIR_BOOT_DOC_MICRODESCS:
+    dircache_add_microdescs(dc, text, len, now);
+    break;
+  case DIR_BOOT_DOC_SERVER_DESCS:
+    dircache_add_server_descs(dc, text, len, now);
+    break;
+  case DIR_BOOT_DOC_CERTS:
+    dircache_add_certs(dc, text, len, now);
+    break;
+  }
 }
 
 /* ---- loading and contents ---- */

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "allium/feature/dircache/dircache_parse.h"
+#include "allium/feature/dirclient/dir_boot.h"
 
 /** Older consensuses kept per flavour for diffs, and their maximum age
  * (seconds after their valid-after). */
@@ -78,6 +79,13 @@ size_t dircache_add_server_descs(dircache_t *dc, const char *text,
  * were stored. */
 size_t dircache_add_certs(dircache_t *dc, const char *text, size_t len,
                           time_t now);
+
+/** A dir_boot_document_fn (dir_boot_set_document_cb()) feeding the cache
+ * arg (a dircache_t *) with what the directory client accepts, at the
+ * current time: the relay's wiring is
+ * dir_boot_set_document_cb(boot, dircache_on_document, dc). */
+void dircache_on_document(dir_boot_doc_t kind, const char *text, size_t len,
+                          void *arg);
 
 /** What the cache holds, for logs and tests. */
 typedef struct dircache_contents_t {
@@ -123,5 +131,7 @@ typedef struct dircache_stats_t {
   uint64_t bytes_out;          /* response bytes, headers included */
 } dircache_stats_t;
 void dircache_get_stats(const dircache_t *dc, dircache_stats_t *out);
+/** One notice line with the counters and contents (for the heartbeat). */
+void dircache_log_stats(const dircache_t *dc);
 
 #endif

@@ -171,19 +171,7 @@ on_document(dir_boot_doc_t kind, const char *text, size_t len, void *arg)
   dircache_t *dc = arg;
   cr_assert_lt((unsigned)kind, 4);
   N_DOCS[kind]++;
-  switch (kind) {
-  case DIR_BOOT_DOC_CONSENSUS:
-    dircache_add_consensus(dc, text, len, fake_now());
-    break;
-  case DIR_BOOT_DOC_MICRODESCS:
-    dircache_add_microdescs(dc, text, len, fake_now());
-    break;
-  case DIR_BOOT_DOC_SERVER_DESCS:
-    dircache_add_server_descs(dc, text, len, fake_now());
-    break;
-  default:
-    dircache_add_certs(dc, text, len, fake_now());
-  }
+  dircache_on_document(kind, text, len, dc);
 }
 
 static void
