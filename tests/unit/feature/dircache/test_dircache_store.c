@@ -486,3 +486,42 @@ Test(dircache_store, consensus_diffs)
   free(old);
   dircache_free(dc);
 }
+
+Test(dircache_store, hostile_documents_are_not_stored)
+{
+  dircache_t *dc = dircache_new(NULL, t_now());
+  size_t len;
+  cr_assert_eq(dircache_add_microdescs(dc, "garbage\n", 8, t_now()), 0);
+  cr_assert_eq(dircache_add_server_descs(dc, "router x\n", 9, t_now()), 0);
+  cr_assert_eq(dircache_add_certs(dc, "dir-key-certificate-version 3\n", 30,
+                                  t_now()), 0);
+  cr_assert_eq(dircache_add_consensus(dc, "", 0, t_now()), -1);
+  /* A server descriptor whose signature no longer matches. */
+  char *d = fixture_load("descriptors.txt", &len);
+  char *bw = strstr(d, "\nbandwidth ");
+  cr_assert_not_null(bw);
+  bw[11] = bw[11] == '1' ? '2' : '1';
+  size_t n = dircache_add_server_descs(dc, d, len, t_now());
+  cr_assert_eq(n, 9, "the tampered descriptor alone is dropped");
+  free(d);
+  /* Truncated inputs: only complete documents are stored. */
+  d = fixture_load("certs.txt", &len);
+  cr_assert_eq(dircache_add_certs(dc, d, len / 2, t_now()), 1,
+               "the complete first certificate only");
+  free(d);
+  d = fixture_load("microdescs.txt", &len);
+  for (size_t k = 0; k < len; k += 97)
+    dircache_add_microdescs(dc, d, k, t_now());
+  dircache_contents_t c;
+  dircache_get_contents(dc, &c);
+  cr_assert_leq(c.n_microdescs, 4);
+  /* Certificates expired at now are not kept. */
+  dircache_t *late = dircache_new(NULL, t_now() + 5 * 366 * 24 * 3600);
+  free(d);
+  d = fixture_load("certs.txt", &len);
+  cr_assert_eq(dircache_add_certs(late, d, len, t_now() + 5 * 366 * 24 * 3600),
+               0);
+  free(d);
+  dircache_free(late);
+  dircache_free(dc);
+}
