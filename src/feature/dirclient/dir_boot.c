@@ -298,6 +298,13 @@ desc_on_result(size_t idx, int status, const uint8_t *body, size_t len,
                 why ? why : "");
     return;
   }
+  const char *path = idx < j->paths.n ? j->paths.paths[idx] : "";
+  bool md_path = !strncmp(path, "/tor/micro/", 11);
+  if (b->fetch_as_cache && md_path != b->use_microdescs) {
+    j->n_attached += dir_boot_take_other_descs(b, (const char *)body, len,
+                                               dir_boot_src_name(j->src));
+    return;
+  }
   size_t n = dir_boot_take_descs(b, (const char *)body, len,
                                  dir_boot_src_name(j->src));
   j->n_attached += n;
@@ -344,6 +351,20 @@ desc_build_paths(const dir_boot_t *b, dir_url_list_t *all, size_t *n_missing)
         ? dir_url_server_d(all, (const uint8_t (*)[20])digests, n, true)
         : -1;
   al_free(digests);
+  if (r == 0 && b->fetch_as_cache) {
+    /* A cache fetches the other kind too (dir-spec 4.2, 4.3). */
+    dir_url_list_t mine = *all;
+    all->paths = NULL;
+    all->n = 0;
+    size_t more = dir_boot_other_desc_paths(b, all);
+    *n_missing += more;
+    all->paths = al_reallocarray(all->paths, all->n + mine.n + 1,
+                                 sizeof(char *));
+    if (mine.n)
+      memcpy(all->paths + all->n, mine.paths, mine.n * sizeof(char *));
+    all->n += mine.n;
+    al_free(mine.paths);
+  }
   return r;
 }
 
@@ -355,7 +376,9 @@ desc_build_paths(const dir_boot_t *b, dir_url_list_t *all, size_t *n_missing)
 static void
 desc_launch_jobs(dir_boot_t *b, dir_url_list_t *all)
 {
-  dir_src_t src = have_usable(b, DIR_SRC_FALLBACK) && !b->desc_use_auths
+  /* Caches download from the authorities (dir-spec 4.2, 4.3). */
+  dir_src_t src = have_usable(b, DIR_SRC_FALLBACK) && !b->desc_use_auths &&
+                  !b->fetch_as_cache
                   ? DIR_SRC_FALLBACK : DIR_SRC_AUTHORITY;
   size_t n_jobs = 0, last = SIZE_MAX;
   size_t n_srv = src == DIR_SRC_FALLBACK ? b->n_fallbacks : b->n_auths;
@@ -440,12 +463,17 @@ reap_desc_jobs(dir_boot_t *b)
   if (b->descs_dirty)
     dir_cache_save_descs(b);
   b->descs_dirty = false;
+  dir_cache_save_other_descs(b);
+  size_t other_missing = dir_boot_other_n_missing(b);
   const consensus_t *c = nodelist_get_consensus(b->nl);
   double frac = nodelist_descriptor_fraction(b->nl);
   size_t n = c ? c->n_routers : 0;
   log_notice("Have descriptors for %zu/%zu relays",
              (size_t)(frac * (double)n + 0.5), n);
-  if (frac >= 1.0)
+  if (other_missing)
+    log_notice("Directory cache: %zu descriptors of the other kind missing",
+               other_missing);
+  if (frac >= 1.0 && !other_missing)
     return;
   if (b->desc_progress) {
     b->desc_backoff_ms = 0;
@@ -501,6 +529,7 @@ dir_boot_new(const dir_boot_cfg_t *cfg, nodelist_t *nl,
   b->cache_dir = cfg->cache_dir ? al_strdup(cfg->cache_dir) : NULL;
   b->fetch_early = cfg->fetch_early;
   b->testing_network = cfg->testing_network;
+  b->fetch_as_cache = cfg->fetch_as_cache;
   b->now = cfg->now ? cfg->now : default_now;
   b->last_idx[0] = b->last_idx[1] = SIZE_MAX;
   b->certs = al_calloc(b->n_auths, sizeof(*b->certs));
@@ -563,6 +592,7 @@ dir_boot_free_(dir_boot_t *b)
    * descriptor cache at exit). */
   if (b->descs_dirty)
     dir_cache_save_descs(b);
+  dir_boot_cache_clear(b);
   if (b->cons_timer)
     event_free(b->cons_timer);
   if (b->desc_timer)

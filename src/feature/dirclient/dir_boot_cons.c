@@ -91,6 +91,12 @@ cons_on_result(size_t idx, int status, const uint8_t *body, size_t len,
              why ? why : "");
     return;
   }
+  if ((int)idx == j->other_idx) {
+    if (dir_boot_take_other_consensus(b, (const char *)body, len,
+                                      dir_boot_src_name(j->src)) == 0)
+      dir_boot_schedule(b->desc_timer, 0);
+    return;
+  }
   if ((int)idx == j->keys_idx) {
     if (dir_boot_take_certs(b, (const char *)body, len,
                             dir_boot_src_name(j->src)) == 0)
@@ -136,12 +142,21 @@ cons_build_paths(dir_boot_t *b, dir_job_t *j)
   char *cp = dir_url_consensus(b->use_microdescs ? "microdesc" : NULL,
                                (const uint8_t (*)[20])ids, n,
                                DIR_URL_CONSENSUS_FP_PREFIX, true);
+  /* A cache fetches the other flavour too (dir-spec 4.1). */
+  char *op = dir_boot_other_cons_path(b, (const uint8_t (*)[20])ids, n);
   al_free(ids);
-  if (!cp)
+  if (!cp) {
+    al_free(op);
     return -1;
-  j->paths.paths = al_reallocarray(j->paths.paths, j->paths.n + 1,
+  }
+  j->paths.paths = al_reallocarray(j->paths.paths, j->paths.n + 2,
                                    sizeof(char *));
   j->paths.paths[j->paths.n++] = cp;
+  j->other_idx = -1;
+  if (op) {
+    j->other_idx = (int)j->paths.n;
+    j->paths.paths[j->paths.n++] = op;
+  }
   return 0;
 }
 
@@ -295,9 +310,12 @@ dir_boot_schedule_refresh(dir_boot_t *b)
   if (!c)
     return;
   time_t now = b->now();
-  time_t t = dir_boot_refresh_time(c->valid_after, c->fresh_until,
-                                   c->valid_until, b->fetch_early,
-                                   crypto_rand_double());
+  time_t t = b->fetch_as_cache
+             ? dir_boot_cache_refresh_time(c->valid_after, c->fresh_until,
+                                           crypto_rand_double())
+             : dir_boot_refresh_time(c->valid_after, c->fresh_until,
+                                     c->valid_until, b->fetch_early,
+                                     crypto_rand_double());
   long long delay = t > now ? (long long)(t - now) : 0;
   if (delay > 7 * 24 * 3600)
     delay = 7 * 24 * 3600;
@@ -321,7 +339,9 @@ dir_boot_cons_fetch(evutil_socket_t fd, short what, void *arg)
   }
   if (b->bootstrapping || cons_jobs_running(b, NULL))
     return;
-  if (b->refresh_use_auths || !cons_attempt(b, DIR_SRC_FALLBACK))
+  /* Caches fetch from the authorities (dir-spec 4.1). */
+  if (b->fetch_as_cache || b->refresh_use_auths ||
+      !cons_attempt(b, DIR_SRC_FALLBACK))
     cons_attempt(b, DIR_SRC_AUTHORITY);
 }
 

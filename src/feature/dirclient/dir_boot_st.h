@@ -53,6 +53,7 @@ typedef struct dir_job_t {
   dir_fetch_request_t *reqs;
   size_t n_reqs;
   int keys_idx;              /* index of the certificates request, or -1 */
+  int other_idx;             /* cache mode: the other flavour, or -1 */
   bool got_consensus;        /* consensus job: a new consensus accepted */
   size_t n_attached;         /* descriptor job: descriptors attached */
   bool done;
@@ -93,6 +94,17 @@ struct dir_boot_t {
   bool refresh_use_auths;    /* next refresh attempt: an authority */
   size_t last_idx[2];        /* server of the last consensus fetch */
   bool descs_dirty;          /* descriptors attached since the last save */
+
+  /* Fetching as a directory cache (dir_boot_cache.c). */
+  bool fetch_as_cache;
+  dir_boot_document_fn on_document;
+  void *on_document_arg;
+  bool loading_cache;        /* dir_cache_load() running: no on_document */
+  consensus_t *other_cons;   /* the flavour the nodelist does not use */
+  uint8_t *other_digests;    /* its descriptor digests, sorted */
+  size_t n_other_digests;
+  dir_store_t other_store;   /* descriptor texts of the other kind */
+  bool other_dirty;          /* other_store changed since the last save */
 };
 
 /* dir_boot.c */
@@ -127,7 +139,36 @@ void dir_boot_cons_reap(struct dir_boot_t *b);
 /** Schedule the next consensus refresh (dir-spec 5.1). */
 void dir_boot_schedule_refresh(struct dir_boot_t *b);
 
+/* dir_boot_cache.c: fetching as a directory cache */
+/** Report a document to cbs.on_document (not while loading the cache). */
+void dir_boot_emit(struct dir_boot_t *b, dir_boot_doc_t kind,
+                   const char *text, size_t len);
+/** The other flavour's consensus request path (NULL: not in cache mode). */
+char *dir_boot_other_cons_path(const struct dir_boot_t *b,
+                               const uint8_t (*ids)[20], size_t n);
+/** Accept a consensus of the other flavour; 0 when kept. */
+int dir_boot_take_other_consensus(struct dir_boot_t *b, const char *body,
+                                  size_t len, const char *from);
+/** Accept descriptors of the other kind; returns how many were stored. */
+size_t dir_boot_take_other_descs(struct dir_boot_t *b, const char *body,
+                                 size_t len, const char *from);
+/** Add the paths of the missing descriptors of the other kind to all;
+ * returns how many are missing. */
+size_t dir_boot_other_desc_paths(const struct dir_boot_t *b,
+                                 dir_url_list_t *all);
+/** How many descriptors of the other kind are missing (0 unless in cache
+ * mode with an other-flavour consensus). */
+size_t dir_boot_other_n_missing(const struct dir_boot_t *b);
+/** Write the other kind's descriptor cache file when it changed. */
+void dir_cache_save_other_descs(struct dir_boot_t *b);
+/** Load the other flavour's consensus and descriptors from the cache. */
+void dir_cache_load_other(struct dir_boot_t *b);
+void dir_boot_cache_clear(struct dir_boot_t *b);
+
 /* dir_cache.c */
+/** The stored entry with digest (dlen bytes), or NULL. */
+dir_store_ent_t *dir_store_find(dir_store_t *s, const uint8_t *digest,
+                                size_t dlen);
 char *dir_cache_path(const struct dir_boot_t *b, const char *name);
 const char *dir_cache_consensus_name(const struct dir_boot_t *b);
 const char *dir_cache_descs_name(const struct dir_boot_t *b);

@@ -77,8 +77,8 @@ store_cmp(const void *a, const void *b)
                 ((const dir_store_ent_t *)b)->digest, 32);
 }
 
-static dir_store_ent_t *
-store_find(dir_store_t *s, const uint8_t *digest, size_t dlen)
+dir_store_ent_t *
+dir_store_find(dir_store_t *s, const uint8_t *digest, size_t dlen)
 {
   dir_store_ent_t key;
   memset(&key, 0, sizeof(key));
@@ -92,7 +92,7 @@ void
 dir_store_add(dir_store_t *s, const uint8_t *digest, size_t dlen,
               const char *text, size_t len)
 {
-  if (dlen > 32 || store_find(s, digest, dlen))
+  if (dlen > 32 || dir_store_find(s, digest, dlen))
     return;
   if (s->n == s->cap) {
     s->cap = s->cap ? s->cap * 2 : 64;
@@ -141,9 +141,9 @@ dir_cache_save_descs(dir_boot_t *b)
     const consensus_router_t *r = &c->routers[i];
     const dir_store_ent_t *e;
     if (b->use_microdescs)
-      e = r->has_md_digest ? store_find(&b->store, r->md_digest, 32) : NULL;
+      e = r->has_md_digest ? dir_store_find(&b->store, r->md_digest, 32) : NULL;
     else
-      e = store_find(&b->store, r->desc_digest, 20);
+      e = dir_store_find(&b->store, r->desc_digest, 20);
     if (!e)
       continue;
     keep[e - b->store.e] = true;
@@ -248,6 +248,8 @@ dir_boot_take_certs(dir_boot_t *b, const char *body, size_t len,
   }
   if (bad)
     log_warn_rl(60, "%zu invalid key certificates from %s ignored", bad, from);
+  if (kept)
+    dir_boot_emit(b, DIR_BOOT_DOC_CERTS, body, len);
   if (kept) {
     b->certs_stale = false;
     log_info("Loaded %zu authority key certificates from %s (%zu held)",
@@ -295,6 +297,7 @@ dir_boot_take_consensus(dir_boot_t *b, const char *body, size_t len,
   }
   log_notice("Loaded a consensus from %s: %zu routers, signatures %d/%zu "
              "valid", from, n_routers, valid, b->n_v3);
+  dir_boot_emit(b, DIR_BOOT_DOC_CONSENSUS, body, len);
   bootstrap_report(BOOTSTRAP_LOADING_KEYS);
   return 0;
 }
@@ -378,6 +381,9 @@ dir_boot_take_descs(dir_boot_t *b, const char *body, size_t len,
   if (bad)
     log_warn_rl(60, "%zu invalid %s from %s ignored", bad,
              b->use_microdescs ? "microdescriptors" : "server descriptors", from);
+  if (n)
+    dir_boot_emit(b, b->use_microdescs ? DIR_BOOT_DOC_MICRODESCS
+                                       : DIR_BOOT_DOC_SERVER_DESCS, body, len);
   return n;
 }
 
@@ -406,6 +412,7 @@ dir_cache_load(dir_boot_t *b)
   bool loaded = false;
   if (!b->cache_dir)
     return false;
+  b->loading_cache = true;
   if ((s = read_cache(b, "cached-certs", &len))) {
     dir_boot_take_certs(b, s, len, "the cache");
     al_free(s);
@@ -430,6 +437,9 @@ dir_cache_load(dir_boot_t *b)
     log_notice("Loaded %zu descriptors from the cache", n);
     al_free(s);
   }
+  if (loaded)
+    dir_cache_load_other(b);
+  b->loading_cache = false;
   if (loaded)
     dir_boot_report(b);
   return loaded;

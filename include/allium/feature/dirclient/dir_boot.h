@@ -38,6 +38,14 @@
 
 struct event_base;
 
+/** Documents reported to on_document (the directory cache's feed). */
+typedef enum dir_boot_doc_t {
+  DIR_BOOT_DOC_CONSENSUS = 0,   /* either flavour (the text says which) */
+  DIR_BOOT_DOC_MICRODESCS,
+  DIR_BOOT_DOC_SERVER_DESCS,
+  DIR_BOOT_DOC_CERTS,
+} dir_boot_doc_t;
+
 typedef struct dir_boot_cfg_t {
   struct event_base *base;
   tls_context_t *tls;                 /* client TLS context, borrowed */
@@ -52,6 +60,13 @@ typedef struct dir_boot_cfg_t {
                                        * consensus is held, retry at least
                                        * every DIR_BOOT_TESTING_MAX_MS */
   time_t (*now)(void);                /* NULL = time(); tests inject */
+  /** Fetch as a directory cache (dir-spec 4; a relay with DirCache and an
+   * ORPort): both consensus flavours, every microdescriptor and every
+   * server descriptor they list, refreshed on the caches' earlier
+   * schedule (dir_boot_cache_refresh_time()), from the authorities, and
+   * all of it kept in cache_dir with tor's file names.  Off by default:
+   * client behaviour unchanged. */
+  bool fetch_as_cache;
 } dir_boot_cfg_t;
 
 typedef struct dir_boot_cbs_t {
@@ -71,6 +86,16 @@ dir_boot_t *dir_boot_new(const dir_boot_cfg_t *cfg, nodelist_t *nl,
 /** Load the cache (synchronously; may call on_dirinfo), then schedule
  * fetching.  0 or -1. */
 int dir_boot_start(dir_boot_t *b);
+/** A document was accepted from a directory server: a verified consensus
+ * (either flavour), a response body of descriptors (each parsed, the valid
+ * ones attached), or certificates.  text is borrowed for the call.  Not
+ * called for what is loaded from the cache files. */
+typedef void (*dir_boot_document_fn)(dir_boot_doc_t kind, const char *text,
+                                     size_t len, void *arg);
+/** Report accepted documents to fn (NULL: stop); the relay feeds its
+ * directory cache from here.  Call before dir_boot_start(). */
+void dir_boot_set_document_cb(dir_boot_t *b, dir_boot_document_fn fn,
+                              void *arg);
 /** Enough directory info to build circuits (see on_dirinfo). */
 bool dir_boot_have_enough(const dir_boot_t *b);
 /** Stop every fetch and timer and free; NULL is fine.  Not from inside
@@ -116,6 +141,11 @@ uint32_t dir_boot_sched_next(uint32_t last_ms, double r, bool testing);
  * the point; early (FetchDirInfoEarly): fu.  Never before fu. */
 time_t dir_boot_refresh_time(time_t va, time_t fu, time_t vu, bool early,
                              double r);
+/** When a directory cache fetches the next consensus (dir-spec 4.1): "at
+ * a randomly chosen time in the first half-interval after its current
+ * consensus stops being fresh", i.e. uniformly (r in [0, 1)) in
+ * [fu, fu + (fu - va) / 2]. */
+time_t dir_boot_cache_refresh_time(time_t va, time_t fu, double r);
 /** Next retry delay after cur_ms (0: the first). */
 uint32_t dir_boot_backoff_next(uint32_t cur_ms);
 /** Are n_valid distinct valid signatures more than half of n_auth? */

@@ -1,0 +1,80 @@
+/* dircache_st.h -- private state of the directory cache (dircache_store.c,
+ * dircache_map.c, dircache_reply.c).  Not for other modules. */
+#ifndef ALLIUM_FEATURE_DIRCACHE_DIRCACHE_ST_H
+#define ALLIUM_FEATURE_DIRCACHE_DIRCACHE_ST_H
+
+#include "allium/feature/dircache/dircache.h"
+#include "allium/lib/compress/compress.h"
+
+/** A document with its compressed forms, made on first use. */
+typedef struct dc_doc_t {
+  char *text;
+  size_t len;
+  uint8_t *enc[COMPRESS_GZIP + 1];  /* [DEFLATE], [GZIP]; [0] unused */
+  size_t enc_len[COMPRESS_GZIP + 1];
+} dc_doc_t;
+
+/** A consensus held. */
+typedef struct dc_cons_t {
+  dc_doc_t doc;
+  time_t valid_after, valid_until;
+  uint8_t (*sig_ids)[20];      /* identities of its signatures */
+  size_t n_sigs;
+  uint8_t sha3_signed[32];     /* digest as signed (diffs name it) */
+  dc_doc_t *diff;              /* old ones: the diff to the current one */
+} dc_cons_t;
+
+/** A descriptor held (microdescriptor or server descriptor). */
+typedef struct dc_ent_t {
+  uint8_t key[32];             /* sha256 (md) or sha1 (server) digest */
+  uint8_t fp[20];              /* server: identity fingerprint */
+  time_t published;            /* server: published */
+  time_t last_listed;          /* last time a consensus listed it */
+  char *text;
+  size_t len;
+} dc_ent_t;
+
+/** Open-addressing hash table of dc_ent_t pointers keyed by keylen bytes
+ * at keyoff inside each entry (digests: uniformly distributed). */
+typedef struct dc_map_t {
+  dc_ent_t **slots;
+  size_t cap, n;
+  size_t keyoff, keylen;
+  uint64_t salt;
+} dc_map_t;
+
+void dc_map_init(dc_map_t *m, size_t keyoff, size_t keylen);
+dc_ent_t *dc_map_get(const dc_map_t *m, const uint8_t *key);
+/** Insert e (replacing and returning any entry with the same key). */
+dc_ent_t *dc_map_put(dc_map_t *m, dc_ent_t *e);
+/** Empty the table (entries are not freed). */
+void dc_map_clear(dc_map_t *m);
+
+typedef struct dc_cert_t {
+  uint8_t id[20], sk[20];
+  time_t published, expires;
+  char *text;
+  size_t len;
+} dc_cert_t;
+
+#define DC_MAX_CERTS 64
+
+struct dircache_t {
+  dc_cons_t *cur[2];                           /* [0] ns, [1] microdesc */
+  dc_cons_t *old[2][DIRCACHE_DIFF_MAX_OLD];    /* oldest first */
+  size_t n_old[2];
+  dc_map_t md;                                 /* sha256 -> microdesc */
+  dc_map_t sd;                                 /* sha1 -> server desc */
+  dc_map_t sd_fp;                              /* fp -> newest server desc */
+  dc_cert_t certs[DC_MAX_CERTS];
+  size_t n_certs;
+  dircache_stats_t stats;
+};
+
+/* dircache_store.c */
+void dc_doc_clear(dc_doc_t *d);
+/** d's encoding m (identity: the text), made and kept on first use. */
+int dc_doc_encoded(dc_doc_t *d, compress_method_t m, const uint8_t **out,
+                   size_t *len);
+
+#endif
