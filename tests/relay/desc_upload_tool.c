@@ -1,0 +1,218 @@
+/* desc_upload_tool.c -- build allium's server descriptor (dir-spec 2.1.1)
+ * from the relay keys in a DataDirectory and upload it with the real
+ * uploader (feature/relay/desc_publish) to directory authorities given as
+ * tor "DirAuthority" lines, printing each authority's verdict.  Run by
+ * tests/integration/allium-desc-upload against tor authorities on loopback.
+ *
+ * Usage: desc-upload-tool --datadir D --dirauthority LINE [--dirauthority LINE]...
+ *          [--nickname N] [--address A] [--orport P] [--platform S]
+ *          [--corrupt] [--print]
+ *          [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]
+ *
+ * Output: "FINGERPRINT HEX", "DIGEST HEX" (the descriptor's SHA-1, as in
+ * /tor/server/d/), then one "RESULT nickname status http-code reason" line
+ * per authority (status: accepted, not-new, discarded, rejected, failed).
+ * --corrupt changes the descriptor after signing (so both signatures are
+ * bad) to show what an authority does with a descriptor it cannot parse
+ * (tor 0.4.9.11: "200", then it does not serve it: "discarded"); a
+ * --platform of an old "Tor 0.3.0.1" shows a 400 rejection.
+ * Exit status: 0 when every authority answered (and, with --expect, every
+ * answer was the expected one), 1 otherwise, 2 on usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/keys/relay_keys.h"
+#include "allium/feature/relay/desc_publish.h"
+#include "allium/feature/relay/router_desc.h"
+#include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/encoding/binascii.h"
+#include "allium/lib/malloc/malloc.h"
+#include "allium/lib/net/address.h"
+
+#define MAX_AUTHS 16
+
+typedef struct tool_t {
+  struct event_base *base;
+  size_t n_auths, n_done, n_bad;
+  const char *expect;
+} tool_t;
+
+static void
+want_descriptor(desc_publish_t *p, desc_due_t why, void *arg)
+{
+  (void)p;
+  (void)why;
+  (void)arg;
+}
+
+static const char *
+status_word(desc_upload_status_t s)
+{
+  switch (s) {
+  case DESC_UPLOAD_ACCEPTED: return "accepted";
+  case DESC_UPLOAD_NOT_NEW: return "not-new";
+  case DESC_UPLOAD_REJECTED: return "rejected";
+  case DESC_UPLOAD_DISCARDED: return "discarded";
+  default: return "failed";
+  }
+}
+
+static void
+on_result(desc_publish_t *p, const dir_authority_t *a, const desc_upload_result_t *r, void *arg)
+{
+  tool_t *t = arg;
+  (void)p;
+  const char *w = status_word(r->status);
+  printf("RESULT %s %s %d %s\n", a->nickname[0] ? a->nickname : "-", w, r->http_status,
+         r->reason);
+  fflush(stdout);
+  if (r->status == DESC_UPLOAD_FAILED || (t->expect && strcmp(t->expect, w) != 0))
+    t->n_bad++;
+  if (++t->n_done == t->n_auths)
+    event_base_loopexit(t->base, NULL);
+}
+
+static int
+usage(void)
+{
+  fprintf(stderr, "usage: desc-upload-tool --datadir D --dirauthority LINE... [--nickname N]\n"
+                  "  [--address A] [--orport P] [--platform S] [--corrupt] [--print]\n"
+                  "  [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]\n");
+  return 2;
+}
+
+/* Make the signed text wrong without changing its syntax. */
+static int
+corrupt(char *desc)
+{
+  char *u = strstr(desc, "\nuptime ");
+  if (!u)
+    return -1;
+  u[8] = u[8] == '9' ? '8' : '9';
+  return 0;
+}
+
+static int
+build(const char *datadir, const char *nick, const uint8_t ip[4], uint16_t orport,
+      const char *platform, relay_keys_t **keys_out, char **desc, size_t *len)
+{
+  relay_keys_t *keys = NULL;
+  int r = relay_keys_load_or_create(datadir, 0, &keys);
+  if (r < 0) {
+    fprintf(stderr, "cannot load keys from %s: %s\n", datadir, relay_keys_strerror(r));
+    return -1;
+  }
+  router_desc_params_t p;
+  memset(&p, 0, sizeof(p));
+  p.keys = keys;
+  p.nickname = nick;
+  memcpy(p.ipv4, ip, 4);
+  p.orport = orport;
+  p.platform = platform;
+  p.published = time(NULL);
+  p.uptime = 0;
+  p.bw_avg = p.bw_burst = 1073741824;
+  p.bw_observed = 51200;
+  p.contact = "allium desc-upload-tool";
+  p.tunnelled_dir_server = true;
+  r = router_desc_build(&p, desc, len);
+  if (r < 0) {
+    fprintf(stderr, "cannot build the descriptor: %s\n", router_desc_strerror(r));
+    relay_keys_free(keys);
+    return -1;
+  }
+  *keys_out = keys;
+  return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+  const char *datadir = NULL, *nick = "alliumdesc", *expect = NULL, *platform = NULL;
+  uint8_t ip[4] = { 127, 0, 0, 1 };
+  uint16_t orport = 9999;
+  int do_corrupt = 0, do_print = 0;
+  uint32_t timeout_ms = 20000;
+  dir_authority_t auths[MAX_AUTHS];
+  size_t n_auths = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--corrupt")) { do_corrupt = 1; continue; }
+    if (!strcmp(a, "--print")) { do_print = 1; continue; }
+    if (!v)
+      return usage();
+    i++;
+    if (!strcmp(a, "--datadir")) {
+      datadir = v;
+    } else if (!strcmp(a, "--nickname")) {
+      nick = v;
+    } else if (!strcmp(a, "--platform")) {
+      platform = v;
+    } else if (!strcmp(a, "--expect")) {
+      expect = v;
+    } else if (!strcmp(a, "--address")) {
+      if (net_ipv4_parse(v, strlen(v), ip) < 0)
+        return usage();
+    } else if (!strcmp(a, "--orport")) {
+      if (net_port_parse(v, strlen(v), 1, &orport) < 0)
+        return usage();
+    } else if (!strcmp(a, "--timeout-ms")) {
+      timeout_ms = (uint32_t)strtoul(v, NULL, 10);
+    } else if (!strcmp(a, "--dirauthority")) {
+      char *err = NULL;
+      if (n_auths == MAX_AUTHS || dir_authority_parse(v, &auths[n_auths], &err) < 0) {
+        fprintf(stderr, "bad --dirauthority: %s\n", err ? err : "too many");
+        al_free(err);
+        return 2;
+      }
+      n_auths++;
+    } else {
+      return usage();
+    }
+  }
+  if (!datadir || (!n_auths && !do_print) || crypto_global_init() < 0)
+    return usage();
+
+  relay_keys_t *keys = NULL;
+  char *desc = NULL;
+  size_t len = 0;
+  if (build(datadir, nick, ip, orport, platform, &keys, &desc, &len) < 0)
+    return 1;
+  uint8_t d[20];
+  char fp[41], hex[41];
+  relay_keys_fingerprint_hex(keys, fp);
+  router_desc_digest(desc, len, d);
+  base16_encode(hex, sizeof(hex), d, 20);
+  if (do_corrupt && corrupt(desc) < 0)
+    return 1;
+  printf("FINGERPRINT %s\nDIGEST %s\nSIZE %zu\n", fp, hex, len);
+  if (do_print)
+    fwrite(desc, 1, len, stdout);
+  fflush(stdout);
+  int rv = 0;
+  if (n_auths) {
+    tool_t t = { event_base_new(), n_auths, 0, 0, expect };
+    desc_publish_cbs_t cbs = { want_descriptor, on_result, &t };
+    desc_publish_t *p = desc_publish_new(t.base, auths, n_auths,
+                                         relay_keys_identity_digest(keys), &cbs);
+    desc_publish_set_timeout(p, timeout_ms);
+    if (!p || desc_publish_set_descriptor(p, desc, len, 51200) < 0) {
+      rv = 1;
+    } else {
+      if (t.n_done < t.n_auths)
+        event_base_dispatch(t.base);
+      rv = (t.n_done == t.n_auths && t.n_bad == 0) ? 0 : 1;
+    }
+    desc_publish_free(p);
+    event_base_free(t.base);
+  }
+  al_free(desc);
+  relay_keys_free(keys);
+  return rv;
+}
