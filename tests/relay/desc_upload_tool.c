@@ -16,6 +16,9 @@
  * bad) to show what an authority does with a descriptor it cannot parse
  * (tor 0.4.9.11: "200", then it does not serve it: "discarded"); a
  * --platform of an old "Tor 0.3.0.1" shows a 400 rejection.
+ * --consensus FILE (instead of uploading) parses a consensus and reports
+ * how it lists our relay ("PRESENCE listed|absent|..."), through the
+ * uploader's own check and its log line.
  * Exit status: 0 when every authority answered (and, with --expect, every
  * answer was the expected one), 1 otherwise, 2 on usage.
  */
@@ -32,6 +35,7 @@
 #include "allium/feature/relay/router_desc.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/encoding/binascii.h"
+#include "allium/lib/fs/fs.h"
 #include "allium/lib/malloc/malloc.h"
 #include "allium/lib/net/address.h"
 
@@ -83,7 +87,8 @@ usage(void)
 {
   fprintf(stderr, "usage: desc-upload-tool --datadir D --dirauthority LINE... [--nickname N]\n"
                   "  [--address A] [--orport P] [--platform S] [--corrupt] [--print]\n"
-                  "  [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]\n");
+                  "  [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]\n"
+                  "       desc-upload-tool --datadir D --consensus FILE\n");
   return 2;
 }
 
@@ -131,10 +136,43 @@ build(const char *datadir, const char *nick, const uint8_t ip[4], uint16_t orpor
   return 0;
 }
 
+/* How the consensus in file lists the relay whose keys are in datadir. */
+static int
+check_consensus(const char *datadir, const char *file)
+{
+  relay_keys_t *keys = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  consensus_t *c = NULL;
+  netdoc_err_t err;
+  memset(&err, 0, sizeof(err));
+  if (relay_keys_load_or_create(datadir, 0, &keys) < 0 ||
+      fs_read_file(file, &text, &len, 64 << 20) < 0 || consensus_parse(text, len, &c, &err) < 0) {
+    fprintf(stderr, "cannot load keys or consensus: %s\n", err.msg);
+    al_free(text);
+    relay_keys_free(keys);
+    return 1;
+  }
+  struct event_base *base = event_base_new();
+  dir_authority_t a;
+  memset(&a, 0, sizeof(a));
+  desc_publish_cbs_t cbs = { want_descriptor, NULL, NULL };
+  desc_publish_t *p = desc_publish_new(base, &a, 1, relay_keys_identity_digest(keys), &cbs);
+  desc_publish_consensus_changed(p, c);
+  printf("PRESENCE %s\n", desc_presence_name(desc_publish_get_presence(p)));
+  desc_publish_free(p);
+  event_base_free(base);
+  consensus_free(c);
+  al_free(text);
+  relay_keys_free(keys);
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
   const char *datadir = NULL, *nick = "alliumdesc", *expect = NULL, *platform = NULL;
+  const char *consensus_file = NULL;
   uint8_t ip[4] = { 127, 0, 0, 1 };
   uint16_t orport = 9999;
   int do_corrupt = 0, do_print = 0;
@@ -152,6 +190,8 @@ main(int argc, char **argv)
       datadir = v;
     } else if (!strcmp(a, "--nickname")) {
       nick = v;
+    } else if (!strcmp(a, "--consensus")) {
+      consensus_file = v;
     } else if (!strcmp(a, "--platform")) {
       platform = v;
     } else if (!strcmp(a, "--expect")) {
@@ -176,8 +216,10 @@ main(int argc, char **argv)
       return usage();
     }
   }
-  if (!datadir || (!n_auths && !do_print) || crypto_global_init() < 0)
+  if (!datadir || (!n_auths && !do_print && !consensus_file) || crypto_global_init() < 0)
     return usage();
+  if (consensus_file)
+    return check_consensus(datadir, consensus_file);
 
   relay_keys_t *keys = NULL;
   char *desc = NULL;

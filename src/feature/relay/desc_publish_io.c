@@ -375,9 +375,10 @@ log_presence(const desc_publish_t *p, const consensus_t *c, desc_presence_t now_
     return;
   }
   if (now_p == DESC_PRESENCE_ABSENT)
-    log_notice("Our relay is not in the consensus of %s: the authorities have not listed our "
-               "descriptor (yet). We republish every %d minutes until they do; their logs "
-               "say why they refused it.", va, DESC_SCHED_RETRY_INTERVAL / 60);
+    log_notice("Our relay is not in the consensus of %s: the authorities did not list it "
+               "(not yet, an ORPort they cannot reach, or a descriptor they refused: see "
+               "the upload results). We republish every %d minutes until they do.", va,
+               DESC_SCHED_RETRY_INTERVAL / 60);
   else if (now_p == DESC_PRESENCE_NOT_RUNNING)
     log_notice("The consensus of %s lists our relay without %s%s: the authorities cannot "
                "reach our ORPort, or do not consider us valid.", va,
