@@ -168,6 +168,30 @@ check_consensus(const char *datadir, const char *file)
   return 0;
 }
 
+/* Upload desc to every authority with the real uploader; 0 when each
+ * answered (as expected). */
+static int
+upload_all(const dir_authority_t *auths, size_t n_auths, const relay_keys_t *keys,
+           const char *desc, size_t len, uint32_t timeout_ms, const char *expect)
+{
+  int rv;
+  tool_t t = { event_base_new(), n_auths, 0, 0, expect };
+  desc_publish_cbs_t cbs = { want_descriptor, on_result, &t };
+  desc_publish_t *p = desc_publish_new(t.base, auths, n_auths,
+                                       relay_keys_identity_digest(keys), &cbs);
+  desc_publish_set_timeout(p, timeout_ms);
+  if (!p || desc_publish_set_descriptor(p, desc, len, 51200) < 0) {
+    rv = 1;
+  } else {
+    if (t.n_done < t.n_auths)
+      event_base_dispatch(t.base);
+    rv = (t.n_done == t.n_auths && t.n_bad == 0) ? 0 : 1;
+  }
+  desc_publish_free(p);
+  event_base_free(t.base);
+  return rv;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -228,32 +252,16 @@ main(int argc, char **argv)
     return 1;
   uint8_t d[20];
   char fp[41], hex[41];
+  if (do_corrupt && corrupt(desc) < 0)
+    return 1;
   relay_keys_fingerprint_hex(keys, fp);
   router_desc_digest(desc, len, d);
   base16_encode(hex, sizeof(hex), d, 20);
-  if (do_corrupt && corrupt(desc) < 0)
-    return 1;
   printf("FINGERPRINT %s\nDIGEST %s\nSIZE %zu\n", fp, hex, len);
   if (do_print)
     fwrite(desc, 1, len, stdout);
   fflush(stdout);
-  int rv = 0;
-  if (n_auths) {
-    tool_t t = { event_base_new(), n_auths, 0, 0, expect };
-    desc_publish_cbs_t cbs = { want_descriptor, on_result, &t };
-    desc_publish_t *p = desc_publish_new(t.base, auths, n_auths,
-                                         relay_keys_identity_digest(keys), &cbs);
-    desc_publish_set_timeout(p, timeout_ms);
-    if (!p || desc_publish_set_descriptor(p, desc, len, 51200) < 0) {
-      rv = 1;
-    } else {
-      if (t.n_done < t.n_auths)
-        event_base_dispatch(t.base);
-      rv = (t.n_done == t.n_auths && t.n_bad == 0) ? 0 : 1;
-    }
-    desc_publish_free(p);
-    event_base_free(t.base);
-  }
+  int rv = n_auths ? upload_all(auths, n_auths, keys, desc, len, timeout_ms, expect) : 0;
   al_free(desc);
   relay_keys_free(keys);
   return rv;
