@@ -6,6 +6,7 @@
  *
  * Usage: desc-upload-tool --datadir D --dirauthority LINE [--dirauthority LINE]...
  *          [--nickname N] [--address A] [--orport P] [--platform S]
+ *          [--family F]... [--ipv6 [ADDR]:PORT]
  *          [--corrupt] [--print]
  *          [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]
  *
@@ -40,6 +41,20 @@
 #include "allium/lib/net/address.h"
 
 #define MAX_AUTHS 16
+#define MAX_FAMILY 8
+
+/* Optional descriptor contents from the command line. */
+typedef struct extra_t {
+  const char *nick;
+  uint8_t ip[4];
+  uint16_t orport;
+  const char *platform;
+  const char *family[MAX_FAMILY];
+  size_t n_family;
+  int has_ipv6;
+  uint8_t ipv6[16];
+  uint16_t ipv6_port;
+} extra_t;
 
 typedef struct tool_t {
   struct event_base *base;
@@ -86,7 +101,8 @@ static int
 usage(void)
 {
   fprintf(stderr, "usage: desc-upload-tool --datadir D --dirauthority LINE... [--nickname N]\n"
-                  "  [--address A] [--orport P] [--platform S] [--corrupt] [--print]\n"
+                  "  [--address A] [--orport P] [--platform S] [--family F]... [--ipv6 [A]:P]\n"
+                  "  [--corrupt] [--print]\n"
                   "  [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]\n"
                   "       desc-upload-tool --datadir D --consensus FILE\n");
   return 2;
@@ -104,8 +120,7 @@ corrupt(char *desc)
 }
 
 static int
-build(const char *datadir, const char *nick, const uint8_t ip[4], uint16_t orport,
-      const char *platform, relay_keys_t **keys_out, char **desc, size_t *len)
+build(const char *datadir, const extra_t *x, relay_keys_t **keys_out, char **desc, size_t *len)
 {
   relay_keys_t *keys = NULL;
   int r = relay_keys_load_or_create(datadir, 0, &keys);
@@ -116,10 +131,15 @@ build(const char *datadir, const char *nick, const uint8_t ip[4], uint16_t orpor
   router_desc_params_t p;
   memset(&p, 0, sizeof(p));
   p.keys = keys;
-  p.nickname = nick;
-  memcpy(p.ipv4, ip, 4);
-  p.orport = orport;
-  p.platform = platform;
+  p.nickname = x->nick;
+  memcpy(p.ipv4, x->ip, 4);
+  p.orport = x->orport;
+  p.platform = x->platform;
+  p.family = x->family;
+  p.n_family = x->n_family;
+  p.has_ipv6 = x->has_ipv6;
+  memcpy(p.ipv6, x->ipv6, 16);
+  p.ipv6_orport = x->ipv6_port;
   p.published = time(NULL);
   p.uptime = 0;
   p.bw_avg = p.bw_burst = 1073741824;
@@ -192,14 +212,41 @@ upload_all(const dir_authority_t *auths, size_t n_auths, const relay_keys_t *key
   return rv;
 }
 
+/* Descriptor-content options: 1 handled, 0 not ours, -1 bad value. */
+static int
+parse_extra(const char *a, const char *v, extra_t *x)
+{
+  if (!strcmp(a, "--nickname")) {
+    x->nick = v;
+  } else if (!strcmp(a, "--platform")) {
+    x->platform = v;
+  } else if (!strcmp(a, "--family")) {
+    if (x->n_family == MAX_FAMILY)
+      return -1;
+    x->family[x->n_family++] = v;
+  } else if (!strcmp(a, "--ipv6")) {
+    net_addrport_t ap;
+    if (net_addrport_parse(v, strlen(v), NET_AP_IPV6, 1, &ap) < 0)
+      return -1;
+    memcpy(x->ipv6, ap.addr, 16);
+    x->ipv6_port = ap.port;
+    x->has_ipv6 = 1;
+  } else if (!strcmp(a, "--address")) {
+    return net_ipv4_parse(v, strlen(v), x->ip) < 0 ? -1 : 1;
+  } else if (!strcmp(a, "--orport")) {
+    return net_port_parse(v, strlen(v), 1, &x->orport) < 0 ? -1 : 1;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 int
 main(int argc, char **argv)
 {
-  const char *datadir = NULL, *nick = "alliumdesc", *expect = NULL, *platform = NULL;
-  const char *consensus_file = NULL;
-  uint8_t ip[4] = { 127, 0, 0, 1 };
-  uint16_t orport = 9999;
-  int do_corrupt = 0, do_print = 0;
+  const char *datadir = NULL, *expect = NULL, *consensus_file = NULL;
+  extra_t x = { .nick = "alliumdesc", .ip = { 127, 0, 0, 1 }, .orport = 9999 };
+  int do_corrupt = 0, do_print = 0, r;
   uint32_t timeout_ms = 20000;
   dir_authority_t auths[MAX_AUTHS];
   size_t n_auths = 0;
@@ -210,22 +257,15 @@ main(int argc, char **argv)
     if (!v)
       return usage();
     i++;
-    if (!strcmp(a, "--datadir")) {
+    if ((r = parse_extra(a, v, &x)) != 0) {
+      if (r < 0)
+        return usage();
+    } else if (!strcmp(a, "--datadir")) {
       datadir = v;
-    } else if (!strcmp(a, "--nickname")) {
-      nick = v;
     } else if (!strcmp(a, "--consensus")) {
       consensus_file = v;
-    } else if (!strcmp(a, "--platform")) {
-      platform = v;
     } else if (!strcmp(a, "--expect")) {
       expect = v;
-    } else if (!strcmp(a, "--address")) {
-      if (net_ipv4_parse(v, strlen(v), ip) < 0)
-        return usage();
-    } else if (!strcmp(a, "--orport")) {
-      if (net_port_parse(v, strlen(v), 1, &orport) < 0)
-        return usage();
     } else if (!strcmp(a, "--timeout-ms")) {
       timeout_ms = (uint32_t)strtoul(v, NULL, 10);
     } else if (!strcmp(a, "--dirauthority")) {
@@ -248,7 +288,7 @@ main(int argc, char **argv)
   relay_keys_t *keys = NULL;
   char *desc = NULL;
   size_t len = 0;
-  if (build(datadir, nick, ip, orport, platform, &keys, &desc, &len) < 0)
+  if (build(datadir, &x, &keys, &desc, &len) < 0)
     return 1;
   uint8_t d[20];
   char fp[41], hex[41];
