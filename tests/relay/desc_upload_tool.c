@@ -31,6 +31,7 @@
 #include <event2/event.h>
 
 #include "allium/feature/dirclient/dir_authority.h"
+#include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/feature/keys/relay_keys.h"
 #include "allium/feature/relay/desc_publish.h"
 #include "allium/feature/relay/router_desc.h"
@@ -188,16 +189,25 @@ check_consensus(const char *datadir, const char *file)
   return 0;
 }
 
-/* Upload desc to every authority with the real uploader; 0 when each
- * answered (as expected). */
+/* Upload desc with the real uploader to the authorities the DirAuthority
+ * lines give (resolved as the daemon resolves its configuration); 0 when
+ * each answered (as expected). */
 static int
-upload_all(const dir_authority_t *auths, size_t n_auths, const relay_keys_t *keys,
+upload_all(const char *const *lines, size_t n_lines, const relay_keys_t *keys,
            const char *desc, size_t len, uint32_t timeout_ms, const char *expect)
 {
   int rv;
-  tool_t t = { event_base_new(), n_auths, 0, 0, expect };
+  dir_servers_cfg_t cfg = { .dir_authority = lines, .n_dir_authority = n_lines };
+  dir_servers_t servers;
+  char *err = NULL;
+  if (dir_servers_resolve(&cfg, &servers, &err) < 0) {
+    fprintf(stderr, "bad --dirauthority: %s\n", err ? err : "?");
+    al_free(err);
+    return 2;
+  }
+  tool_t t = { event_base_new(), servers.n_auths, 0, 0, expect };
   desc_publish_cbs_t cbs = { want_descriptor, on_result, &t };
-  desc_publish_t *p = desc_publish_new(t.base, auths, n_auths,
+  desc_publish_t *p = desc_publish_new(t.base, servers.auths, servers.n_auths,
                                        relay_keys_identity_digest(keys), &cbs);
   desc_publish_set_timeout(p, timeout_ms);
   if (!p || desc_publish_set_descriptor(p, desc, len, 51200) < 0) {
@@ -209,6 +219,7 @@ upload_all(const dir_authority_t *auths, size_t n_auths, const relay_keys_t *key
   }
   desc_publish_free(p);
   event_base_free(t.base);
+  dir_servers_clear(&servers);
   return rv;
 }
 
@@ -248,7 +259,7 @@ main(int argc, char **argv)
   extra_t x = { .nick = "alliumdesc", .ip = { 127, 0, 0, 1 }, .orport = 9999 };
   int do_corrupt = 0, do_print = 0, r;
   uint32_t timeout_ms = 20000;
-  dir_authority_t auths[MAX_AUTHS];
+  const char *lines[MAX_AUTHS];
   size_t n_auths = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -268,14 +279,8 @@ main(int argc, char **argv)
       expect = v;
     } else if (!strcmp(a, "--timeout-ms")) {
       timeout_ms = (uint32_t)strtoul(v, NULL, 10);
-    } else if (!strcmp(a, "--dirauthority")) {
-      char *err = NULL;
-      if (n_auths == MAX_AUTHS || dir_authority_parse(v, &auths[n_auths], &err) < 0) {
-        fprintf(stderr, "bad --dirauthority: %s\n", err ? err : "too many");
-        al_free(err);
-        return 2;
-      }
-      n_auths++;
+    } else if (!strcmp(a, "--dirauthority") && n_auths < MAX_AUTHS) {
+      lines[n_auths++] = v;
     } else {
       return usage();
     }
@@ -301,7 +306,7 @@ main(int argc, char **argv)
   if (do_print)
     fwrite(desc, 1, len, stdout);
   fflush(stdout);
-  int rv = n_auths ? upload_all(auths, n_auths, keys, desc, len, timeout_ms, expect) : 0;
+  int rv = n_auths ? upload_all(lines, n_auths, keys, desc, len, timeout_ms, expect) : 0;
   al_free(desc);
   relay_keys_free(keys);
   return rv;

@@ -177,7 +177,9 @@ typedef struct desc_publish_cbs_t {
 
 #define DESC_PUBLISH_TIMEOUT_MSEC 30000   /**< limit per request (connect to response) */
 
-/** New uploader for the n authorities auths[] (copied) on base, for the
+/** New uploader for the n authorities auths[] (copied) on base -- the
+ * daemon passes the list dir_servers_resolve() gives (DirAuthority lines or
+ * the built-in authorities, bridge authority excluded) -- for the
  * relay whose RSA identity digest is rsa_id.  Authorities without a DirPort
  * are skipped with a log line (BEGIN_DIR uploads are not implemented yet).
  * Nothing happens until desc_publish_start() or _set_descriptor().
