@@ -193,9 +193,12 @@ desc_sched_due(const desc_sched_t *s, time_t now, uint64_t bw, uint64_t uptime)
 {
   if (!s->built)
     return DESC_DUE_FIRST;
+  time_t age = now - s->last_built;
+  /* At most one descriptor per check interval, however often fields change. */
+  if (age < DESC_SCHED_CHECK_INTERVAL)
+    return DESC_DUE_NONE;
   if (s->changed)
     return DESC_DUE_CHANGED;
-  time_t age = now - s->last_built;
   if (age >= DESC_SCHED_FORCE_INTERVAL)
     return DESC_DUE_PERIODIC;
   if (uptime < DESC_SCHED_BW_MAX_UPTIME && age >= DESC_SCHED_BW_MIN_INTERVAL &&

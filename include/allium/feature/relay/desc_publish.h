@@ -26,7 +26,8 @@
  *     observed bandwidth changed by a factor of 2 (only while uptime is under
  *     24 h and at least 3 h after the last descriptor), and when the live
  *     consensus does not list us as Running and Valid (or marks us
- *     StaleDesc) and our descriptor is at least 90 minutes old.
+ *     StaleDesc) and our descriptor is at least 90 minutes old.  Never more
+ *     than one new descriptor per DESC_SCHED_CHECK_INTERVAL after the first.
  *
  *  3. The I/O (desc_publish_t): a timer on the caller's event_base runs the
  *     schedule, asks the caller for a fresh descriptor through a callback,
@@ -212,7 +213,7 @@ int desc_publish_upload(desc_publish_t *p);
 void desc_publish_note_stats(desc_publish_t *p, uint64_t bw, uint64_t uptime);
 /** A field other than bandwidth/uptime changed (compare params with
  * router_desc_params_same_except_cosmetic()); asks for a new descriptor at
- * once. */
+ * once, or at the first check DESC_SCHED_CHECK_INTERVAL after the last. */
 void desc_publish_note_changed(desc_publish_t *p);
 /** A new live consensus arrived: note how it lists us, log clearly when we
  * are absent, not Running/Valid, or stale, and run a check. */

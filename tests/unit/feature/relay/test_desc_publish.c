@@ -227,6 +227,8 @@ Test(desc_publish, schedule)
   cr_assert_eq(desc_sched_due(&s, t0, 1000, 0), DESC_DUE_NONE);
   cr_assert_eq(desc_sched_due(&s, t0 + 60, 1000, 60), DESC_DUE_NONE);
   desc_sched_note_changed(&s);
+  /* Changes: at most one descriptor per check interval. */
+  cr_assert_eq(desc_sched_due(&s, t0 + 59, 1000, 59), DESC_DUE_NONE);
   cr_assert_eq(desc_sched_due(&s, t0 + 60, 1000, 60), DESC_DUE_CHANGED);
   desc_sched_note_built(&s, t0, 1000);
   /* 18 hours. */
@@ -616,6 +618,9 @@ Test(desc_publish, uploader_schedule, .init = make_desc, .fini = free_desc)
   desc_publish_check(p);
   cr_assert_eq(r.n_want, 1, "nothing due right after a descriptor");
   desc_publish_note_changed(p);
+  cr_assert_eq(r.n_want, 1, "not twice within a minute");
+  fake_now += 60;
+  desc_publish_check(p);
   cr_assert_eq(r.n_want, 2);
   cr_assert_eq(r.last_why, DESC_DUE_CHANGED);
   cr_assert_eq(desc_publish_set_descriptor(p, the_desc, the_desc_len, 1000), 0);
