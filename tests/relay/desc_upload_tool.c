@@ -11,7 +11,7 @@
  *          [--expect accepted|not-new|discarded|rejected] [--timeout-ms N]
  *
  * Output: "FINGERPRINT HEX", "DIGEST HEX" (the descriptor's SHA-1, as in
- * /tor/server/d/), then one "RESULT nickname status http-code reason" line
+ * /tor/server/d/), "SIZE N", "SIGNBIT 0|1" (of the ntor crosscert), then one "RESULT nickname status http-code reason" line
  * per authority (status: accepted, not-new, discarded, rejected, failed).
  * --corrupt changes the descriptor after signing (so both signatures are
  * bad) to show what an authority does with a descriptor it cannot parse
@@ -302,7 +302,9 @@ main(int argc, char **argv)
   relay_keys_fingerprint_hex(keys, fp);
   router_desc_digest(desc, len, d);
   base16_encode(hex, sizeof(hex), d, 20);
-  printf("FINGERPRINT %s\nDIGEST %s\nSIZE %zu\n", fp, hex, len);
+  const char *sb = strstr(desc, "\nntor-onion-key-crosscert ");
+  printf("FINGERPRINT %s\nDIGEST %s\nSIZE %zu\nSIGNBIT %c\n", fp, hex, len,
+         sb ? sb[26] : '?');
   if (do_print)
     fwrite(desc, 1, len, stdout);
   fflush(stdout);
