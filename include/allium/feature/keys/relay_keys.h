@@ -78,6 +78,31 @@ int relay_keys_fingerprint_ed25519(const relay_keys_t *k, char out[44]);
 int relay_keys_write_fingerprint_files(const relay_keys_t *k, const char *datadir,
                                        const char *nickname);
 
+/** tor's defaults for onion-key rotation: a new key every 28 days
+ * ("onion-key-rotation-days"), the previous one still answered for 7 days
+ * ("onion-key-grace-period-days"). */
+#define RELAY_KEYS_ONION_ROTATION (28 * 24 * 3600)
+#define RELAY_KEYS_ONION_GRACE (7 * 24 * 3600)
+
+/** Rotate the onion keys in datadir/keys when secret_onion_key_ntor was
+ * made (its modification time) at least lifetime seconds before now: the
+ * current ntor and TAP keys become secret_onion_key_ntor.old and
+ * secret_onion_key.old (the .old ntor file's mtime is set to now, the
+ * rotation time) and fresh keys are written (src/feature/keys/
+ * onion_rotate.c).  .old files rotated out grace or more seconds ago are
+ * removed.  *rotated is 1 when keys were rotated: reload the key set with
+ * relay_keys_load_or_create() and publish a new descriptor.  Call it
+ * periodically (tor checks hourly).  0 or a RELAY_KEYS_ERR_*. */
+int relay_keys_rotate_onion_keys(const char *datadir, time_t now, time_t lifetime, time_t grace,
+                                 int *rotated);
+
+/** The previous ntor key (secret_onion_key_ntor.old) while it is within
+ * grace seconds of its rotation, for answering handshakes made with the
+ * key of an older descriptor.  0, RELAY_KEYS_ERR_MISSING (none, or expired)
+ * or another RELAY_KEYS_ERR_*.  Wipe *out after use. */
+int relay_keys_load_prev_ntor(const char *datadir, time_t now, time_t grace,
+                              x25519_keypair_t *out);
+
 /* Accessors: borrowed pointers, valid until relay_keys_free(). */
 /** RSA-1024 identity key (private). */
 const rsa_key_t *relay_keys_identity_rsa(const relay_keys_t *k);
