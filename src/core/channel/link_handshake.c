@@ -100,8 +100,9 @@ static int queue_cell(link_handshake_t *hs, uint8_t cmd, const uint8_t *pl,
   if (cell_encode(&c, linkproto, hs->out + hs->out_len,
                   hs->out_cap - hs->out_len, &n) < 0)
     return LINK_ERR_INTERNAL;
-  if (hs->rec_sent)
+  if (hs->rec_sent) {
     digest_ctx_add(hs->dig_sent, hs->out + hs->out_len, n);
+  }
   hs->out_len += n;
   return LINK_OK;
 }
@@ -423,10 +424,14 @@ static int auth3_expected(link_handshake_t *hs, link_auth3_t *a,
          32);
   memcpy(a->slog, slog, 32);
   memcpy(a->clog, clog, 32);
+  /* TLSSECRETS: tor-spec 4.4.2 says the exporter context is CID_ED, but C
+   * tor (and so the network) uses CID, the SHA256 of the initiator's RSA
+   * identity (torspec issue #270; checked against tor 0.4.9 by
+   * tests/link/run-link-interop). */
   if (!hs->have_my_id ||
       sha256_of(a->scert, scert_der, scert_len) < 0 || !hs->tls_export ||
       hs->tls_export(hs->tls_export_arg, a->tlssecrets, sizeof(a->tlssecrets),
-                     a->cid_ed, sizeof(a->cid_ed)) < 0)
+                     a->cid, sizeof(a->cid)) < 0)
     return LINK_ERR_INTERNAL;
   return LINK_OK;
 }
