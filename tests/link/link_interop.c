@@ -147,6 +147,20 @@ static channel_t *run_once(struct event_base *base, tls_context_t *tls,
   return ch;
 }
 
+/** Make our relay keys and say which identity we authenticate as. */
+static int announce_relay(me_t *me)
+{
+  char fphex[41], edb64[64];
+  if (me_make(me) < 0) {
+    fprintf(stderr, "cannot make relay keys\n");
+    return -1;
+  }
+  base16_encode(fphex, sizeof(fphex), me->fp, 20);
+  base64_encode(edb64, sizeof(edb64), me->ed_id.pub.pubkey, 32, 0);
+  printf("relay mode: authenticating as %s (ed25519 %s)\n", fphex, edb64);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   char hex[64], b64[64];
@@ -175,16 +189,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "HOST must be a loopback IPv4 address\n");
     return 2;
   }
-  if (relay && me_make(&me) < 0) {
-    fprintf(stderr, "cannot make relay keys\n");
+  if (relay && announce_relay(&me) < 0)
     return 1;
-  }
-  if (relay) {
-    char fphex[41], edb64[64];
-    base16_encode(fphex, sizeof(fphex), me.fp, 20);
-    base64_encode(edb64, sizeof(edb64), me.ed_id.pub.pubkey, 32, 0);
-    printf("relay mode: authenticating as %s (ed25519 %s)\n", fphex, edb64);
-  }
   struct event_base *base = event_base_new();
   tls_context_t *tls = tls_context_new_client();
   run_t r;

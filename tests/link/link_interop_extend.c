@@ -207,33 +207,68 @@ static int listen_loopback(st_t *s)
   return fd;
 }
 
+/** HOST PORT FP_FILE ED_FP_FILE -> address and identities; 0, or the
+ * exit code. */
+static int parse_args(int argc, char **argv, struct sockaddr_in *sin,
+                      char hex[64], uint8_t rsa[20], ed25519_public_key_t *ed)
+{
+  char b64[64];
+  if (argc < 5) {
+    fprintf(stderr, "usage: %s HOST PORT FP_FILE ED_FP_FILE\n", argv[0]);
+    return 2;
+  }
+  if (crypto_global_init() < 0 || read_value(argv[3], hex, 64) < 0 ||
+      read_value(argv[4], b64, sizeof(b64)) < 0 ||
+      base16_decode(rsa, 20, hex, strlen(hex)) != 20 ||
+      base64_decode(ed->pubkey, 32, b64, strlen(b64)) != 32) {
+    fprintf(stderr, "cannot read the fingerprint files\n");
+    return 1;
+  }
+  memset(sin, 0, sizeof(*sin));
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons((uint16_t)atoi(argv[2]));
+  if (inet_pton(AF_INET, argv[1], &sin->sin_addr) != 1 ||
+      (ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
+    fprintf(stderr, "HOST must be a loopback IPv4 address\n");
+    return 2;
+  }
+  return 0;
+}
+
+/** Print the verdict; 1 when tor authenticated as (rsa, ed). */
+static int verdict(const st_t *s, const char *hex, const uint8_t *rsa,
+                   const ed25519_public_key_t *ed)
+{
+  int ok = s->accepted_open && s->peer.authenticated &&
+           crypto_memeq(s->peer.rsa_id, rsa, 20) &&
+           crypto_memeq(s->peer.ed_id.pubkey, ed->pubkey, 32);
+  if (ok)
+    printf("PASS: tor connected to our responder and authenticated as %s "
+           "(AUTH0003 verified, RSA and ed25519 identities match), "
+           "handshake %llu ms\n", hex,
+           (unsigned long long)channel_handshake_msec(s->accepted));
+  else
+    printf("FAIL: tor as initiator: %s%s\n",
+           !s->accepted ? "tor never connected to our responder"
+           : s->accepted_open ? "channel open but peer not authenticated as "
+                                "the tor relay"
+                              : "handshake failed: ",
+           s->accepted && !s->accepted_open && s->accepted_why
+               ? s->accepted_why : "");
+  return ok;
+}
+
 int main(int argc, char **argv)
 {
-  char hex[64], b64[64];
+  char hex[64];
   uint8_t tor_rsa[20];
   ed25519_public_key_t tor_ed;
   struct sockaddr_in sin;
   st_t s;
   memset(&s, 0, sizeof(s));
-  if (argc < 5) {
-    fprintf(stderr, "usage: %s HOST PORT FP_FILE ED_FP_FILE\n", argv[0]);
-    return 2;
-  }
-  if (crypto_global_init() < 0 || read_value(argv[3], hex, sizeof(hex)) < 0 ||
-      read_value(argv[4], b64, sizeof(b64)) < 0 ||
-      base16_decode(tor_rsa, sizeof(tor_rsa), hex, strlen(hex)) != 20 ||
-      base64_decode(tor_ed.pubkey, 32, b64, strlen(b64)) != 32) {
-    fprintf(stderr, "cannot read the fingerprint files\n");
-    return 1;
-  }
-  memset(&sin, 0, sizeof(sin));
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons((uint16_t)atoi(argv[2]));
-  if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1 ||
-      (ntohl(sin.sin_addr.s_addr) >> 24) != 127) {
-    fprintf(stderr, "HOST must be a loopback IPv4 address\n");
-    return 2;
-  }
+  int rc = parse_args(argc, argv, &sin, hex, tor_rsa, &tor_ed);
+  if (rc)
+    return rc;
   s.base = event_base_new();
   s.circ = circ_origin_new();
   int lfd = listen_loopback(&s);
@@ -256,22 +291,7 @@ int main(int argc, char **argv)
          evloop_monotonic_msec() - t0 < 20000 && s.client &&
          channel_state(s.client) != CHANNEL_STATE_CLOSED)
     event_base_dispatch(s.base);
-  int ok = s.accepted_open && s.peer.authenticated &&
-           crypto_memeq(s.peer.rsa_id, tor_rsa, 20) &&
-           crypto_memeq(s.peer.ed_id.pubkey, tor_ed.pubkey, 32);
-  if (ok)
-    printf("PASS: tor connected to our responder and authenticated as %s "
-           "(AUTH0003 verified, RSA and ed25519 identities match), "
-           "handshake %llu ms\n", hex,
-           (unsigned long long)channel_handshake_msec(s.accepted));
-  else
-    printf("FAIL: tor as initiator: %s%s\n",
-           !s.accepted ? "tor never connected to our responder"
-           : s.accepted_open ? "channel open but peer not authenticated as "
-                               "the tor relay"
-                             : "handshake failed: ",
-           s.accepted && !s.accepted_open && s.accepted_why ? s.accepted_why
-                                                            : "");
+  int ok = verdict(&s, hex, tor_rsa, &tor_ed);
   channel_free(s.accepted);
   channel_free(s.client);
   circ_origin_free(s.circ);

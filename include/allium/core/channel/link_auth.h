@@ -8,6 +8,9 @@
  *   SLOG [32] | CLOG [32] | SCERT [32] | TLSSECRETS [32] | RAND [24] |
  *   (extra bytes, signed, ignored) | SIG [64]
  * SIG is an ed25519 signature (no prefix) over every byte before it.
+ * TLSSECRETS is the TLS exporter (LINK_AUTH3_EXPORTER_LABEL, 32 bytes)
+ * with context CID -- what C tor does (torspec issue #270), not CID_ED as
+ * the spec text says.
  */
 #ifndef ALLIUM_CORE_CHANNEL_LINK_AUTH_H
 #define ALLIUM_CORE_CHANNEL_LINK_AUTH_H
@@ -26,7 +29,7 @@
 /** Shortest Authentication field: fixed part, RAND and the signature. */
 #define LINK_AUTH3_MIN_LEN \
   (LINK_AUTH3_FIXED_LEN + LINK_AUTH3_RAND_LEN + ED25519_SIG_LEN)
-/** TLS exporter label and output length (4.4.2). */
+/** TLS exporter label (4.4.2); the output is 32 bytes. */
 #define LINK_AUTH3_EXPORTER_LABEL \
   "EXPORTER FOR TOR TLS CLIENT BINDING AUTH0003"
 
