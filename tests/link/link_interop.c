@@ -3,13 +3,16 @@
  * the identities it proves against its DataDirectory's fingerprint files.
  *
  *   link-interop HOST PORT FINGERPRINT_FILE ED25519_FINGERPRINT_FILE [N]
- *                [relay]
+ *                [relay [DATADIR]]
  *
  * Runs N (default 3) handshakes expecting the right identities, then one
  * with a wrong expected RSA identity that must fail.  Prints timings.
  * With "relay", each handshake authenticates as a relay with freshly made
  * keys (CERTS 2, 3, 4, 6, 7 + AUTHENTICATE AUTH0003, tor-spec 4.4.2) and
  * prints the identity we proved, so the caller can find it in tor's log.
+ * With DATADIR, the long-term keys are the tor-format keys in
+ * DATADIR/keys (e.g. made by `tor --list-fingerprint`), loaded with
+ * relay_keys_load_or_create() without creating anything.
  * Exit 0 on success, 1 on failure.  Every wait is bounded (20 s). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "allium/core/channel/channel.h"
 #include "allium/core/channel/link_keys.h"
 #include "allium/core/channel/torcert.h"
+#include "allium/feature/keys/relay_keys.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/encoding/binascii.h"
@@ -118,6 +122,27 @@ static int me_make(me_t *m)
   return m->keys ? 0 : -1;
 }
 
+/** Link keys from the tor-format keys in datadir/keys. */
+static int me_load(me_t *m, const char *datadir)
+{
+  relay_keys_t *k = NULL;
+  size_t len = 0;
+  memset(m, 0, sizeof(*m));
+  int r = relay_keys_load_or_create(datadir, 0, &k);
+  if (r != 0) {
+    fprintf(stderr, "cannot load keys from %s: %s\n", datadir,
+            relay_keys_strerror(r));
+    return -1;
+  }
+  const uint8_t *c4 = relay_keys_signing_cert_encoded(k, &len);
+  memcpy(m->fp, relay_keys_identity_digest(k), 20);
+  m->ed_id.pub = *relay_keys_master_public(k);
+  m->keys = link_keys_new(relay_keys_identity_rsa(k), relay_keys_master_public(k),
+                          relay_keys_signing_keypair(k), c4, len, time(NULL));
+  relay_keys_free(k);
+  return m->keys ? 0 : -1;
+}
+
 static void me_free(me_t *m)
 {
   link_keys_free(m->keys);
@@ -147,11 +172,12 @@ static channel_t *run_once(struct event_base *base, tls_context_t *tls,
   return ch;
 }
 
-/** Make our relay keys and say which identity we authenticate as. */
-static int announce_relay(me_t *me)
+/** Make (or load from datadir) our relay keys and say which identity we
+ * authenticate as. */
+static int announce_relay(me_t *me, const char *datadir)
 {
   char fphex[41], edb64[64];
-  if (me_make(me) < 0) {
+  if (datadir ? me_load(me, datadir) < 0 : me_make(me) < 0) {
     fprintf(stderr, "cannot make relay keys\n");
     return -1;
   }
@@ -189,7 +215,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "HOST must be a loopback IPv4 address\n");
     return 2;
   }
-  if (relay && announce_relay(&me) < 0)
+  if (relay && announce_relay(&me, argc > 7 ? argv[7] : NULL) < 0)
     return 1;
   struct event_base *base = event_base_new();
   tls_context_t *tls = tls_context_new_client();
