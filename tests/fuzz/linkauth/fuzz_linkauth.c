@@ -20,6 +20,7 @@
 #include "allium/lib/tls/tls.h"
 
 static link_creds_t CREDS;
+static tls_context_t *TLS;   /* lives for the process (reachable) */
 static ed25519_keypair_t KEY;
 static const time_t NOW = 1800000000;
 
@@ -44,8 +45,8 @@ fuzz_init(void)
   if (crypto_global_init() < 0)
     return -1;
   rsa_key_t *rsa = rsa_key_generate(1024);
-  tls_context_t *tls = rsa ? tls_context_new_server(rsa, 0, NOW, 0) : NULL;
-  if (!tls || ed25519_keypair_generate(&id) < 0 ||
+  TLS = rsa ? tls_context_new_server(rsa, 0, NOW, 0) : NULL;
+  if (!TLS || ed25519_keypair_generate(&id) < 0 ||
       ed25519_keypair_generate(&sign) < 0 ||
       ed25519_keypair_generate(&KEY) < 0 ||
       torcert_create(&t4, CERT_TYPE_ID_SIGNING, CERT_KEY_TYPE_ED25519,
@@ -54,11 +55,11 @@ fuzz_init(void)
   c4 = al_memdup(t4->encoded, t4->encoded_len);
   l4 = t4->encoded_len;
   torcert_free(t4);
-  const uint8_t *link = tls_context_link_cert_der(tls, &len);
+  const uint8_t *link = tls_context_link_cert_der(TLS, &len);
   if (link_make_tls_link_cert(&c5, &l5, &sign, link, len, NOW, 86400) < 0 ||
       rsa_crosscert_create(&c7, &l7, &id.pub, rsa, NOW, 86400) < 0)
     return -1;
-  CREDS.id_cert = tls_context_id_cert_der(tls, &CREDS.id_cert_len);
+  CREDS.id_cert = tls_context_id_cert_der(TLS, &CREDS.id_cert_len);
   CREDS.rsa_link_cert = link;
   CREDS.rsa_link_cert_len = len;
   CREDS.signing_cert = c4;
@@ -67,7 +68,7 @@ fuzz_init(void)
   CREDS.link_cert_len = l5;
   CREDS.crosscert = c7;
   CREDS.crosscert_len = l7;
-  rsa_key_free(rsa);     /* tls (and the certs) live for the process */
+  rsa_key_free(rsa);
   return 0;
 }
 
