@@ -441,6 +441,18 @@ channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
   return ch;
 }
 
+int channel_set_my_addrs(channel_t *ch, const cell_addr_t *addrs, size_t n)
+{
+  if (!ch || ch->hs || ch->state != CHANNEL_STATE_CONNECTING ||
+      (n && !addrs))
+    return -1;
+  if (n > LINK_MAX_PEER_ADDRS)
+    n = LINK_MAX_PEER_ADDRS;
+  memcpy(ch->cfg.my_addrs, addrs, n * sizeof(addrs[0]));
+  ch->cfg.n_my_addrs = (uint8_t)n;
+  return 0;
+}
+
 int channel_send_cell(channel_t *ch, const cell_t *cell)
 {
   uint8_t buf[1024];

@@ -131,6 +131,13 @@ channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
                           socklen_t peerlen, const link_creds_t *creds,
                           const channel_callbacks_t *cbs);
 
+/** Our advertised addresses for NETINFO's "this OR's addresses" (tor-spec
+ * 4.5; a relay lists the addresses it is reachable at, so that its peer
+ * can tell whether the connection is canonical).  Call right after
+ * channel_accept() / channel_connect_relay(), before the event loop runs.
+ * At most LINK_MAX_PEER_ADDRS are kept.  0, or -1 if too late. */
+int channel_set_my_addrs(channel_t *ch, const cell_addr_t *addrs, size_t n);
+
 /** Close (idempotent): on_close(reason) runs now if it has not yet.
  * Queued output is dropped. */
 void channel_close(channel_t *ch, int reason);

@@ -107,6 +107,7 @@ typedef struct world_t {
   side_t cli, srv;
   uint32_t idle_msec;
   const link_creds_t *cli_creds;   /* connect as this relay */
+  int srv_addrs;                   /* the server advertises 127.0.0.9 */
 } world_t;
 
 static void maybe_stop(world_t *w)
@@ -161,6 +162,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
   w->srv.ch = channel_accept(BASE, R.tls, fd, (struct sockaddr *)&peer, plen,
                              &R.creds, &cbs);
   cr_assert_not_null(w->srv.ch);
+  if (w->srv_addrs) {
+    cell_addr_t a = { .type = CELL_ADDR_IPV4 };
+    memcpy(a.addr, "\x7f\x00\x00\x09", 4);
+    cr_assert_eq(channel_set_my_addrs(w->srv.ch, &a, 1), 0);
+  }
   if (w->idle_msec)
     channel_set_idle_timeout(w->srv.ch, w->idle_msec);
 }
@@ -348,6 +354,7 @@ Test(channel, relay_authenticates_to_relay)
   torcert_free(c4);
   w.cli_creds = link_keys_creds(keys);
   w.srv.reply = 1;
+  w.srv_addrs = 1;
   tls_context_t *cctx = tls_context_new_client();
   world_start(&w, cctx, R.rsa_fp, &R.ed_id.pub);
   cr_assert(w.cli.opened, "client: %s", channel_error(w.cli.ch));
@@ -358,6 +365,9 @@ Test(channel, relay_authenticates_to_relay)
   cr_assert_arr_eq(ps->ed_id.pubkey, me.ed_id.pub.pubkey, 32);
   cr_assert_neq(ps->netinfo_time, 0);   /* a relay sends its clock */
   cr_assert(pc->authenticated && pc->we_authenticated);
+  cr_assert_eq(pc->n_addrs, 1);                 /* channel_set_my_addrs */
+  cr_assert_arr_eq(pc->addrs[0].addr, "\x7f\x00\x00\x09", 4);
+  cr_assert_eq(channel_set_my_addrs(w.srv.ch, NULL, 0), -1);   /* too late */
   /* The channel carries cells afterwards. */
   uint32_t id;
   uint8_t x[20] = { 7 };
