@@ -514,6 +514,11 @@ static int on_certs_responder(link_handshake_t *hs, const cell_t *c)
   al_free(cc);
   if (r < 0)
     return hs_fail(hs, r, why);
+  if (hs->have_my_id &&
+      (crypto_memeq(hs->peer_certs.rsa_id256, hs->my_rsa256, 32) ||
+       crypto_memeq(hs->peer_certs.ed_id.pubkey, hs->my_ed.pubkey, 32)))
+    return hs_fail(hs, LINK_ERR_IDENTITY, "initiator claims our own "
+                   "identity");
   hs->got_certs = 1;
   return LINK_OK;
 }

@@ -713,3 +713,24 @@ Test(link_auth, link_keys_signing_cert_expiry_bounds_rotation)
   link_keys_free(k);
   cr_assert_null(k);
 }
+
+Test(link_auth, own_identity_refused)
+{
+  /* A relay connecting to itself (or a peer replaying our certificates
+   * with its own key would fail AUTHENTICATE anyway): refused at CERTS. */
+  link_config_t ic, rc;
+  link_handshake_t *i, *r;
+  flight_t f;
+  init_cfg(&ic, &rc);
+  rc.creds = link_keys_creds(KEYS);       /* the responder is ME as well */
+  size_t len;
+  ic.tls_peer_cert = tls_context_link_cert_der(link_keys_tls(KEYS), &len);
+  ic.tls_peer_cert_len = len;
+  rc.tls_own_cert = ic.tls_peer_cert;
+  rc.tls_own_cert_len = len;
+  run_to_auth(&ic, &rc, &i, &r, &f);
+  expect_refused(r, &f, LINK_ERR_IDENTITY, "our own identity");
+  flight_free(&f);
+  link_handshake_free(i);
+  link_handshake_free(r);
+}
