@@ -131,7 +131,10 @@ fuzz_one(const uint8_t *data, size_t len)
 {
   if (len < 1)
     return 0;
-  uint8_t *copy = al_memdup(data + 1, len > 1 ? len - 1 : 1);
+  /* Exact-size copy so that over-reads are caught by the sanitizers. */
+  uint8_t *copy = al_malloc(len > 1 ? len - 1 : 1);
+  if (len > 1)
+    memcpy(copy, data + 1, len - 1);
   if (data[0] == 0)
     fuzz_authenticate(copy, len - 1);
   else if (data[0] == 1)
