@@ -3,9 +3,16 @@
  * the identities it proves against its DataDirectory's fingerprint files.
  *
  *   link-interop HOST PORT FINGERPRINT_FILE ED25519_FINGERPRINT_FILE [N]
+ *                [relay [DATADIR]]
  *
  * Runs N (default 3) handshakes expecting the right identities, then one
  * with a wrong expected RSA identity that must fail.  Prints timings.
+ * With "relay", each handshake authenticates as a relay with freshly made
+ * keys (CERTS 2, 3, 4, 6, 7 + AUTHENTICATE AUTH0003, tor-spec 4.4.2) and
+ * prints the identity we proved, so the caller can find it in tor's log.
+ * With DATADIR, the long-term keys are the tor-format keys in
+ * DATADIR/keys (e.g. made by `tor --list-fingerprint`), loaded with
+ * relay_keys_load_or_create() without creating anything.
  * Exit 0 on success, 1 on failure.  Every wait is bounded (20 s). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +23,14 @@
 #include <event2/event.h>
 
 #include "allium/core/channel/channel.h"
+#include "allium/core/channel/link_keys.h"
+#include "allium/core/channel/torcert.h"
+#include "allium/feature/keys/relay_keys.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/evloop/evloop.h"
+#include "allium/lib/malloc/malloc.h"
 
 typedef struct run_t {
   struct event_base *base;
@@ -84,22 +95,96 @@ static int read_value(const char *path, char *out, size_t max)
   return 0;
 }
 
+/** A relay's long-term keys (fresh) and link keys made from them. */
+typedef struct me_t {
+  rsa_key_t *rsa;
+  ed25519_keypair_t ed_id, ed_sign;
+  link_keys_t *keys;
+  uint8_t fp[20];
+} me_t;
+
+static int me_make(me_t *m)
+{
+  torcert_t *c4 = NULL;
+  time_t now = time(NULL);
+  memset(m, 0, sizeof(*m));
+  m->rsa = rsa_key_generate(1024);
+  if (!m->rsa || rsa_key_fingerprint(m->rsa, m->fp) < 0 ||
+      ed25519_keypair_generate(&m->ed_id) < 0 ||
+      ed25519_keypair_generate(&m->ed_sign) < 0 ||
+      torcert_create(&c4, CERT_TYPE_ID_SIGNING, CERT_KEY_TYPE_ED25519,
+                     m->ed_sign.pub.pubkey, &m->ed_id, now, 30 * 86400,
+                     1) < 0)
+    return -1;
+  m->keys = link_keys_new(m->rsa, &m->ed_id.pub, &m->ed_sign, c4->encoded,
+                          c4->encoded_len, now);
+  torcert_free(c4);
+  return m->keys ? 0 : -1;
+}
+
+/** Link keys from the tor-format keys in datadir/keys. */
+static int me_load(me_t *m, const char *datadir)
+{
+  relay_keys_t *k = NULL;
+  size_t len = 0;
+  memset(m, 0, sizeof(*m));
+  int r = relay_keys_load_or_create(datadir, 0, &k);
+  if (r != 0) {
+    fprintf(stderr, "cannot load keys from %s: %s\n", datadir,
+            relay_keys_strerror(r));
+    return -1;
+  }
+  const uint8_t *c4 = relay_keys_signing_cert_encoded(k, &len);
+  memcpy(m->fp, relay_keys_identity_digest(k), 20);
+  m->ed_id.pub = *relay_keys_master_public(k);
+  m->keys = link_keys_new(relay_keys_identity_rsa(k), relay_keys_master_public(k),
+                          relay_keys_signing_keypair(k), c4, len, time(NULL));
+  relay_keys_free(k);
+  return m->keys ? 0 : -1;
+}
+
+static void me_free(me_t *m)
+{
+  link_keys_free(m->keys);
+  rsa_key_free(m->rsa);
+  ed25519_keypair_wipe(&m->ed_id);
+  ed25519_keypair_wipe(&m->ed_sign);
+}
+
 /** One connection; returns the channel (caller frees) after open/close. */
 static channel_t *run_once(struct event_base *base, tls_context_t *tls,
                            const struct sockaddr_in *sin, const uint8_t *rsa,
-                           const ed25519_public_key_t *ed, run_t *r)
+                           const ed25519_public_key_t *ed, const me_t *me,
+                           run_t *r)
 {
   channel_target_t t = { (const struct sockaddr *)sin, sizeof(*sin), rsa, ed };
   channel_callbacks_t cbs = { on_open, on_cell, on_close, r };
   struct timeval limit = { 20, 0 };
   memset(r, 0, sizeof(*r));
   r->base = base;
-  channel_t *ch = channel_connect(base, tls, &t, &cbs);
+  channel_t *ch = channel_connect_relay(base, tls, &t,
+                                        me ? link_keys_creds(me->keys) : NULL,
+                                        &cbs);
   if (!ch)
     return NULL;
   event_base_loopexit(base, &limit);
   event_base_dispatch(base);
   return ch;
+}
+
+/** Make (or load from datadir) our relay keys and say which identity we
+ * authenticate as. */
+static int announce_relay(me_t *me, const char *datadir)
+{
+  char fphex[41], edb64[64];
+  if (datadir ? me_load(me, datadir) < 0 : me_make(me) < 0) {
+    fprintf(stderr, "cannot make relay keys\n");
+    return -1;
+  }
+  base16_encode(fphex, sizeof(fphex), me->fp, 20);
+  base64_encode(edb64, sizeof(edb64), me->ed_id.pub.pubkey, 32, 0);
+  printf("relay mode: authenticating as %s (ed25519 %s)\n", fphex, edb64);
+  return 0;
 }
 
 int main(int argc, char **argv)
@@ -109,6 +194,8 @@ int main(int argc, char **argv)
   ed25519_public_key_t ed;
   struct sockaddr_in sin;
   int n = argc > 5 ? atoi(argv[5]) : 3, fails = 0;
+  int relay = argc > 6 && !strcmp(argv[6], "relay");
+  me_t me;
   if (argc < 5) {
     fprintf(stderr, "usage: %s HOST PORT FP_FILE ED_FP_FILE [N]\n", argv[0]);
     return 2;
@@ -128,14 +215,18 @@ int main(int argc, char **argv)
     fprintf(stderr, "HOST must be a loopback IPv4 address\n");
     return 2;
   }
+  if (relay && announce_relay(&me, argc > 7 ? argv[7] : NULL) < 0)
+    return 1;
   struct event_base *base = event_base_new();
   tls_context_t *tls = tls_context_new_client();
   run_t r;
   uint64_t total = 0;
   for (int i = 0; i < n; i++) {
-    channel_t *ch = run_once(base, tls, &sin, rsa_id, &ed, &r);
+    channel_t *ch = run_once(base, tls, &sin, rsa_id, &ed,
+                             relay ? &me : NULL, &r);
     const link_peer_t *p = ch ? channel_peer(ch) : NULL;
     if (!ch || !r.opened || !r.created || !p->authenticated ||
+        p->we_authenticated != relay ||
         !crypto_memeq(p->rsa_id, rsa_id, 20) ||
         !crypto_memeq(p->ed_id.pubkey, ed.pubkey, 32)) {
       printf("FAIL: handshake %d: %s (%s)\n", i,
@@ -143,9 +234,10 @@ int main(int argc, char **argv)
              ch ? channel_error(ch) : "cannot connect");
       fails++;
     } else {
-      printf("PASS: handshake %d: link protocol %u, %s %s, TLS %llu ms, "
+      printf("PASS: handshake %d%s: link protocol %u, %s %s, TLS %llu ms, "
              "total %llu ms, clock skew %lld s, CREATE_FAST->CREATED_FAST %llu ms\n",
-             i, channel_linkproto(ch),
+             i, relay ? " (authenticated as a relay)" : "",
+             channel_linkproto(ch),
              channel_tls_version(ch), channel_tls_cipher(ch),
              (unsigned long long)channel_tls_msec(ch),
              (unsigned long long)channel_handshake_msec(ch),
@@ -161,7 +253,7 @@ int main(int argc, char **argv)
            (unsigned long long)(total / (uint64_t)n), n);
   /* A wrong expected RSA identity must be refused. */
   rsa_id[0] ^= 0xff;
-  channel_t *ch = run_once(base, tls, &sin, rsa_id, &ed, &r);
+  channel_t *ch = run_once(base, tls, &sin, rsa_id, &ed, NULL, &r);
   if (ch && !r.opened && r.closed &&
       r.reason == CHANNEL_CLOSE_HANDSHAKE_FAILED) {
     printf("PASS: wrong identity refused: %s\n", channel_error(ch));
@@ -172,5 +264,7 @@ int main(int argc, char **argv)
   channel_free(ch);
   tls_context_free(tls);
   event_base_free(base);
+  if (relay)
+    me_free(&me);
   return fails ? 1 : 0;
 }

@@ -16,10 +16,13 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include "allium/core/channel/link_auth.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"
 #define LOG_MODULE "channel"
 #include "allium/lib/log/log.h"
+
+#define CHANNEL_CREDS_BUFS 7
 
 struct channel_t {
   struct event_base *base;
@@ -28,8 +31,9 @@ struct channel_t {
   tls_conn_t *tls;
   link_handshake_t *hs;
   link_config_t cfg;
-  link_creds_t creds;             /* responder: owned copies */
-  uint8_t *creds_buf[4];
+  link_creds_t creds;             /* our relay certs: owned copies */
+  uint8_t *creds_buf[CHANNEL_CREDS_BUFS];
+  ed25519_keypair_t auth_key;     /* initiating relay: type 6 key copy */
   uint8_t exp_rsa[DIGEST_SHA1_LEN];
   ed25519_public_key_t exp_ed;
   channel_state_t state;
@@ -84,8 +88,9 @@ void channel_free_(channel_t *ch)
   tls_conn_free(ch->tls);
   link_handshake_free(ch->hs);
   circid_set_free(ch->circids);
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < CHANNEL_CREDS_BUFS; i++)
     al_free(ch->creds_buf[i]);
+  ed25519_keypair_wipe(&ch->auth_key);
   al_free(ch);
 }
 
@@ -175,6 +180,16 @@ static void on_read(struct bufferevent *bev, void *arg)
     read_cells(ch, in);
 }
 
+/** The RFC 5705 exporter for AUTHENTICATE (tor-spec 4.4.2). */
+static int export_auth3(void *arg, uint8_t *out, size_t outlen,
+                        const uint8_t *context, size_t ctxlen)
+{
+  channel_t *ch = arg;
+  return tls_conn_export_keying_material(ch->tls, out, outlen,
+                                         LINK_AUTH3_EXPORTER_LABEL, context,
+                                         ctxlen);
+}
+
 /** TLS is up: start the link handshake. */
 static void tls_done(channel_t *ch)
 {
@@ -189,9 +204,15 @@ static void tls_done(channel_t *ch)
     }
     ch->cfg.tls_peer_cert = der;
     ch->cfg.tls_peer_cert_len = len;
+  } else if (tls_conn_own_cert_der(ch->tls, &der, &len) == 0) {
+    ch->cfg.tls_own_cert = der;      /* SCERT for AUTHENTICATE */
+    ch->cfg.tls_own_cert_len = len;
   }
+  ch->cfg.tls_export = export_auth3;
+  ch->cfg.tls_export_arg = ch;
   ch->hs = link_handshake_new(&ch->cfg);
   ch->cfg.tls_peer_cert = NULL;
+  ch->cfg.tls_own_cert = NULL;
   al_free(der);
   if (!ch->hs) {
     ch->error = "cannot start the link handshake";
@@ -313,9 +334,45 @@ static void addr_from_sockaddr(cell_addr_t *a, const struct sockaddr *sa)
   }
 }
 
+/** Copy our relay certificates (and auth key) into the channel. */
+static const uint8_t *dup_cert(channel_t *ch, int i, const uint8_t *p,
+                               size_t n)
+{
+  ch->creds_buf[i] = p && n ? al_memdup(p, n) : NULL;
+  return ch->creds_buf[i];
+}
+
+static void copy_creds(channel_t *ch, const link_creds_t *c)
+{
+  ch->creds = *c;
+  ch->creds.id_cert = dup_cert(ch, 0, c->id_cert, c->id_cert_len);
+  ch->creds.signing_cert = dup_cert(ch, 1, c->signing_cert,
+                                    c->signing_cert_len);
+  ch->creds.link_cert = dup_cert(ch, 2, c->link_cert, c->link_cert_len);
+  ch->creds.crosscert = dup_cert(ch, 3, c->crosscert, c->crosscert_len);
+  ch->creds.rsa_link_cert = dup_cert(ch, 4, c->rsa_link_cert,
+                                     c->rsa_link_cert_len);
+  ch->creds.rsa_auth_cert = dup_cert(ch, 5, c->rsa_auth_cert,
+                                     c->rsa_auth_cert_len);
+  ch->creds.auth_cert = dup_cert(ch, 6, c->auth_cert, c->auth_cert_len);
+  if (c->auth_key) {
+    ch->auth_key = *c->auth_key;
+    ch->creds.auth_key = &ch->auth_key;
+  }
+  ch->cfg.creds = &ch->creds;
+}
+
 channel_t *channel_connect(struct event_base *base, tls_context_t *tls,
                            const channel_target_t *t,
                            const channel_callbacks_t *cbs)
+{
+  return channel_connect_relay(base, tls, t, NULL, cbs);
+}
+
+channel_t *channel_connect_relay(struct event_base *base, tls_context_t *tls,
+                                 const channel_target_t *t,
+                                 const link_creds_t *creds,
+                                 const channel_callbacks_t *cbs)
 {
   if (!base || !tls || !t || !t->addr)
     return NULL;
@@ -332,6 +389,8 @@ channel_t *channel_connect(struct event_base *base, tls_context_t *tls,
     ch->cfg.expected_ed_id = &ch->exp_ed;
   }
   addr_from_sockaddr(&ch->cfg.peer_addr, t->addr);
+  if (creds)
+    copy_creds(ch, creds);
   ch->bev = bufferevent_openssl_socket_new(base, -1, tls_conn_ssl_ref(ch->tls),
                                            BUFFEREVENT_SSL_CONNECTING,
                                            BEV_OPT_CLOSE_ON_FREE);
@@ -348,21 +407,6 @@ channel_t *channel_connect(struct event_base *base, tls_context_t *tls,
   }
   set_nodelay(ch);
   return ch;
-}
-
-/** Copy the responder's certificates into the channel. */
-static void copy_creds(channel_t *ch, const link_creds_t *c)
-{
-  ch->creds_buf[0] = al_memdup(c->id_cert, c->id_cert_len);
-  ch->creds_buf[1] = al_memdup(c->signing_cert, c->signing_cert_len);
-  ch->creds_buf[2] = al_memdup(c->link_cert, c->link_cert_len);
-  ch->creds_buf[3] = al_memdup(c->crosscert, c->crosscert_len);
-  ch->creds = *c;
-  ch->creds.id_cert = ch->creds_buf[0];
-  ch->creds.signing_cert = ch->creds_buf[1];
-  ch->creds.link_cert = ch->creds_buf[2];
-  ch->creds.crosscert = ch->creds_buf[3];
-  ch->cfg.creds = &ch->creds;
 }
 
 channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
@@ -395,6 +439,18 @@ channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
   bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
   set_nodelay(ch);
   return ch;
+}
+
+int channel_set_my_addrs(channel_t *ch, const cell_addr_t *addrs, size_t n)
+{
+  if (!ch || ch->hs || ch->state != CHANNEL_STATE_CONNECTING ||
+      (n && !addrs))
+    return -1;
+  if (n > LINK_MAX_PEER_ADDRS)
+    n = LINK_MAX_PEER_ADDRS;
+  memcpy(ch->cfg.my_addrs, addrs, n * sizeof(addrs[0]));
+  ch->cfg.n_my_addrs = (uint8_t)n;
+  return 0;
 }
 
 int channel_send_cell(channel_t *ch, const cell_t *cell)

@@ -103,22 +103,40 @@ typedef struct channel_target_t {
 /** Default bound on TCP+TLS+link handshake time. */
 #define CHANNEL_HANDSHAKE_TIMEOUT_MSEC 30000
 
-/** Start connecting to t (copied) with the client TLS context tls (must
- * outlive the channel).  NULL if the attempt could not even start.
+/** Start connecting to t (copied) with the client TLS context tls (its
+ * TLS session keeps what it needs, so tls may be freed after this).  NULL if the attempt could not even start.
  * Caller frees with channel_free() (not from a callback). */
 channel_t *channel_connect(struct event_base *base, tls_context_t *tls,
                            const channel_target_t *t,
                            const channel_callbacks_t *cbs);
 
+/** channel_connect() as a relay: once the responder's CERTS checked out,
+ * answer its AUTH_CHALLENGE with CERTS (types 2, 3, 4, 6, 7), AUTHENTICATE
+ * AUTH0003 (tor-spec 4.4.2) and NETINFO, using creds (copied, including
+ * the auth key; see link_keys_creds()).  creds NULL: same as
+ * channel_connect(). */
+channel_t *channel_connect_relay(struct event_base *base, tls_context_t *tls,
+                                 const channel_target_t *t,
+                                 const link_creds_t *creds,
+                                 const channel_callbacks_t *cbs);
+
 /** Serve an accepted socket fd (the channel owns and closes it) with the
  * server context tls and our certificates creds (copied; creds->link_cert
- * must certify tls's link certificate, see link_make_tls_link_cert()); peer
+ * must certify tls's link certificate, see link_make_tls_link_cert(); use
+ * link_keys_tls() and link_keys_creds() of one link_keys_t); peer
  * is the accepted address (may be NULL).  NULL on failure (fd is then
  * closed). */
 channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
                           int fd, const struct sockaddr *peer,
                           socklen_t peerlen, const link_creds_t *creds,
                           const channel_callbacks_t *cbs);
+
+/** Our advertised addresses for NETINFO's "this OR's addresses" (tor-spec
+ * 4.5; a relay lists the addresses it is reachable at, so that its peer
+ * can tell whether the connection is canonical).  Call right after
+ * channel_accept() / channel_connect_relay(), before the event loop runs.
+ * At most LINK_MAX_PEER_ADDRS are kept.  0, or -1 if too late. */
+int channel_set_my_addrs(channel_t *ch, const cell_addr_t *addrs, size_t n);
 
 /** Close (idempotent): on_close(reason) runs now if it has not yet.
  * Queued output is dropped. */
@@ -130,7 +148,12 @@ void channel_free_(channel_t *ch);
 int channel_send_cell(channel_t *ch, const cell_t *cell);
 
 channel_state_t channel_state(const channel_t *ch);
-/** Peer facts from the handshake (borrowed; valid once OPEN). */
+/** Peer facts from the handshake (borrowed; valid once OPEN).  On an
+ * accepted channel, ->authenticated is 1 only for a relay that proved its
+ * RSA and ed25519 identities (rsa_id, ed_id) with CERTS + AUTHENTICATE; a
+ * peer that sent only NETINFO is a client.  On a channel we opened,
+ * ->authenticated is the responder's proof and ->we_authenticated says
+ * whether we authenticated as a relay. */
 const link_peer_t *channel_peer(const channel_t *ch);
 /** Negotiated link protocol (0 before). */
 unsigned channel_linkproto(const channel_t *ch);

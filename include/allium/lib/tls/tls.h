@@ -64,6 +64,8 @@ tls_context_t *tls_context_new_client(void);
 tls_context_t *tls_context_new_server(const rsa_key_t *identity, int link_bits,
                                       time_t now, time_t link_lifetime);
 
+/** Sessions made from a context keep what they need of it: a context may be
+ * freed (e.g. replaced on link-key rotation) while its sessions run. */
 void tls_context_free_(tls_context_t *ctx);
 #define tls_context_free(p) do { tls_context_free_(p); (p) = NULL; } while (0)
 
@@ -125,8 +127,9 @@ int tls_x509_check_rsa_id_cert(const uint8_t *der, size_t len, time_t now,
                                int bits, rsa_key_t **key_out,
                                const char **why);
 
-/** Make a certificate for testing the checks above: the public key of
- * `subject` signed by `issuer`, valid [not_before, not_after].  DER into a
+/** Make a certificate: the public key of `subject` signed by `issuer`
+ * (SHA-256, random DNs), valid [not_before, not_after].  Used for the
+ * CERTS type 3 "AUTH" certificate and by tests.  DER into a
  * new buffer (caller frees).  0 or -1. */
 int tls_x509_make_cert(const rsa_key_t *subject, const rsa_key_t *issuer,
                        time_t not_before, time_t not_after,

@@ -12,6 +12,8 @@
 #include <event2/event.h>
 
 #include "allium/core/channel/channel.h"
+#include "allium/core/channel/link_keys.h"
+#include "allium/core/channel/torcert.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/malloc/malloc.h"
 
@@ -104,6 +106,8 @@ typedef struct world_t {
   struct event *lev;
   side_t cli, srv;
   uint32_t idle_msec;
+  const link_creds_t *cli_creds;   /* connect as this relay */
+  int srv_addrs;                   /* the server advertises 127.0.0.9 */
 } world_t;
 
 static void maybe_stop(world_t *w)
@@ -158,6 +162,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
   w->srv.ch = channel_accept(BASE, R.tls, fd, (struct sockaddr *)&peer, plen,
                              &R.creds, &cbs);
   cr_assert_not_null(w->srv.ch);
+  if (w->srv_addrs) {
+    cell_addr_t a = { .type = CELL_ADDR_IPV4 };
+    memcpy(a.addr, "\x7f\x00\x00\x09", 4);
+    cr_assert_eq(channel_set_my_addrs(w->srv.ch, &a, 1), 0);
+  }
   if (w->idle_msec)
     channel_set_idle_timeout(w->srv.ch, w->idle_msec);
 }
@@ -180,7 +189,7 @@ static void world_start(world_t *w, tls_context_t *cctx, const uint8_t *rsa,
   event_add(w->lev, NULL);
   channel_target_t t = { (struct sockaddr *)&sin, sizeof(sin), rsa, ed };
   channel_callbacks_t cbs = { s_open, s_cell, s_close, &w->cli };
-  w->cli.ch = channel_connect(BASE, cctx, &t, &cbs);
+  w->cli.ch = channel_connect_relay(BASE, cctx, &t, w->cli_creds, &cbs);
   cr_assert_not_null(w->cli.ch);
   for (int i = 0; i < 100; i++) {
     maybe_stop(w);
@@ -323,4 +332,52 @@ Test(channel, connect_refused)
   }
   channel_free(cli.ch);
   tls_context_free(cctx);
+}
+
+/* A relay connecting to a relay (tor-spec 4.4.2) over real TLS: the
+ * responder verifies CERTS + AUTHENTICATE (whose TLSSECRETS come from the
+ * RFC 5705 exporter of this very session) and learns our identities. */
+Test(channel, relay_authenticates_to_relay)
+{
+  world_t w;
+  relay_t me;
+  torcert_t *c4 = NULL;
+  time_t now = time(NULL);
+  memset(&w, 0, sizeof(w));
+  relay_make(&me, now);
+  cr_assert_eq(torcert_create(&c4, CERT_TYPE_ID_SIGNING, CERT_KEY_TYPE_ED25519,
+                              me.ed_sign.pub.pubkey, &me.ed_id, now,
+                              30 * 86400, 1), 0);
+  link_keys_t *keys = link_keys_new(me.rsa, &me.ed_id.pub, &me.ed_sign,
+                                    c4->encoded, c4->encoded_len, now);
+  cr_assert_not_null(keys);
+  torcert_free(c4);
+  w.cli_creds = link_keys_creds(keys);
+  w.srv.reply = 1;
+  w.srv_addrs = 1;
+  tls_context_t *cctx = tls_context_new_client();
+  world_start(&w, cctx, R.rsa_fp, &R.ed_id.pub);
+  cr_assert(w.cli.opened, "client: %s", channel_error(w.cli.ch));
+  cr_assert(w.srv.opened, "server: %s", channel_error(w.srv.ch));
+  const link_peer_t *ps = channel_peer(w.srv.ch), *pc = channel_peer(w.cli.ch);
+  cr_assert(ps->authenticated, "responder did not authenticate us");
+  cr_assert_arr_eq(ps->rsa_id, me.rsa_fp, 20);
+  cr_assert_arr_eq(ps->ed_id.pubkey, me.ed_id.pub.pubkey, 32);
+  cr_assert_neq(ps->netinfo_time, 0);   /* a relay sends its clock */
+  cr_assert(pc->authenticated && pc->we_authenticated);
+  cr_assert_eq(pc->n_addrs, 1);                 /* channel_set_my_addrs */
+  cr_assert_arr_eq(pc->addrs[0].addr, "\x7f\x00\x00\x09", 4);
+  cr_assert_eq(channel_set_my_addrs(w.srv.ch, NULL, 0), -1);   /* too late */
+  /* The channel carries cells afterwards. */
+  uint32_t id;
+  uint8_t x[20] = { 7 };
+  cr_assert_eq(circid_set_alloc(channel_circids(w.cli.ch), &id), 0);
+  cell_t c = { id, CELL_CREATE_FAST, sizeof(x), x };
+  cr_assert_eq(channel_send_cell(w.cli.ch, &c), 0);
+  RUN_UNTIL(w.cli.cells == 1);
+  cr_assert_eq(w.cli.last_cmd, CELL_CREATED_FAST);
+  world_stop(&w);
+  tls_context_free(cctx);
+  link_keys_free(keys);
+  relay_free(&me);
 }
