@@ -86,7 +86,9 @@ int circ_relay_handle_cell(circ_relay_t *c, int from_dir, uint8_t command,
  * are, towards *to_dir (an unrecognized cell passed on; nothing is queued
  * or allocated); 0 when the cell was handled here (look at
  * circ_relay_next_cell() / circ_relay_next_event()); negative on API
- * misuse. */
+ * misuse.  Order: when it returns 1, first send what circ_relay_next_cell()
+ * still holds (those cells were encrypted earlier), then this cell, so each
+ * direction leaves in keystream order. */
 int circ_relay_process_cell(circ_relay_t *c, int from_dir, uint8_t command,
                             uint8_t payload[CELL_PAYLOAD_LEN], int *to_dir);
 /** For callers that keep their own per-circuit output queues (the cell
