@@ -65,11 +65,25 @@ realloc(void *p, size_t n)
 #endif
 
 static double
-now_sec(void)
+clock_sec(clockid_t id)
 {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+now_sec(void)
+{
+  return clock_sec(CLOCK_MONOTONIC);
+}
+
+/* CPU seconds of this thread: the per-core figures hold on a busy
+ * machine too. */
+static double
+cpu_sec(void)
+{
+  return clock_sec(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* ---- middle relay cell path ---- */
@@ -133,7 +147,7 @@ path_row(const char *what, circ_relay_t *c, int from_dir, double seconds)
   unsigned long long cells = 0, passed = 0;
   crypto_rand(cell, sizeof(cell));
   unsigned long a0 = atomic_load(&n_allocs);
-  double start = now_sec(), el;
+  double start = now_sec(), cpu0 = cpu_sec(), el;
   do {
     for (int i = 0; i < 4096; i++) {
       int dir;
@@ -143,9 +157,10 @@ path_row(const char *what, circ_relay_t *c, int from_dir, double seconds)
     cells += 4096;
     el = now_sec() - start;
   } while (el < seconds);
+  double cpu = cpu_sec() - cpu0;
   unsigned long allocs = atomic_load(&n_allocs) - a0;
-  printf("%-44s %12.0f cells/s %9.1f MB/s", what, cells / el,
-         cells / el * CELL_PAYLOAD_LEN / 1e6);
+  printf("%-44s %12.0f cells/s %9.1f MB/s  %.0f cells/CPU-s", what,
+         cells / el, cells / el * CELL_PAYLOAD_LEN / 1e6, cells / cpu);
 #ifdef COUNT_ALLOCS
   printf("  %.4f allocs/cell", (double)allocs / (double)cells);
 #else
@@ -210,7 +225,7 @@ answer_row(const char *what, const answer_set_t *s, uint8_t cmd,
   onion_answer_t a;
   unsigned long long ops = 0;
   unsigned long a0 = atomic_load(&n_allocs);
-  double start = now_sec(), el;
+  double start = now_sec(), cpu0 = cpu_sec(), el;
   do {
     for (int i = 0; i < 16; i++)
       if (onion_server_answer(&a, &s->keys, NULL, cmd, p,
@@ -219,8 +234,9 @@ answer_row(const char *what, const answer_set_t *s, uint8_t cmd,
     ops += 16;
     el = now_sec() - start;
   } while (el < seconds);
+  double cpu = cpu_sec() - cpu0;
   unsigned long allocs = atomic_load(&n_allocs) - a0;
-  printf("%-44s %12.0f ops/s", what, ops / el);
+  printf("%-44s %12.0f ops/s  %.0f ops/CPU-s", what, ops / el, ops / cpu);
 #ifdef COUNT_ALLOCS
   printf("  %.1f allocs/op", (double)allocs / (double)ops);
 #else
@@ -293,15 +309,16 @@ pool_row(const char *what, unsigned threads, uint8_t cmd, const uint8_t *p,
   r.w = onion_workers_new(&cfg, keys);
   r.cmd = cmd;
   r.payload = p;
-  double start = now_sec();
+  double start = now_sec(), cpu0 = clock_sec(CLOCK_PROCESS_CPUTIME_ID);
   r.deadline = start + seconds;
   for (int i = 0; i < 256; i++)     /* keep the workers busy */
     pool_submit(&r);
   event_base_dispatch(r.base);
   double el = now_sec() - start;
+  double cpu = clock_sec(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   unsigned n = threads ? threads : workqueue_online_cores();
-  printf("%-44s %12.0f ops/s  (%u threads%s)\n", what, r.done / el, n,
-         r.failed ? ", FAILURES" : "");
+  printf("%-44s %12.0f ops/s  %.0f ops/CPU-s (%u threads%s)\n", what,
+         r.done / el, r.done / cpu, n, r.failed ? ", FAILURES" : "");
   r.stopping = 1;
   onion_workers_free(r.w);
   event_base_free(r.base);
