@@ -1,13 +1,18 @@
 /* bench_crypto.c -- rough throughput of the circuit crypto: relay cell
- * crypto (tor-spec 5.5 / 6.1), ntor and ntor v3 server handshakes
- * (tor-spec 5.1.4, proposal 332), Ed25519 and X25519.  Each figure runs for
- * about one second (ALLIUM_BENCH_SECONDS overrides); nothing is asserted.
+ * crypto (tor-spec 5.5 / 6.1), a middle relay's in-place cell path
+ * (circ_relay_process_cell(), with heap allocations counted), create-cell
+ * answers (onion_server_answer(): ntor, ntor v3, CREATE_FAST; tor-spec
+ * 5.1.4, 5.1.5, proposal 332) on one core and on the worker pool
+ * (onion_workers.h), Ed25519 and X25519.  Each figure runs for about one
+ * second (ALLIUM_BENCH_SECONDS overrides); nothing is asserted.
  * Usage: bench-crypto [seconds]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "bench_relay_path.h"
 
 #include "allium/core/circuit/relay_crypto.h"
 #include "allium/core/onion/onion_ntor.h"
@@ -217,7 +222,10 @@ main(int argc, char **argv)
   }
   printf("allium crypto benchmark (%.1f s per figure)\n", bench_seconds);
   bench_relay();
+  bench_relay_path(bench_seconds);
   bench_handshakes();
+  bench_answers(bench_seconds);
+  bench_workers(bench_seconds);
   bench_pk();
   return 0;
 }

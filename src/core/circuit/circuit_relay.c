@@ -1,15 +1,17 @@
 /* circuit_relay.c -- relay side of a circuit as a sans-IO state machine:
- * answering CREATE2 with ntor (tor-spec 5.1, 5.1.4), EXTEND2 -> CREATE2 ->
- * EXTENDED2 (5.1.2), RELAY_EARLY limits (5.6), DESTROY / TRUNCATE (5.4),
- * one layer of relay crypto with the recognized check (5.5, 6.1) and
- * circuit-level authenticated SENDMEs at the edge (7.3, proposal 289).
+ * built from a create-cell answer (tor-spec 5.1, 5.1.4, 5.1.5; proposal
+ * 332: onion_server.c), EXTEND2 -> CREATE2 -> EXTENDED2 (5.1.2), RELAY_EARLY
+ * limits (5.6), DESTROY / TRUNCATE (5.4), one layer of relay crypto with the
+ * recognized check, in place (5.5, 6.1), per-circuit queue cap (tor's
+ * circ_max_cell_queue_size, param-spec) and circuit-level authenticated
+ * SENDMEs at the edge (7.3, proposal 289).
  * See include/allium/core/circuit/circuit_relay.h. */
 #define LOG_MODULE "circuit"
 #include "allium/core/circuit/circuit_relay.h"
 #include "allium/core/circuit/relay_crypto.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/onion/onion_ntor.h"
+#include "allium/core/onion/onion_server.h"
 #include "allium/core/relay/relay_queue.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
@@ -18,29 +20,71 @@
 
 #include <string.h>
 
-#define NTOR_KEY_MATERIAL 72   /* Df | Db | Kf | Kb */
-
 struct circ_relay_t {
   circ_relay_state_t state;
   relay_crypto_t *crypto;
   relay_flow_t flow;
   unsigned early_seen;
+  uint16_t htype;
+  bool cc_requested;
+  bool next_gone;            /* TRUNCATE: ignore what the old next hop says */
   relay_streams_t *streams;
   relay_queue_t cells;
+  size_t queued[2];          /* cells in `cells` per direction */
+  size_t queue_cap;
   relay_queue_t events;
 };
 
+static void relay_close(circ_relay_t *c, uint8_t reason, int from_dir,
+                        const char *what);
+
+static void
+push_cell_nocap(circ_relay_t *c, int dir, uint8_t command,
+                const uint8_t *payload, size_t len)
+{
+  circ_cell_t cell;
+  cell.dir = (uint8_t)dir;
+  cell.command = command;
+  memcpy(cell.payload, payload, len);
+  if (len < sizeof(cell.payload))
+    memset(cell.payload + len, 0, sizeof(cell.payload) - len);
+  relay_queue_push(&c->cells, &cell);
+  c->queued[dir & 1]++;
+  memwipe(&cell, sizeof(cell));
+}
+
+/* Drop every queued cell (those of direction dir only, if dir >= 0). */
+static void
+drop_queued(circ_relay_t *c, int dir)
+{
+  relay_queue_t keep;
+  circ_cell_t cell;
+  relay_queue_init(&keep, sizeof(circ_cell_t));
+  while (relay_queue_pop(&c->cells, &cell))
+    if (dir >= 0 && cell.dir != dir)
+      relay_queue_push(&keep, &cell);
+  memwipe(&cell, sizeof(cell));
+  relay_queue_clear(&c->cells);
+  c->cells = keep;
+  if (dir >= 0)
+    c->queued[dir & 1] = 0;
+  else
+    c->queued[0] = c->queued[1] = 0;
+}
+
+/* Queue a cell; a direction past its cap closes the circuit with
+ * RESOURCELIMIT, dropping what was queued (tor closes such circuits). */
 static void
 push_cell(circ_relay_t *c, int dir, uint8_t command, const uint8_t *payload,
           size_t len)
 {
-  circ_cell_t cell;
-  memset(&cell, 0, sizeof(cell));
-  cell.dir = (uint8_t)dir;
-  cell.command = command;
-  memcpy(cell.payload, payload, len);
-  relay_queue_push(&c->cells, &cell);
-  memwipe(&cell, sizeof(cell));
+  if (c->queued[dir & 1] >= c->queue_cap) {
+    drop_queued(c, -1);
+    relay_close(c, CELL_DESTROY_RESOURCELIMIT, -1,
+                "circuit cell queue full");
+    return;
+  }
+  push_cell_nocap(c, dir, command, payload, len);
 }
 
 static void
@@ -56,7 +100,7 @@ push_destroy(circ_relay_t *c, int dir, uint8_t reason)
   uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
   size_t n;
   if (cell_destroy_encode(reason, p, sizeof(p), &n) == 0)
-    push_cell(c, dir, CELL_DESTROY, p, sizeof(p));
+    push_cell_nocap(c, dir, CELL_DESTROY, p, sizeof(p));
 }
 
 /* Close.  from_dir: where a DESTROY came from (-1: our own decision); the
@@ -111,54 +155,60 @@ circ_relay_extend_failed(circ_relay_t *c, uint8_t reason)
 
 /* ---- creation ---- */
 
-static const x25519_keypair_t *
-pick_onion_key(const circ_relay_keys_t *keys, const uint8_t *skin)
+circ_relay_t *
+circ_relay_new_answered(const onion_answer_t *ans)
 {
-  const uint8_t *keyid = skin + NTOR_ONIONSKIN_KEYID_OFF;
-  if (crypto_memeq(keyid, keys->ntor.pub, X25519_KEY_LEN))
-    return &keys->ntor;
-  if (keys->has_old && crypto_memeq(keyid, keys->ntor_old.pub, X25519_KEY_LEN))
-    return &keys->ntor_old;
-  return NULL;
+  if (!ans || (ans->command != CELL_CREATED2 &&
+               ans->command != CELL_CREATED_FAST))
+    return NULL;
+  circ_relay_t *c = al_calloc(1, sizeof(*c));
+  c->crypto = relay_crypto_new(RELAY_CRYPTO_TOR1, ans->keys, ONION_KEYS_LEN,
+                               0);
+  if (!c->crypto) {
+    al_free(c);
+    return NULL;
+  }
+  relay_flow_init_circuit(&c->flow);
+  relay_queue_init(&c->cells, sizeof(circ_cell_t));
+  relay_queue_init(&c->events, sizeof(circ_event_t));
+  c->queue_cap = CIRC_RELAY_QUEUE_CAP_DEFAULT;
+  c->state = CIRC_RELAY_OPEN;
+  c->htype = ans->htype;
+  c->cc_requested = ans->cc_requested;
+  push_cell_nocap(c, CIRC_DIR_PREV, ans->command, ans->reply,
+                  sizeof(ans->reply));
+  return c;
+}
+
+int
+circ_relay_create_cell(circ_relay_t **out, const circ_relay_keys_t *keys,
+                       uint8_t command, const uint8_t *payload, size_t len,
+                       uint8_t *destroy_reason)
+{
+  onion_answer_t ans;
+  *out = NULL;
+  int r = onion_server_answer(&ans, keys, NULL, command, payload, len);
+  if (r < 0) {
+    *destroy_reason = ans.destroy_reason;
+    log_info_rl(60, "refused a create cell: %s", ans.error);
+    return r == ONION_ERR_HANDSHAKE ? CIRC_ERR_CRYPTO : CIRC_ERR_ARG;
+  }
+  *out = circ_relay_new_answered(&ans);
+  onion_answer_wipe(&ans);
+  if (!*out) {
+    *destroy_reason = CELL_DESTROY_INTERNAL;
+    return CIRC_ERR_CRYPTO;
+  }
+  *destroy_reason = CELL_DESTROY_NONE;
+  return 0;
 }
 
 int
 circ_relay_create(circ_relay_t **out, const circ_relay_keys_t *keys,
                   const uint8_t *payload, size_t len, uint8_t *destroy_reason)
 {
-  cell_create2_t cr;
-  uint8_t reply[NTOR_REPLY_LEN];
-  uint8_t k[NTOR_KEY_MATERIAL];
-  uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
-  size_t n;
-  *out = NULL;
-  *destroy_reason = CELL_DESTROY_PROTOCOL;
-  if (!payload || cell_create2_decode(&cr, payload, len) < 0 ||
-      cr.htype != CELL_HTYPE_NTOR || cr.hlen != NTOR_ONIONSKIN_LEN)
-    return CIRC_ERR_ARG;
-  const x25519_keypair_t *kp = pick_onion_key(keys, cr.hdata);
-  if (!kp || ntor_server_respond(reply, k, sizeof(k), cr.hdata, keys->rsa_id,
-                                 kp, NULL) < 0)
-    return CIRC_ERR_CRYPTO;
-  circ_relay_t *c = al_calloc(1, sizeof(*c));
-  c->crypto = relay_crypto_new(RELAY_CRYPTO_TOR1, k, sizeof(k), 0);
-  memwipe(k, sizeof(k));
-  if (!c->crypto) {
-    al_free(c);
-    *destroy_reason = CELL_DESTROY_INTERNAL;
-    return CIRC_ERR_CRYPTO;
-  }
-  relay_flow_init_circuit(&c->flow);
-  relay_queue_init(&c->cells, sizeof(circ_cell_t));
-  relay_queue_init(&c->events, sizeof(circ_event_t));
-  c->state = CIRC_RELAY_OPEN;
-  cell_created2_t cd = { NTOR_REPLY_LEN, reply };
-  (void)cell_created2_encode(&cd, p, sizeof(p), &n);
-  push_cell(c, CIRC_DIR_PREV, CELL_CREATED2, p, sizeof(p));
-  memwipe(reply, sizeof(reply));
-  *destroy_reason = CELL_DESTROY_NONE;
-  *out = c;
-  return 0;
+  return circ_relay_create_cell(out, keys, CELL_CREATE2, payload, len,
+                                destroy_reason);
 }
 
 void
@@ -225,22 +275,62 @@ emit_msg(circ_relay_t *c, circ_event_type_t type, const relay_header_t *h,
   push_event(c, &ev);
 }
 
-/* Copy the known link specifiers of m into t; 0, or -1 if the request
- * lacks a legacy identity or an address (5.1.2). */
+/* Copy the known link specifiers of m into t and pick out the first
+ * address of each family and the identities; 0, or -1 if the request lacks
+ * the legacy identity or any address (5.1.2; the decoder has already
+ * refused duplicate identities and wrong lengths). */
 static int
 copy_target(circ_extend_target_t *t, const relay_extend2_t *m)
 {
-  bool has_id = false, has_addr = false;
+  bool has_id = false;
   for (unsigned i = 0; i < m->n_spec; i++) {
     const relay_lspec_t *l = &m->spec[i];
-    if (l->type > RELAY_LSPEC_ED25519_ID)
+    switch (l->type) {
+    case RELAY_LSPEC_IPV4:
+      if (!t->has_ipv4) {
+        t->has_ipv4 = true;
+        memcpy(t->ipv4, l->u.ipv4.addr, 4);
+        t->ipv4_port = l->u.ipv4.port;
+      }
+      break;
+    case RELAY_LSPEC_IPV6:
+      if (!t->has_ipv6) {
+        t->has_ipv6 = true;
+        memcpy(t->ipv6, l->u.ipv6.addr, 16);
+        t->ipv6_port = l->u.ipv6.port;
+      }
+      break;
+    case RELAY_LSPEC_LEGACY_ID:
+      has_id = true;
+      memcpy(t->rsa_id, l->u.legacy_id, RELAY_LEGACY_ID_LEN);
+      break;
+    case RELAY_LSPEC_ED25519_ID:
+      t->has_ed_id = true;
+      memcpy(t->ed_id, l->u.ed25519_id, RELAY_ED25519_ID_LEN);
+      break;
+    default:
       continue;   /* unknown: ignored */
-    has_id |= l->type == RELAY_LSPEC_LEGACY_ID;
-    has_addr |= l->type == RELAY_LSPEC_IPV4 || l->type == RELAY_LSPEC_IPV6;
+    }
     if (t->n_lspec < CIRC_MAX_LSPEC)
       t->lspec[t->n_lspec++] = *l;
   }
-  return has_id && has_addr ? 0 : -1;
+  if (t->has_ipv4 && t->ipv4_port == 0)
+    t->has_ipv4 = false;
+  if (t->has_ipv6 && t->ipv6_port == 0)
+    t->has_ipv6 = false;
+  return has_id && (t->has_ipv4 || t->has_ipv6) ? 0 : -1;
+}
+
+bool
+circ_extend_target_names(const circ_extend_target_t *t,
+                         const uint8_t rsa_id[20], const uint8_t *ed_id)
+{
+  if (!t || !rsa_id)
+    return false;
+  if (crypto_memeq(t->rsa_id, rsa_id, RELAY_LEGACY_ID_LEN))
+    return true;
+  return ed_id && t->has_ed_id &&
+         crypto_memeq(t->ed_id, ed_id, RELAY_ED25519_ID_LEN);
 }
 
 static void
@@ -261,8 +351,12 @@ relay_handle_extend2(circ_relay_t *c, bool early, const relay_header_t *h,
   int r = relay_extend2_decode(m, body, h->length);
   if (r == 0)
     r = copy_target(&ev->extend, m);
+  /* Onward only what tor 0.4.9 still speaks: ntor and ntor v3. */
+  if (r == 0 && m->htype != CELL_HTYPE_NTOR && m->htype != CELL_HTYPE_NTOR_V3)
+    r = -1;
   if (r == 0) {
     cell_create2_t cr = { m->htype, m->hlen, m->hdata };
+    ev->extend.htype = m->htype;
     r = cell_create2_encode(&cr, ev->extend.create2,
                             sizeof(ev->extend.create2), &n);
   }
@@ -275,6 +369,7 @@ relay_handle_extend2(circ_relay_t *c, bool early, const relay_header_t *h,
   ev->type = CIRC_EV_EXTEND_REQUEST;
   ev->hop = CIRC_HOP_NONE;
   c->state = CIRC_RELAY_EXTENDING;
+  c->next_gone = false;
   push_event(c, ev);
   al_free(ev);
 }
@@ -336,8 +431,19 @@ relay_handle_truncate(circ_relay_t *c)
 {
   uint8_t b[RELAY_BODY_MAX];
   size_t blen;
-  if (c->state == CIRC_RELAY_EXTENDED || c->state == CIRC_RELAY_EXTENDING)
+  if (c->state == CIRC_RELAY_EXTENDED || c->state == CIRC_RELAY_EXTENDING) {
+    /* Cells still queued for the next hop are dropped (tor-spec 5.4). */
+    drop_queued(c, CIRC_DIR_NEXT);
     push_destroy(c, CIRC_DIR_NEXT, CELL_DESTROY_REQUESTED);
+    circ_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = CIRC_EV_NEXT_CLOSED;
+    ev.hop = CIRC_HOP_NONE;
+    ev.reason = CELL_DESTROY_REQUESTED;
+    ev.what = "TRUNCATE";
+    push_event(c, &ev);
+    c->next_gone = true;
+  }
   c->state = CIRC_RELAY_OPEN;
   if (relay_truncated_encode(CELL_DESTROY_REQUESTED, b, sizeof(b), &blen) == 0)
     (void)circ_relay_send(c, RELAY_TRUNCATED, 0, b, blen);
@@ -385,30 +491,32 @@ relay_dispatch(circ_relay_t *c, bool early, const relay_header_t *h,
 
 /* ---- cells ---- */
 
-static void
+/* A RELAY / RELAY_EARLY cell from the originator's side, decrypted in
+ * place; 1 if it is to be passed on to the next hop as it now is. */
+static int
 relay_handle_forward(circ_relay_t *c, uint8_t command,
-                     const uint8_t payload[CELL_PAYLOAD_LEN])
+                     uint8_t payload[CELL_PAYLOAD_LEN])
 {
-  uint8_t buf[CELL_PAYLOAD_LEN];
   relay_header_t h;
   const uint8_t *body;
   bool early = command == CELL_RELAY_EARLY;
   if (early && ++c->early_seen > CIRC_MAX_RELAY_EARLY) {
     protocol_error(c, "more than 8 RELAY_EARLY cells");
-    return;
+    return 0;
   }
-  memcpy(buf, payload, sizeof(buf));
-  if (relay_crypto_relay_decrypt(c->crypto, buf) == 1) {
-    if (relay_cell_unpack(&h, &body, buf) < 0)
+  if (relay_crypto_relay_decrypt(c->crypto, payload) == 1) {
+    if (relay_cell_unpack(&h, &body, payload) < 0)
       protocol_error(c, "malformed relay header");
     else
       relay_dispatch(c, early, &h, body);
-  } else if (c->state == CIRC_RELAY_EXTENDED) {
-    push_cell(c, CIRC_DIR_NEXT, command, buf, sizeof(buf));
-  } else {
-    protocol_error(c, "unrecognized relay cell at the last hop");
+    return 0;
   }
-  memwipe(buf, sizeof(buf));
+  if (c->state == CIRC_RELAY_EXTENDED)
+    return 1;
+  protocol_error(c, c->state == CIRC_RELAY_EXTENDING
+                 ? "unrecognized relay cell while extending"
+                 : "unrecognized relay cell at the last hop");
+  return 0;
 }
 
 static void
@@ -434,61 +542,62 @@ relay_handle_created2(circ_relay_t *c, const uint8_t payload[CELL_PAYLOAD_LEN])
   (void)circ_relay_send(c, RELAY_EXTENDED2, 0, b, blen);
 }
 
-static void
+/* A cell from the next hop; 1 if it is to be passed back (encrypted in
+ * place). */
+static int
 relay_handle_from_next(circ_relay_t *c, uint8_t command,
-                       const uint8_t payload[CELL_PAYLOAD_LEN])
+                       uint8_t payload[CELL_PAYLOAD_LEN])
 {
-  uint8_t buf[CELL_PAYLOAD_LEN];
   uint8_t reason;
+  if (c->next_gone && c->state == CIRC_RELAY_OPEN)
+    return 0;    /* the truncated hop's last words */
   switch (command) {
   case CELL_RELAY:
     if (c->state != CIRC_RELAY_EXTENDED) {
       protocol_error(c, "RELAY cell from a next hop we do not have");
-      return;
+      return 0;
     }
-    memcpy(buf, payload, sizeof(buf));
-    relay_crypto_relay_encrypt(c->crypto, buf);
-    push_cell(c, CIRC_DIR_PREV, CELL_RELAY, buf, sizeof(buf));
-    memwipe(buf, sizeof(buf));
-    return;
+    relay_crypto_relay_encrypt(c->crypto, payload);
+    return 1;
   case CELL_RELAY_EARLY:
     protocol_error(c, "inbound RELAY_EARLY");
-    return;
+    return 0;
   case CELL_CREATED2:
     relay_handle_created2(c, payload);
-    return;
+    return 0;
   case CELL_DESTROY:
     if (c->state != CIRC_RELAY_EXTENDED && c->state != CIRC_RELAY_EXTENDING)
-      return;
+      return 0;
     if (cell_destroy_decode(&reason, payload, CELL_PAYLOAD_LEN) < 0)
       reason = CELL_DESTROY_NONE;
     relay_close(c, reason, CIRC_DIR_NEXT,
                 c->state == CIRC_RELAY_EXTENDING ? "extend refused by next hop"
                                                  : "DESTROY from next hop");
-    return;
+    return 0;
   default:
-    return;
+    return 0;
   }
 }
 
 int
-circ_relay_handle_cell(circ_relay_t *c, int from_dir, uint8_t command,
-                       const uint8_t payload[CELL_PAYLOAD_LEN])
+circ_relay_process_cell(circ_relay_t *c, int from_dir, uint8_t command,
+                        uint8_t payload[CELL_PAYLOAD_LEN], int *to_dir)
 {
   uint8_t reason;
-  if (!payload || (from_dir != CIRC_DIR_PREV && from_dir != CIRC_DIR_NEXT))
+  if (!c || !payload || !to_dir ||
+      (from_dir != CIRC_DIR_PREV && from_dir != CIRC_DIR_NEXT))
     return CIRC_ERR_ARG;
   if (c->state == CIRC_RELAY_CLOSED)
     return 0;
   if (from_dir == CIRC_DIR_NEXT) {
-    relay_handle_from_next(c, command, payload);
-    return 0;
+    *to_dir = CIRC_DIR_PREV;
+    return relay_handle_from_next(c, command, payload);
   }
   switch (command) {
   case CELL_RELAY:
   case CELL_RELAY_EARLY:
-    relay_handle_forward(c, command, payload);
-    return 0;
+    *to_dir = CIRC_DIR_NEXT;
+    return relay_handle_forward(c, command, payload);
   case CELL_DESTROY:
     if (cell_destroy_decode(&reason, payload, CELL_PAYLOAD_LEN) < 0)
       reason = CELL_DESTROY_NONE;
@@ -502,6 +611,50 @@ circ_relay_handle_cell(circ_relay_t *c, int from_dir, uint8_t command,
   default:
     return 0;
   }
+}
+
+int
+circ_relay_handle_cell(circ_relay_t *c, int from_dir, uint8_t command,
+                       const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  uint8_t buf[CELL_PAYLOAD_LEN];
+  int to_dir = 0;
+  if (!c || !payload)
+    return CIRC_ERR_ARG;
+  memcpy(buf, payload, sizeof(buf));
+  int r = circ_relay_process_cell(c, from_dir, command, buf, &to_dir);
+  if (r == 1) {
+    push_cell(c, to_dir, command, buf, sizeof(buf));
+    r = 0;
+  }
+  memwipe(buf, sizeof(buf));
+  return r;
+}
+
+int
+circ_relay_note_queued(circ_relay_t *c, int dir, size_t n)
+{
+  if (!c || n <= c->queue_cap)
+    return 0;
+  (void)dir;
+  drop_queued(c, -1);
+  relay_close(c, CELL_DESTROY_RESOURCELIMIT, -1, "circuit cell queue full");
+  return -1;
+}
+
+void
+circ_relay_set_queue_cap(circ_relay_t *c, size_t cap)
+{
+  if (cap == 0)
+    cap = CIRC_RELAY_QUEUE_CAP_DEFAULT;
+  c->queue_cap = cap < CIRC_RELAY_QUEUE_CAP_MIN ? CIRC_RELAY_QUEUE_CAP_MIN
+                                                : cap;
+}
+
+size_t
+circ_relay_queued(const circ_relay_t *c, int dir)
+{
+  return c->queued[dir & 1];
 }
 
 /* ---- streams ---- */
@@ -547,7 +700,10 @@ circ_relay_streams(circ_relay_t *c)
 int
 circ_relay_next_cell(circ_relay_t *c, circ_cell_t *out)
 {
-  return relay_queue_pop(&c->cells, out);
+  int r = relay_queue_pop(&c->cells, out);
+  if (r == 1 && c->queued[out->dir & 1])
+    c->queued[out->dir & 1]--;
+  return r;
 }
 
 int
@@ -572,4 +728,16 @@ const relay_flow_t *
 circ_relay_flow(const circ_relay_t *c)
 {
   return &c->flow;
+}
+
+uint16_t
+circ_relay_htype(const circ_relay_t *c)
+{
+  return c->htype;
+}
+
+bool
+circ_relay_cc_requested(const circ_relay_t *c)
+{
+  return c->cc_requested;
 }

@@ -58,14 +58,32 @@ typedef enum circ_event_type_t {
    * it, and pass the answer (CREATED2 or DESTROY) to the circuit as a cell
    * from CIRC_DIR_NEXT, or call circ_relay_extend_failed(). */
   CIRC_EV_EXTEND_REQUEST,
+  /** relay: the next hop was torn down after a TRUNCATE (a DESTROY towards
+   * it is queued); once that DESTROY is sent, forget the next channel and
+   * circuit id -- the circuit itself stays open and may extend again. */
+  CIRC_EV_NEXT_CLOSED,
 } circ_event_type_t;
 
 #define CIRC_HOP_NONE 0xff
 
+/** An EXTEND2 request, checked (tor-spec 5.1.2): at least one address and
+ * the legacy RSA identity; at most one of each identity. */
 typedef struct circ_extend_target_t {
   uint8_t n_lspec;
   relay_lspec_t lspec[CIRC_MAX_LSPEC];   /**< known types only (no views) */
-  uint8_t create2[CELL_PAYLOAD_LEN];     /**< CREATE2 payload, zero-padded */
+  uint8_t create2[CELL_PAYLOAD_LEN];     /**< CREATE2 payload, zero-padded:
+                                          *   the client's HTYPE and HDATA */
+  uint16_t htype;                        /**< the client's handshake type */
+  /* The first address of each family (later ones are ignored, as tor). */
+  bool has_ipv4;
+  uint8_t ipv4[4];
+  uint16_t ipv4_port;
+  bool has_ipv6;
+  uint8_t ipv6[16];
+  uint16_t ipv6_port;
+  uint8_t rsa_id[RELAY_LEGACY_ID_LEN];   /**< the next hop must prove it */
+  bool has_ed_id;
+  uint8_t ed_id[RELAY_ED25519_ID_LEN];   /**< ... and this one if present */
 } circ_extend_target_t;
 
 typedef struct circ_event_t {

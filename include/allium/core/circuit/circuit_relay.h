@@ -1,19 +1,24 @@
 /* circuit_relay.h -- the relay side of one circuit as a sans-IO state
- * machine (tor-spec 5.1, 5.1.2, 5.4, 5.5, 5.6, 6.1, 7.3; proposal 289).
+ * machine (tor-spec 5.1, 5.1.2, 5.1.5, 5.4, 5.5, 5.6, 6.1, 7.3; proposal
+ * 289).
  *
  * A relay circuit joins a "prev" channel (towards the originator) and,
  * once extended, a "next" channel.  The caller:
- *   - on a CREATE2 cell for a new circuit id calls circ_relay_create()
- *     (ntor server handshake with the relay's keys; CREATED2 queued);
- *   - hands every later cell of the circuit to circ_relay_handle_cell()
- *     with the direction it came from;
+ *   - answers the create cell of a new circuit id: either synchronously with
+ *     circ_relay_create() / circ_relay_create_cell(), or off the loop with
+ *     onion_workers_submit() (onion_workers.h) and then
+ *     circ_relay_new_answered() on the answer (the reply cell is queued);
+ *   - hands every later cell of the circuit to circ_relay_process_cell()
+ *     (in place, no copy: returns 1 when the caller must pass the cell on)
+ *     or to circ_relay_handle_cell() (copies; passed-on cells are queued);
  *   - sends what circ_relay_next_cell() yields on the channel its dir names
  *     (NEXT: the next channel with the next circuit id, PREV: the previous);
- *   - acts on events: EXTEND_REQUEST (open a CREATE2 towards the target and
- *     pass back CREATED2 / DESTROY, or call circ_relay_extend_failed()),
- *     RELAY_MSG, CLOSED.
+ *   - acts on events: EXTEND_REQUEST (check the target, open a CREATE2
+ *     towards it and pass back CREATED2 / DESTROY, or call
+ *     circ_relay_extend_failed()), NEXT_CLOSED, RELAY_MSG, CLOSED.
  * At the last hop a stream table (exit role) may be attached; recognized
- * stream messages then go to it.  Only ntor (HTYPE 2) is answered.
+ * stream messages then go to it.  CREATE2 with ntor and ntor v3 and
+ * CREATE_FAST are answered (onion_server.h); CREATE/TAP are refused.
  */
 #ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_RELAY_H
 #define ALLIUM_CORE_CIRCUIT_CIRCUIT_RELAY_H
@@ -25,15 +30,17 @@
 #include "allium/core/circuit/circuit_event.h"
 #include "allium/core/relay/flow.h"
 #include "allium/core/relay/stream.h"
+#include "allium/core/onion/onion_server.h"
 #include "allium/lib/crypto/x25519.h"
 
-/** The relay's long-term circuit keys. */
-typedef struct circ_relay_keys_t {
-  uint8_t rsa_id[20];             /**< RSA identity digest (ntor NODEID) */
-  x25519_keypair_t ntor;          /**< current ntor onion key */
-  bool has_old;
-  x25519_keypair_t ntor_old;      /**< previous onion key, still accepted */
-} circ_relay_keys_t;
+/** The relay's long-term circuit keys (see onion_server.h). */
+typedef onion_server_keys_t circ_relay_keys_t;
+
+/** Default cap of cells queued in one direction of one circuit: tor's
+ * circ_max_cell_queue_size consensus parameter (param-spec: default 50000,
+ * minimum 1000).  Past it the circuit closes with RESOURCELIMIT. */
+#define CIRC_RELAY_QUEUE_CAP_DEFAULT 50000
+#define CIRC_RELAY_QUEUE_CAP_MIN 1000
 
 typedef enum circ_relay_state_t {
   CIRC_RELAY_OPEN = 1,      /**< we are the last hop */
@@ -44,15 +51,25 @@ typedef enum circ_relay_state_t {
 
 typedef struct circ_relay_t circ_relay_t;
 
-/** A CREATE2 payload (len bytes, normally 509) arrived for a new circuit.
- * On success *out is a new circuit (caller frees with circ_relay_free())
- * with a CREATED2 cell queued, and 0 is returned.  On failure (malformed,
- * unsupported handshake, onion key or identity not ours) returns a
- * negative value and stores in *destroy_reason the reason for the DESTROY
- * the caller sends back. */
+/** A CREATE2 payload (len bytes, normally 509) arrived for a new circuit:
+ * answer it here, on this thread (ntor or ntor v3).  On success *out is a
+ * new circuit (caller frees with circ_relay_free()) with a CREATED2 cell
+ * queued, and 0 is returned.  On failure (malformed, unsupported handshake,
+ * onion key or identity not ours) returns a negative value and stores in
+ * *destroy_reason the reason for the DESTROY the caller sends back. */
 int circ_relay_create(circ_relay_t **out, const circ_relay_keys_t *keys,
                       const uint8_t *payload, size_t len,
                       uint8_t *destroy_reason);
+/** As circ_relay_create() for any create command (CELL_CREATE2,
+ * CELL_CREATE_FAST; CELL_CREATE is refused). */
+int circ_relay_create_cell(circ_relay_t **out, const circ_relay_keys_t *keys,
+                           uint8_t command, const uint8_t *payload,
+                           size_t len, uint8_t *destroy_reason);
+/** A new circuit from a successful onion_server_answer() (e.g. computed on
+ * a worker thread): relay crypto from ans->keys, the reply cell
+ * (ans->command, ans->reply) queued towards PREV.  NULL if ans is not a
+ * success.  The caller wipes ans afterwards. */
+circ_relay_t *circ_relay_new_answered(const onion_answer_t *ans);
 /** Free, wiping keys; sends nothing.  NULL is fine. */
 void circ_relay_free_(circ_relay_t *c);
 #define circ_relay_free(p) do { circ_relay_free_(p); (p) = NULL; } while (0)
@@ -63,6 +80,27 @@ void circ_relay_free_(circ_relay_t *c);
  * API misuse. */
 int circ_relay_handle_cell(circ_relay_t *c, int from_dir, uint8_t command,
                            const uint8_t payload[CELL_PAYLOAD_LEN]);
+/** Fast path, in place: payload (509 bytes, modified: our relay-crypto
+ * layer is added or removed) is a cell of this circuit from from_dir.
+ * Returns 1 when the caller must send command and payload, as they now
+ * are, towards *to_dir (an unrecognized cell passed on; nothing is queued
+ * or allocated); 0 when the cell was handled here (look at
+ * circ_relay_next_cell() / circ_relay_next_event()); negative on API
+ * misuse.  Order: when it returns 1, first send what circ_relay_next_cell()
+ * still holds (those cells were encrypted earlier), then this cell, so each
+ * direction leaves in keystream order. */
+int circ_relay_process_cell(circ_relay_t *c, int from_dir, uint8_t command,
+                            uint8_t payload[CELL_PAYLOAD_LEN], int *to_dir);
+/** For callers that keep their own per-circuit output queues (the cell
+ * engine): n cells now wait for direction dir.  Past the cap the circuit
+ * closes with RESOURCELIMIT (DESTROYs queued) and -1 is returned; the
+ * caller should then drop its queued cells of this circuit. */
+int circ_relay_note_queued(circ_relay_t *c, int dir, size_t n);
+/** Change the per-direction queue cap (clamped to
+ * CIRC_RELAY_QUEUE_CAP_MIN; 0 = default). */
+void circ_relay_set_queue_cap(circ_relay_t *c, size_t cap);
+/** Cells waiting in circ_relay_next_cell() for direction dir. */
+size_t circ_relay_queued(const circ_relay_t *c, int dir);
 /** The CREATE2 of an EXTEND_REQUEST could not be delivered (no channel,
  * identity mismatch ...): the circuit closes with reason. */
 void circ_relay_extend_failed(circ_relay_t *c, uint8_t reason);
@@ -85,5 +123,16 @@ circ_relay_state_t circ_relay_state(const circ_relay_t *c);
 /** RELAY_EARLY cells received from the originator's side so far. */
 unsigned circ_relay_early_seen(const circ_relay_t *c);
 const relay_flow_t *circ_relay_flow(const circ_relay_t *c);
+/** How the circuit was created: CELL_HTYPE_NTOR, CELL_HTYPE_NTOR_V3 or
+ * ONION_HTYPE_FAST (then we are the first hop, tor-spec 5.4). */
+uint16_t circ_relay_htype(const circ_relay_t *c);
+/** The client asked for congestion control (ntor v3 CC_REQUEST). */
+bool circ_relay_cc_requested(const circ_relay_t *c);
+
+/** True if the EXTEND2 target names this identity (its RSA id equals
+ * rsa_id, or ed_id is non-NULL and equals its ed25519 id): the runtime
+ * refuses to extend to itself or back to the previous hop with it. */
+bool circ_extend_target_names(const circ_extend_target_t *t,
+                              const uint8_t rsa_id[20], const uint8_t *ed_id);
 
 #endif

@@ -31,6 +31,9 @@ typedef struct sim_relay_t {
   int n_stream_errors;
   int n_stream_ends;
   uint8_t last_end_reason;
+  int n_extend_requests;
+  circ_event_t last_extend;    /**< the last EXTEND_REQUEST event */
+  int n_next_closed;           /**< NEXT_CLOSED events (TRUNCATE) */
 } sim_relay_t;
 
 struct sim_t {
@@ -38,6 +41,10 @@ struct sim_t {
   sim_relay_t r[SIM_MAX_RELAYS];
   size_t n_relays;
   sim_tamper_fn tamper;
+  /** Relays take cells through circ_relay_process_cell() in place and
+   * passed-on cells go straight to the neighbour (the engine's path). */
+  bool fast_path;
+  uint64_t fast_passed;        /**< cells passed on by the fast path */
   int tamper_count;            /**< free for the tamper hook */
   /* originator observations */
   bool o_closed;
