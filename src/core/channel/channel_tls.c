@@ -40,6 +40,10 @@ struct channel_t {
   const char *error;
   uint64_t t_start, t_tls, t_open, last_in, last_out;
   uint32_t idle_msec, keepalive_msec;
+  /* Back-pressure hooks (channel_set_output_low_water, channel_set_reading) */
+  void (*on_drained)(channel_t *ch, void *arg);
+  int read_paused;
+  uint64_t n_cells_in, n_cells_out;
 };
 
 const char *channel_close_reason_name(int reason)
@@ -134,7 +138,7 @@ static void read_handshake(channel_t *ch, struct evbuffer *in)
 /** Deliver whole cells from the input buffer. */
 static void read_cells(channel_t *ch, struct evbuffer *in)
 {
-  while (ch->state == CHANNEL_STATE_OPEN) {
+  while (ch->state == CHANNEL_STATE_OPEN && !ch->read_paused) {
     size_t len = evbuffer_get_length(in), hlen = 0, used = 0;
     size_t hdr = len < CELL_VAR_HEADER_MAX ? len : CELL_VAR_HEADER_MAX;
     cell_header_t h;
@@ -155,12 +159,22 @@ static void read_cells(channel_t *ch, struct evbuffer *in)
       return;
     }
     ch->last_in = evloop_monotonic_msec();
+    ch->n_cells_in++;
     if (c.command != CELL_PADDING && c.command != CELL_VPADDING &&
         ch->cbs.on_cell)
       ch->cbs.on_cell(ch, &c, ch->cbs.arg);
     if (ch->state == CHANNEL_STATE_OPEN)
       evbuffer_drain(in, used);
   }
+}
+
+/* The output buffer fell to the low-water mark (channel_set_output_low_water). */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+  channel_t *ch = arg;
+  (void)bev;
+  if (ch->state == CHANNEL_STATE_OPEN && ch->on_drained)
+    ch->on_drained(ch, ch->cbs.arg);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -340,7 +354,7 @@ channel_t *channel_connect(struct event_base *base, tls_context_t *tls,
     return NULL;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
-  bufferevent_setcb(ch->bev, on_read, NULL, on_event, ch);
+  bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
   bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
   if (bufferevent_socket_connect(ch->bev, t->addr, (int)t->addrlen) < 0) {
     channel_free(ch);
@@ -391,7 +405,7 @@ channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
     return NULL;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
-  bufferevent_setcb(ch->bev, on_read, NULL, on_event, ch);
+  bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
   bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
   set_nodelay(ch);
   return ch;
@@ -411,9 +425,88 @@ int channel_send_cell(channel_t *ch, const cell_t *cell)
     r = -1;
   if (out != buf)
     al_free(out);
-  if (r == 0)
+  if (r == 0) {
     ch->last_out = evloop_monotonic_msec();
+    ch->n_cells_out++;
+  }
   return r;
+}
+
+int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
+                       const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  struct evbuffer_iovec v;
+  if (!ch || ch->state != CHANNEL_STATE_OPEN || !ch->bev ||
+      ch->peer.linkproto < CELL_LINKPROTO_MIN)
+    return -1;
+  struct evbuffer *out = bufferevent_get_output(ch->bev);
+  /* Linkproto >= 4: 4-byte circuit id, command, 509 bytes (tor-spec 3).
+   * Written straight into the output buffer: the only copy of this hop. */
+  if (evbuffer_reserve_space(out, 5 + CELL_PAYLOAD_LEN, &v, 1) < 1 ||
+      v.iov_len < 5 + CELL_PAYLOAD_LEN)
+    return -1;
+  uint8_t *p = v.iov_base;
+  p[0] = (uint8_t)(circ_id >> 24);
+  p[1] = (uint8_t)(circ_id >> 16);
+  p[2] = (uint8_t)(circ_id >> 8);
+  p[3] = (uint8_t)circ_id;
+  p[4] = command;
+  memcpy(p + 5, payload, CELL_PAYLOAD_LEN);
+  v.iov_len = 5 + CELL_PAYLOAD_LEN;
+  if (evbuffer_commit_space(out, &v, 1) < 0)
+    return -1;
+  ch->n_cells_out++;
+  return 0;
+}
+
+void channel_note_output(channel_t *ch)
+{
+  ch->last_out = evloop_monotonic_msec();
+}
+
+size_t channel_outbuf_len(const channel_t *ch)
+{
+  if (!ch || !ch->bev)
+    return 0;
+  return evbuffer_get_length(bufferevent_get_output(ch->bev));
+}
+
+void channel_set_output_low_water(channel_t *ch, size_t low,
+                                  void (*on_drained)(channel_t *, void *))
+{
+  ch->on_drained = on_drained;
+  if (ch->bev)
+    bufferevent_setwatermark(ch->bev, EV_WRITE, low, 0);
+}
+
+void channel_set_reading(channel_t *ch, int on)
+{
+  if (!ch || ch->state == CHANNEL_STATE_CLOSED || !ch->bev)
+    return;
+  if (!on == !!ch->read_paused)
+    return;
+  ch->read_paused = !on;
+  if (on) {
+    bufferevent_enable(ch->bev, EV_READ);
+    /* Cells may wait in the input buffer with no new bytes coming: look at
+     * them from the loop, not from inside the caller. */
+    bufferevent_trigger(ch->bev, EV_READ,
+                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+  } else {
+    bufferevent_disable(ch->bev, EV_READ);
+  }
+}
+
+int channel_is_reading(const channel_t *ch)
+{
+  return ch && !ch->read_paused;
+}
+
+void channel_counts(const channel_t *ch, uint64_t *cells_in,
+                    uint64_t *cells_out)
+{
+  *cells_in = ch->n_cells_in;
+  *cells_out = ch->n_cells_out;
 }
 
 channel_state_t channel_state(const channel_t *ch)
