@@ -154,4 +154,5 @@ app_log_status(void)
              (unsigned long long)(up % 60), app_options_file(),
              log_sinks_count(), log_sinks_count() == 1 ? "" : "s", rss_kb());
   app_client_log_status();
+  app_relay_log_status();
 }
