@@ -461,7 +461,8 @@ int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
 
 void channel_note_output(channel_t *ch)
 {
-  ch->last_out = evloop_monotonic_msec();
+  if (ch)
+    ch->last_out = evloop_monotonic_msec();
 }
 
 size_t channel_outbuf_len(const channel_t *ch)

@@ -22,6 +22,15 @@
 static void on_flush(evutil_socket_t fd, short what, void *arg);
 
 static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+  cellswitch_t *sw = arg;
+  (void)fd;
+  (void)what;
+  cs_check_pauses(sw, evloop_monotonic_msec());
+}
+
+static void
 apply_defaults(cellswitch_config_t *c)
 {
   if (!c->queue_cap_cells)
@@ -42,6 +51,8 @@ apply_defaults(cellswitch_config_t *c)
     c->idle_msec = CELLSWITCH_CHANNEL_IDLE_MSEC;
   if (!c->keepalive_msec)
     c->keepalive_msec = CELLSWITCH_KEEPALIVE_MSEC;
+  if (!c->pause_max_msec)
+    c->pause_max_msec = CELLSWITCH_PAUSE_MAX_MSEC;
 }
 
 cellswitch_t *
@@ -59,10 +70,13 @@ cellswitch_new(struct event_base *base, const cellswitch_config_t *cfg)
   dlist_init(&sw->chans);
   dlist_init(&sw->dead);
   dlist_init(&sw->pending);
+  dlist_init(&sw->paused);
   sw->flush_ev = event_new(base, -1, 0, on_flush, sw);
+  sw->tick = event_new(base, -1, EV_PERSIST, on_tick, sw);
   sw->next_handle = 1;
   sw->next_chan_idx = 1;
-  if (!sw->flush_ev) {
+  struct timeval sec = { 1, 0 };
+  if (!sw->flush_ev || !sw->tick || event_add(sw->tick, &sec) < 0) {
     cellswitch_free(sw);
     return NULL;
   }
@@ -74,6 +88,7 @@ chan_free(cs_chan_t *chan)
 {
   dlist_remove(&chan->all_node);
   dlist_remove(&chan->pending_node);
+  dlist_remove(&chan->paused_node);
   minheap_clear(&chan->active);
   channel_free(chan->ch);
   al_free(chan);
@@ -112,6 +127,8 @@ cellswitch_free_(cellswitch_t *sw)
   cs_pool_trim(sw, 0);
   if (sw->flush_ev)
     event_free(sw->flush_ev);
+  if (sw->tick)
+    event_free(sw->tick);
   hmap_free(sw->circ_by_id);
   hmap_free(sw->circ_by_handle);
   hmap_free(sw->chan_by_rsa);
@@ -268,6 +285,7 @@ on_close(channel_t *ch, int reason, const char *why, void *arg)
   dlist_remove(&chan->pending_node);
   chan->pending = false;
   cs_circ_channel_closed(chan);
+  dlist_remove(&chan->paused_node);
   dlist_remove(&chan->all_node);
   dlist_push_tail(&sw->dead, &chan->all_node);
   cs_schedule_flush(sw);
@@ -285,6 +303,7 @@ chan_new(cellswitch_t *sw, bool outgoing)
   dlist_init(&chan->ends);
   dlist_init(&chan->waiting);
   dlist_init(&chan->pending_node);
+  dlist_init(&chan->paused_node);
   minheap_init(&chan->active, cs_end_cmp, offsetof(cs_end_t, heap_idx));
   chan->ewma_base_msec = evloop_monotonic_msec();
   dlist_push_tail(&sw->chans, &chan->all_node);

@@ -98,6 +98,8 @@ pause_feeder(cs_end_t *end)
     return;
   end->full_src = src;
   if (src->n_full++ == 0) {
+    src->paused_at = evloop_monotonic_msec();
+    dlist_push_tail(&src->sw->paused, &src->paused_node);
     channel_set_reading(src->ch, 0);
     src->sw->st.reads_paused++;
   }
@@ -110,8 +112,31 @@ cs_end_unpause(cs_end_t *end)
   if (!src)
     return;
   end->full_src = NULL;
-  if (--src->n_full == 0 && !src->closed)
+  if (--src->n_full > 0)
+    return;
+  dlist_remove(&src->paused_node);
+  if (!src->closed && !src->pause_overridden)
     channel_set_reading(src->ch, 1);
+  src->pause_overridden = false;
+}
+
+void
+cs_check_pauses(cellswitch_t *sw, uint64_t now)
+{
+  dlist_node_t *n;
+  while ((n = dlist_first(&sw->paused)) != NULL) {
+    cs_chan_t *chan = DLIST_ENTRY(n, cs_chan_t, paused_node);
+    if (now - chan->paused_at < sw->cfg.pause_max_msec)
+      return;   /* oldest first */
+    dlist_remove(n);
+    chan->pause_overridden = true;
+    sw->st.pauses_overridden++;
+    log_info_rl(60, "A channel's reading was paused for %u ms: reading "
+                "again (the circuit queue cap applies).",
+                sw->cfg.pause_max_msec);
+    if (!chan->closed)
+      channel_set_reading(chan->ch, 1);
+  }
 }
 
 void

@@ -79,6 +79,9 @@ struct cs_chan_t {
   dlist_node_t pending_node;   /**< in sw->pending */
   dlist_node_t all_node;       /**< in sw->chans or sw->dead */
   uint32_t n_full;         /**< ends fed by us over their high mark */
+  uint64_t paused_at;      /**< when reading was paused (n_full > 0) */
+  bool pause_overridden;   /**< paused too long: reading again */
+  dlist_node_t paused_node;    /**< in sw->paused while n_full > 0 */
   uint64_t ewma_base_msec; /**< EWMA unit origin */
 };
 
@@ -92,6 +95,8 @@ struct cellswitch_t {
   dlist_t dead;            /**< closed channels, freed by the flush event */
   dlist_t pending;         /**< channels with cells to write, not blocked */
   struct event *flush_ev;  /**< deferred: flush pending, reap dead */
+  dlist_t paused;          /**< channels whose reading is paused */
+  struct event *tick;      /**< 1 s: end pauses that last too long */
   cs_cell_t *free_cells;   /**< slot pool */
   size_t n_free_cells;
   uint32_t next_chan_idx;
@@ -118,6 +123,8 @@ int cs_end_cmp(const void *a, const void *b);
 void cs_chan_drained(channel_t *ch, void *arg);
 /** Undo the read pause end caused (if any). */
 void cs_end_unpause(cs_end_t *end);
+/** Resume reading on channels paused for longer than the limit. */
+void cs_check_pauses(cellswitch_t *sw, uint64_t now);
 
 /* ---- cellswitch_circ.c: circuits ---- */
 static inline uint64_t cs_key(const cs_chan_t *chan, uint32_t id)

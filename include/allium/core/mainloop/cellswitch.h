@@ -16,7 +16,8 @@
  *   - TCP back-pressure: a channel whose output buffer passes the high-water
  *     mark gets no more cells until it drains to the low-water mark; a
  *     circuit queue that grows past its high mark stops reading on the
- *     channel feeding it until it shrinks below its low mark;
+ *     channel feeding it until it shrinks below its low mark (for at most
+ *     CELLSWITCH_PAUSE_MAX_MSEC: then the queue cap decides);
  *   - cells are queued in pooled slots (no allocation per cell once warm)
  *     and written straight into the channel's output buffer, in batches
  *     from one deferred flush per loop iteration.
@@ -50,6 +51,10 @@ typedef struct cellswitch_t cellswitch_t;
 #define CELLSWITCH_OUTBUF_HIGH (256 * 1024)
 #define CELLSWITCH_OUTBUF_LOW (64 * 1024)
 #define CELLSWITCH_EWMA_HALFLIFE_MSEC 30000
+/** A channel's reading stays paused at most this long; then it reads
+ * again and the queue cap decides (two relays pausing each other must not
+ * stall for ever). */
+#define CELLSWITCH_PAUSE_MAX_MSEC 10000
 #define CELLSWITCH_CHANNEL_IDLE_MSEC (3 * 60 * 1000)
 #define CELLSWITCH_KEEPALIVE_MSEC (5 * 60 * 1000)
 
@@ -94,6 +99,7 @@ typedef struct cellswitch_config_t {
   uint32_t ewma_halflife_msec;      /**< 0: default */
   uint32_t idle_msec;               /**< channel with no circuit; 0: default */
   uint32_t keepalive_msec;          /**< 0: default */
+  uint32_t pause_max_msec;          /**< 0: CELLSWITCH_PAUSE_MAX_MSEC */
   /** Extend to private / loopback / link-local addresses (testing
    * networks only; tor's ExtendAllowPrivateAddresses). */
   bool extend_allow_private;
@@ -151,6 +157,7 @@ typedef struct cellswitch_stats_t {
   size_t cells_pooled;          /**< free slots kept for reuse */
   uint64_t reads_paused;        /**< times a channel's reading was paused */
   uint64_t outbuf_blocked;      /**< times a channel passed its high mark */
+  uint64_t pauses_overridden;   /**< pauses ended by the time limit */
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);

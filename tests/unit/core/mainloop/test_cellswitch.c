@@ -22,6 +22,7 @@
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"
 
+#include "core/mainloop/cellswitch_st.h"
 #include "core/mainloop/switch_relay.h"
 
 #define ECHO_LEN (1024 * 1024)
@@ -556,4 +557,85 @@ Test(cellswitch, hostile_flood_memory_stays_bounded)
   cr_assert_leq(s.cells_pooled, 4096);
   raw_free(&w);
   srelay_free(r);
+}
+
+/* ---- the scheduler and the pause limit, white-box ---- */
+
+static void
+fake_end(cs_circ_t *c, cs_end_t *e, cs_chan_t *chan, uint8_t dir, uint32_t id)
+{
+  e->circ = c;
+  e->chan = chan;
+  e->dir = dir;
+  e->id = id;
+  e->heap_idx = -1;
+  dlist_init(&e->chan_node);
+}
+
+Test(cellswitch, ewma_serves_the_quiet_circuit_first)
+{
+  cellswitch_config_t cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cellswitch_t *sw = cellswitch_new(BASE, &cfg);
+  cs_chan_t chan;
+  memset(&chan, 0, sizeof(chan));
+  chan.sw = sw;
+  chan.open = true;
+  dlist_init(&chan.ends);
+  dlist_init(&chan.pending_node);
+  minheap_init(&chan.active, cs_end_cmp, offsetof(cs_end_t, heap_idx));
+  chan.ewma_base_msec = evloop_monotonic_msec();
+  cs_circ_t a, b;
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  a.sw = b.sw = sw;
+  fake_end(&a, &a.prev, &chan, CIRC_DIR_PREV, 1);
+  fake_end(&b, &b.prev, &chan, CIRC_DIR_PREV, 2);
+  for (int i = 0; i < 200; i++)
+    cs_end_enqueue(&a.prev, cs_cell_alloc(sw));
+  cr_assert_eq(a.prev.q.n, 200);
+  cr_assert_eq(sw->st.cells_queued, 200);
+  cs_chan_flush(&chan);   /* one batch from the bulk circuit */
+  cr_assert_lt(a.prev.q.n, 200);
+  cr_assert_gt(a.prev.ewma, 0.0);
+  cs_end_enqueue(&b.prev, cs_cell_alloc(sw));
+  cr_assert_eq(minheap_peek(&chan.active), &b.prev,
+               "the circuit that sent nothing lately is not served first");
+  cs_chan_flush(&chan);
+  cr_assert_eq(b.prev.q.n, 0);
+  /* The cap: queueing past it closes the circuit (no circ_relay here, so
+   * only the cell is dropped) and never grows the queue. */
+  size_t before = a.prev.q.n;
+  sw->cfg.queue_cap_cells = before;
+  cs_end_enqueue(&a.prev, cs_cell_alloc(sw));
+  cr_assert_eq(a.prev.q.n, before);
+  cs_end_drop_queue(&a.prev);
+  cs_end_drop_queue(&b.prev);
+  cr_assert_eq(sw->st.cells_queued, 0);
+  dlist_remove(&chan.pending_node);
+  minheap_clear(&chan.active);
+  cellswitch_free(sw);
+}
+
+Test(cellswitch, read_pause_has_a_time_limit)
+{
+  cellswitch_config_t cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.pause_max_msec = 500;
+  cellswitch_t *sw = cellswitch_new(BASE, &cfg);
+  cs_chan_t chan;
+  memset(&chan, 0, sizeof(chan));
+  chan.sw = sw;
+  chan.closed = true;   /* no real channel behind it */
+  dlist_init(&chan.paused_node);
+  chan.n_full = 1;
+  chan.paused_at = 1000;
+  dlist_push_tail(&sw->paused, &chan.paused_node);
+  cs_check_pauses(sw, 1400);
+  cr_assert_not(chan.pause_overridden);
+  cs_check_pauses(sw, 1600);
+  cr_assert(chan.pause_overridden);
+  cr_assert_not(dlist_node_is_linked(&chan.paused_node));
+  cr_assert_eq(sw->st.pauses_overridden, 1);
+  cellswitch_free(sw);
 }
