@@ -285,6 +285,30 @@ Test(cellswitch, relays_share_one_channel_per_identity)
     srelay_free(r[i]);
 }
 
+/* R0 -> R1 -> R0 -> R1: the second visit to R0 extends to R1 over the
+ * channel R0 opened for the first extend (found by identity), and R1 gets
+ * that CREATE2 on the channel it accepted from R0. */
+Test(cellswitch, channels_reused_in_both_directions)
+{
+  srelay_t *r[2];
+  cli_t c = { 0 };
+  r[0] = srelay_new(BASE, NULL);
+  r[1] = srelay_new(BASE, NULL);
+  srelay_t *path[4] = { r[0], r[1], r[0], r[1] };
+  cr_assert_eq(launch(&c, path, 4), 0);
+  run_until(&c.built, 1, 10000);
+  cr_assert_eq(c.built, 1, "closed: %s", c.closed ? c.info.what : "");
+  cr_assert_eq(stats(r[0]).n_circuits, 2);
+  cr_assert_eq(stats(r[1]).n_circuits, 2);
+  cr_assert_eq(stats(r[0]).extends, 2);
+  /* R0: client in, R0->R1 out, R1->R0 in (R1 does not authenticate as a
+   * relay yet, so R0 cannot use that one for its own extends). */
+  cr_assert_eq(stats(r[0]).n_channels, 3);
+  cr_assert_eq(stats(r[1]).n_channels, 2);
+  for (int i = 0; i < 2; i++)
+    srelay_free(r[i]);
+}
+
 Test(cellswitch, channel_drop_mid_circuit_destroys_both_ways)
 {
   srelay_t *r[3];
