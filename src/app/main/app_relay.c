@@ -8,6 +8,7 @@
  * torspec section of its own: process structure. */
 #define LOG_MODULE "main"
 #include "allium/app/main/exitcodes.h"
+#include "allium/core/relay/relay_mem.h"
 #include "allium/feature/relay/relay_run.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
@@ -24,6 +25,17 @@ app_relay_init(void)
   if (!st->keys) {
     log_info("No ORPort: the relay role is off.");
     return 0;
+  }
+  if (o->DisableNetwork) {
+    log_notice("DisableNetwork is set: not opening the ORPort.");
+    return 0;
+  }
+  if (relay_mem_limit() == 0) {   /* the client role did not set it */
+    int raised = 0;
+    relay_mem_set_limit(relay_mem_limit_for_option(o->MaxMemInQueues,
+                                                   &raised));
+    if (raised)
+      log_warn("MaxMemInQueues must be at least 256 MB; using 256 MB.");
   }
   relay_run_config_t cfg = {
     .orport = o->ORPort,

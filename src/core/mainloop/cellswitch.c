@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/relay/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -129,6 +130,10 @@ cellswitch_free_(cellswitch_t *sw)
     event_free(sw->flush_ev);
   if (sw->tick)
     event_free(sw->tick);
+  if (relay_mem_oom_arg() == sw)
+    relay_mem_set_oom_cb(NULL, NULL);
+  if (sw->oom_ev)
+    event_free(sw->oom_ev);
   hmap_free(sw->circ_by_id);
   hmap_free(sw->circ_by_handle);
   hmap_free(sw->chan_by_rsa);

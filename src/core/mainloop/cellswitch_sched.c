@@ -154,6 +154,7 @@ cs_end_enqueue(cs_end_t *end, cs_cell_t *cell)
     }
     return;
   }
+  cell->queued_msec = (uint32_t)evloop_monotonic_msec();
   if (end->q.tail)
     end->q.tail->next = cell;
   else

@@ -18,6 +18,7 @@ struct event;
 /** One queued cell: a pooled slot (allocated once, reused). */
 typedef struct cs_cell_t {
   struct cs_cell_t *next;
+  uint32_t queued_msec;    /**< when queued (monotonic, truncated) */
   circ_cell_t cc;          /**< command + 509-byte payload */
 } cs_cell_t;
 
@@ -97,6 +98,7 @@ struct cellswitch_t {
   struct event *flush_ev;  /**< deferred: flush pending, reap dead */
   dlist_t paused;          /**< channels whose reading is paused */
   struct event *tick;      /**< 1 s: end pauses that last too long */
+  struct event *oom_ev;    /**< deferred MaxMemInQueues pass */
   cs_cell_t *free_cells;   /**< slot pool */
   size_t n_free_cells;
   uint32_t next_chan_idx;

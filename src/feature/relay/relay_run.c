@@ -187,6 +187,9 @@ relay_run_start(relay_run_t *rr)
   rr->start_msec = evloop_monotonic_msec();
   if (relay_listen_enable(rr) < 0)
     return -1;
+  if (cellswitch_watch_memory(rr->sw) < 0)
+    log_info("MaxMemInQueues: the client's pass holds the memory callback; "
+             "relay queues are bounded by their per-circuit cap.");
   rr->rotate = evloop_timer_add(RELAY_LINK_ROTATE_SEC * 1000u, 1,
                                 rotate_link, rr);
   if (rr->heartbeat_sec > 0)

@@ -141,6 +141,15 @@ void cellswitch_circ_flush(cellswitch_t *sw, uint64_t circ);
 /** Close a circuit with reason (DESTROY both ways). */
 void cellswitch_circ_close(cellswitch_t *sw, uint64_t circ, uint8_t reason);
 
+/** MaxMemInQueues (core/relay/relay_mem.h) for the relay's queues: close
+ * the circuits holding the oldest queued cells first until to_free bytes
+ * are freed; log what was freed.  Returns the bytes freed. */
+size_t cellswitch_oom_pass(cellswitch_t *sw, size_t to_free);
+/** Run cellswitch_oom_pass(sw, relay_mem_to_free()) from the loop whenever
+ * the queued total crosses the limit (registers the relay_mem callback
+ * unless another owner holds it; 0, or -1 if it is taken). */
+int cellswitch_watch_memory(cellswitch_t *sw);
+
 /** Counters for the heartbeat and tests. */
 typedef struct cellswitch_stats_t {
   size_t n_channels;            /**< open or opening */
@@ -158,6 +167,7 @@ typedef struct cellswitch_stats_t {
   uint64_t reads_paused;        /**< times a channel's reading was paused */
   uint64_t outbuf_blocked;      /**< times a channel passed its high mark */
   uint64_t pauses_overridden;   /**< pauses ended by the time limit */
+  uint64_t oom_circuits_closed; /**< closed by the MaxMemInQueues pass */
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);

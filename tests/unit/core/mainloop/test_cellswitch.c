@@ -663,3 +663,47 @@ Test(cellswitch, read_pause_has_a_time_limit)
   cr_assert_eq(sw->st.pauses_overridden, 1);
   cellswitch_free(sw);
 }
+
+Test(cellswitch, oom_pass_closes_the_oldest_queues_first)
+{
+  cellswitch_config_t cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cellswitch_t *sw = cellswitch_new(BASE, &cfg);
+  cs_chan_t chan;
+  memset(&chan, 0, sizeof(chan));
+  chan.sw = sw;
+  chan.open = true;
+  chan.closed = true;   /* no real channel: nothing is sent */
+  dlist_init(&chan.ends);
+  dlist_init(&chan.pending_node);
+  minheap_init(&chan.active, cs_end_cmp, offsetof(cs_end_t, heap_idx));
+  uint32_t now = (uint32_t)evloop_monotonic_msec();
+  uint32_t ages[3] = { 3000, 1000, 2000 };
+  for (int i = 0; i < 3; i++) {
+    cs_circ_t *c = al_calloc(1, sizeof(*c));
+    c->sw = sw;
+    c->handle = 100 + (uint64_t)i;
+    dlist_init(&c->wait_node);
+    fake_end(c, &c->prev, &chan, CIRC_DIR_PREV, (uint32_t)i + 1);
+    fake_end(c, &c->next, NULL, CIRC_DIR_NEXT, 0);
+    hmap_put_u64(sw->circ_by_handle, c->handle, c);
+    for (int k = 0; k < 10; k++)
+      cs_end_enqueue(&c->prev, cs_cell_alloc(sw));
+    c->prev.q.head->queued_msec = now - ages[i];
+  }
+  cr_assert_eq(sw->st.cells_queued, 30);
+  size_t freed = cellswitch_oom_pass(sw, 1);
+  cr_assert_eq(freed, 10 * sizeof(cs_cell_t));
+  cr_assert_null(hmap_get_u64(sw->circ_by_handle, 100), "not the oldest");
+  cr_assert_not_null(hmap_get_u64(sw->circ_by_handle, 101));
+  cr_assert_not_null(hmap_get_u64(sw->circ_by_handle, 102));
+  cr_assert_eq(sw->st.oom_circuits_closed, 1);
+  freed = cellswitch_oom_pass(sw, 15 * sizeof(cs_cell_t));
+  cr_assert_eq(freed, 20 * sizeof(cs_cell_t));
+  cr_assert_eq(hmap_count(sw->circ_by_handle), 0);
+  cr_assert_eq(sw->st.cells_queued, 0);
+  cr_assert_eq(cellswitch_oom_pass(sw, 1000), 0);
+  dlist_remove(&chan.pending_node);
+  minheap_clear(&chan.active);
+  cellswitch_free(sw);
+}
