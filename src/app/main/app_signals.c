@@ -78,6 +78,8 @@ static const char *const restart_options[] = {
   "ClientUseIPv4", "ClientUseIPv6", "ClientPreferIPv6ORPort", "ConnLimit",
   "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
+  "ORPort", "Address", "AddressDisableIPv6", "Nickname", "NumCPUs",
+  "HeartbeatPeriod", "AssumeReachable",
   NULL
 };
 
