@@ -459,6 +459,12 @@ int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
   return 0;
 }
 
+void channel_reserve_output(channel_t *ch, size_t bytes)
+{
+  if (ch && ch->bev && ch->state == CHANNEL_STATE_OPEN)
+    (void)evbuffer_expand(bufferevent_get_output(ch->bev), bytes);
+}
+
 void channel_note_output(channel_t *ch)
 {
   if (ch)

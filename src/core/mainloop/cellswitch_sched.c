@@ -90,11 +90,16 @@ feeder(const cs_end_t *end)
   return other->chan;
 }
 
+/* Stop reading on the channel feeding end.  Only a client's channel (an
+ * incoming one whose peer did not prove a relay identity) is paused: it
+ * carries that client's circuits alone.  A channel to or from a relay is
+ * shared by many users' circuits; pausing it would let one circuit stall
+ * the others, so there the per-circuit cap applies, as in tor. */
 static void
 pause_feeder(cs_end_t *end)
 {
   cs_chan_t *src = feeder(end);
-  if (end->full_src || !src || src->closed)
+  if (end->full_src || !src || src->closed || src->has_id)
     return;
   end->full_src = src;
   if (src->n_full++ == 0) {
@@ -161,6 +166,7 @@ cs_end_enqueue(cs_end_t *end, cs_cell_t *cell)
     end->q.head = cell;
   end->q.tail = cell;
   end->q.n++;
+  chan->n_queued++;
   sw->st.cells_queued++;
   relay_mem_add(CS_CELL_MEM);
   if (end->q.n >= sw->cfg.circq_high)
@@ -180,6 +186,7 @@ end_dequeue(cs_end_t *end)
   if (!end->q.head)
     end->q.tail = NULL;
   end->q.n--;
+  end->chan->n_queued--;
   end->circ->sw->st.cells_queued--;
   relay_mem_sub(CS_CELL_MEM);
   return c;
@@ -194,6 +201,8 @@ cs_end_drop_queue(cs_end_t *end)
     c = end->q.head;
     end->q.head = c->next;
     end->q.n--;
+    if (end->chan)
+      end->chan->n_queued--;
     sw->st.cells_queued--;
     relay_mem_sub(CS_CELL_MEM);
     cs_cell_release(sw, c);
@@ -246,6 +255,10 @@ cs_chan_flush(cs_chan_t *chan)
   if (!chan->open || chan->blocked)
     return;
   double unit = ewma_unit(chan, evloop_monotonic_msec());
+  size_t batch = chan->n_queued < CS_FLUSH_BATCH ? chan->n_queued
+                                                 : CS_FLUSH_BATCH;
+  if (batch > 1)
+    channel_reserve_output(chan->ch, batch * (5 + CELL_PAYLOAD_LEN));
   cs_end_t *end;
   while ((end = minheap_peek(&chan->active)) != NULL) {
     if (channel_outbuf_len(chan->ch) >= high) {

@@ -80,6 +80,7 @@ struct cs_chan_t {
   dlist_node_t pending_node;   /**< in sw->pending */
   dlist_node_t all_node;       /**< in sw->chans or sw->dead */
   uint32_t n_full;         /**< ends fed by us over their high mark */
+  size_t n_queued;         /**< cells queued in all ends on us */
   uint64_t paused_at;      /**< when reading was paused (n_full > 0) */
   bool pause_overridden;   /**< paused too long: reading again */
   dlist_node_t paused_node;    /**< in sw->paused while n_full > 0 */

@@ -160,6 +160,9 @@ void channel_set_keepalive(channel_t *ch, uint32_t msec);
  * call channel_note_output() once per batch.  0, or -1 if not open. */
 int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
                        const uint8_t payload[CELL_PAYLOAD_LEN]);
+/** Make room for bytes more output in one piece (before a batch of
+ * channel_send_fixed(): one allocation instead of one per few cells). */
+void channel_reserve_output(channel_t *ch, size_t bytes);
 /** Note that output was queued now (after a batch of channel_send_fixed). */
 void channel_note_output(channel_t *ch);
 /** Bytes waiting in the output buffer (0 when closed). */

@@ -16,8 +16,9 @@
  *   - TCP back-pressure: a channel whose output buffer passes the high-water
  *     mark gets no more cells until it drains to the low-water mark; a
  *     circuit queue that grows past its high mark stops reading on the
- *     channel feeding it until it shrinks below its low mark (for at most
- *     CELLSWITCH_PAUSE_MAX_MSEC: then the queue cap decides);
+ *     channel feeding it, if that is a client's channel (a relay's channel
+ *     is shared: there the cap decides), until it shrinks below its low
+ *     mark (for at most CELLSWITCH_PAUSE_MAX_MSEC: then the cap decides);
  *   - cells are queued in pooled slots (no allocation per cell once warm)
  *     and written straight into the channel's output buffer, in batches
  *     from one deferred flush per loop iteration.
