@@ -183,3 +183,28 @@ Test(relay_run, heartbeat_wording)
                    "with 1 circuit open. I've sent 0.00 MB and received "
                    "0.00 MB.");
 }
+
+Test(relay_run, several_orport_lines)
+{
+  config_line_t *a = line("ORPort", "127.0.0.1:auto NoAdvertise");
+  config_line_t *b = line("ORPort", "192.0.2.1:443 NoListen");
+  config_line_t *addr = line("Address", "192.0.2.1");
+  a->next = b;
+  relay_run_config_t cfg = { .orport = a, .address = addr, .keys = KEYS };
+  char *err = NULL;
+  relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
+  cr_assert_not_null(rr, "relay_run_new: %s", err ? err : "");
+  const relay_ports_t *ps = relay_run_ports(rr);
+  cr_assert_eq(ps->n, 2);
+  cr_assert_neq(ps->v[0].port, 0);
+  const relay_port_t *adv = relay_ports_advertised(ps, 4);
+  cr_assert_not_null(adv);
+  cr_assert_eq(adv->port, 443);
+  cr_assert_null(relay_ports_advertised(ps, 6));
+  cr_assert(relay_run_address(rr)->has_v4);
+  cr_assert_eq(relay_run_address(rr)->v4[3], 1);
+  relay_run_free(rr);
+  line_free(a);
+  line_free(b);
+  line_free(addr);
+}
