@@ -37,13 +37,20 @@ app_relay_init(void)
     if (raised)
       log_warn("MaxMemInQueues must be at least 256 MB; using 256 MB.");
   }
+  /* tor(1): HeartbeatPeriod below 30 minutes only in testing networks. */
+  int heartbeat = o->HeartbeatPeriod;
+  if (heartbeat > 0 && heartbeat < 1800 && !o->TestingTorNetwork) {
+    log_warn("HeartbeatPeriod option is too short; raising to 1800 "
+             "seconds.");
+    heartbeat = 1800;
+  }
   relay_run_config_t cfg = {
     .orport = o->ORPort,
     .address = o->Address,
     .address_disable_ipv6 = o->AddressDisableIPv6 != 0,
     .nickname = o->Nickname,
     .num_cpus = o->NumCPUs,
-    .heartbeat_sec = o->HeartbeatPeriod,
+    .heartbeat_sec = heartbeat,
     .assume_reachable = o->AssumeReachable != 0,
     .extend_allow_private = o->TestingTorNetwork != 0,
     .keys = st->keys,
