@@ -355,6 +355,30 @@ Test(cellswitch, extend_to_ourselves_is_refused)
   srelay_free(r[0]);
 }
 
+Test(cellswitch, extend_to_an_unreachable_relay_fails_cleanly)
+{
+  srelay_t *r0 = srelay_new(BASE, NULL), *gone = srelay_new(BASE, NULL);
+  circ_hop_spec_t specs[2] = { *srelay_spec(r0), *srelay_spec(gone) };
+  srelay_free(gone);   /* nothing listens on its port any more */
+  cli_t c = { 0 };
+  static chanmgr_circ_cbs_t cbs;
+  cbs.on_built = c_built;
+  cbs.on_closed = c_closed;
+  cbs.arg = &c;
+  chanmgr_launch_t l = { specs, 2, false, 10000 };
+  cr_assert_eq(chanmgr_launch(CM, &l, &cbs, &c.circ), 0);
+  run_until(&c.closed, 1, 8000);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(c.built, 0);
+  cr_assert_eq(c.info.failed_hop, 1);
+  cr_assert(c.info.remote);
+  cr_assert_eq(c.info.reason, CELL_DESTROY_CONNECTFAILED);
+  cr_assert_eq(stats(r0).extends_refused, 1);
+  run_until_circuits(r0, 0, 2000);
+  cr_assert_eq(stats(r0).n_circuits, 0);
+  srelay_free(r0);
+}
+
 Test(cellswitch, extend_to_private_address_refused_by_default)
 {
   cellswitch_config_t tw;
