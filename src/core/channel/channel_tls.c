@@ -43,7 +43,6 @@ struct channel_t {
   /* Back-pressure hooks (channel_set_output_low_water, channel_set_reading) */
   void (*on_drained)(channel_t *ch, void *arg);
   int read_paused;
-  uint64_t n_cells_in, n_cells_out;
 };
 
 const char *channel_close_reason_name(int reason)
@@ -159,7 +158,6 @@ static void read_cells(channel_t *ch, struct evbuffer *in)
       return;
     }
     ch->last_in = evloop_monotonic_msec();
-    ch->n_cells_in++;
     if (c.command != CELL_PADDING && c.command != CELL_VPADDING &&
         ch->cbs.on_cell)
       ch->cbs.on_cell(ch, &c, ch->cbs.arg);
@@ -425,10 +423,8 @@ int channel_send_cell(channel_t *ch, const cell_t *cell)
     r = -1;
   if (out != buf)
     al_free(out);
-  if (r == 0) {
+  if (r == 0)
     ch->last_out = evloop_monotonic_msec();
-    ch->n_cells_out++;
-  }
   return r;
 }
 
@@ -455,7 +451,6 @@ int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
   v.iov_len = 5 + CELL_PAYLOAD_LEN;
   if (evbuffer_commit_space(out, &v, 1) < 0)
     return -1;
-  ch->n_cells_out++;
   return 0;
 }
 
@@ -507,13 +502,6 @@ void channel_set_reading(channel_t *ch, int on)
 int channel_is_reading(const channel_t *ch)
 {
   return ch && !ch->read_paused;
-}
-
-void channel_counts(const channel_t *ch, uint64_t *cells_in,
-                    uint64_t *cells_out)
-{
-  *cells_in = ch->n_cells_in;
-  *cells_out = ch->n_cells_out;
 }
 
 channel_state_t channel_state(const channel_t *ch)

@@ -176,8 +176,5 @@ void channel_set_output_low_water(channel_t *ch, size_t low,
  * buffered from the loop, not from inside this call. */
 void channel_set_reading(channel_t *ch, int on);
 int channel_is_reading(const channel_t *ch);
-/** Cells received (incl. padding) and sent since the channel opened. */
-void channel_counts(const channel_t *ch, uint64_t *cells_in,
-                    uint64_t *cells_out);
 
 #endif
