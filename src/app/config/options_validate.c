@@ -11,6 +11,7 @@
 #include "allium/app/config/options.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
+#include "allium/feature/relay/relay_ports.h"
 #include "options_table.h"
 
 #include "allium/lib/log/log.h"
@@ -207,6 +208,19 @@ check_onion_services(const config_line_t *ln, char **errmsg)
   return 0;
 }
 
+/* ORPort lines and Address in tor's syntax (feature/relay/relay_ports.h). */
+static int
+check_relay_ports(const allium_options_t *o, char **errmsg)
+{
+  relay_ports_t ports;
+  relay_address_t addr;
+  if (relay_ports_parse(o->ORPort, &ports, errmsg) < 0)
+    return -1;
+  relay_ports_clear(&ports);
+  return relay_address_parse(o->Address, o->AddressDisableIPv6 != 0, &addr,
+                             errmsg);
+}
+
 static int
 check_relay(const allium_options_t *o, char **errmsg)
 {
@@ -215,6 +229,8 @@ check_relay(const allium_options_t *o, char **errmsg)
   if (ports_enabled(o->ORPort) && !o->ClientOnly && !o->DataDirectory)
     return fail(errmsg, NULL, "Option 'DataDirectory' is required for a "
                 "relay (ORPort is set)");
+  if (check_relay_ports(o, errmsg) < 0)
+    return -1;
   if (o->BandwidthBurst < o->BandwidthRate)
     return fail(errmsg, NULL, "Option 'BandwidthBurst' must be at least "
                 "BandwidthRate");

@@ -78,6 +78,8 @@ static const char *const restart_options[] = {
   "ClientUseIPv4", "ClientUseIPv6", "ClientPreferIPv6ORPort", "ConnLimit",
   "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
+  "ORPort", "Address", "AddressDisableIPv6", "Nickname", "NumCPUs",
+  "HeartbeatPeriod", "AssumeReachable",
   NULL
 };
 
@@ -154,4 +156,5 @@ app_log_status(void)
              (unsigned long long)(up % 60), app_options_file(),
              log_sinks_count(), log_sinks_count() == 1 ? "" : "s", rss_kb());
   app_client_log_status();
+  app_relay_log_status();
 }

@@ -73,6 +73,15 @@ void app_client_shutdown(void);
 int app_client_reconfigure(const allium_options_t *oldo,
                            const allium_options_t *newo);
 
+/** The relay role (app_relay.c): when ORPort is set, build the relay
+ * runtime and bind the ORPorts (a subsystem, before privileges drop: 0 or
+ * an exit status); start accepting (once the main loop is about to run);
+ * log the heartbeat line (SIGUSR1); free everything. */
+int app_relay_init(void);
+void app_relay_start(void);
+void app_relay_log_status(void);
+void app_relay_shutdown(void);
+
 /** Register the SIGTERM/SIGINT/SIGHUP/SIGUSR1 handlers; ignore SIGPIPE. */
 int app_signals_init(void);
 void app_signals_shutdown(void);

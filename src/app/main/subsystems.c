@@ -145,6 +145,7 @@ static const subsys_t subsystems[] = {
   { "keys",      keys_init,      app_keys_shutdown },   /* relays only */
   { "pidfile",   pidfile_init,   pidfile_shutdown },
   { "listeners", listeners_init, app_client_shutdown },
+  { "relay",     app_relay_init, app_relay_shutdown },  /* ORPort: binds */
   { "privs",     privs_init,     NULL },   /* after binding, before work */
   { "signals",   signals_init,   app_signals_shutdown },
 };

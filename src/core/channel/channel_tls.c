@@ -44,6 +44,9 @@ struct channel_t {
   const char *error;
   uint64_t t_start, t_tls, t_open, last_in, last_out;
   uint32_t idle_msec, keepalive_msec;
+  /* Back-pressure hooks (channel_set_output_low_water, channel_set_reading) */
+  void (*on_drained)(channel_t *ch, void *arg);
+  int read_paused;
 };
 
 const char *channel_close_reason_name(int reason)
@@ -139,7 +142,7 @@ static void read_handshake(channel_t *ch, struct evbuffer *in)
 /** Deliver whole cells from the input buffer. */
 static void read_cells(channel_t *ch, struct evbuffer *in)
 {
-  while (ch->state == CHANNEL_STATE_OPEN) {
+  while (ch->state == CHANNEL_STATE_OPEN && !ch->read_paused) {
     size_t len = evbuffer_get_length(in), hlen = 0, used = 0;
     size_t hdr = len < CELL_VAR_HEADER_MAX ? len : CELL_VAR_HEADER_MAX;
     cell_header_t h;
@@ -166,6 +169,15 @@ static void read_cells(channel_t *ch, struct evbuffer *in)
     if (ch->state == CHANNEL_STATE_OPEN)
       evbuffer_drain(in, used);
   }
+}
+
+/* The output buffer fell to the low-water mark (channel_set_output_low_water). */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+  channel_t *ch = arg;
+  (void)bev;
+  if (ch->state == CHANNEL_STATE_OPEN && ch->on_drained)
+    ch->on_drained(ch, ch->cbs.arg);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -399,7 +411,7 @@ channel_t *channel_connect_relay(struct event_base *base, tls_context_t *tls,
     return NULL;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
-  bufferevent_setcb(ch->bev, on_read, NULL, on_event, ch);
+  bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
   bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
   if (bufferevent_socket_connect(ch->bev, t->addr, (int)t->addrlen) < 0) {
     channel_free(ch);
@@ -435,7 +447,7 @@ channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
     return NULL;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
-  bufferevent_setcb(ch->bev, on_read, NULL, on_event, ch);
+  bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
   bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
   set_nodelay(ch);
   return ch;
@@ -470,6 +482,82 @@ int channel_send_cell(channel_t *ch, const cell_t *cell)
   if (r == 0)
     ch->last_out = evloop_monotonic_msec();
   return r;
+}
+
+int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
+                       const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  struct evbuffer_iovec v;
+  if (!ch || ch->state != CHANNEL_STATE_OPEN || !ch->bev ||
+      ch->peer.linkproto < CELL_LINKPROTO_MIN)
+    return -1;
+  struct evbuffer *out = bufferevent_get_output(ch->bev);
+  /* Linkproto >= 4: 4-byte circuit id, command, 509 bytes (tor-spec 3).
+   * Written straight into the output buffer: the only copy of this hop. */
+  if (evbuffer_reserve_space(out, 5 + CELL_PAYLOAD_LEN, &v, 1) < 1 ||
+      v.iov_len < 5 + CELL_PAYLOAD_LEN)
+    return -1;
+  uint8_t *p = v.iov_base;
+  p[0] = (uint8_t)(circ_id >> 24);
+  p[1] = (uint8_t)(circ_id >> 16);
+  p[2] = (uint8_t)(circ_id >> 8);
+  p[3] = (uint8_t)circ_id;
+  p[4] = command;
+  memcpy(p + 5, payload, CELL_PAYLOAD_LEN);
+  v.iov_len = 5 + CELL_PAYLOAD_LEN;
+  if (evbuffer_commit_space(out, &v, 1) < 0)
+    return -1;
+  return 0;
+}
+
+void channel_reserve_output(channel_t *ch, size_t bytes)
+{
+  if (ch && ch->bev && ch->state == CHANNEL_STATE_OPEN)
+    (void)evbuffer_expand(bufferevent_get_output(ch->bev), bytes);
+}
+
+void channel_note_output(channel_t *ch)
+{
+  if (ch)
+    ch->last_out = evloop_monotonic_msec();
+}
+
+size_t channel_outbuf_len(const channel_t *ch)
+{
+  if (!ch || !ch->bev)
+    return 0;
+  return evbuffer_get_length(bufferevent_get_output(ch->bev));
+}
+
+void channel_set_output_low_water(channel_t *ch, size_t low,
+                                  void (*on_drained)(channel_t *, void *))
+{
+  ch->on_drained = on_drained;
+  if (ch->bev)
+    bufferevent_setwatermark(ch->bev, EV_WRITE, low, 0);
+}
+
+void channel_set_reading(channel_t *ch, int on)
+{
+  if (!ch || ch->state == CHANNEL_STATE_CLOSED || !ch->bev)
+    return;
+  if (!on == !!ch->read_paused)
+    return;
+  ch->read_paused = !on;
+  if (on) {
+    bufferevent_enable(ch->bev, EV_READ);
+    /* Cells may wait in the input buffer with no new bytes coming: look at
+     * them from the loop, not from inside the caller. */
+    bufferevent_trigger(ch->bev, EV_READ,
+                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+  } else {
+    bufferevent_disable(ch->bev, EV_READ);
+  }
+}
+
+int channel_is_reading(const channel_t *ch)
+{
+  return ch && !ch->read_paused;
 }
 
 channel_state_t channel_state(const channel_t *ch)

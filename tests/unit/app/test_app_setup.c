@@ -107,7 +107,8 @@ Test(app, subsystem_order)
   size_t n = 0;
   const subsys_t *s = subsystems_list(&n);
   const char *want[] = { "log", "fdlimit", "daemon", "crypto", "evloop", "datadir",
-                         "keys", "pidfile", "listeners", "privs", "signals" };
+                         "keys", "pidfile", "listeners", "relay", "privs",
+                         "signals" };
   cr_assert_eq(n, sizeof(want) / sizeof(want[0]));
   for (size_t i = 0; i < n; i++) {
     cr_assert_str_eq(s[i].name, want[i]);

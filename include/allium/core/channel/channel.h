@@ -176,4 +176,28 @@ void channel_set_idle_timeout(channel_t *ch, uint32_t msec);
 /** Send a PADDING cell whenever nothing was sent for msec (0 = off). */
 void channel_set_keepalive(channel_t *ch, uint32_t msec);
 
+/* ---- the relay's cell path (cellswitch): batching and back-pressure ---- */
+
+/** Queue one fixed-size cell (linkproto >= 4) by writing it straight into
+ * the output buffer (the only copy).  Does not update the keepalive clock:
+ * call channel_note_output() once per batch.  0, or -1 if not open. */
+int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
+                       const uint8_t payload[CELL_PAYLOAD_LEN]);
+/** Make room for bytes more output in one piece (before a batch of
+ * channel_send_fixed(): one allocation instead of one per few cells). */
+void channel_reserve_output(channel_t *ch, size_t bytes);
+/** Note that output was queued now (after a batch of channel_send_fixed). */
+void channel_note_output(channel_t *ch);
+/** Bytes waiting in the output buffer (0 when closed). */
+size_t channel_outbuf_len(const channel_t *ch);
+/** Call on_drained(ch, cbs.arg) whenever a write brings the output buffer
+ * down to low bytes or fewer (NULL: stop). */
+void channel_set_output_low_water(channel_t *ch, size_t low,
+                                  void (*on_drained)(channel_t *, void *));
+/** Stop (on = 0) or resume (1) reading cells: while stopped, no on_cell
+ * runs and TCP pushes back on the peer.  Resuming delivers cells already
+ * buffered from the loop, not from inside this call. */
+void channel_set_reading(channel_t *ch, int on);
+int channel_is_reading(const channel_t *ch);
+
 #endif

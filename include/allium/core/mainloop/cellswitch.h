@@ -1,0 +1,176 @@
+/* cellswitch.h -- the relay's cell engine: it owns the relay's channels
+ * (accepted on the ORPort and opened to extend circuits) and switches cells
+ * between them for every relay circuit (tor-spec 2 connections, 4 link
+ * handshake as responder, 5.1 CREATE2, 5.1.1 circuit ids, 5.1.2 EXTEND2,
+ * 5.4 DESTROY, 5.6 RELAY_EARLY via circ_relay).
+ *
+ * Performance core (doc/architecture.md "The cell engine"):
+ *   - a circuit is found by (channel, circuit id) in one hash lookup, a
+ *     channel by RSA identity in one (one channel per relay identity, used
+ *     for every extend to it);
+ *   - each side of a circuit has its own cell queue (capped: a circuit
+ *     whose queue passes the cap is closed with RESOURCELIMIT); a channel
+ *     serves its circuits by lowest recent activity (EWMA with a
+ *     half-life, tor's CircuitPriorityHalflife idea) from a min-heap;
+ *   - only channels with pending output are visited (a list, no scan);
+ *   - TCP back-pressure: a channel whose output buffer passes the high-water
+ *     mark gets no more cells until it drains to the low-water mark; a
+ *     circuit queue that grows past its high mark stops reading on the
+ *     channel feeding it, if that is a client's channel (a relay's channel
+ *     is shared: there the cap decides), until it shrinks below its low
+ *     mark (for at most CELLSWITCH_PAUSE_MAX_MSEC: then the cap decides);
+ *   - cells are queued in pooled slots (no allocation per cell once warm)
+ *     and written straight into the channel's output buffer, in batches
+ *     from one deferred flush per loop iteration.
+ *
+ * Circuits are named by a 64-bit handle never reused (0 is never one).
+ * The engine is the only owner of its channels and circuits; callbacks
+ * (hooks) run from the event loop and may call any cellswitch function but
+ * cellswitch_free().  The circuit map entries name a circuit object with a
+ * kind, so origin circuits can live here later.
+ */
+#ifndef ALLIUM_CORE_MAINLOOP_CELLSWITCH_H
+#define ALLIUM_CORE_MAINLOOP_CELLSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "allium/core/channel/channel.h"
+#include "allium/core/circuit/circuit_relay.h"
+#include "allium/lib/tls/tls.h"
+
+struct event_base;
+
+typedef struct cellswitch_t cellswitch_t;
+
+/** Defaults (a 0 in cellswitch_config_t selects them). */
+#define CELLSWITCH_QUEUE_CAP_CELLS 2500    /**< per circuit side */
+#define CELLSWITCH_CIRCQ_HIGH_CELLS 256    /**< pause the feeding channel */
+#define CELLSWITCH_CIRCQ_LOW_CELLS 64      /**< resume it */
+#define CELLSWITCH_OUTBUF_HIGH (256 * 1024)
+#define CELLSWITCH_OUTBUF_LOW (64 * 1024)
+#define CELLSWITCH_EWMA_HALFLIFE_MSEC 30000
+/** A channel's reading stays paused at most this long; then it reads
+ * again and the queue cap decides (two relays pausing each other must not
+ * stall for ever). */
+#define CELLSWITCH_PAUSE_MAX_MSEC 10000
+#define CELLSWITCH_CHANNEL_IDLE_MSEC (3 * 60 * 1000)
+#define CELLSWITCH_KEEPALIVE_MSEC (5 * 60 * 1000)
+
+/** What the owner (the relay runtime, a test) plugs in.  Every member may
+ * be NULL. */
+typedef struct cellswitch_hooks_t {
+  /** Answer a CREATE2 (command CELL_CREATE2) or CREATE_FAST: the seam for
+   * an onion-handshake worker pool.  When set, the engine calls it instead
+   * of answering synchronously with circ_relay_create(); the owner later
+   * calls cellswitch_create_answered() with the same handle (the circuit
+   * may have died meanwhile: then that call just frees the answer).
+   * payload: CELL_PAYLOAD_LEN bytes, valid during the call only.  Return 0,
+   * or negative to refuse at once (DESTROY(RESOURCELIMIT) sent). */
+  int (*answer_create)(void *arg, cellswitch_t *sw, uint64_t circ,
+                       uint8_t command, const uint8_t *payload);
+  /** A relay circuit was created with us as its last hop; the owner may
+   * attach a stream table (circ_relay_attach_streams()). */
+  void (*on_circ_created)(void *arg, cellswitch_t *sw, uint64_t circ,
+                          circ_relay_t *rc);
+  /** The circuit's stream table may have events (after every cell that
+   * reached it): drain relay_streams_next_event(). */
+  void (*on_streams)(void *arg, cellswitch_t *sw, uint64_t circ,
+                     relay_streams_t *streams);
+  /** A recognized relay message no part of the circuit handled
+   * (CIRC_EV_RELAY_MSG: BEGIN_DIR without a stream table, ...). */
+  void (*on_relay_msg)(void *arg, cellswitch_t *sw, uint64_t circ,
+                       const circ_event_t *ev);
+  /** The circuit is gone (once, for circuits that got past CREATE). */
+  void (*on_circ_closed)(void *arg, cellswitch_t *sw, uint64_t circ);
+  void *arg;
+} cellswitch_hooks_t;
+
+typedef struct cellswitch_config_t {
+  circ_relay_keys_t keys;           /**< copied */
+  tls_context_t *server_tls;        /**< accepted channels (borrowed) */
+  const link_creds_t *creds;        /**< our CERTS certificates (borrowed;
+                                     *   channel_accept copies them) */
+  tls_context_t *client_tls;        /**< channels we open (borrowed) */
+  size_t queue_cap_cells;           /**< 0: CELLSWITCH_QUEUE_CAP_CELLS */
+  size_t circq_high, circq_low;     /**< cells; 0: defaults */
+  size_t outbuf_high, outbuf_low;   /**< bytes; 0: defaults */
+  uint32_t ewma_halflife_msec;      /**< 0: default */
+  uint32_t idle_msec;               /**< channel with no circuit; 0: default */
+  uint32_t keepalive_msec;          /**< 0: default */
+  uint32_t pause_max_msec;          /**< 0: CELLSWITCH_PAUSE_MAX_MSEC */
+  /** Extend to private / loopback / link-local addresses (testing
+   * networks only; tor's ExtendAllowPrivateAddresses). */
+  bool extend_allow_private;
+  cellswitch_hooks_t hooks;
+} cellswitch_config_t;
+
+/** New engine on base with cfg (copied; the TLS contexts and creds are
+ * borrowed and must outlive it).  Caller frees with cellswitch_free(). */
+cellswitch_t *cellswitch_new(struct event_base *base,
+                             const cellswitch_config_t *cfg);
+/** Close every channel (circuits die without DESTROYs going anywhere) and
+ * free everything; NULL ok.  Never from inside a hook. */
+void cellswitch_free_(cellswitch_t *sw);
+#define cellswitch_free(p) do { cellswitch_free_(p); (p) = NULL; } while (0)
+
+/** Serve an accepted ORPort socket fd (the engine owns it from now on,
+ * even on failure).  0, or -1 (closed). */
+int cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
+                      socklen_t peerlen);
+
+/** Replace the circuit keys (onion-key rotation) for new circuits. */
+void cellswitch_set_keys(cellswitch_t *sw, const circ_relay_keys_t *keys);
+/** Replace the server TLS context and certificates (link-key rotation) for
+ * channels accepted from now on (both borrowed). */
+void cellswitch_set_server_creds(cellswitch_t *sw, tls_context_t *tls,
+                                 const link_creds_t *creds);
+
+/** The answer to an answer_create() request: rc (ownership taken; NULL for
+ * a refusal with DESTROY reason).  0, or -1 if the circuit no longer waits
+ * (rc is then freed). */
+int cellswitch_create_answered(cellswitch_t *sw, uint64_t circ,
+                               circ_relay_t *rc, uint8_t reason);
+/** The relay circuit of a handle (borrowed), NULL if gone or not answered
+ * yet. */
+circ_relay_t *cellswitch_circ_relay(cellswitch_t *sw, uint64_t circ);
+/** After the owner wrote to a circuit's stream table outside a hook: move
+ * what the circuit queued. */
+void cellswitch_circ_flush(cellswitch_t *sw, uint64_t circ);
+/** Close a circuit with reason (DESTROY both ways). */
+void cellswitch_circ_close(cellswitch_t *sw, uint64_t circ, uint8_t reason);
+
+/** MaxMemInQueues (core/relay/relay_mem.h) for the relay's queues: close
+ * the circuits holding the oldest queued cells first until to_free bytes
+ * are freed; log what was freed.  Returns the bytes freed. */
+size_t cellswitch_oom_pass(cellswitch_t *sw, size_t to_free);
+/** Run cellswitch_oom_pass(sw, relay_mem_to_free()) from the loop whenever
+ * the queued total crosses the limit (registers the relay_mem callback
+ * unless another owner holds it; 0, or -1 if it is taken). */
+int cellswitch_watch_memory(cellswitch_t *sw);
+
+/** Counters for the heartbeat and tests. */
+typedef struct cellswitch_stats_t {
+  size_t n_channels;            /**< open or opening */
+  size_t n_channels_open;
+  size_t n_circuits;            /**< live relay circuits */
+  uint64_t cells_in, cells_out; /**< circuit cells received / sent */
+  uint64_t circuits_created;    /**< CREATE2 answered with CREATED2 */
+  uint64_t creates_refused;     /**< CREATE* answered with DESTROY */
+  uint64_t extends;             /**< CREATE2 sent onward */
+  uint64_t extends_refused;     /**< EXTEND2 refused by the engine */
+  uint64_t unknown_circ_cells;  /**< dropped: no such circuit */
+  uint64_t queue_overflows;     /**< circuits closed for a full queue */
+  size_t cells_queued;          /**< now, in all circuit queues */
+  size_t cells_pooled;          /**< free slots kept for reuse */
+  uint64_t reads_paused;        /**< times a channel's reading was paused */
+  uint64_t outbuf_blocked;      /**< times a channel passed its high mark */
+  uint64_t pauses_overridden;   /**< pauses ended by the time limit */
+  uint64_t oom_circuits_closed; /**< closed by the MaxMemInQueues pass */
+} cellswitch_stats_t;
+
+void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
+
+#endif

@@ -1,0 +1,380 @@
+/* cellswitch_circ.c -- the cell engine's circuits: CREATE2 answered
+ * (tor-spec 5.1; CREATE/TAP refused, 5.1 and proposal 350), cells of a
+ * known circuit handed to its sans-IO relay state machine (circ_relay:
+ * 5.5, 5.6, 6.1), what it queues moved onto the right channel, DESTROY
+ * both ways (5.4) and the teardown of every circuit of a closed channel.
+ * EXTEND2 handling is in cellswitch_extend.c.
+ * See include/allium/core/mainloop/cellswitch.h. */
+#define LOG_MODULE "cellswitch"
+#include <string.h>
+
+#include "allium/core/cell/circ_cells.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+#include "cellswitch_st.h"
+
+void cs_extend_request(cs_circ_t *c, const circ_event_t *ev);
+
+static void
+end_init(cs_end_t *end, cs_circ_t *c, uint8_t dir)
+{
+  end->circ = c;
+  end->dir = dir;
+  end->heap_idx = -1;
+  dlist_init(&end->chan_node);
+}
+
+/* Put end on chan under id: map entry, channel list. */
+static void
+end_attach(cs_end_t *end, cs_chan_t *chan, uint32_t id)
+{
+  end->chan = chan;
+  end->id = id;
+  hmap_put_u64(chan->sw->circ_by_id, cs_key(chan, id), end);
+  dlist_push_tail(&chan->ends, &end->chan_node);
+}
+
+void
+cs_end_detach(cs_end_t *end)
+{
+  cs_chan_t *chan = end->chan;
+  cs_circ_t *c = end->circ;
+  cs_end_t *other = end->dir == CIRC_DIR_PREV ? &c->next : &c->prev;
+  cs_end_drop_queue(end);
+  /* The other side may have paused this channel. */
+  if (chan && other->full_src == chan)
+    cs_end_unpause(other);
+  if (!chan)
+    return;
+  if (hmap_get_u64(chan->sw->circ_by_id, cs_key(chan, end->id)) == end)
+    hmap_remove_u64(chan->sw->circ_by_id, cs_key(chan, end->id));
+  if (!chan->closed && channel_circids(chan->ch))
+    (void)circid_set_remove(channel_circids(chan->ch), end->id);
+  dlist_remove(&end->chan_node);
+  end->chan = NULL;
+  end->id = 0;
+}
+
+void
+cs_end_send_destroy(cs_end_t *end, uint8_t reason)
+{
+  uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
+  size_t n;
+  cs_chan_t *chan = end->chan;
+  if (!chan)
+    return;
+  cs_end_drop_queue(end);
+  if (chan->open && cell_destroy_encode(reason, p, sizeof(p), &n) == 0 &&
+      channel_send_fixed(chan->ch, end->id, CELL_DESTROY, p) == 0)
+    chan->sw->st.cells_out++;
+  cs_end_detach(end);
+}
+
+void
+cs_circ_free(cs_circ_t *c)
+{
+  cellswitch_t *sw = c->sw;
+  cs_end_detach(&c->prev);
+  cs_end_detach(&c->next);
+  dlist_remove(&c->wait_node);
+  c->waiting_for = NULL;
+  if (c->create2)
+    cs_cell_release(sw, c->create2);
+  hmap_remove_u64(sw->circ_by_handle, c->handle);
+  if (c->counted) {
+    sw->n_circuits--;
+    if (sw->cfg.hooks.on_circ_closed && !sw->freeing)
+      sw->cfg.hooks.on_circ_closed(sw->cfg.hooks.arg, sw, c->handle);
+  }
+  circ_relay_free(c->rc);
+  al_free(c);
+}
+
+/* ---- moving what the state machine produced ---- */
+
+/* One cell the circuit queued: DESTROY goes out at once, others queue. */
+static void
+route_cell(cs_circ_t *c, cs_cell_t *cell)
+{
+  cs_end_t *end = cell->cc.dir == CIRC_DIR_PREV ? &c->prev : &c->next;
+  if (cell->cc.command == CELL_DESTROY) {
+    uint8_t reason = cell->cc.payload[0];
+    cs_cell_release(c->sw, cell);
+    cs_end_send_destroy(end, reason);
+    return;
+  }
+  if (!end->chan || !end->chan->open || !end->id) {
+    cs_cell_release(c->sw, cell);   /* nowhere to go (closed side) */
+    return;
+  }
+  cs_end_enqueue(end, cell);
+}
+
+static bool
+drain_cells(cs_circ_t *c)
+{
+  bool any = false;
+  for (;;) {
+    cs_cell_t *cell = cs_cell_alloc(c->sw);
+    if (circ_relay_next_cell(c->rc, &cell->cc) != 1) {
+      cs_cell_release(c->sw, cell);
+      return any;
+    }
+    any = true;
+    route_cell(c, cell);
+  }
+}
+
+static bool
+drain_events(cs_circ_t *c)
+{
+  cellswitch_t *sw = c->sw;
+  circ_event_t ev;
+  bool any = false;
+  while (circ_relay_next_event(c->rc, &ev) == 1) {
+    any = true;
+    switch (ev.type) {
+    case CIRC_EV_EXTEND_REQUEST:
+      cs_extend_request(c, &ev);
+      break;
+    case CIRC_EV_CLOSED:
+      c->closing = true;
+      break;
+    case CIRC_EV_RELAY_MSG:
+      if (sw->cfg.hooks.on_relay_msg)
+        sw->cfg.hooks.on_relay_msg(sw->cfg.hooks.arg, sw, c->handle, &ev);
+      break;
+    default:
+      break;
+    }
+  }
+  memwipe(&ev, sizeof(ev));
+  return any;
+}
+
+void
+cs_circ_pump(cs_circ_t *c)
+{
+  cellswitch_t *sw = c->sw;
+  if (c->in_pump || !c->rc)
+    return;
+  c->in_pump = true;
+  for (int pass = 0; pass < 64; pass++) {
+    bool any = false;
+    relay_streams_t *s = circ_relay_streams(c->rc);
+    if (s && sw->cfg.hooks.on_streams && !c->closing)
+      sw->cfg.hooks.on_streams(sw->cfg.hooks.arg, sw, c->handle, s);
+    any |= drain_cells(c);
+    any |= drain_events(c);
+    if (!any)
+      break;
+  }
+  c->in_pump = false;
+  if (c->closing || circ_relay_state(c->rc) == CIRC_RELAY_CLOSED) {
+    drain_cells(c);   /* the DESTROYs of the close */
+    cs_circ_free(c);
+  }
+}
+
+/* ---- CREATE ---- */
+
+static void
+refuse_create(cs_chan_t *chan, uint32_t id, uint8_t reason)
+{
+  uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
+  size_t n;
+  chan->sw->st.creates_refused++;
+  if (cell_destroy_encode(reason, p, sizeof(p), &n) == 0 &&
+      channel_send_fixed(chan->ch, id, CELL_DESTROY, p) == 0)
+    chan->sw->st.cells_out++;
+}
+
+void
+cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
+{
+  cellswitch_t *sw = chan->sw;
+  circid_set_t *ids = channel_circids(chan->ch);
+  if (!ids || !circid_set_is_peers(ids, cell->circ_id)) {
+    log_info_rl(60, "Dropping a CREATE cell with a circuit id from our "
+                "half of the id space.");
+    sw->st.unknown_circ_cells++;
+    return;
+  }
+  if (cell->command == CELL_CREATE) {
+    log_info_rl(60, "Refusing a CREATE (TAP) cell: only CREATE2 and "
+                "CREATE_FAST are served.");
+    refuse_create(chan, cell->circ_id, CELL_DESTROY_PROTOCOL);
+    return;
+  }
+  if (circid_set_add(ids, cell->circ_id) < 0)
+    return;
+  cs_circ_t *c = al_calloc(1, sizeof(*c));
+  c->sw = sw;
+  c->kind = CS_CIRC_RELAY;
+  c->state = CS_CIRC_ANSWERING;
+  c->handle = sw->next_handle++;
+  end_init(&c->prev, c, CIRC_DIR_PREV);
+  end_init(&c->next, c, CIRC_DIR_NEXT);
+  dlist_init(&c->wait_node);
+  end_attach(&c->prev, chan, cell->circ_id);
+  hmap_put_u64(sw->circ_by_handle, c->handle, c);
+  if (sw->cfg.hooks.answer_create) {
+    if (sw->cfg.hooks.answer_create(sw->cfg.hooks.arg, sw, c->handle,
+                                    cell->command, cell->payload) < 0) {
+      cs_end_send_destroy(&c->prev, CELL_DESTROY_RESOURCELIMIT);
+      sw->st.creates_refused++;
+      cs_circ_free(c);
+    }
+    return;
+  }
+  circ_relay_t *rc = NULL;
+  uint8_t reason = CELL_DESTROY_PROTOCOL;
+  if (cell->command == CELL_CREATE2)
+    (void)circ_relay_create(&rc, &sw->cfg.keys, cell->payload,
+                            cell->payload_len, &reason);
+  /* TODO(circ): CREATE_FAST once circuit_relay.h has an answer for it
+   * (circ_relay_create_fast()); until then it is refused. */
+  (void)cellswitch_create_answered(sw, c->handle, rc, reason);
+}
+
+int
+cellswitch_create_answered(cellswitch_t *sw, uint64_t circ, circ_relay_t *rc,
+                           uint8_t reason)
+{
+  cs_circ_t *c = hmap_get_u64(sw->circ_by_handle, circ);
+  if (!c || c->state != CS_CIRC_ANSWERING || !c->prev.chan) {
+    circ_relay_free(rc);
+    return -1;
+  }
+  if (!rc) {
+    log_info_rl(60, "Refusing a CREATE cell (DESTROY reason %u).", reason);
+    sw->st.creates_refused++;
+    cs_end_send_destroy(&c->prev, reason);
+    cs_circ_free(c);
+    return 0;
+  }
+  c->rc = rc;
+  c->state = CS_CIRC_LIVE;
+  c->counted = true;
+  sw->n_circuits++;
+  sw->st.circuits_created++;
+  if (sw->cfg.hooks.on_circ_created)
+    sw->cfg.hooks.on_circ_created(sw->cfg.hooks.arg, sw, c->handle, rc);
+  cs_circ_pump(c);
+  return 0;
+}
+
+/* ---- cells of known circuits ---- */
+
+void
+cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
+{
+  cs_circ_t *c = end->circ;
+  if (c->state == CS_CIRC_ANSWERING) {
+    /* Nothing but DESTROY makes sense before CREATED2. */
+    if (cell->command == CELL_DESTROY) {
+      cs_end_detach(end);
+      cs_circ_free(c);
+    }
+    return;
+  }
+  if (cell->command == CELL_DESTROY) {
+    /* The peer forgot the id: never send on it again. */
+    uint8_t p[CELL_PAYLOAD_LEN];
+    memcpy(p, cell->payload, sizeof(p));
+    cs_end_drop_queue(end);
+    cs_end_detach(end);
+    (void)circ_relay_handle_cell(c->rc, end->dir, CELL_DESTROY, p);
+    cs_circ_pump(c);
+    return;
+  }
+  (void)circ_relay_handle_cell(c->rc, end->dir, cell->command, cell->payload);
+  cs_circ_pump(c);
+}
+
+/* ---- channels coming and going ---- */
+
+void
+cs_circ_channel_closed(cs_chan_t *chan)
+{
+  uint8_t p[CELL_PAYLOAD_LEN] = { CELL_DESTROY_CHANNEL_CLOSED };
+  dlist_node_t *n;
+  while ((n = dlist_pop_head(&chan->waiting)) != NULL) {
+    cs_circ_t *c = DLIST_ENTRY(n, cs_circ_t, wait_node);
+    c->waiting_for = NULL;
+    if (c->create2) {
+      cs_cell_release(c->sw, c->create2);
+      c->create2 = NULL;
+    }
+    chan->sw->st.extends_refused++;
+    circ_relay_extend_failed(c->rc, CELL_DESTROY_CONNECTFAILED);
+    cs_circ_pump(c);
+  }
+  while ((n = dlist_first(&chan->ends)) != NULL) {
+    cs_end_t *end = DLIST_ENTRY(n, cs_end_t, chan_node);
+    cs_circ_t *c = end->circ;
+    cs_end_detach(end);
+    if (c->state == CS_CIRC_ANSWERING) {
+      cs_circ_free(c);
+      continue;
+    }
+    (void)circ_relay_handle_cell(c->rc, end->dir, CELL_DESTROY, p);
+    cs_circ_pump(c);
+  }
+}
+
+void
+cs_circ_channel_opened(cs_chan_t *chan)
+{
+  dlist_node_t *n;
+  while ((n = dlist_pop_head(&chan->waiting)) != NULL) {
+    cs_circ_t *c = DLIST_ENTRY(n, cs_circ_t, wait_node);
+    uint32_t id;
+    c->waiting_for = NULL;
+    cs_cell_t *create2 = c->create2;
+    c->create2 = NULL;
+    if (circid_set_alloc(channel_circids(chan->ch), &id) < 0) {
+      cs_cell_release(c->sw, create2);
+      chan->sw->st.extends_refused++;
+      circ_relay_extend_failed(c->rc, CELL_DESTROY_RESOURCELIMIT);
+      cs_circ_pump(c);
+      continue;
+    }
+    end_attach(&c->next, chan, id);
+    create2->cc.command = CELL_CREATE2;
+    chan->sw->st.extends++;
+    cs_end_enqueue(&c->next, create2);
+  }
+}
+
+/* ---- API ---- */
+
+circ_relay_t *
+cellswitch_circ_relay(cellswitch_t *sw, uint64_t circ)
+{
+  cs_circ_t *c = hmap_get_u64(sw->circ_by_handle, circ);
+  return c ? c->rc : NULL;
+}
+
+void
+cellswitch_circ_flush(cellswitch_t *sw, uint64_t circ)
+{
+  cs_circ_t *c = hmap_get_u64(sw->circ_by_handle, circ);
+  if (c && c->rc)
+    cs_circ_pump(c);
+}
+
+void
+cellswitch_circ_close(cellswitch_t *sw, uint64_t circ, uint8_t reason)
+{
+  cs_circ_t *c = hmap_get_u64(sw->circ_by_handle, circ);
+  if (!c)
+    return;
+  if (!c->rc) {
+    cs_end_send_destroy(&c->prev, reason);
+    cs_circ_free(c);
+    return;
+  }
+  circ_relay_close(c->rc, reason);
+  cs_circ_pump(c);
+}
