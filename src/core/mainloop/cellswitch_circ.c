@@ -229,11 +229,9 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
   }
   circ_relay_t *rc = NULL;
   uint8_t reason = CELL_DESTROY_PROTOCOL;
-  if (cell->command == CELL_CREATE2)
-    (void)circ_relay_create(&rc, &sw->cfg.keys, cell->payload,
-                            cell->payload_len, &reason);
-  /* TODO(circ): CREATE_FAST once circuit_relay.h has an answer for it
-   * (circ_relay_create_fast()); until then it is refused. */
+  /* CREATE2 (ntor, ntor v3) and CREATE_FAST (tor-spec 5.1.5). */
+  (void)circ_relay_create_cell(&rc, &sw->cfg.keys, cell->command,
+                               cell->payload, cell->payload_len, &reason);
   (void)cellswitch_create_answered(sw, c->handle, rc, reason);
 }
 

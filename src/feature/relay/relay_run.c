@@ -71,14 +71,22 @@ fail:
   return NULL;
 }
 
+/* The circuit keys: RSA id (ntor NODEID), ed25519 id (ntor v3 ID), the
+ * current ntor key and, within its week of grace, the previous one
+ * (secret_onion_key_ntor.old, tor's rule). */
 static void
-circ_keys_from(circ_relay_keys_t *ck, const relay_keys_t *k)
+circ_keys_from(circ_relay_keys_t *ck, const relay_keys_t *k,
+               const char *datadir)
 {
   memset(ck, 0, sizeof(*ck));
   memcpy(ck->rsa_id, relay_keys_identity_digest(k), 20);
   ck->ntor = *relay_keys_onion_ntor(k);
-  /* TODO(desc): the previous ntor key once onion-key rotation exists
-   * (ck->has_old / ck->ntor_old). */
+  memcpy(ck->ed_id, relay_keys_master_public(k)->pubkey, 32);
+  ck->has_ed_id = true;
+  if (datadir && relay_keys_load_prev_ntor(datadir, time(NULL),
+                                           RELAY_KEYS_ONION_GRACE,
+                                           &ck->ntor_old) == 0)
+    ck->has_old = true;
 }
 
 static int
@@ -118,7 +126,7 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   }
   cellswitch_config_t sc;
   memset(&sc, 0, sizeof(sc));
-  circ_keys_from(&sc.keys, cfg->keys);
+  circ_keys_from(&sc.keys, cfg->keys, cfg->datadir);
   sc.server_tls = rr->gen->tls;
   sc.creds = &rr->gen->creds;
   sc.client_tls = rr->client_tls;

@@ -36,6 +36,8 @@ typedef struct relay_run_config_t {
   bool assume_reachable;             /**< AssumeReachable */
   bool extend_allow_private;         /**< testing networks only */
   const relay_keys_t *keys;          /**< identity, onion and ed25519 keys */
+  const char *datadir;               /**< DataDirectory (previous ntor key);
+                                      *   NULL: none */
 } relay_run_config_t;
 
 typedef struct relay_run_t relay_run_t;

@@ -69,6 +69,7 @@ exit_streams(void *arg, cellswitch_t *sw, uint64_t circ, relay_streams_t *s)
 typedef struct pending_answer_t {
   srelay_t *r;
   uint64_t circ;
+  uint8_t command;
   uint8_t payload[CELL_PAYLOAD_LEN];
 } pending_answer_t;
 
@@ -81,7 +82,8 @@ answer_later(evutil_socket_t fd, short what, void *arg)
   (void)fd;
   (void)what;
   circ_relay_keys_t keys = p->r->sw->cfg.keys;
-  (void)circ_relay_create(&rc, &keys, p->payload, CELL_PAYLOAD_LEN, &reason);
+  (void)circ_relay_create_cell(&rc, &keys, p->command, p->payload,
+                               CELL_PAYLOAD_LEN, &reason);
   (void)cellswitch_create_answered(p->r->sw, p->circ, rc, reason);
   memwipe(&keys, sizeof(keys));
   al_free(p);
@@ -93,10 +95,11 @@ answer_create(void *arg, cellswitch_t *sw, uint64_t circ, uint8_t command,
 {
   srelay_t *r = arg;
   (void)sw;
-  if (command != CELL_CREATE2)
+  if (command != CELL_CREATE2 && command != CELL_CREATE_FAST)
     return -1;
   pending_answer_t *p = al_calloc(1, sizeof(*p));
   p->r = r;
+  p->command = command;
   p->circ = circ;
   memcpy(p->payload, payload, CELL_PAYLOAD_LEN);
   struct timeval zero = { 0, 0 };
@@ -136,6 +139,8 @@ srelay_new(struct event_base *base, const cellswitch_config_t *tweak)
     memset(&cfg, 0, sizeof(cfg));
   memcpy(cfg.keys.rsa_id, r->id.rsa_fp, 20);
   cr_assert_eq(x25519_keypair_generate(&cfg.keys.ntor), 0);
+  memcpy(cfg.keys.ed_id, r->id.ed_id.pub.pubkey, 32);
+  cfg.keys.has_ed_id = true;
   cfg.server_tls = r->id.tls;
   cfg.creds = &r->id.creds;
   cfg.client_tls = r->client_tls;

@@ -17,6 +17,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/onion/onion_ntor_v3.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/evloop/evloop.h"
@@ -408,6 +409,8 @@ typedef struct raw_t {
   uint8_t destroy_reasons[64];
   circ_origin_t *origin;
   uint32_t origin_id;
+  int n_created_fast;
+  uint8_t created2[CELL_PAYLOAD_LEN];   /**< the last CREATED2 payload */
 } raw_t;
 
 static void
@@ -431,6 +434,9 @@ raw_cell(channel_t *ch, const cell_t *cell, void *arg)
     w->n_destroy++;
   } else if (cell->command == CELL_CREATED2) {
     w->n_created2++;
+    memcpy(w->created2, cell->payload, CELL_PAYLOAD_LEN);
+  } else if (cell->command == CELL_CREATED_FAST) {
+    w->n_created_fast++;
   } else {
     w->n_other++;
   }
@@ -605,6 +611,135 @@ Test(cellswitch, hostile_flood_memory_stays_bounded)
   cr_assert_leq(s.cells_pooled, 4096);
   raw_free(&w);
   srelay_free(r);
+}
+
+/* ---- CREATE_FAST and ntor v3 answered by the engine ---- */
+
+/* Run until the raw origin circuit has n hops (or time runs out). */
+static void
+raw_run_until_hops(raw_t *w, size_t n, uint32_t msec)
+{
+  uint64_t end = evloop_monotonic_msec() + msec;
+  while (circ_origin_n_hops(w->origin) < n && !w->n_destroy &&
+         evloop_monotonic_msec() < end) {
+    event_base_loop(BASE, EVLOOP_ONCE);
+    raw_pump(w, 0);
+  }
+}
+
+static void
+create_fast_then_extend(bool async)
+{
+  srelay_t *r1 = srelay_new(BASE, NULL), *r2 = srelay_new(BASE, NULL);
+  srelay_set_async_answers(r1, async);
+  raw_t w = { 0 };
+  raw_connect(&w, r1);
+  w.origin = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &w.origin_id), 0);
+  cr_assert_eq(circ_origin_start_fast(w.origin, srelay_spec(r1),
+                                      evloop_monotonic_msec(), 0), 0);
+  raw_pump(&w, 0);
+  raw_run_until_hops(&w, 1, 5000);
+  cr_assert_eq(w.n_created_fast, 1, "no CREATED_FAST (%d DESTROY)",
+               w.n_destroy);
+  cr_assert_eq(circ_origin_n_hops(w.origin), 1);
+  cr_assert_eq(stats(r1).circuits_created, 1);
+  /* The fast keys work: an EXTEND2 through the first hop succeeds. */
+  cr_assert_eq(circ_origin_extend(w.origin, srelay_spec(r2)), 0);
+  raw_pump(&w, 0);
+  raw_run_until_hops(&w, 2, 5000);
+  cr_assert_eq(circ_origin_n_hops(w.origin), 2);
+  cr_assert_eq(w.n_destroy, 0);
+  cr_assert_eq(stats(r2).circuits_created, 1);
+  raw_free(&w);
+  srelay_free(r1);
+  srelay_free(r2);
+}
+
+Test(cellswitch, create_fast_answered_and_extended)
+{
+  create_fast_then_extend(false);
+}
+
+Test(cellswitch, create_fast_answered_async)
+{
+  create_fast_then_extend(true);
+}
+
+/* A CREATE2 with ntor v3 (HTYPE 3, proposal 332) and a CC_REQUEST
+ * extension; the client checks the relay's AUTH in ntor3_client_finish. */
+static int
+ntor3_create(raw_t *w, srelay_t *r, uint32_t id, bool corrupt,
+             ntor3_client_state_t **st)
+{
+  const circ_hop_spec_t *s = srelay_spec(r);
+  uint8_t *skin = NULL, p[CELL_PAYLOAD_LEN] = { 0 };
+  size_t skin_len, n;
+  const uint8_t ext[] = { 1, ONION_EXT_CC_REQUEST, 0 };
+  if (ntor3_client_create(st, &skin, &skin_len, s->ed_id, s->ntor_key,
+                          (const uint8_t *)NTOR3_CIRC_VERIFICATION,
+                          strlen(NTOR3_CIRC_VERIFICATION), ext, sizeof(ext),
+                          NULL) < 0)
+    return -1;
+  if (corrupt)
+    skin[skin_len - 1] ^= 1;   /* the MAC */
+  cell_create2_t c2 = { CELL_HTYPE_NTOR_V3, (uint16_t)skin_len, skin };
+  int rv = cell_create2_encode(&c2, p, sizeof(p), &n);
+  al_free(skin);
+  if (rv < 0)
+    return -1;
+  raw_send(w, id, CELL_CREATE2, p);
+  return 0;
+}
+
+static void
+ntor_v3_through_engine(bool async)
+{
+  srelay_t *r = srelay_new(BASE, NULL);
+  srelay_set_async_answers(r, async);
+  raw_t w = { 0 };
+  ntor3_client_state_t *st = NULL, *bad = NULL;
+  raw_connect(&w, r);
+  uint32_t id;
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &id), 0);
+  cr_assert_eq(ntor3_create(&w, r, id, false, &st), 0);
+  run_until(&w.n_created2, 1, 5000);
+  cr_assert_eq(w.n_created2, 1, "no CREATED2 (%d DESTROY)", w.n_destroy);
+  cell_created2_t c2;
+  cr_assert_eq(cell_created2_decode(&c2, w.created2, CELL_PAYLOAD_LEN), 0);
+  uint8_t keys[ONION_KEYS_LEN], *msg = NULL;
+  size_t msg_len = 0;
+  cr_assert_eq(ntor3_client_finish(st, c2.hdata, c2.hlen, &msg, &msg_len,
+                                   keys, sizeof(keys)), 0,
+               "the relay's ntor v3 reply does not authenticate");
+  al_free(msg);
+  cellswitch_stats_t s = stats(r);
+  cr_assert_eq(s.circuits_created, 1);
+  cr_assert_eq(s.n_circuits, 1);
+  /* A bad client MAC is refused with DESTROY(PROTOCOL). */
+  uint32_t id2;
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &id2), 0);
+  cr_assert_eq(ntor3_create(&w, r, id2, true, &bad), 0);
+  run_until(&w.n_destroy, 1, 5000);
+  cr_assert_eq(w.n_destroy, 1);
+  cr_assert_eq(w.destroy_ids[0], id2);
+  cr_assert_eq(w.destroy_reasons[0], CELL_DESTROY_PROTOCOL);
+  cr_assert_eq(stats(r).creates_refused, 1);
+  memwipe(keys, sizeof(keys));
+  ntor3_client_state_free(st);
+  ntor3_client_state_free(bad);
+  raw_free(&w);
+  srelay_free(r);
+}
+
+Test(cellswitch, ntor_v3_answered)
+{
+  ntor_v3_through_engine(false);
+}
+
+Test(cellswitch, ntor_v3_answered_async)
+{
+  ntor_v3_through_engine(true);
 }
 
 /* ---- the scheduler and the pause limit, white-box ---- */
