@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "allium/core/cell/link_cells.h"
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_relay.h"
 #include "allium/lib/tls/tls.h"
@@ -92,7 +93,11 @@ typedef struct cellswitch_config_t {
   circ_relay_keys_t keys;           /**< copied */
   tls_context_t *server_tls;        /**< accepted channels (borrowed) */
   const link_creds_t *creds;        /**< our CERTS certificates (borrowed;
-                                     *   channel_accept copies them) */
+                                     *   channels copy them).  When they
+                                     *   carry the AUTHENTICATE key
+                                     *   (link_keys_creds()), channels we
+                                     *   open authenticate us as a relay
+                                     *   (channel_connect_relay()) */
   tls_context_t *client_tls;        /**< channels we open (borrowed) */
   size_t queue_cap_cells;           /**< 0: CELLSWITCH_QUEUE_CAP_CELLS */
   size_t circq_high, circq_low;     /**< cells; 0: defaults */
@@ -105,6 +110,10 @@ typedef struct cellswitch_config_t {
    * networks only; tor's ExtendAllowPrivateAddresses). */
   bool extend_allow_private;
   cellswitch_hooks_t hooks;
+  /** Our advertised addresses, listed in the NETINFO of every channel
+   * (tor-spec 4.5: lets the peer tell a canonical connection). */
+  cell_addr_t my_addrs[2];
+  size_t n_my_addrs;
 } cellswitch_config_t;
 
 /** New engine on base with cfg (copied; the TLS contexts and creds are
@@ -124,7 +133,7 @@ int cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
 /** Replace the circuit keys (onion-key rotation) for new circuits. */
 void cellswitch_set_keys(cellswitch_t *sw, const circ_relay_keys_t *keys);
 /** Replace the server TLS context and certificates (link-key rotation) for
- * channels accepted from now on (both borrowed). */
+ * channels accepted or opened from now on (both borrowed). */
 void cellswitch_set_server_creds(cellswitch_t *sw, tls_context_t *tls,
                                  const link_creds_t *creds);
 

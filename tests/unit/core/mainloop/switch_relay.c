@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/channel/link_keys.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/malloc/malloc.h"
 
@@ -23,6 +24,7 @@
 struct srelay_t {
   struct event_base *base;
   relay_t id;
+  link_keys_t *lk;             /**< link credentials: we authenticate */
   tls_context_t *client_tls;
   cellswitch_t *sw;
   circ_hop_spec_t spec;
@@ -141,8 +143,15 @@ srelay_new(struct event_base *base, const cellswitch_config_t *tweak)
   cr_assert_eq(x25519_keypair_generate(&cfg.keys.ntor), 0);
   memcpy(cfg.keys.ed_id, r->id.ed_id.pub.pubkey, 32);
   cfg.keys.has_ed_id = true;
-  cfg.server_tls = r->id.tls;
-  cfg.creds = &r->id.creds;
+  r->lk = link_keys_new(r->id.rsa, &r->id.ed_id.pub, &r->id.ed_sign,
+                        r->id.c4, r->id.c4_len, time(NULL));
+  cr_assert_not_null(r->lk);
+  cfg.server_tls = link_keys_tls(r->lk);
+  cfg.creds = link_keys_creds(r->lk);
+  cfg.n_my_addrs = 1;
+  cfg.my_addrs[0].type = CELL_ADDR_IPV4;
+  cfg.my_addrs[0].addr[0] = 127;
+  cfg.my_addrs[0].addr[3] = 1;
   cfg.client_tls = r->client_tls;
   cfg.extend_allow_private = tweak ? tweak->extend_allow_private : true;
   cfg.hooks.on_circ_created = exit_created;
@@ -184,6 +193,7 @@ srelay_free_(srelay_t *r)
   event_free(r->lev);
   close(r->lfd);
   cellswitch_free(r->sw);
+  link_keys_free(r->lk);
   tls_context_free(r->client_tls);
   relay_free(&r->id);
   al_free(r);

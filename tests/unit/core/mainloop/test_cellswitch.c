@@ -286,26 +286,72 @@ Test(cellswitch, relays_share_one_channel_per_identity)
     srelay_free(r[i]);
 }
 
-/* R0 -> R1 -> R0 -> R1: the second visit to R0 extends to R1 over the
- * channel R0 opened for the first extend (found by identity), and R1 gets
- * that CREATE2 on the channel it accepted from R0. */
+/* Relays authenticate (CERTS + AUTHENTICATE, tor-spec 4.4.2) on channels
+ * they open, so the responder maps the channel to the initiator's identity
+ * and uses it for its own extends back: R0 -> R1 makes R0 open a channel
+ * to R1; then R1 -> R0 goes over that same channel (R1 opens none). */
 Test(cellswitch, channels_reused_in_both_directions)
+{
+  srelay_t *r[2];
+  cli_t a = { 0 }, b = { 0 };
+  r[0] = srelay_new(BASE, NULL);
+  r[1] = srelay_new(BASE, NULL);
+  srelay_t *ab[2] = { r[0], r[1] }, *ba[2] = { r[1], r[0] };
+  cr_assert_eq(launch(&a, ab, 2), 0);
+  run_until(&a.built, 1, 10000);
+  cr_assert_eq(a.built, 1, "closed: %s", a.closed ? a.info.what : "");
+  cr_assert_eq(launch(&b, ba, 2), 0);
+  run_until(&b.built, 1, 10000);
+  cr_assert_eq(b.built, 1, "closed: %s", b.closed ? b.info.what : "");
+  cr_assert_eq(stats(r[0]).extends, 1);
+  cr_assert_eq(stats(r[1]).extends, 1);
+  /* Each: the client's channel and the one R0 -> R1 channel. */
+  cr_assert_eq(stats(r[0]).n_channels, 2);
+  cr_assert_eq(stats(r[1]).n_channels, 2);
+  /* R1 saw R0 prove its identity as a relay; R0 authenticated. */
+  int n_relay_in = 0, n_we_auth = 0;
+  for (int i = 0; i < 2; i++) {
+    cellswitch_t *sw = srelay_switch(r[i]);
+    for (dlist_node_t *n = sw->chans.next; n != &sw->chans; n = n->next) {
+      cs_chan_t *ch = DLIST_ENTRY(n, cs_chan_t, all_node);
+      const link_peer_t *p = channel_peer(ch->ch);
+      if (!ch->outgoing && p->authenticated) {
+        n_relay_in++;
+        cr_assert(ch->mapped);
+        cr_assert_eq(memcmp(p->rsa_id, srelay_spec(r[0])->rsa_id, 20), 0);
+      }
+      if (ch->outgoing && p->we_authenticated)
+        n_we_auth++;
+    }
+  }
+  cr_assert_eq(n_relay_in, 1);
+  cr_assert_eq(n_we_auth, 1);
+  for (int i = 0; i < 2; i++)
+    srelay_free(r[i]);
+}
+
+/* R0 -> R1 -> R0: now that R1 knows R0's channel by identity, the extend
+ * back would go over the channel the circuit came in on: refused (tor
+ * does the same), and no second channel is opened. */
+Test(cellswitch, extend_back_over_the_previous_channel_is_refused)
 {
   srelay_t *r[2];
   cli_t c = { 0 };
   r[0] = srelay_new(BASE, NULL);
   r[1] = srelay_new(BASE, NULL);
-  srelay_t *path[4] = { r[0], r[1], r[0], r[1] };
-  cr_assert_eq(launch(&c, path, 4), 0);
-  run_until(&c.built, 1, 10000);
-  cr_assert_eq(c.built, 1, "closed: %s", c.closed ? c.info.what : "");
-  cr_assert_eq(stats(r[0]).n_circuits, 2);
-  cr_assert_eq(stats(r[1]).n_circuits, 2);
-  cr_assert_eq(stats(r[0]).extends, 2);
-  /* R0: client in, R0->R1 out, R1->R0 in (R1 does not authenticate as a
-   * relay yet, so R0 cannot use that one for its own extends). */
-  cr_assert_eq(stats(r[0]).n_channels, 3);
-  cr_assert_eq(stats(r[1]).n_channels, 2);
+  srelay_t *path[3] = { r[0], r[1], r[0] };
+  cr_assert_eq(launch(&c, path, 3), 0);
+  run_until(&c.closed, 1, 10000);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(c.built, 0);
+  cr_assert_eq(c.info.failed_hop, 2);
+  cr_assert_eq(stats(r[1]).extends_refused, 1);
+  cr_assert_eq(stats(r[1]).extends, 0);
+  cr_assert_eq(stats(r[1]).n_channels, 1);   /* R0's only */
+  run_until_circuits(r[0], 0, 2000);
+  run_until_circuits(r[1], 0, 2000);
+  cr_assert_eq(stats(r[0]).n_circuits, 0);
+  cr_assert_eq(stats(r[1]).n_circuits, 0);
   for (int i = 0; i < 2; i++)
     srelay_free(r[i]);
 }
