@@ -384,6 +384,14 @@ cellswitch_set_keys(cellswitch_t *sw, const circ_relay_keys_t *keys)
 {
   memwipe(&sw->cfg.keys, sizeof(sw->cfg.keys));
   sw->cfg.keys = *keys;
+  if (sw->workers)
+    onion_workers_set_keys(sw->workers, keys);
+}
+
+void
+cellswitch_set_workers(cellswitch_t *sw, onion_workers_t *w)
+{
+  sw->workers = w;
 }
 
 void

@@ -1,5 +1,6 @@
 /* cellswitch_circ.c -- the cell engine's circuits: CREATE2 answered
- * (tor-spec 5.1; CREATE/TAP refused, 5.1 and proposal 350), cells of a
+ * (tor-spec 5.1; CREATE/TAP refused, 5.1 and proposal 350) on the loop,
+ * through the owner's hook or on the onion worker pool, cells of a
  * known circuit handed to its sans-IO relay state machine (circ_relay:
  * 5.5, 5.6, 6.1), what it queues moved onto the right channel, DESTROY
  * both ways (5.4) and the teardown of every circuit of a closed channel.
@@ -78,6 +79,10 @@ cs_circ_free(cs_circ_t *c)
   cs_end_detach(&c->next);
   dlist_remove(&c->wait_node);
   c->waiting_for = NULL;
+  if (c->req) {            /* its answer will never be needed */
+    onion_workers_cancel(sw->workers, c->req);
+    c->req = NULL;
+  }
   if (c->create2)
     cs_cell_release(sw, c->create2);
   hmap_remove_u64(sw->circ_by_handle, c->handle);
@@ -189,6 +194,23 @@ refuse_create(cs_chan_t *chan, uint32_t id, uint8_t reason)
     chan->sw->st.cells_out++;
 }
 
+/* The pool's answer (on the loop).  c is alive: a circuit freed before
+ * this cancels its request, so this never runs for it. */
+static void
+worker_done(void *ctx, int result, onion_answer_t *ans)
+{
+  cs_circ_t *c = ctx;
+  c->req = NULL;
+  if (result < 0) {
+    (void)cellswitch_create_answered(c->sw, c->handle, NULL,
+                                     ans->destroy_reason);
+    return;
+  }
+  circ_relay_t *rc = circ_relay_new_answered(ans);
+  (void)cellswitch_create_answered(c->sw, c->handle, rc,
+                                   CELL_DESTROY_INTERNAL);
+}
+
 void
 cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
 {
@@ -222,6 +244,16 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
     if (sw->cfg.hooks.answer_create(sw->cfg.hooks.arg, sw, c->handle,
                                     cell->command, cell->payload) < 0) {
       cs_end_send_destroy(&c->prev, CELL_DESTROY_RESOURCELIMIT);
+      sw->st.creates_refused++;
+      cs_circ_free(c);
+    }
+    return;
+  }
+  if (sw->workers) {
+    c->req = onion_workers_submit(sw->workers, cell->command, cell->payload,
+                                  cell->payload_len, worker_done, c);
+    if (!c->req) {
+      cs_end_send_destroy(&c->prev, CELL_DESTROY_INTERNAL);
       sw->st.creates_refused++;
       cs_circ_free(c);
     }

@@ -96,6 +96,7 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   rr->heartbeat_sec = cfg->heartbeat_sec;
   rr->assume_reachable = cfg->assume_reachable;
   rr->n_workers = count_workers(cfg->num_cpus);
+  rr->datadir = cfg->datadir ? al_strdup(cfg->datadir) : NULL;
   if (relay_ports_parse(cfg->orport, &rr->ports, errmsg) < 0 ||
       relay_address_parse(cfg->address, cfg->address_disable_ipv6,
                           &rr->addr, errmsg) < 0)
@@ -119,14 +120,17 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   sc.client_tls = rr->client_tls;
   my_addrs_from(&sc, rr);
   sc.extend_allow_private = cfg->extend_allow_private;
-  /* TODO(circ): sc.hooks.answer_create -> onion_workers with n_workers
-   * threads, then cellswitch_create_answered() from the reply queue. */
   rr->sw = cellswitch_new(base, &sc);
+  /* CREATE2 / CREATE_FAST answered on NumCPUs threads (tor's cpuworkers). */
+  onion_workers_cfg_t wc = { base, (unsigned)rr->n_workers, 0, 0 };
+  rr->workers = onion_workers_new(&wc, &sc.keys);
   memwipe(&sc, sizeof(sc));
-  if (!rr->sw) {
-    *errmsg = al_strdup("cannot start the cell engine");
+  if (!rr->sw || !rr->workers) {
+    *errmsg = al_strdup("cannot start the cell engine or its onion "
+                        "workers");
     goto fail;
   }
+  cellswitch_set_workers(rr->sw, rr->workers);
   if (relay_listen_open(rr, errmsg) < 0)
     goto fail;
   return rr;
@@ -199,7 +203,7 @@ relay_run_start(relay_run_t *rr)
   if (rr->heartbeat_sec > 0)
     rr->heartbeat = evloop_timer_add((uint32_t)rr->heartbeat_sec * 1000u, 1,
                                      heartbeat_cb, rr);
-  log_notice("Relay %s is up with %d onion-handshake worker%s planned%s.",
+  log_notice("Relay %s is up with %d onion-handshake worker thread%s%s.",
              rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s",
              rr->assume_reachable ? "" :
              " (the ORPort reachability self-test is not built in yet: "
@@ -216,12 +220,14 @@ relay_run_free_(relay_run_t *rr)
   evloop_handle_free(rr->rotate);
   evloop_handle_free(rr->heartbeat);
   relay_listen_close(rr);
-  cellswitch_free(rr->sw);
+  cellswitch_free(rr->sw);     /* cancels the pending requests */
+  onion_workers_free(rr->workers);
   link_keys_free(rr->lk);
   link_keys_free(rr->old_lk);
   tls_context_free(rr->client_tls);
   relay_ports_clear(&rr->ports);
   al_free(rr->nickname);
+  al_free(rr->datadir);
   al_free(rr);
 }
 
@@ -270,6 +276,17 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);
+}
+
+void
+relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys)
+{
+  circ_relay_keys_t ck;
+  rr->keys = keys;
+  circ_keys_from(&ck, keys, rr->datadir);
+  cellswitch_set_keys(rr->sw, &ck);   /* and the worker pool's */
+  memwipe(&ck, sizeof(ck));
+  log_info("Circuit keys replaced (onion-key rotation).");
 }
 
 cellswitch_t *

@@ -32,6 +32,8 @@ struct relay_run_t {
                                      *   before the last rotation */
   tls_context_t *client_tls;
   cellswitch_t *sw;
+  onion_workers_t *workers;    /**< onion handshakes off the loop */
+  char *datadir;               /**< for the previous ntor key; may be NULL */
   relay_listener_t *listeners;
   size_t n_listeners;
   evloop_handle_t *rotate, *heartbeat;

@@ -40,6 +40,7 @@
 #include "allium/core/cell/link_cells.h"
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_relay.h"
+#include "allium/core/onion/onion_workers.h"
 #include "allium/lib/tls/tls.h"
 
 struct event_base;
@@ -130,8 +131,14 @@ void cellswitch_free_(cellswitch_t *sw);
 int cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
                       socklen_t peerlen);
 
-/** Replace the circuit keys (onion-key rotation) for new circuits. */
+/** Replace the circuit keys (onion-key rotation) for new circuits (also
+ * on the worker pool, if one is set). */
 void cellswitch_set_keys(cellswitch_t *sw, const circ_relay_keys_t *keys);
+/** Answer CREATE2 / CREATE_FAST on the onion-handshake worker pool w
+ * (borrowed; it must outlive sw, or be unset with NULL first) instead of
+ * on the loop, unless hooks.answer_create is set.  A circuit or channel
+ * that dies first cancels its request.  NULL: answer synchronously. */
+void cellswitch_set_workers(cellswitch_t *sw, onion_workers_t *w);
 /** Replace the server TLS context and certificates (link-key rotation) for
  * channels accepted or opened from now on (both borrowed). */
 void cellswitch_set_server_creds(cellswitch_t *sw, tls_context_t *tls,

@@ -60,6 +60,13 @@ char *relay_run_format_heartbeat(char *buf, size_t len, uint64_t uptime_sec,
                                  size_t n_circuits, uint64_t bytes_sent,
                                  uint64_t bytes_received);
 
+/** The keys changed (onion-key rotation: relay_keys_rotate_onion_keys()
+ * said rotated and the set was reloaded): new circuits, on the loop and
+ * on the worker threads, use keys' ntor key and the previous one from
+ * DataDirectory.  keys replaces the set given to relay_run_new() and must
+ * outlive the relay. */
+void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
+
 /** The engine (borrowed) -- for the descriptor and bandwidth code. */
 cellswitch_t *relay_run_switch(relay_run_t *rr);
 /** The parsed ORPorts (borrowed); a port bound as "auto" has its real

@@ -32,6 +32,7 @@ struct srelay_t {
   struct event *lev;
   size_t n_echoed;
   bool async;
+  onion_workers_t *workers;
 };
 
 static void
@@ -193,6 +194,7 @@ srelay_free_(srelay_t *r)
   event_free(r->lev);
   close(r->lfd);
   cellswitch_free(r->sw);
+  onion_workers_free(r->workers);
   link_keys_free(r->lk);
   tls_context_free(r->client_tls);
   relay_free(&r->id);
@@ -231,4 +233,23 @@ srelay_set_async_answers(srelay_t *r, bool on)
 {
   r->async = on;
   r->sw->cfg.hooks.answer_create = on ? answer_create : NULL;
+}
+
+void
+srelay_set_workers(srelay_t *r, unsigned n_threads)
+{
+  cellswitch_set_workers(r->sw, NULL);
+  onion_workers_free(r->workers);
+  if (!n_threads)
+    return;
+  onion_workers_cfg_t wc = { r->base, n_threads, 0, 0 };
+  r->workers = onion_workers_new(&wc, &r->sw->cfg.keys);
+  cr_assert_not_null(r->workers);
+  cellswitch_set_workers(r->sw, r->workers);
+}
+
+onion_workers_t *
+srelay_workers(srelay_t *r)
+{
+  return r->workers;
 }

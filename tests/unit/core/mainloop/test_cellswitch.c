@@ -265,6 +265,29 @@ Test(cellswitch, async_create_answers)
     srelay_free(r[i]);
 }
 
+/* CREATE2 answered on the onion worker pool (2 threads per relay). */
+Test(cellswitch, echo_with_onion_workers)
+{
+  srelay_t *r[3];
+  cli_t c = { 0 };
+  for (int i = 0; i < 3; i++) {
+    r[i] = srelay_new(BASE, NULL);
+    srelay_set_workers(r[i], 2);
+  }
+  echo_through(r, &c);
+  for (int i = 0; i < 3; i++) {
+    onion_workers_stats_t ws;
+    onion_workers_get_stats(srelay_workers(r[i]), &ws);
+    cr_assert_eq(ws.n_threads, 2);
+    cr_assert_eq(ws.answered, 1, "relay %d: %llu answered on the pool", i,
+                 (unsigned long long)ws.answered);
+    cr_assert_eq(stats(r[i]).circuits_created, 1);
+  }
+  al_free(c.rx);
+  for (int i = 0; i < 3; i++)
+    srelay_free(r[i]);
+}
+
 Test(cellswitch, relays_share_one_channel_per_identity)
 {
   srelay_t *r[3];
@@ -673,11 +696,24 @@ raw_run_until_hops(raw_t *w, size_t n, uint32_t msec)
   }
 }
 
+/* How the relay answers: on the loop, through the async hook, on the
+ * worker pool. */
+enum { ANSWER_SYNC, ANSWER_HOOK, ANSWER_WORKERS };
+
 static void
-create_fast_then_extend(bool async)
+set_answers(srelay_t *r, int mode)
+{
+  srelay_set_async_answers(r, mode == ANSWER_HOOK);
+  if (mode == ANSWER_WORKERS)
+    srelay_set_workers(r, 2);
+}
+
+static void
+create_fast_then_extend(int mode)
 {
   srelay_t *r1 = srelay_new(BASE, NULL), *r2 = srelay_new(BASE, NULL);
-  srelay_set_async_answers(r1, async);
+  set_answers(r1, mode);
+  set_answers(r2, mode);
   raw_t w = { 0 };
   raw_connect(&w, r1);
   w.origin = circ_origin_new();
@@ -704,12 +740,17 @@ create_fast_then_extend(bool async)
 
 Test(cellswitch, create_fast_answered_and_extended)
 {
-  create_fast_then_extend(false);
+  create_fast_then_extend(ANSWER_SYNC);
 }
 
 Test(cellswitch, create_fast_answered_async)
 {
-  create_fast_then_extend(true);
+  create_fast_then_extend(ANSWER_HOOK);
+}
+
+Test(cellswitch, create_fast_answered_on_workers)
+{
+  create_fast_then_extend(ANSWER_WORKERS);
 }
 
 /* A CREATE2 with ntor v3 (HTYPE 3, proposal 332) and a CC_REQUEST
@@ -739,10 +780,10 @@ ntor3_create(raw_t *w, srelay_t *r, uint32_t id, bool corrupt,
 }
 
 static void
-ntor_v3_through_engine(bool async)
+ntor_v3_through_engine(int mode)
 {
   srelay_t *r = srelay_new(BASE, NULL);
-  srelay_set_async_answers(r, async);
+  set_answers(r, mode);
   raw_t w = { 0 };
   ntor3_client_state_t *st = NULL, *bad = NULL;
   raw_connect(&w, r);
@@ -780,12 +821,57 @@ ntor_v3_through_engine(bool async)
 
 Test(cellswitch, ntor_v3_answered)
 {
-  ntor_v3_through_engine(false);
+  ntor_v3_through_engine(ANSWER_SYNC);
 }
 
 Test(cellswitch, ntor_v3_answered_async)
 {
-  ntor_v3_through_engine(true);
+  ntor_v3_through_engine(ANSWER_HOOK);
+}
+
+Test(cellswitch, ntor_v3_answered_on_workers)
+{
+  ntor_v3_through_engine(ANSWER_WORKERS);
+}
+
+/* A circuit that dies while its CREATE2 is on the pool: CREATE2 and
+ * DESTROY arrive in one read, the request is cancelled, nothing is
+ * answered, nothing leaks (ASan builds). */
+Test(cellswitch, worker_request_cancelled_when_the_circuit_dies)
+{
+  srelay_t *r = srelay_new(BASE, NULL);
+  srelay_set_workers(r, 1);
+  raw_t w = { 0 };
+  raw_connect(&w, r);
+  w.origin = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &w.origin_id), 0);
+  cr_assert_eq(circ_origin_start(w.origin, srelay_spec(r),
+                                 evloop_monotonic_msec(), 0), 0);
+  raw_pump(&w, 0);
+  uint8_t p[CELL_PAYLOAD_LEN] = { CELL_DESTROY_FINISHED };
+  raw_send(&w, w.origin_id, CELL_DESTROY, p);
+  run_for(500);
+  cr_assert_eq(w.n_created2, 0);
+  cr_assert_eq(w.n_destroy, 0);
+  cellswitch_stats_t s = stats(r);
+  cr_assert_eq(s.circuits_created, 0);
+  cr_assert_eq(s.creates_refused, 0);
+  cr_assert_eq(s.n_circuits, 0);
+  onion_workers_stats_t ws;
+  onion_workers_get_stats(srelay_workers(r), &ws);
+  cr_assert_eq(ws.pending, 0);
+  /* The relay still answers on the pool. */
+  circ_origin_free(w.origin);
+  w.origin = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &w.origin_id), 0);
+  cr_assert_eq(circ_origin_start(w.origin, srelay_spec(r),
+                                 evloop_monotonic_msec(), 0), 0);
+  raw_pump(&w, 0);
+  run_until(&w.n_created2, 1, 5000);
+  cr_assert_eq(w.n_created2, 1);
+  cr_assert_eq(stats(r).circuits_created, 1);
+  raw_free(&w);
+  srelay_free(r);
 }
 
 /* ---- the scheduler and the pause limit, white-box ---- */
