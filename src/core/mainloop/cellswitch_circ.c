@@ -318,7 +318,24 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
     cs_circ_pump(c);
     return;
   }
-  (void)circ_relay_handle_cell(c->rc, end->dir, cell->command, cell->payload);
+  /* The fast path: the cell's one copy at this hop is into its slot; our
+   * relay-crypto layer is added or removed there, in place, and a cell to
+   * pass on is queued as it is (circuit_relay.h). */
+  cellswitch_t *sw = c->sw;
+  cs_cell_t *slot = cs_cell_alloc(sw);
+  int to_dir = 0;
+  memcpy(slot->cc.payload, cell->payload, CELL_PAYLOAD_LEN);
+  if (circ_relay_process_cell(c->rc, end->dir, cell->command,
+                              slot->cc.payload, &to_dir) == 1) {
+    slot->cc.command = cell->command;
+    slot->cc.dir = (uint8_t)to_dir;
+    drain_cells(c);   /* what the circuit queued earlier goes first */
+    sw->st.cells_forwarded++;
+    route_cell(c, slot);
+  } else {
+    memwipe(slot->cc.payload, CELL_PAYLOAD_LEN);   /* was ours: plaintext */
+    cs_cell_release(sw, slot);
+  }
   cs_circ_pump(c);
 }
 

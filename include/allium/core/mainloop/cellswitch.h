@@ -185,6 +185,10 @@ typedef struct cellswitch_stats_t {
   uint64_t outbuf_blocked;      /**< times a channel passed its high mark */
   uint64_t pauses_overridden;   /**< pauses ended by the time limit */
   uint64_t oom_circuits_closed; /**< closed by the MaxMemInQueues pass */
+  uint64_t cells_forwarded;     /**< passed on in place (circ_relay_process_
+                                 *   cell): copied once, into their slot */
+  uint64_t slots_allocated;     /**< cell slots ever malloc'd (the pool
+                                 *   reuses them: no allocation per cell) */
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
