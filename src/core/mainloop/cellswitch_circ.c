@@ -288,6 +288,12 @@ cellswitch_create_answered(cellswitch_t *sw, uint64_t circ, circ_relay_t *rc,
   c->counted = true;
   sw->n_circuits++;
   sw->st.circuits_created++;
+  switch (circ_relay_htype(rc)) {
+  case CELL_HTYPE_NTOR: sw->st.created_ntor++; break;
+  case CELL_HTYPE_NTOR_V3: sw->st.created_ntor_v3++; break;
+  case ONION_HTYPE_FAST: sw->st.created_fast++; break;
+  default: break;
+  }
   if (sw->cfg.hooks.on_circ_created)
     sw->cfg.hooks.on_circ_created(sw->cfg.hooks.arg, sw, c->handle, rc);
   cs_circ_pump(c);

@@ -269,10 +269,14 @@ relay_run_log_heartbeat(relay_run_t *rr)
   relay_run_format_heartbeat(line, sizeof(line), up, s.n_circuits,
                              s.cells_out * 514, s.cells_in * 514);
   log_notice("%s", line);
-  log_info("Heartbeat: %zu channels (%zu open), %llu circuits created, %llu "
+  log_info("Heartbeat: %zu channels (%zu open), %llu circuits created "
+           "(ntor %llu, ntor v3 %llu, CREATE_FAST %llu), %llu "
            "CREATE refused, %llu extends, %llu cells for unknown circuits.",
            s.n_channels, s.n_channels_open,
            (unsigned long long)s.circuits_created,
+           (unsigned long long)s.created_ntor,
+           (unsigned long long)s.created_ntor_v3,
+           (unsigned long long)s.created_fast,
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);

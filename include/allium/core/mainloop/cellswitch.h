@@ -189,6 +189,8 @@ typedef struct cellswitch_stats_t {
                                  *   cell): copied once, into their slot */
   uint64_t slots_allocated;     /**< cell slots ever malloc'd (the pool
                                  *   reuses them: no allocation per cell) */
+  /** circuits_created by handshake: CREATE2 ntor, ntor v3, CREATE_FAST */
+  uint64_t created_ntor, created_ntor_v3, created_fast;
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);

@@ -737,6 +737,7 @@ create_fast_then_extend(int mode)
                w.n_destroy);
   cr_assert_eq(circ_origin_n_hops(w.origin), 1);
   cr_assert_eq(stats(r1).circuits_created, 1);
+  cr_assert_eq(stats(r1).created_fast, 1);
   /* The fast keys work: an EXTEND2 through the first hop succeeds. */
   cr_assert_eq(circ_origin_extend(w.origin, srelay_spec(r2)), 0);
   raw_pump(&w, 0);
@@ -814,6 +815,8 @@ ntor_v3_through_engine(int mode)
   cellswitch_stats_t s = stats(r);
   cr_assert_eq(s.circuits_created, 1);
   cr_assert_eq(s.n_circuits, 1);
+  cr_assert_eq(s.created_ntor_v3, 1);
+  cr_assert_eq(s.created_ntor, 0);
   /* A bad client MAC is refused with DESTROY(PROTOCOL). */
   uint32_t id2;
   cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &id2), 0);
