@@ -54,6 +54,8 @@ apply_defaults(cellswitch_config_t *c)
     c->keepalive_msec = CELLSWITCH_KEEPALIVE_MSEC;
   if (!c->pause_max_msec)
     c->pause_max_msec = CELLSWITCH_PAUSE_MAX_MSEC;
+  if (c->n_my_addrs > sizeof(c->my_addrs) / sizeof(c->my_addrs[0]))
+    c->n_my_addrs = sizeof(c->my_addrs) / sizeof(c->my_addrs[0]);
 }
 
 cellswitch_t *
@@ -315,6 +317,16 @@ chan_new(cellswitch_t *sw, bool outgoing)
   return chan;
 }
 
+/* NETINFO's "my addresses" (tor-spec 4.5). */
+static void
+chan_set_my_addrs(cs_chan_t *chan)
+{
+  const cellswitch_config_t *cfg = &chan->sw->cfg;
+  if (cfg->n_my_addrs &&
+      channel_set_my_addrs(chan->ch, cfg->my_addrs, cfg->n_my_addrs) < 0)
+    log_info("Couldn't set our addresses for NETINFO on a channel.");
+}
+
 int
 cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
                   socklen_t peerlen)
@@ -334,6 +346,7 @@ cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
     al_free(chan);
     return -1;
   }
+  chan_set_my_addrs(chan);
   return 0;
 }
 
@@ -349,13 +362,19 @@ cs_chan_connect(cellswitch_t *sw, const struct sockaddr *addr,
   chan->has_id = true;
   channel_target_t t = { addr, addrlen, rsa_id, ed };
   channel_callbacks_t cbs = { on_open, on_cell, on_close, chan };
-  chan->ch = channel_connect(sw->base, sw->cfg.client_tls, &t, &cbs);
+  /* As a relay when we can (tor-spec 4.4.2): the peer then knows which
+   * relay this channel belongs to and uses it for its own extends to us. */
+  const link_creds_t *creds =
+    sw->cfg.creds && sw->cfg.creds->auth_key ? sw->cfg.creds : NULL;
+  chan->ch = channel_connect_relay(sw->base, sw->cfg.client_tls, &t, creds,
+                                   &cbs);
   if (!chan->ch) {
     dlist_remove(&chan->all_node);
     minheap_clear(&chan->active);
     al_free(chan);
     return NULL;
   }
+  chan_set_my_addrs(chan);
   chan_map_identity(chan);
   return chan;
 }
@@ -365,6 +384,14 @@ cellswitch_set_keys(cellswitch_t *sw, const circ_relay_keys_t *keys)
 {
   memwipe(&sw->cfg.keys, sizeof(sw->cfg.keys));
   sw->cfg.keys = *keys;
+  if (sw->workers)
+    onion_workers_set_keys(sw->workers, keys);
+}
+
+void
+cellswitch_set_workers(cellswitch_t *sw, onion_workers_t *w)
+{
+  sw->workers = w;
 }
 
 void

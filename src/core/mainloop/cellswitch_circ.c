@@ -1,5 +1,6 @@
 /* cellswitch_circ.c -- the cell engine's circuits: CREATE2 answered
- * (tor-spec 5.1; CREATE/TAP refused, 5.1 and proposal 350), cells of a
+ * (tor-spec 5.1; CREATE/TAP refused, 5.1 and proposal 350) on the loop,
+ * through the owner's hook or on the onion worker pool, cells of a
  * known circuit handed to its sans-IO relay state machine (circ_relay:
  * 5.5, 5.6, 6.1), what it queues moved onto the right channel, DESTROY
  * both ways (5.4) and the teardown of every circuit of a closed channel.
@@ -78,6 +79,10 @@ cs_circ_free(cs_circ_t *c)
   cs_end_detach(&c->next);
   dlist_remove(&c->wait_node);
   c->waiting_for = NULL;
+  if (c->req) {            /* its answer will never be needed */
+    onion_workers_cancel(sw->workers, c->req);
+    c->req = NULL;
+  }
   if (c->create2)
     cs_cell_release(sw, c->create2);
   hmap_remove_u64(sw->circ_by_handle, c->handle);
@@ -189,6 +194,23 @@ refuse_create(cs_chan_t *chan, uint32_t id, uint8_t reason)
     chan->sw->st.cells_out++;
 }
 
+/* The pool's answer (on the loop).  c is alive: a circuit freed before
+ * this cancels its request, so this never runs for it. */
+static void
+worker_done(void *ctx, int result, onion_answer_t *ans)
+{
+  cs_circ_t *c = ctx;
+  c->req = NULL;
+  if (result < 0) {
+    (void)cellswitch_create_answered(c->sw, c->handle, NULL,
+                                     ans->destroy_reason);
+    return;
+  }
+  circ_relay_t *rc = circ_relay_new_answered(ans);
+  (void)cellswitch_create_answered(c->sw, c->handle, rc,
+                                   CELL_DESTROY_INTERNAL);
+}
+
 void
 cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
 {
@@ -227,13 +249,21 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
     }
     return;
   }
+  if (sw->workers) {
+    c->req = onion_workers_submit(sw->workers, cell->command, cell->payload,
+                                  cell->payload_len, worker_done, c);
+    if (!c->req) {
+      cs_end_send_destroy(&c->prev, CELL_DESTROY_INTERNAL);
+      sw->st.creates_refused++;
+      cs_circ_free(c);
+    }
+    return;
+  }
   circ_relay_t *rc = NULL;
   uint8_t reason = CELL_DESTROY_PROTOCOL;
-  if (cell->command == CELL_CREATE2)
-    (void)circ_relay_create(&rc, &sw->cfg.keys, cell->payload,
-                            cell->payload_len, &reason);
-  /* TODO(circ): CREATE_FAST once circuit_relay.h has an answer for it
-   * (circ_relay_create_fast()); until then it is refused. */
+  /* CREATE2 (ntor, ntor v3) and CREATE_FAST (tor-spec 5.1.5). */
+  (void)circ_relay_create_cell(&rc, &sw->cfg.keys, cell->command,
+                               cell->payload, cell->payload_len, &reason);
   (void)cellswitch_create_answered(sw, c->handle, rc, reason);
 }
 
@@ -258,6 +288,12 @@ cellswitch_create_answered(cellswitch_t *sw, uint64_t circ, circ_relay_t *rc,
   c->counted = true;
   sw->n_circuits++;
   sw->st.circuits_created++;
+  switch (circ_relay_htype(rc)) {
+  case CELL_HTYPE_NTOR: sw->st.created_ntor++; break;
+  case CELL_HTYPE_NTOR_V3: sw->st.created_ntor_v3++; break;
+  case ONION_HTYPE_FAST: sw->st.created_fast++; break;
+  default: break;
+  }
   if (sw->cfg.hooks.on_circ_created)
     sw->cfg.hooks.on_circ_created(sw->cfg.hooks.arg, sw, c->handle, rc);
   cs_circ_pump(c);
@@ -288,7 +324,24 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
     cs_circ_pump(c);
     return;
   }
-  (void)circ_relay_handle_cell(c->rc, end->dir, cell->command, cell->payload);
+  /* The fast path: the cell's one copy at this hop is into its slot; our
+   * relay-crypto layer is added or removed there, in place, and a cell to
+   * pass on is queued as it is (circuit_relay.h). */
+  cellswitch_t *sw = c->sw;
+  cs_cell_t *slot = cs_cell_alloc(sw);
+  int to_dir = 0;
+  memcpy(slot->cc.payload, cell->payload, CELL_PAYLOAD_LEN);
+  if (circ_relay_process_cell(c->rc, end->dir, cell->command,
+                              slot->cc.payload, &to_dir) == 1) {
+    slot->cc.command = cell->command;
+    slot->cc.dir = (uint8_t)to_dir;
+    drain_cells(c);   /* what the circuit queued earlier goes first */
+    sw->st.cells_forwarded++;
+    route_cell(c, slot);
+  } else {
+    memwipe(slot->cc.payload, CELL_PAYLOAD_LEN);   /* was ours: plaintext */
+    cs_cell_release(sw, slot);
+  }
   cs_circ_pump(c);
 }
 

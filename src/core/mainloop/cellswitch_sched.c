@@ -33,6 +33,7 @@ cs_cell_alloc(cellswitch_t *sw)
     sw->n_free_cells--;
   } else {
     c = al_malloc(sizeof(*c));
+    sw->st.slots_allocated++;
   }
   c->next = NULL;
   return c;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "allium/core/mainloop/cellswitch.h"
+#include "allium/core/onion/onion_workers.h"
 #include "allium/lib/container/dlist.h"
 #include "allium/lib/container/hashmap.h"
 #include "allium/lib/container/minheap.h"
@@ -64,6 +65,7 @@ struct cs_circ_t {
   dlist_node_t wait_node;  /**< in waiting_for->waiting */
   cs_cell_t *create2;      /**< extend: CREATE2 payload while waiting */
   bool in_pump, closing, counted;
+  onion_request_t *req;    /**< CREATE on the worker pool, not answered */
 };
 
 struct cs_chan_t {
@@ -107,6 +109,7 @@ struct cellswitch_t {
   size_t n_circuits;
   cellswitch_stats_t st;
   bool freeing;
+  onion_workers_t *workers;    /**< CREATE answered off the loop (borrowed) */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */

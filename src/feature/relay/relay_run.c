@@ -1,7 +1,9 @@
-/* relay_run.c -- the relay role at run time: credentials (the TLS server
- * context with a fresh RSA-2048 link key, and CERTS types 2, 4, 5, 7 --
- * tor-spec 4.2, cert-spec 2.1/2.3), the cell engine, link-certificate
- * rotation before expiry, the heartbeat (tor(1) HeartbeatPeriod) and the
+/* relay_run.c -- the relay role at run time: link credentials from
+ * core/channel/link_keys.h (the TLS server context with a fresh RSA-2048
+ * link key, CERTS types 2, 4, 5, 7 as responder and 2, 3, 4, 6, 7 plus
+ * AUTHENTICATE as initiator -- tor-spec 4.2, 4.4, cert-spec 2.1/2.3), the
+ * cell engine with our ntor / ntor v3 / CREATE_FAST keys, link-key
+ * rotation on tor's schedule, the heartbeat (tor(1) HeartbeatPeriod) and the
  * hand-over to descriptor publishing.  Listeners are in relay_listen.c.
  * See include/allium/feature/relay/relay_run.h. */
 #define LOG_MODULE "relay"
@@ -12,73 +14,66 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "allium/core/channel/link_handshake.h"
-#include "allium/core/channel/torcert.h"
+#include "allium/core/channel/link_keys.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "relay_run_st.h"
 
-/** Rotate the link key and its certificates this long before they expire
- * (they live TLS_LINK_CERT_LIFETIME, two days). */
-#define RELAY_LINK_ROTATE_SEC (TLS_LINK_CERT_LIFETIME / 2)
-/** The RSA->ed25519 crosscert lives as long as tor makes it. */
-#define RELAY_CROSSCERT_LIFETIME (365 * 24 * 3600)
+/** How often to ask link_keys_should_rotate() (tor checks its link keys
+ * every minute or so; the TLS context rotates every two hours). */
+#define RELAY_LINK_CHECK_SEC 60
 
-static void
-gen_free(relay_creds_gen_t *g)
+/* A fresh set of link credentials (TLS context with a new RSA-2048 link
+ * key, CERTS types 2, 3, 4, 5, 6, 7 and the AUTHENTICATE key). */
+static link_keys_t *
+link_keys_from(const relay_keys_t *k, time_t now)
 {
-  if (!g)
-    return;
-  tls_context_free(g->tls);
-  al_free(g->link_cert);
-  al_free(g->crosscert);
-  al_free(g);
-}
-
-/* A TLS server context and the certificates that go with it. */
-static relay_creds_gen_t *
-gen_new(const relay_keys_t *k, time_t now)
-{
-  relay_creds_gen_t *g = al_calloc(1, sizeof(*g));
   size_t len;
-  g->tls = tls_context_new_server(relay_keys_identity_rsa(k), 2048, now,
-                                  TLS_LINK_CERT_LIFETIME);
-  if (!g->tls)
-    goto fail;
-  const uint8_t *der = tls_context_link_cert_der(g->tls, &len);
-  if (link_make_tls_link_cert(&g->link_cert, &g->link_cert_len,
-                              relay_keys_signing_keypair(k), der, len, now,
-                              TLS_LINK_CERT_LIFETIME) < 0)
-    goto fail;
-  if (rsa_crosscert_create(&g->crosscert, &g->crosscert_len,
-                           relay_keys_master_public(k),
-                           relay_keys_identity_rsa(k), now,
-                           RELAY_CROSSCERT_LIFETIME) < 0)
-    goto fail;
-  g->creds.id_cert = tls_context_id_cert_der(g->tls, &g->creds.id_cert_len);
-  g->creds.signing_cert =
-    relay_keys_signing_cert_encoded(k, &g->creds.signing_cert_len);
-  g->creds.link_cert = g->link_cert;
-  g->creds.link_cert_len = g->link_cert_len;
-  g->creds.crosscert = g->crosscert;
-  g->creds.crosscert_len = g->crosscert_len;
-  if (!g->creds.id_cert || !g->creds.signing_cert)
-    goto fail;
-  return g;
-fail:
-  gen_free(g);
-  return NULL;
+  const uint8_t *c4 = relay_keys_signing_cert_encoded(k, &len);
+  return link_keys_new(relay_keys_identity_rsa(k), relay_keys_master_public(k),
+                       relay_keys_signing_keypair(k), c4, len, now);
 }
 
+/* NETINFO "my addresses": the Address lines, else the advertised ORPort
+ * bind addresses that are not wildcards. */
 static void
-circ_keys_from(circ_relay_keys_t *ck, const relay_keys_t *k)
+my_addrs_from(cellswitch_config_t *sc, const relay_run_t *rr)
+{
+  static const uint8_t zero[16] = { 0 };
+  sc->n_my_addrs = 0;
+  if (rr->addr.has_v4) {
+    sc->my_addrs[sc->n_my_addrs].type = CELL_ADDR_IPV4;
+    memcpy(sc->my_addrs[sc->n_my_addrs++].addr, rr->addr.v4, 4);
+  } else {
+    const relay_port_t *p = relay_ports_advertised(&rr->ports, 4);
+    if (p && memcmp(p->addr, zero, 4)) {
+      sc->my_addrs[sc->n_my_addrs].type = CELL_ADDR_IPV4;
+      memcpy(sc->my_addrs[sc->n_my_addrs++].addr, p->addr, 4);
+    }
+  }
+  if (rr->addr.has_v6) {
+    sc->my_addrs[sc->n_my_addrs].type = CELL_ADDR_IPV6;
+    memcpy(sc->my_addrs[sc->n_my_addrs++].addr, rr->addr.v6, 16);
+  }
+}
+
+/* The circuit keys: RSA id (ntor NODEID), ed25519 id (ntor v3 ID), the
+ * current ntor key and, within its week of grace, the previous one
+ * (secret_onion_key_ntor.old, tor's rule). */
+static void
+circ_keys_from(circ_relay_keys_t *ck, const relay_keys_t *k,
+               const char *datadir)
 {
   memset(ck, 0, sizeof(*ck));
   memcpy(ck->rsa_id, relay_keys_identity_digest(k), 20);
   ck->ntor = *relay_keys_onion_ntor(k);
-  /* TODO(desc): the previous ntor key once onion-key rotation exists
-   * (ck->has_old / ck->ntor_old). */
+  memcpy(ck->ed_id, relay_keys_master_public(k)->pubkey, 32);
+  ck->has_ed_id = true;
+  if (datadir && relay_keys_load_prev_ntor(datadir, time(NULL),
+                                           RELAY_KEYS_ONION_GRACE,
+                                           &ck->ntor_old) == 0)
+    ck->has_old = true;
 }
 
 static int
@@ -101,6 +96,7 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   rr->heartbeat_sec = cfg->heartbeat_sec;
   rr->assume_reachable = cfg->assume_reachable;
   rr->n_workers = count_workers(cfg->num_cpus);
+  rr->datadir = cfg->datadir ? al_strdup(cfg->datadir) : NULL;
   if (relay_ports_parse(cfg->orport, &rr->ports, errmsg) < 0 ||
       relay_address_parse(cfg->address, cfg->address_disable_ipv6,
                           &rr->addr, errmsg) < 0)
@@ -109,28 +105,32 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
     *errmsg = al_strdup("no ORPort to run a relay on");
     goto fail;
   }
-  rr->gen = gen_new(cfg->keys, time(NULL));
+  rr->lk = link_keys_from(cfg->keys, time(NULL));
   rr->client_tls = tls_context_new_client();
-  if (!rr->gen || !rr->client_tls) {
+  if (!rr->lk || !rr->client_tls) {
     *errmsg = al_strdup("cannot build the TLS context and link "
                         "certificates");
     goto fail;
   }
   cellswitch_config_t sc;
   memset(&sc, 0, sizeof(sc));
-  circ_keys_from(&sc.keys, cfg->keys);
-  sc.server_tls = rr->gen->tls;
-  sc.creds = &rr->gen->creds;
+  circ_keys_from(&sc.keys, cfg->keys, cfg->datadir);
+  sc.server_tls = link_keys_tls(rr->lk);
+  sc.creds = link_keys_creds(rr->lk);
   sc.client_tls = rr->client_tls;
+  my_addrs_from(&sc, rr);
   sc.extend_allow_private = cfg->extend_allow_private;
-  /* TODO(circ): sc.hooks.answer_create -> onion_workers with n_workers
-   * threads, then cellswitch_create_answered() from the reply queue. */
   rr->sw = cellswitch_new(base, &sc);
+  /* CREATE2 / CREATE_FAST answered on NumCPUs threads (tor's cpuworkers). */
+  onion_workers_cfg_t wc = { base, (unsigned)rr->n_workers, 0, 0 };
+  rr->workers = onion_workers_new(&wc, &sc.keys);
   memwipe(&sc, sizeof(sc));
-  if (!rr->sw) {
-    *errmsg = al_strdup("cannot start the cell engine");
+  if (!rr->sw || !rr->workers) {
+    *errmsg = al_strdup("cannot start the cell engine or its onion "
+                        "workers");
     goto fail;
   }
+  cellswitch_set_workers(rr->sw, rr->workers);
   if (relay_listen_open(rr, errmsg) < 0)
     goto fail;
   return rr;
@@ -139,25 +139,33 @@ fail:
   return NULL;
 }
 
-/* Every RELAY_LINK_ROTATE_SEC: a new link key and certificates for new
- * channels.  The generation before stays until the next rotation (channels
- * in their handshake still read its certificates; OpenSSL keeps the
- * context of established sessions alive by itself). */
+/* Every RELAY_LINK_CHECK_SEC: when link_keys_should_rotate() says so
+ * (TLS context two hours old, or a certificate within its slop of expiry),
+ * a new set for channels accepted or opened from now on.  The set before
+ * stays until the next rotation: channels keep copies of what they use and
+ * OpenSSL keeps established sessions' state alive by itself.
+ * Cost: link_keys_new() makes an RSA-2048 and an RSA-1024 key, about
+ * 0.5 s of this loop's time every two hours (TODO: a worker thread). */
 static void
 rotate_link(int what, void *arg)
 {
   relay_run_t *rr = arg;
+  time_t now = time(NULL);
   (void)what;
-  relay_creds_gen_t *g = gen_new(rr->keys, time(NULL));
-  if (!g) {
+  if (!link_keys_should_rotate(rr->lk, now))
+    return;
+  uint64_t t0 = evloop_monotonic_msec();
+  link_keys_t *lk = link_keys_from(rr->keys, now);
+  if (!lk) {
     log_warn("Couldn't rotate the link key; keeping the current one.");
     return;
   }
-  gen_free(rr->old_gen);
-  rr->old_gen = rr->gen;
-  rr->gen = g;
-  cellswitch_set_server_creds(rr->sw, g->tls, &g->creds);
-  log_info("Rotated the TLS link key and its certificates.");
+  link_keys_free(rr->old_lk);
+  rr->old_lk = rr->lk;
+  rr->lk = lk;
+  cellswitch_set_server_creds(rr->sw, link_keys_tls(lk), link_keys_creds(lk));
+  log_info("Rotated the TLS link key and its certificates (%llu ms).",
+           (unsigned long long)(evloop_monotonic_msec() - t0));
 }
 
 static void
@@ -190,12 +198,12 @@ relay_run_start(relay_run_t *rr)
   if (cellswitch_watch_memory(rr->sw) < 0)
     log_info("MaxMemInQueues: the client's pass holds the memory callback; "
              "relay queues are bounded by their per-circuit cap.");
-  rr->rotate = evloop_timer_add(RELAY_LINK_ROTATE_SEC * 1000u, 1,
+  rr->rotate = evloop_timer_add(RELAY_LINK_CHECK_SEC * 1000u, 1,
                                 rotate_link, rr);
   if (rr->heartbeat_sec > 0)
     rr->heartbeat = evloop_timer_add((uint32_t)rr->heartbeat_sec * 1000u, 1,
                                      heartbeat_cb, rr);
-  log_notice("Relay %s is up with %d onion-handshake worker%s planned%s.",
+  log_notice("Relay %s is up with %d onion-handshake worker thread%s%s.",
              rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s",
              rr->assume_reachable ? "" :
              " (the ORPort reachability self-test is not built in yet: "
@@ -212,12 +220,14 @@ relay_run_free_(relay_run_t *rr)
   evloop_handle_free(rr->rotate);
   evloop_handle_free(rr->heartbeat);
   relay_listen_close(rr);
-  cellswitch_free(rr->sw);
-  gen_free(rr->gen);
-  gen_free(rr->old_gen);
+  cellswitch_free(rr->sw);     /* cancels the pending requests */
+  onion_workers_free(rr->workers);
+  link_keys_free(rr->lk);
+  link_keys_free(rr->old_lk);
   tls_context_free(rr->client_tls);
   relay_ports_clear(&rr->ports);
   al_free(rr->nickname);
+  al_free(rr->datadir);
   al_free(rr);
 }
 
@@ -259,13 +269,28 @@ relay_run_log_heartbeat(relay_run_t *rr)
   relay_run_format_heartbeat(line, sizeof(line), up, s.n_circuits,
                              s.cells_out * 514, s.cells_in * 514);
   log_notice("%s", line);
-  log_info("Heartbeat: %zu channels (%zu open), %llu circuits created, %llu "
+  log_info("Heartbeat: %zu channels (%zu open), %llu circuits created "
+           "(ntor %llu, ntor v3 %llu, CREATE_FAST %llu), %llu "
            "CREATE refused, %llu extends, %llu cells for unknown circuits.",
            s.n_channels, s.n_channels_open,
            (unsigned long long)s.circuits_created,
+           (unsigned long long)s.created_ntor,
+           (unsigned long long)s.created_ntor_v3,
+           (unsigned long long)s.created_fast,
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);
+}
+
+void
+relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys)
+{
+  circ_relay_keys_t ck;
+  rr->keys = keys;
+  circ_keys_from(&ck, keys, rr->datadir);
+  cellswitch_set_keys(rr->sw, &ck);   /* and the worker pool's */
+  memwipe(&ck, sizeof(ck));
+  log_info("Circuit keys replaced (onion-key rotation).");
 }
 
 cellswitch_t *

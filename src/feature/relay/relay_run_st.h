@@ -3,19 +3,12 @@
 #ifndef ALLIUM_SRC_FEATURE_RELAY_RELAY_RUN_ST_H
 #define ALLIUM_SRC_FEATURE_RELAY_RELAY_RUN_ST_H
 
+#include "allium/core/channel/link_keys.h"
 #include "allium/feature/relay/relay_run.h"
 #include "allium/lib/evloop/evloop.h"
 
 struct evconnlistener;
 struct event;
-
-/** One generation of link credentials (rotated together). */
-typedef struct relay_creds_gen_t {
-  tls_context_t *tls;
-  uint8_t *link_cert, *crosscert;
-  size_t link_cert_len, crosscert_len;
-  link_creds_t creds;          /**< views into tls, the keys and the above */
-} relay_creds_gen_t;
 
 typedef struct relay_listener_t {
   relay_run_t *rr;
@@ -35,9 +28,12 @@ struct relay_run_t {
   int n_workers;
   relay_ports_t ports;
   relay_address_t addr;
-  relay_creds_gen_t *gen, *old_gen;
+  link_keys_t *lk, *old_lk;        /**< link credentials, and the set
+                                     *   before the last rotation */
   tls_context_t *client_tls;
   cellswitch_t *sw;
+  onion_workers_t *workers;    /**< onion handshakes off the loop */
+  char *datadir;               /**< for the previous ntor key; may be NULL */
   relay_listener_t *listeners;
   size_t n_listeners;
   evloop_handle_t *rotate, *heartbeat;

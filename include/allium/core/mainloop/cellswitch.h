@@ -37,8 +37,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "allium/core/cell/link_cells.h"
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_relay.h"
+#include "allium/core/onion/onion_workers.h"
 #include "allium/lib/tls/tls.h"
 
 struct event_base;
@@ -92,7 +94,11 @@ typedef struct cellswitch_config_t {
   circ_relay_keys_t keys;           /**< copied */
   tls_context_t *server_tls;        /**< accepted channels (borrowed) */
   const link_creds_t *creds;        /**< our CERTS certificates (borrowed;
-                                     *   channel_accept copies them) */
+                                     *   channels copy them).  When they
+                                     *   carry the AUTHENTICATE key
+                                     *   (link_keys_creds()), channels we
+                                     *   open authenticate us as a relay
+                                     *   (channel_connect_relay()) */
   tls_context_t *client_tls;        /**< channels we open (borrowed) */
   size_t queue_cap_cells;           /**< 0: CELLSWITCH_QUEUE_CAP_CELLS */
   size_t circq_high, circq_low;     /**< cells; 0: defaults */
@@ -105,6 +111,10 @@ typedef struct cellswitch_config_t {
    * networks only; tor's ExtendAllowPrivateAddresses). */
   bool extend_allow_private;
   cellswitch_hooks_t hooks;
+  /** Our advertised addresses, listed in the NETINFO of every channel
+   * (tor-spec 4.5: lets the peer tell a canonical connection). */
+  cell_addr_t my_addrs[2];
+  size_t n_my_addrs;
 } cellswitch_config_t;
 
 /** New engine on base with cfg (copied; the TLS contexts and creds are
@@ -121,10 +131,16 @@ void cellswitch_free_(cellswitch_t *sw);
 int cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
                       socklen_t peerlen);
 
-/** Replace the circuit keys (onion-key rotation) for new circuits. */
+/** Replace the circuit keys (onion-key rotation) for new circuits (also
+ * on the worker pool, if one is set). */
 void cellswitch_set_keys(cellswitch_t *sw, const circ_relay_keys_t *keys);
+/** Answer CREATE2 / CREATE_FAST on the onion-handshake worker pool w
+ * (borrowed; it must outlive sw, or be unset with NULL first) instead of
+ * on the loop, unless hooks.answer_create is set.  A circuit or channel
+ * that dies first cancels its request.  NULL: answer synchronously. */
+void cellswitch_set_workers(cellswitch_t *sw, onion_workers_t *w);
 /** Replace the server TLS context and certificates (link-key rotation) for
- * channels accepted from now on (both borrowed). */
+ * channels accepted or opened from now on (both borrowed). */
 void cellswitch_set_server_creds(cellswitch_t *sw, tls_context_t *tls,
                                  const link_creds_t *creds);
 
@@ -169,6 +185,12 @@ typedef struct cellswitch_stats_t {
   uint64_t outbuf_blocked;      /**< times a channel passed its high mark */
   uint64_t pauses_overridden;   /**< pauses ended by the time limit */
   uint64_t oom_circuits_closed; /**< closed by the MaxMemInQueues pass */
+  uint64_t cells_forwarded;     /**< passed on in place (circ_relay_process_
+                                 *   cell): copied once, into their slot */
+  uint64_t slots_allocated;     /**< cell slots ever malloc'd (the pool
+                                 *   reuses them: no allocation per cell) */
+  /** circuits_created by handshake: CREATE2 ntor, ntor v3, CREATE_FAST */
+  uint64_t created_ntor, created_ntor_v3, created_fast;
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);

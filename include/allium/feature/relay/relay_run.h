@@ -1,11 +1,14 @@
 /* relay_run.h -- the relay role at run time: from the relay options (ORPort,
  * Address, AddressDisableIPv6, Nickname, NumCPUs, HeartbeatPeriod,
- * AssumeReachable) and the keys in DataDirectory/keys it builds the TLS
- * server context (an RSA-2048 link key certified by the identity key) and
- * the CERTS credentials (types 2, 4, 5, 7: tor-spec 4.2), binds the
- * ORPort listeners, accepts every connection into the cell engine
- * (core/mainloop/cellswitch.h), rotates the link certificate before it
- * expires, and logs a heartbeat every HeartbeatPeriod.
+ * AssumeReachable) and the keys in DataDirectory/keys it builds the link
+ * credentials with link_keys_new() (a TLS server context with an RSA-2048
+ * link key certified by the identity key; CERTS 2, 4, 5, 7 as responder,
+ * 2, 3, 4, 6, 7 and AUTHENTICATE as initiator: tor-spec 4.2, 4.4), binds
+ * the ORPort listeners, accepts every connection into the cell engine
+ * (core/mainloop/cellswitch.h), which answers CREATE2 (ntor, ntor v3) and
+ * CREATE_FAST on NumCPUs onion worker threads and extends as an
+ * authenticated relay, rotates the link keys on tor's schedule, and logs
+ * a heartbeat every HeartbeatPeriod.
  *
  * relay_run_new() parses and binds (call before privileges drop);
  * relay_run_start() begins accepting once the loop is about to run.
@@ -36,6 +39,8 @@ typedef struct relay_run_config_t {
   bool assume_reachable;             /**< AssumeReachable */
   bool extend_allow_private;         /**< testing networks only */
   const relay_keys_t *keys;          /**< identity, onion and ed25519 keys */
+  const char *datadir;               /**< DataDirectory (previous ntor key);
+                                      *   NULL: none */
 } relay_run_config_t;
 
 typedef struct relay_run_t relay_run_t;
@@ -58,6 +63,13 @@ char *relay_run_format_heartbeat(char *buf, size_t len, uint64_t uptime_sec,
                                  size_t n_circuits, uint64_t bytes_sent,
                                  uint64_t bytes_received);
 
+/** The keys changed (onion-key rotation: relay_keys_rotate_onion_keys()
+ * said rotated and the set was reloaded): new circuits, on the loop and
+ * on the worker threads, use keys' ntor key and the previous one from
+ * DataDirectory.  keys replaces the set given to relay_run_new() and must
+ * outlive the relay. */
+void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
+
 /** The engine (borrowed) -- for the descriptor and bandwidth code. */
 cellswitch_t *relay_run_switch(relay_run_t *rr);
 /** The parsed ORPorts (borrowed); a port bound as "auto" has its real
@@ -65,7 +77,7 @@ cellswitch_t *relay_run_switch(relay_run_t *rr);
 const relay_ports_t *relay_run_ports(const relay_run_t *rr);
 /** The parsed Address lines (borrowed). */
 const relay_address_t *relay_run_address(const relay_run_t *rr);
-/** Onion-handshake worker threads wanted (NumCPUs, or the cores, 1..16). */
+/** Onion-handshake worker threads (NumCPUs, or the cores, 1..16). */
 int relay_run_n_workers(const relay_run_t *rr);
 
 #endif

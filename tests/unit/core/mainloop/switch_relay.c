@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/channel/link_keys.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/malloc/malloc.h"
 
@@ -23,6 +24,7 @@
 struct srelay_t {
   struct event_base *base;
   relay_t id;
+  link_keys_t *lk;             /**< link credentials: we authenticate */
   tls_context_t *client_tls;
   cellswitch_t *sw;
   circ_hop_spec_t spec;
@@ -30,6 +32,7 @@ struct srelay_t {
   struct event *lev;
   size_t n_echoed;
   bool async;
+  onion_workers_t *workers;
 };
 
 static void
@@ -69,6 +72,7 @@ exit_streams(void *arg, cellswitch_t *sw, uint64_t circ, relay_streams_t *s)
 typedef struct pending_answer_t {
   srelay_t *r;
   uint64_t circ;
+  uint8_t command;
   uint8_t payload[CELL_PAYLOAD_LEN];
 } pending_answer_t;
 
@@ -81,7 +85,8 @@ answer_later(evutil_socket_t fd, short what, void *arg)
   (void)fd;
   (void)what;
   circ_relay_keys_t keys = p->r->sw->cfg.keys;
-  (void)circ_relay_create(&rc, &keys, p->payload, CELL_PAYLOAD_LEN, &reason);
+  (void)circ_relay_create_cell(&rc, &keys, p->command, p->payload,
+                               CELL_PAYLOAD_LEN, &reason);
   (void)cellswitch_create_answered(p->r->sw, p->circ, rc, reason);
   memwipe(&keys, sizeof(keys));
   al_free(p);
@@ -93,10 +98,11 @@ answer_create(void *arg, cellswitch_t *sw, uint64_t circ, uint8_t command,
 {
   srelay_t *r = arg;
   (void)sw;
-  if (command != CELL_CREATE2)
+  if (command != CELL_CREATE2 && command != CELL_CREATE_FAST)
     return -1;
   pending_answer_t *p = al_calloc(1, sizeof(*p));
   p->r = r;
+  p->command = command;
   p->circ = circ;
   memcpy(p->payload, payload, CELL_PAYLOAD_LEN);
   struct timeval zero = { 0, 0 };
@@ -136,8 +142,17 @@ srelay_new(struct event_base *base, const cellswitch_config_t *tweak)
     memset(&cfg, 0, sizeof(cfg));
   memcpy(cfg.keys.rsa_id, r->id.rsa_fp, 20);
   cr_assert_eq(x25519_keypair_generate(&cfg.keys.ntor), 0);
-  cfg.server_tls = r->id.tls;
-  cfg.creds = &r->id.creds;
+  memcpy(cfg.keys.ed_id, r->id.ed_id.pub.pubkey, 32);
+  cfg.keys.has_ed_id = true;
+  r->lk = link_keys_new(r->id.rsa, &r->id.ed_id.pub, &r->id.ed_sign,
+                        r->id.c4, r->id.c4_len, time(NULL));
+  cr_assert_not_null(r->lk);
+  cfg.server_tls = link_keys_tls(r->lk);
+  cfg.creds = link_keys_creds(r->lk);
+  cfg.n_my_addrs = 1;
+  cfg.my_addrs[0].type = CELL_ADDR_IPV4;
+  cfg.my_addrs[0].addr[0] = 127;
+  cfg.my_addrs[0].addr[3] = 1;
   cfg.client_tls = r->client_tls;
   cfg.extend_allow_private = tweak ? tweak->extend_allow_private : true;
   cfg.hooks.on_circ_created = exit_created;
@@ -179,6 +194,8 @@ srelay_free_(srelay_t *r)
   event_free(r->lev);
   close(r->lfd);
   cellswitch_free(r->sw);
+  onion_workers_free(r->workers);
+  link_keys_free(r->lk);
   tls_context_free(r->client_tls);
   relay_free(&r->id);
   al_free(r);
@@ -216,4 +233,23 @@ srelay_set_async_answers(srelay_t *r, bool on)
 {
   r->async = on;
   r->sw->cfg.hooks.answer_create = on ? answer_create : NULL;
+}
+
+void
+srelay_set_workers(srelay_t *r, unsigned n_threads)
+{
+  cellswitch_set_workers(r->sw, NULL);
+  onion_workers_free(r->workers);
+  if (!n_threads)
+    return;
+  onion_workers_cfg_t wc = { r->base, n_threads, 0, 0 };
+  r->workers = onion_workers_new(&wc, &r->sw->cfg.keys);
+  cr_assert_not_null(r->workers);
+  cellswitch_set_workers(r->sw, r->workers);
+}
+
+onion_workers_t *
+srelay_workers(srelay_t *r)
+{
+  return r->workers;
 }

@@ -32,4 +32,9 @@ void srelay_close_channels(srelay_t *r);
  * zero-delay timer instead of synchronously. */
 void srelay_set_async_answers(srelay_t *r, bool on);
 
+/** Answer CREATE cells on an onion worker pool of n_threads (0: back to
+ * answering on the loop). */
+void srelay_set_workers(srelay_t *r, unsigned n_threads);
+onion_workers_t *srelay_workers(srelay_t *r);
+
 #endif

@@ -17,6 +17,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/onion/onion_ntor_v3.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/evloop/evloop.h"
@@ -206,6 +207,17 @@ Test(cellswitch, three_hops_echo_one_mebibyte)
   }
   /* Every relayed cell went through: 2 MiB of DATA plus control cells. */
   cr_assert_geq(s1.cells_in, 2 * ECHO_LEN / RELAY_BODY_MAX);
+  /* The middle relay passed every circuit cell on in place (one copy per
+   * hop), from a pool of slots allocated once: no allocation per cell. */
+  cr_log_info("middle relay: %llu cells forwarded in place, %llu slots "
+              "allocated", (unsigned long long)s1.cells_forwarded,
+              (unsigned long long)s1.slots_allocated);
+  cr_assert_geq(s1.cells_forwarded, s1.cells_in - 4);   /* CREATE2,
+                                       * EXTEND2, CREATED2, DESTROY: ours */
+  cr_assert_lt(s1.slots_allocated * 8, s1.cells_in,
+               "%llu slots for %llu cells",
+               (unsigned long long)s1.slots_allocated,
+               (unsigned long long)s1.cells_in);
   /* DESTROY from the client reaches every hop. */
   chanmgr_close_circ(CM, c.circ, CELL_DESTROY_FINISHED);
   for (int i = 0; i < 3; i++)
@@ -264,6 +276,29 @@ Test(cellswitch, async_create_answers)
     srelay_free(r[i]);
 }
 
+/* CREATE2 answered on the onion worker pool (2 threads per relay). */
+Test(cellswitch, echo_with_onion_workers)
+{
+  srelay_t *r[3];
+  cli_t c = { 0 };
+  for (int i = 0; i < 3; i++) {
+    r[i] = srelay_new(BASE, NULL);
+    srelay_set_workers(r[i], 2);
+  }
+  echo_through(r, &c);
+  for (int i = 0; i < 3; i++) {
+    onion_workers_stats_t ws;
+    onion_workers_get_stats(srelay_workers(r[i]), &ws);
+    cr_assert_eq(ws.n_threads, 2);
+    cr_assert_eq(ws.answered, 1, "relay %d: %llu answered on the pool", i,
+                 (unsigned long long)ws.answered);
+    cr_assert_eq(stats(r[i]).circuits_created, 1);
+  }
+  al_free(c.rx);
+  for (int i = 0; i < 3; i++)
+    srelay_free(r[i]);
+}
+
 Test(cellswitch, relays_share_one_channel_per_identity)
 {
   srelay_t *r[3];
@@ -285,26 +320,72 @@ Test(cellswitch, relays_share_one_channel_per_identity)
     srelay_free(r[i]);
 }
 
-/* R0 -> R1 -> R0 -> R1: the second visit to R0 extends to R1 over the
- * channel R0 opened for the first extend (found by identity), and R1 gets
- * that CREATE2 on the channel it accepted from R0. */
+/* Relays authenticate (CERTS + AUTHENTICATE, tor-spec 4.4.2) on channels
+ * they open, so the responder maps the channel to the initiator's identity
+ * and uses it for its own extends back: R0 -> R1 makes R0 open a channel
+ * to R1; then R1 -> R0 goes over that same channel (R1 opens none). */
 Test(cellswitch, channels_reused_in_both_directions)
+{
+  srelay_t *r[2];
+  cli_t a = { 0 }, b = { 0 };
+  r[0] = srelay_new(BASE, NULL);
+  r[1] = srelay_new(BASE, NULL);
+  srelay_t *ab[2] = { r[0], r[1] }, *ba[2] = { r[1], r[0] };
+  cr_assert_eq(launch(&a, ab, 2), 0);
+  run_until(&a.built, 1, 10000);
+  cr_assert_eq(a.built, 1, "closed: %s", a.closed ? a.info.what : "");
+  cr_assert_eq(launch(&b, ba, 2), 0);
+  run_until(&b.built, 1, 10000);
+  cr_assert_eq(b.built, 1, "closed: %s", b.closed ? b.info.what : "");
+  cr_assert_eq(stats(r[0]).extends, 1);
+  cr_assert_eq(stats(r[1]).extends, 1);
+  /* Each: the client's channel and the one R0 -> R1 channel. */
+  cr_assert_eq(stats(r[0]).n_channels, 2);
+  cr_assert_eq(stats(r[1]).n_channels, 2);
+  /* R1 saw R0 prove its identity as a relay; R0 authenticated. */
+  int n_relay_in = 0, n_we_auth = 0;
+  for (int i = 0; i < 2; i++) {
+    cellswitch_t *sw = srelay_switch(r[i]);
+    for (dlist_node_t *n = sw->chans.next; n != &sw->chans; n = n->next) {
+      cs_chan_t *ch = DLIST_ENTRY(n, cs_chan_t, all_node);
+      const link_peer_t *p = channel_peer(ch->ch);
+      if (!ch->outgoing && p->authenticated) {
+        n_relay_in++;
+        cr_assert(ch->mapped);
+        cr_assert_eq(memcmp(p->rsa_id, srelay_spec(r[0])->rsa_id, 20), 0);
+      }
+      if (ch->outgoing && p->we_authenticated)
+        n_we_auth++;
+    }
+  }
+  cr_assert_eq(n_relay_in, 1);
+  cr_assert_eq(n_we_auth, 1);
+  for (int i = 0; i < 2; i++)
+    srelay_free(r[i]);
+}
+
+/* R0 -> R1 -> R0: now that R1 knows R0's channel by identity, the extend
+ * back would go over the channel the circuit came in on: refused (tor
+ * does the same), and no second channel is opened. */
+Test(cellswitch, extend_back_over_the_previous_channel_is_refused)
 {
   srelay_t *r[2];
   cli_t c = { 0 };
   r[0] = srelay_new(BASE, NULL);
   r[1] = srelay_new(BASE, NULL);
-  srelay_t *path[4] = { r[0], r[1], r[0], r[1] };
-  cr_assert_eq(launch(&c, path, 4), 0);
-  run_until(&c.built, 1, 10000);
-  cr_assert_eq(c.built, 1, "closed: %s", c.closed ? c.info.what : "");
-  cr_assert_eq(stats(r[0]).n_circuits, 2);
-  cr_assert_eq(stats(r[1]).n_circuits, 2);
-  cr_assert_eq(stats(r[0]).extends, 2);
-  /* R0: client in, R0->R1 out, R1->R0 in (R1 does not authenticate as a
-   * relay yet, so R0 cannot use that one for its own extends). */
-  cr_assert_eq(stats(r[0]).n_channels, 3);
-  cr_assert_eq(stats(r[1]).n_channels, 2);
+  srelay_t *path[3] = { r[0], r[1], r[0] };
+  cr_assert_eq(launch(&c, path, 3), 0);
+  run_until(&c.closed, 1, 10000);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(c.built, 0);
+  cr_assert_eq(c.info.failed_hop, 2);
+  cr_assert_eq(stats(r[1]).extends_refused, 1);
+  cr_assert_eq(stats(r[1]).extends, 0);
+  cr_assert_eq(stats(r[1]).n_channels, 1);   /* R0's only */
+  run_until_circuits(r[0], 0, 2000);
+  run_until_circuits(r[1], 0, 2000);
+  cr_assert_eq(stats(r[0]).n_circuits, 0);
+  cr_assert_eq(stats(r[1]).n_circuits, 0);
   for (int i = 0; i < 2; i++)
     srelay_free(r[i]);
 }
@@ -408,6 +489,8 @@ typedef struct raw_t {
   uint8_t destroy_reasons[64];
   circ_origin_t *origin;
   uint32_t origin_id;
+  int n_created_fast;
+  uint8_t created2[CELL_PAYLOAD_LEN];   /**< the last CREATED2 payload */
 } raw_t;
 
 static void
@@ -431,6 +514,9 @@ raw_cell(channel_t *ch, const cell_t *cell, void *arg)
     w->n_destroy++;
   } else if (cell->command == CELL_CREATED2) {
     w->n_created2++;
+    memcpy(w->created2, cell->payload, CELL_PAYLOAD_LEN);
+  } else if (cell->command == CELL_CREATED_FAST) {
+    w->n_created_fast++;
   } else {
     w->n_other++;
   }
@@ -607,127 +693,197 @@ Test(cellswitch, hostile_flood_memory_stays_bounded)
   srelay_free(r);
 }
 
-/* ---- the scheduler and the pause limit, white-box ---- */
+/* ---- CREATE_FAST and ntor v3 answered by the engine ---- */
+
+/* Run until the raw origin circuit has n hops (or time runs out). */
+static void
+raw_run_until_hops(raw_t *w, size_t n, uint32_t msec)
+{
+  uint64_t end = evloop_monotonic_msec() + msec;
+  while (circ_origin_n_hops(w->origin) < n && !w->n_destroy &&
+         evloop_monotonic_msec() < end) {
+    event_base_loop(BASE, EVLOOP_ONCE);
+    raw_pump(w, 0);
+  }
+}
+
+/* How the relay answers: on the loop, through the async hook, on the
+ * worker pool. */
+enum { ANSWER_SYNC, ANSWER_HOOK, ANSWER_WORKERS };
 
 static void
-fake_end(cs_circ_t *c, cs_end_t *e, cs_chan_t *chan, uint8_t dir, uint32_t id)
+set_answers(srelay_t *r, int mode)
 {
-  e->circ = c;
-  e->chan = chan;
-  e->dir = dir;
-  e->id = id;
-  e->heap_idx = -1;
-  dlist_init(&e->chan_node);
+  srelay_set_async_answers(r, mode == ANSWER_HOOK);
+  if (mode == ANSWER_WORKERS)
+    srelay_set_workers(r, 2);
 }
 
-Test(cellswitch, ewma_serves_the_quiet_circuit_first)
+static void
+create_fast_then_extend(int mode)
 {
-  cellswitch_config_t cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cellswitch_t *sw = cellswitch_new(BASE, &cfg);
-  cs_chan_t chan;
-  memset(&chan, 0, sizeof(chan));
-  chan.sw = sw;
-  chan.open = true;
-  dlist_init(&chan.ends);
-  dlist_init(&chan.pending_node);
-  minheap_init(&chan.active, cs_end_cmp, offsetof(cs_end_t, heap_idx));
-  chan.ewma_base_msec = evloop_monotonic_msec();
-  cs_circ_t a, b;
-  memset(&a, 0, sizeof(a));
-  memset(&b, 0, sizeof(b));
-  a.sw = b.sw = sw;
-  fake_end(&a, &a.prev, &chan, CIRC_DIR_PREV, 1);
-  fake_end(&b, &b.prev, &chan, CIRC_DIR_PREV, 2);
-  for (int i = 0; i < 200; i++)
-    cs_end_enqueue(&a.prev, cs_cell_alloc(sw));
-  cr_assert_eq(a.prev.q.n, 200);
-  cr_assert_eq(sw->st.cells_queued, 200);
-  cs_chan_flush(&chan);   /* one batch from the bulk circuit */
-  cr_assert_lt(a.prev.q.n, 200);
-  cr_assert_gt(a.prev.ewma, 0.0);
-  cs_end_enqueue(&b.prev, cs_cell_alloc(sw));
-  cr_assert_eq(minheap_peek(&chan.active), &b.prev,
-               "the circuit that sent nothing lately is not served first");
-  cs_chan_flush(&chan);
-  cr_assert_eq(b.prev.q.n, 0);
-  /* The cap: queueing past it closes the circuit (no circ_relay here, so
-   * only the cell is dropped) and never grows the queue. */
-  size_t before = a.prev.q.n;
-  sw->cfg.queue_cap_cells = before;
-  cs_end_enqueue(&a.prev, cs_cell_alloc(sw));
-  cr_assert_eq(a.prev.q.n, before);
-  cs_end_drop_queue(&a.prev);
-  cs_end_drop_queue(&b.prev);
-  cr_assert_eq(sw->st.cells_queued, 0);
-  dlist_remove(&chan.pending_node);
-  minheap_clear(&chan.active);
-  cellswitch_free(sw);
+  srelay_t *r1 = srelay_new(BASE, NULL), *r2 = srelay_new(BASE, NULL);
+  set_answers(r1, mode);
+  set_answers(r2, mode);
+  raw_t w = { 0 };
+  raw_connect(&w, r1);
+  w.origin = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &w.origin_id), 0);
+  cr_assert_eq(circ_origin_start_fast(w.origin, srelay_spec(r1),
+                                      evloop_monotonic_msec(), 0), 0);
+  raw_pump(&w, 0);
+  raw_run_until_hops(&w, 1, 5000);
+  cr_assert_eq(w.n_created_fast, 1, "no CREATED_FAST (%d DESTROY)",
+               w.n_destroy);
+  cr_assert_eq(circ_origin_n_hops(w.origin), 1);
+  cr_assert_eq(stats(r1).circuits_created, 1);
+  cr_assert_eq(stats(r1).created_fast, 1);
+  /* The fast keys work: an EXTEND2 through the first hop succeeds. */
+  cr_assert_eq(circ_origin_extend(w.origin, srelay_spec(r2)), 0);
+  raw_pump(&w, 0);
+  raw_run_until_hops(&w, 2, 5000);
+  cr_assert_eq(circ_origin_n_hops(w.origin), 2);
+  cr_assert_eq(w.n_destroy, 0);
+  cr_assert_eq(stats(r2).circuits_created, 1);
+  raw_free(&w);
+  srelay_free(r1);
+  srelay_free(r2);
 }
 
-Test(cellswitch, read_pause_has_a_time_limit)
+Test(cellswitch, create_fast_answered_and_extended)
 {
-  cellswitch_config_t cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.pause_max_msec = 500;
-  cellswitch_t *sw = cellswitch_new(BASE, &cfg);
-  cs_chan_t chan;
-  memset(&chan, 0, sizeof(chan));
-  chan.sw = sw;
-  chan.closed = true;   /* no real channel behind it */
-  dlist_init(&chan.paused_node);
-  chan.n_full = 1;
-  chan.paused_at = 1000;
-  dlist_push_tail(&sw->paused, &chan.paused_node);
-  cs_check_pauses(sw, 1400);
-  cr_assert_not(chan.pause_overridden);
-  cs_check_pauses(sw, 1600);
-  cr_assert(chan.pause_overridden);
-  cr_assert_not(dlist_node_is_linked(&chan.paused_node));
-  cr_assert_eq(sw->st.pauses_overridden, 1);
-  cellswitch_free(sw);
+  create_fast_then_extend(ANSWER_SYNC);
 }
 
-Test(cellswitch, oom_pass_closes_the_oldest_queues_first)
+Test(cellswitch, create_fast_answered_async)
 {
-  cellswitch_config_t cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cellswitch_t *sw = cellswitch_new(BASE, &cfg);
-  cs_chan_t chan;
-  memset(&chan, 0, sizeof(chan));
-  chan.sw = sw;
-  chan.open = true;
-  chan.closed = true;   /* no real channel: nothing is sent */
-  dlist_init(&chan.ends);
-  dlist_init(&chan.pending_node);
-  minheap_init(&chan.active, cs_end_cmp, offsetof(cs_end_t, heap_idx));
-  uint32_t now = (uint32_t)evloop_monotonic_msec();
-  uint32_t ages[3] = { 3000, 1000, 2000 };
-  for (int i = 0; i < 3; i++) {
-    cs_circ_t *c = al_calloc(1, sizeof(*c));
-    c->sw = sw;
-    c->handle = 100 + (uint64_t)i;
-    dlist_init(&c->wait_node);
-    fake_end(c, &c->prev, &chan, CIRC_DIR_PREV, (uint32_t)i + 1);
-    fake_end(c, &c->next, NULL, CIRC_DIR_NEXT, 0);
-    hmap_put_u64(sw->circ_by_handle, c->handle, c);
-    for (int k = 0; k < 10; k++)
-      cs_end_enqueue(&c->prev, cs_cell_alloc(sw));
-    c->prev.q.head->queued_msec = now - ages[i];
-  }
-  cr_assert_eq(sw->st.cells_queued, 30);
-  size_t freed = cellswitch_oom_pass(sw, 1);
-  cr_assert_eq(freed, 10 * sizeof(cs_cell_t));
-  cr_assert_null(hmap_get_u64(sw->circ_by_handle, 100), "not the oldest");
-  cr_assert_not_null(hmap_get_u64(sw->circ_by_handle, 101));
-  cr_assert_not_null(hmap_get_u64(sw->circ_by_handle, 102));
-  cr_assert_eq(sw->st.oom_circuits_closed, 1);
-  freed = cellswitch_oom_pass(sw, 15 * sizeof(cs_cell_t));
-  cr_assert_eq(freed, 20 * sizeof(cs_cell_t));
-  cr_assert_eq(hmap_count(sw->circ_by_handle), 0);
-  cr_assert_eq(sw->st.cells_queued, 0);
-  cr_assert_eq(cellswitch_oom_pass(sw, 1000), 0);
-  dlist_remove(&chan.pending_node);
-  minheap_clear(&chan.active);
-  cellswitch_free(sw);
+  create_fast_then_extend(ANSWER_HOOK);
+}
+
+Test(cellswitch, create_fast_answered_on_workers)
+{
+  create_fast_then_extend(ANSWER_WORKERS);
+}
+
+/* A CREATE2 with ntor v3 (HTYPE 3, proposal 332) and a CC_REQUEST
+ * extension; the client checks the relay's AUTH in ntor3_client_finish. */
+static int
+ntor3_create(raw_t *w, srelay_t *r, uint32_t id, bool corrupt,
+             ntor3_client_state_t **st)
+{
+  const circ_hop_spec_t *s = srelay_spec(r);
+  uint8_t *skin = NULL, p[CELL_PAYLOAD_LEN] = { 0 };
+  size_t skin_len, n;
+  const uint8_t ext[] = { 1, ONION_EXT_CC_REQUEST, 0 };
+  if (ntor3_client_create(st, &skin, &skin_len, s->ed_id, s->ntor_key,
+                          (const uint8_t *)NTOR3_CIRC_VERIFICATION,
+                          strlen(NTOR3_CIRC_VERIFICATION), ext, sizeof(ext),
+                          NULL) < 0)
+    return -1;
+  if (corrupt)
+    skin[skin_len - 1] ^= 1;   /* the MAC */
+  cell_create2_t c2 = { CELL_HTYPE_NTOR_V3, (uint16_t)skin_len, skin };
+  int rv = cell_create2_encode(&c2, p, sizeof(p), &n);
+  al_free(skin);
+  if (rv < 0)
+    return -1;
+  raw_send(w, id, CELL_CREATE2, p);
+  return 0;
+}
+
+static void
+ntor_v3_through_engine(int mode)
+{
+  srelay_t *r = srelay_new(BASE, NULL);
+  set_answers(r, mode);
+  raw_t w = { 0 };
+  ntor3_client_state_t *st = NULL, *bad = NULL;
+  raw_connect(&w, r);
+  uint32_t id;
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &id), 0);
+  cr_assert_eq(ntor3_create(&w, r, id, false, &st), 0);
+  run_until(&w.n_created2, 1, 5000);
+  cr_assert_eq(w.n_created2, 1, "no CREATED2 (%d DESTROY)", w.n_destroy);
+  cell_created2_t c2;
+  cr_assert_eq(cell_created2_decode(&c2, w.created2, CELL_PAYLOAD_LEN), 0);
+  uint8_t keys[ONION_KEYS_LEN], *msg = NULL;
+  size_t msg_len = 0;
+  cr_assert_eq(ntor3_client_finish(st, c2.hdata, c2.hlen, &msg, &msg_len,
+                                   keys, sizeof(keys)), 0,
+               "the relay's ntor v3 reply does not authenticate");
+  al_free(msg);
+  cellswitch_stats_t s = stats(r);
+  cr_assert_eq(s.circuits_created, 1);
+  cr_assert_eq(s.n_circuits, 1);
+  cr_assert_eq(s.created_ntor_v3, 1);
+  cr_assert_eq(s.created_ntor, 0);
+  /* A bad client MAC is refused with DESTROY(PROTOCOL). */
+  uint32_t id2;
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &id2), 0);
+  cr_assert_eq(ntor3_create(&w, r, id2, true, &bad), 0);
+  run_until(&w.n_destroy, 1, 5000);
+  cr_assert_eq(w.n_destroy, 1);
+  cr_assert_eq(w.destroy_ids[0], id2);
+  cr_assert_eq(w.destroy_reasons[0], CELL_DESTROY_PROTOCOL);
+  cr_assert_eq(stats(r).creates_refused, 1);
+  memwipe(keys, sizeof(keys));
+  ntor3_client_state_free(st);
+  ntor3_client_state_free(bad);
+  raw_free(&w);
+  srelay_free(r);
+}
+
+Test(cellswitch, ntor_v3_answered)
+{
+  ntor_v3_through_engine(ANSWER_SYNC);
+}
+
+Test(cellswitch, ntor_v3_answered_async)
+{
+  ntor_v3_through_engine(ANSWER_HOOK);
+}
+
+Test(cellswitch, ntor_v3_answered_on_workers)
+{
+  ntor_v3_through_engine(ANSWER_WORKERS);
+}
+
+/* A circuit that dies while its CREATE2 is on the pool: CREATE2 and
+ * DESTROY arrive in one read, the request is cancelled, nothing is
+ * answered, nothing leaks (ASan builds). */
+Test(cellswitch, worker_request_cancelled_when_the_circuit_dies)
+{
+  srelay_t *r = srelay_new(BASE, NULL);
+  srelay_set_workers(r, 1);
+  raw_t w = { 0 };
+  raw_connect(&w, r);
+  w.origin = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &w.origin_id), 0);
+  cr_assert_eq(circ_origin_start(w.origin, srelay_spec(r),
+                                 evloop_monotonic_msec(), 0), 0);
+  raw_pump(&w, 0);
+  uint8_t p[CELL_PAYLOAD_LEN] = { CELL_DESTROY_FINISHED };
+  raw_send(&w, w.origin_id, CELL_DESTROY, p);
+  run_for(500);
+  cr_assert_eq(w.n_created2, 0);
+  cr_assert_eq(w.n_destroy, 0);
+  cellswitch_stats_t s = stats(r);
+  cr_assert_eq(s.circuits_created, 0);
+  cr_assert_eq(s.creates_refused, 0);
+  cr_assert_eq(s.n_circuits, 0);
+  onion_workers_stats_t ws;
+  onion_workers_get_stats(srelay_workers(r), &ws);
+  cr_assert_eq(ws.pending, 0);
+  /* The relay still answers on the pool. */
+  circ_origin_free(w.origin);
+  w.origin = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(w.ch), &w.origin_id), 0);
+  cr_assert_eq(circ_origin_start(w.origin, srelay_spec(r),
+                                 evloop_monotonic_msec(), 0), 0);
+  raw_pump(&w, 0);
+  run_until(&w.n_created2, 1, 5000);
+  cr_assert_eq(w.n_created2, 1);
+  cr_assert_eq(stats(r).circuits_created, 1);
+  raw_free(&w);
+  srelay_free(r);
 }

@@ -2,8 +2,10 @@
  * relay_listen.c) over loopback: keys made in a temporary DataDirectory,
  * an "auto" ORPort bound and accepting, a client (chanmgr) completing the
  * link handshake against the CERTS the runtime built from those keys
- * (tor-spec 4.2: types 2, 4, 5, 7) and a 1-hop circuit; a port in use is a
- * clean error; the heartbeat line's wording. */
+ * (tor-spec 4.2: types 2, 4, 5, 7) and a 1-hop circuit; onion-key
+ * rotation at run time (the previous ntor key still answered, on the
+ * worker threads); a port in use is a clean error; the heartbeat line's
+ * wording. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -207,4 +209,81 @@ Test(relay_run, several_orport_lines)
   line_free(a);
   line_free(b);
   line_free(addr);
+}
+
+/* One 1-hop circuit to the relay on port with onion key ntor: 1 if built,
+ * 0 if refused. */
+static int
+try_circuit(chanmgr_t *cm, uint16_t port, const uint8_t ntor[32])
+{
+  circ_hop_spec_t spec;
+  memset(&spec, 0, sizeof(spec));
+  memcpy(spec.rsa_id, relay_keys_identity_digest(KEYS), 20);
+  memcpy(spec.ed_id, relay_keys_master_public(KEYS)->pubkey, 32);
+  spec.has_ed_id = true;
+  memcpy(spec.ntor_key, ntor, 32);
+  spec.n_addr = 1;
+  spec.addr[0].type = RELAY_LSPEC_IPV4;
+  spec.addr[0].len = 6;
+  memcpy(spec.addr[0].u.ipv4.addr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+  spec.addr[0].u.ipv4.port = port;
+  chanmgr_circ_cbs_t cbs = { .on_built = c_built, .on_closed = c_closed };
+  chanmgr_launch_t l = { &spec, 1, false, 10000 };
+  uint64_t circ;
+  built = closed = 0;
+  cr_assert_eq(chanmgr_launch(cm, &l, &cbs, &circ), 0);
+  uint64_t end = evloop_monotonic_msec() + 10000;
+  while (!built && !closed && evloop_monotonic_msec() < end)
+    event_base_loop(evloop_base(), EVLOOP_ONCE);
+  cr_assert(built || closed, "no answer");
+  return built;
+}
+
+/* Onion-key rotation at run time: after relay_run_keys_changed() the new
+ * ntor key answers (on the worker threads) and the previous one, read
+ * from DataDirectory/keys/secret_onion_key_ntor.old, still does; a key
+ * that was never ours is refused. */
+Test(relay_run, rotated_onion_keys_answer_old_and_new)
+{
+  config_line_t *orport = line("ORPort", "127.0.0.1:auto");
+  relay_run_config_t cfg = { .orport = orport, .nickname = "rotatetest",
+                             .assume_reachable = true, .num_cpus = 2,
+                             .keys = KEYS, .datadir = DIR_ };
+  char *err = NULL;
+  relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
+  cr_assert_not_null(rr, "relay_run_new: %s", err ? err : "");
+  line_free(orport);
+  cr_assert_eq(relay_run_start(rr), 0);
+  cr_assert_eq(relay_run_n_workers(rr), 2);
+  uint16_t port = relay_run_ports(rr)->v[0].port;
+  uint8_t old_pub[32], bogus[32];
+  memcpy(old_pub, relay_keys_onion_ntor(KEYS)->pub, 32);
+  tls_context_t *tls = tls_context_new_client();
+  chanmgr_t *cm = chanmgr_new(evloop_base(), tls);
+  cr_assert_eq(try_circuit(cm, port, old_pub), 1);
+
+  int rotated = 0;
+  /* "Now" a little later, so a 1-second lifetime has passed. */
+  cr_assert_eq(relay_keys_rotate_onion_keys(DIR_, time(NULL) + 10, 1,
+                                            RELAY_KEYS_ONION_GRACE,
+                                            &rotated), 0);
+  cr_assert_eq(rotated, 1);
+  relay_keys_t *k2 = NULL;
+  cr_assert_eq(relay_keys_load_or_create(DIR_, 0, &k2), 0);
+  cr_assert_neq(memcmp(relay_keys_onion_ntor(k2)->pub, old_pub, 32), 0);
+  relay_run_keys_changed(rr, k2);
+  cr_assert_eq(try_circuit(cm, port, relay_keys_onion_ntor(k2)->pub), 1,
+               "the new onion key is refused");
+  cr_assert_eq(try_circuit(cm, port, old_pub), 1,
+               "the previous onion key is refused");
+  memset(bogus, 0x42, sizeof(bogus));
+  cr_assert_eq(try_circuit(cm, port, bogus), 0);
+  cellswitch_stats_t s;
+  cellswitch_get_stats(relay_run_switch(rr), &s);
+  cr_assert_eq(s.circuits_created, 3);
+  cr_assert_eq(s.creates_refused, 1);
+  chanmgr_free(cm);
+  tls_context_free(tls);
+  relay_run_free(rr);
+  relay_keys_free(k2);
 }
