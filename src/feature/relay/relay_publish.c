@@ -38,6 +38,7 @@ struct relay_publish_t {
   desc_publish_t *dp;
   relay_keys_t *own_keys;      /* after a rotation; else the runtime's */
   char platform[128];
+  bool warned_no_addr;
   /* bandwidth and uptime */
   relay_bw_hist_t bw;
   uint64_t last_in, last_out, start_msec;
@@ -280,8 +281,10 @@ want_descriptor(desc_publish_t *dp, desc_due_t why, void *arg)
   relay_publish_t *p = arg;
   router_desc_params_t params;
   if (relay_publish_fill_params(p, time(NULL), &params) < 0) {
-    log_warn("Not publishing a server descriptor: no IPv4 address to "
-             "advertise (set Address, or bind the ORPort to an address).");
+    if (!p->warned_no_addr)
+      log_warn("Not publishing a server descriptor: no IPv4 address to "
+               "advertise (set Address, or bind the ORPort to an address).");
+    p->warned_no_addr = true;
     return;
   }
   char *desc = NULL;
@@ -439,6 +442,9 @@ relay_publish_start(relay_publish_t *p)
   p->start_msec = evloop_monotonic_msec();
   p->bw_timer = evloop_timer_add(RELAY_PUBLISH_BW_PERIOD_SEC * 1000u, 1, bw_sample, p);
   if (p->datadir) {
+    /* The previous ntor key, if still within its grace period, is answered
+     * too (a descriptor from before our restart may name it). */
+    relay_run_keys_changed(p->rr, cur_keys(p), p->datadir);
     rotate_check(0, p);
     p->rotate_timer = evloop_timer_add(RELAY_PUBLISH_ROTATE_CHECK_SEC * 1000u, 1,
                                        rotate_check, p);

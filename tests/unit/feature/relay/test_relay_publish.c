@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "allium/feature/dirparse/routerdesc.h"
@@ -253,5 +255,66 @@ Test(relay_publish, bad_options_refused)
   cr_assert_null(pub);
   cr_assert_not_null(strstr(err, "authorit"));
   al_free(err);
+  relay_run_free(rr);
+}
+
+/* An ntor key older than RELAY_KEYS_ONION_ROTATION is rotated when the
+ * publisher starts: the descriptor names the new key, the old one is kept
+ * as secret_onion_key_ntor.old, and the identity stays. */
+Test(relay_publish, onion_key_rotation_at_start)
+{
+  char path[128];
+  snprintf(path, sizeof(path), "%s/keys/secret_onion_key_ntor", DIR_);
+  struct timespec old[2] = { { time(NULL) - RELAY_KEYS_ONION_ROTATION - 60, 0 },
+                             { time(NULL) - RELAY_KEYS_ONION_ROTATION - 60, 0 } };
+  cr_assert_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+  relay_publish_cfg_t pc = { .publish = false, .datadir = DIR_ };
+  relay_publish_t *pub = NULL;
+  char *err = NULL;
+  relay_run_t *rr = relay_with("127.0.0.1:auto", "127.0.0.1", &pc, &pub, &err);
+  cr_assert_not_null(pub, "%s", err ? err : "");
+  relay_run_set_publisher(rr, pub);
+  cr_assert_eq(relay_run_start(rr), 0);
+  router_desc_params_t p;
+  cr_assert_eq(relay_publish_fill_params(pub, time(NULL), &p), 0);
+  cr_assert_neq(memcmp(relay_keys_onion_ntor(p.keys)->pub, relay_keys_onion_ntor(KEYS)->pub, 32), 0,
+                "the descriptor still names the old ntor key");
+  cr_assert_eq(memcmp(relay_keys_identity_digest(p.keys), relay_keys_identity_digest(KEYS), 20), 0);
+  x25519_keypair_t prev;
+  cr_assert_eq(relay_keys_load_prev_ntor(DIR_, time(NULL), RELAY_KEYS_ONION_GRACE, &prev), 0);
+  cr_assert_eq(memcmp(prev.pub, relay_keys_onion_ntor(KEYS)->pub, 32), 0);
+  relay_run_free(rr);
+  /* The new key is the one on disk. */
+  relay_keys_t *k2 = NULL;
+  cr_assert_eq(relay_keys_load_or_create(DIR_, 0, &k2), 0);
+  cr_assert_neq(memcmp(relay_keys_onion_ntor(k2)->pub, relay_keys_onion_ntor(KEYS)->pub, 32), 0);
+  relay_keys_free(k2);
+}
+
+/* PublishServerDescriptor 0: the directory view runs, nothing is uploaded
+ * (the relay exposes the bootstrap to the directory cache). */
+static int docs_seen;
+static void
+doc_cb(dir_boot_doc_t kind, const char *text, size_t len, void *arg)
+{
+  (void)kind; (void)text; (void)len; (void)arg;
+  docs_seen++;
+}
+
+Test(relay_publish, document_cb_before_and_after_publisher)
+{
+  relay_publish_cfg_t pc = { .publish = false };
+  relay_publish_t *pub = NULL;
+  char *err = NULL;
+  relay_run_t *rr = relay_with("127.0.0.1:auto", "127.0.0.1", &pc, &pub, &err);
+  cr_assert_not_null(pub);
+  cr_assert_null(relay_run_dir_boot(rr));
+  relay_run_set_dir_document_cb(rr, doc_cb, NULL);
+  relay_run_set_publisher(rr, pub);
+  cr_assert_not_null(relay_run_dir_boot(rr));
+  cr_assert_not_null(relay_run_nodelist(rr));
+  cr_assert_eq(relay_run_start(rr), 0);
+  relay_run_set_dir_document_cb(rr, NULL, NULL);
+  cr_assert_eq(docs_seen, 0);
   relay_run_free(rr);
 }
