@@ -221,7 +221,7 @@ bw_sample(int what, void *arg)
 static const relay_keys_t *
 cur_keys(const relay_publish_t *p)
 {
-  return p->own_keys ? p->own_keys : relay_run_keys(p->rr);
+  return relay_run_keys(p->rr);   /* own_keys once rotated */
 }
 
 static bool
@@ -340,7 +340,7 @@ rotate_check(int what, void *arg)
   }
   /* The engine answers with the new key (and the old one) first, then the
    * descriptor names it. */
-  relay_run_keys_changed(p->rr, k, p->datadir);
+  relay_run_keys_changed(p->rr, k);
   relay_keys_free(p->own_keys);
   p->own_keys = k;
   log_notice("Rotated the onion keys; publishing a new descriptor.");
@@ -444,7 +444,7 @@ relay_publish_start(relay_publish_t *p)
   if (p->datadir) {
     /* The previous ntor key, if still within its grace period, is answered
      * too (a descriptor from before our restart may name it). */
-    relay_run_keys_changed(p->rr, cur_keys(p), p->datadir);
+    relay_run_keys_changed(p->rr, cur_keys(p));
     rotate_check(0, p);
     p->rotate_timer = evloop_timer_add(RELAY_PUBLISH_ROTATE_CHECK_SEC * 1000u, 1,
                                        rotate_check, p);
@@ -485,6 +485,12 @@ dir_boot_t *
 relay_publish_dir_boot(relay_publish_t *p)
 {
   return p ? p->boot : NULL;
+}
+
+const char *
+relay_publish_datadir(const relay_publish_t *p)
+{
+  return p ? p->datadir : NULL;
 }
 
 nodelist_t *

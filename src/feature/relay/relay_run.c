@@ -174,6 +174,11 @@ heartbeat_cb(int what, void *arg)
 static void
 relay_run_publish_seam(relay_run_t *rr)
 {
+  /* MERGE NOTE (helper "dirserve"): feed the BEGIN_DIR cache from the
+   * relay's directory view here, before the bootstrap starts:
+   *   if (rr->dirserve)
+   *     relay_run_set_dir_document_cb(rr, dircache_on_document,
+   *                                   relay_dirserve_cache(rr)); */
   if (!rr->pub) {
     log_notice("Not publishing a server descriptor: no publisher was set up.");
     return;
@@ -318,12 +323,16 @@ relay_run_set_publisher(relay_run_t *rr, struct relay_publish_t *pub)
                              rr->doc_arg);
 }
 
+/* MERGE NOTE: helper "engine" defines relay_run_keys_changed() too (same
+ * signature, the previous ntor key from rr->datadir): keep that one and
+ * delete this copy. */
 void
-relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *k,
-                       const char *datadir)
+relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys)
 {
   circ_relay_keys_t ck;
-  circ_keys_from(&ck, k);
+  const char *datadir = relay_publish_datadir(rr->pub);
+  rr->keys = keys;
+  circ_keys_from(&ck, keys);
   if (!ck.has_old && datadir &&
       relay_keys_load_prev_ntor(datadir, time(NULL), RELAY_KEYS_ONION_GRACE,
                                 &ck.ntor_old) == 0)

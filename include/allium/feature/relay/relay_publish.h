@@ -71,6 +71,8 @@ void relay_publish_free_(relay_publish_t *p);
 /** The relay's directory bootstrap and nodelist (borrowed). */
 dir_boot_t *relay_publish_dir_boot(relay_publish_t *p);
 nodelist_t *relay_publish_nodelist(relay_publish_t *p);
+/** The DataDirectory the onion keys rotate in (NULL: none, or p NULL). */
+const char *relay_publish_datadir(const relay_publish_t *p);
 
 /** Fill *out for a descriptor published at now (pointers borrowed from p
  * and the runtime, valid until the next call).  0, or -1 when no IPv4

@@ -80,11 +80,12 @@ const char *relay_run_nickname(const relay_run_t *rr);
  * which starts it in relay_run_start() and frees it with itself.  NULL: the
  * relay publishes nothing (logged at start). */
 void relay_run_set_publisher(relay_run_t *rr, struct relay_publish_t *pub);
-/** The onion keys changed (rotation): the engine answers CREATE2 with the
- * ntor key of k and, while within its grace period, the previous one
- * (datadir/keys/secret_onion_key_ntor.old; datadir may be NULL). */
-void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *k,
-                            const char *datadir);
+/** The keys changed (onion-key rotation: relay_keys_rotate_onion_keys()
+ * said rotated and the set was reloaded): new circuits, on the loop and
+ * on the worker threads, use keys' ntor key and the previous one from
+ * DataDirectory.  keys replaces the set given to relay_run_new() and must
+ * outlive the relay. */
+void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
 /** Report every document the relay's directory bootstrap accepts to fn
  * (the directory cache: dircache_on_document, helper "dirserve").  Any
  * time; documents before the call are not replayed, so call it before

@@ -40,9 +40,10 @@
  *   Link=4-5           allium negotiates only link protocols 4 and 5
  *   LinkAuth=3         Ed25519-SHA256-RFC5705 AUTHENTICATE
  *   Relay=2-3          ntor + CREATE2/EXTEND2, extends over IPv6 link specs
- * Not advertised: Relay=4 (the ntor v3 server exists in core/onion but the
- * engine must be given the ed25519 identity, circ_relay_keys_t.has_ed_id,
- * before ntor v3 CREATE2s are answered: add it once that is wired), HSDir,
+ * Not advertised: Relay=4 (ntor v3 at the relay: helper "engine"'s branch
+ * answers it in the cell engine -- circ_relay_keys_t.has_ed_id set in
+ * relay_run.c -- so flip to Relay=2-4 once that is merged and a tor client
+ * has built circuits through it; tor-spec 9 "Relay=4"), HSDir,
  * HSIntro, HSRend, Padding, Conflux, FlowCtrl=2, Desc=3-4, Microdesc=3. */
 #define ROUTER_DESC_PROTO \
   "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1 Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-3"
