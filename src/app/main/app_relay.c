@@ -4,18 +4,116 @@
  * documents -- ORPort, Address, AddressDisableIPv6, Nickname, NumCPUs,
  * HeartbeatPeriod, AssumeReachable; TestingTorNetwork allows extending to
  * private addresses as tor's does -- bind the ORPorts before privileges
- * drop, start accepting when the loop starts, free it at shutdown.  No
- * torspec section of its own: process structure. */
+ * drop, start accepting when the loop starts, free it at shutdown.  Its
+ * presence in the directory (feature/relay/relay_publish.h) comes from
+ * DirAuthority (or the built-in authorities), DirCache, ContactInfo,
+ * MyFamily, PublishServerDescriptor and the Bandwidth* options; the relay
+ * keeps its own directory view (a cache's when DirCache is on) even when
+ * the client role runs too.  No torspec section of its own: process
+ * structure. */
 #define LOG_MODULE "main"
 #include "allium/app/main/exitcodes.h"
 #include "allium/core/relay/relay_mem.h"
+#include "allium/feature/dirclient/dir_defaults.h"
+#include "allium/feature/relay/relay_publish.h"
 #include "allium/feature/relay/relay_run.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "app_state.h"
 
+#include <string.h>
+
 static relay_run_t *R;
+
+/* The values of a line list, as an array (caller frees). */
+static const char **
+line_values(const config_line_t *lines, size_t *n)
+{
+  size_t k = 0;
+  for (const config_line_t *l = lines; l; l = l->next)
+    k++;
+  const char **v = al_calloc(k ? k : 1, sizeof(*v));
+  k = 0;
+  for (const config_line_t *l = lines; l; l = l->next)
+    v[k++] = l->value;
+  *n = k;
+  return v;
+}
+
+/* PublishServerDescriptor: "0" (alone) turns uploads off; "1" and "v3"
+ * publish to the v3 authorities. */
+static bool
+wants_publish(char **v)
+{
+  bool any = false;
+  for (size_t i = 0; v && v[i]; i++) {
+    if (strcmp(v[i], "0"))
+      return true;
+    any = true;
+  }
+  return !any;
+}
+
+static uint64_t
+min_set(uint64_t a, uint64_t b)
+{
+  return b && b < a ? b : a;
+}
+
+/* The descriptor publisher for R from the options.  0 or an exit status. */
+static int
+publisher_init(const allium_options_t *o)
+{
+  dir_servers_cfg_t dc;
+  dir_servers_t dirs;
+  char *err = NULL;
+  memset(&dc, 0, sizeof(dc));
+  memset(&dirs, 0, sizeof(dirs));
+  const char **da = line_values(o->DirAuthority, &dc.n_dir_authority);
+  const char **aa = line_values(o->AlternateDirAuthority, &dc.n_alt_dir_authority);
+  const char **fb = line_values(o->FallbackDir, &dc.n_fallback_dir);
+  dc.dir_authority = da;
+  dc.alt_dir_authority = aa;
+  dc.fallback_dir = fb;
+  dc.use_default_fallbacks = o->UseDefaultFallbackDirs != 0;
+  int r = dir_servers_resolve(&dc, &dirs, &err);
+  al_free(da);
+  al_free(aa);
+  al_free(fb);
+  if (r < 0) {
+    log_err("Invalid directory server configuration: %s", err ? err : "malformed");
+    al_free(err);
+    return ALLIUM_EXIT_CONFIG;
+  }
+  app_state_t *st = app_state();
+  relay_publish_cfg_t pc = {
+    .auths = dirs.auths,
+    .n_auths = dirs.n_auths,
+    .fallbacks = dirs.fallbacks,
+    .n_fallbacks = dirs.n_fallbacks,
+    .datadir = st->datadir,
+    .cache_dir = o->CacheDirectory ? o->CacheDirectory : st->datadir,
+    .dir_cache = o->DirCache != 0,
+    .publish = wants_publish(o->PublishServerDescriptor),
+    .testing_network = o->TestingTorNetwork != 0,
+    .contact = o->ContactInfo,
+    .family = o->MyFamily,
+    /* tor: the smallest of the configured rates, the relay ones if set. */
+    .bw_rate = min_set(min_set(o->BandwidthRate, o->RelayBandwidthRate),
+                       o->MaxAdvertisedBandwidth),
+    .bw_burst = min_set(o->BandwidthBurst, o->RelayBandwidthBurst),
+  };
+  relay_publish_t *pub = relay_publish_new(R, evloop_base(), &pc, &err);
+  dir_servers_clear(&dirs);
+  if (!pub) {
+    log_err("Couldn't set up descriptor publishing: %s.", err ? err : "unknown error");
+    al_free(err);
+    return ALLIUM_EXIT_CONFIG;
+  }
+  relay_run_set_publisher(R, pub);
+  return 0;
+}
 
 int
 app_relay_init(void)
@@ -63,7 +161,10 @@ app_relay_init(void)
     al_free(err);
     return ALLIUM_EXIT_CONFIG;
   }
-  return 0;
+  int r = publisher_init(o);
+  if (r)
+    relay_run_free(R);
+  return r;
 }
 
 void

@@ -38,6 +38,10 @@ struct relay_run_t {
   size_t n_listeners;
   evloop_handle_t *rotate, *heartbeat;
   uint64_t start_msec;
+  /* directory presence (relay_publish.c) */
+  struct relay_publish_t *pub;
+  dir_boot_document_fn doc_fn;
+  void *doc_arg;
 };
 
 /* relay_listen.c */

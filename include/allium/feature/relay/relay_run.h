@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "allium/core/mainloop/cellswitch.h"
+#include "allium/feature/dirclient/dir_boot.h"
 #include "allium/feature/keys/relay_keys.h"
 #include "allium/feature/relay/relay_ports.h"
 #include "allium/lib/conf/confline.h"
@@ -79,5 +80,33 @@ const relay_ports_t *relay_run_ports(const relay_run_t *rr);
 const relay_address_t *relay_run_address(const relay_run_t *rr);
 /** Onion-handshake worker threads (NumCPUs, or the cores, 1..16). */
 int relay_run_n_workers(const relay_run_t *rr);
+
+/* ---- directory presence (relay_publish.h; helper "publish") ---- */
+
+struct relay_publish_t;
+
+/** The relay's current key set and nickname (borrowed). */
+const relay_keys_t *relay_run_keys(const relay_run_t *rr);
+const char *relay_run_nickname(const relay_run_t *rr);
+/** Hand the descriptor publisher (and the relay's directory view) to rr,
+ * which starts it in relay_run_start() and frees it with itself.  NULL: the
+ * relay publishes nothing (logged at start). */
+void relay_run_set_publisher(relay_run_t *rr, struct relay_publish_t *pub);
+/** The keys changed (onion-key rotation: relay_keys_rotate_onion_keys()
+ * said rotated and the set was reloaded): new circuits, on the loop and
+ * on the worker threads, use keys' ntor key and the previous one from
+ * DataDirectory.  keys replaces the set given to relay_run_new() and must
+ * outlive the relay. */
+void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
+/** Report every document the relay's directory bootstrap accepts to fn
+ * (the directory cache: dircache_on_document, helper "dirserve").  Any
+ * time; documents before the call are not replayed, so call it before
+ * relay_run_start() to see the first consensus.  fn NULL: stop. */
+void relay_run_set_dir_document_cb(relay_run_t *rr, dir_boot_document_fn fn,
+                                   void *arg);
+/** The relay's directory bootstrap and nodelist (borrowed; NULL without a
+ * publisher). */
+dir_boot_t *relay_run_dir_boot(relay_run_t *rr);
+nodelist_t *relay_run_nodelist(relay_run_t *rr);
 
 #endif
