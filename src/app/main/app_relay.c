@@ -54,6 +54,8 @@ app_relay_init(void)
     .assume_reachable = o->AssumeReachable != 0,
     .extend_allow_private = o->TestingTorNetwork != 0,
     .keys = st->keys,
+    .dircache = o->DirCache != 0,
+    .datadir = o->CacheDirectory ? o->CacheDirectory : o->DataDirectory,
   };
   char *err = NULL;
   R = relay_run_new(evloop_base(), &cfg, &err);

@@ -64,6 +64,7 @@ struct cs_circ_t {
   dlist_node_t wait_node;  /**< in waiting_for->waiting */
   cs_cell_t *create2;      /**< extend: CREATE2 payload while waiting */
   bool in_pump, closing, counted;
+  struct cs_dirstreams_t *dir;  /**< engine-owned streams (cellswitch_stream.c) */
 };
 
 struct cs_chan_t {
@@ -107,6 +108,7 @@ struct cellswitch_t {
   size_t n_circuits;
   cellswitch_stats_t st;
   bool freeing;
+  size_t dir_held;         /**< response bytes held by directory streams */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */
@@ -150,6 +152,15 @@ void cs_circ_free(cs_circ_t *c);
  * dropped) and detach the end. */
 void cs_end_send_destroy(cs_end_t *end, uint8_t reason);
 void cs_end_detach(cs_end_t *end);
+
+/* ---- cellswitch_stream.c: streams at the last hop ---- */
+/** A RELAY_MSG event of c: true if the engine took it (stream command). */
+bool cs_stream_relay_msg(cs_circ_t *c, const circ_event_t *ev);
+/** Drain c's engine-owned stream table and write responses; false if c has
+ * none (then the owner's on_streams hook runs). */
+bool cs_stream_pump(cs_circ_t *c);
+/** c is being freed. */
+void cs_stream_circ_free(cs_circ_t *c);
 
 /* ---- cellswitch.c: channels ---- */
 /** The channel to reach rsa_id (open or opening), or NULL. */

@@ -123,6 +123,11 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   sc.creds = &rr->gen->creds;
   sc.client_tls = rr->client_tls;
   sc.extend_allow_private = cfg->extend_allow_private;
+  if (cfg->dircache) {
+    rr->dirserve = relay_dirserve_new(cfg->datadir);
+    sc.hooks.dir_request = relay_dirserve_hook;
+    sc.hooks.arg = rr;
+  }
   /* TODO(circ): sc.hooks.answer_create -> onion_workers with n_workers
    * threads, then cellswitch_create_answered() from the reply queue. */
   rr->sw = cellswitch_new(base, &sc);
@@ -200,6 +205,7 @@ relay_run_start(relay_run_t *rr)
              rr->assume_reachable ? "" :
              " (the ORPort reachability self-test is not built in yet: "
              "assuming reachable)");
+  relay_dirserve_start(rr->dirserve);
   relay_run_publish_seam(rr);
   return 0;
 }
@@ -213,6 +219,7 @@ relay_run_free_(relay_run_t *rr)
   evloop_handle_free(rr->heartbeat);
   relay_listen_close(rr);
   cellswitch_free(rr->sw);
+  relay_dirserve_free(rr->dirserve);
   gen_free(rr->gen);
   gen_free(rr->old_gen);
   tls_context_free(rr->client_tls);
@@ -266,6 +273,7 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);
+  relay_dirserve_log_heartbeat(rr->dirserve, &s);
 }
 
 cellswitch_t *
