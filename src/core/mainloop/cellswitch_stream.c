@@ -57,8 +57,7 @@ slot_find(cs_dirstreams_t *d, uint16_t id)
 static void
 slot_clear(cellswitch_t *sw, cs_dirstream_t *s)
 {
-  if (s->state == CS_DIR_SENDING)
-    sw->dir_held -= s->len;
+  sw->dir_held -= s->len;   /* request or response bytes held */
   al_free(s->buf);
   memset(s, 0, sizeof(*s));
 }
@@ -116,9 +115,17 @@ on_request_data(cs_circ_t *c, cs_dirstream_t *s, const uint8_t *data,
     slot_clear(sw, s);
     return;
   }
+  if (sw->dir_held + len > CELLSWITCH_DIR_HELD_MAX) {
+    log_info_rl(60, "Closing a directory stream: too many directory bytes "
+                "in memory.");
+    (void)relay_stream_end(c->dir->t, s->id, RELAY_END_RESOURCELIMIT);
+    slot_clear(sw, s);
+    return;
+  }
   s->buf = al_realloc(s->buf, s->len + len);
   memcpy(s->buf + s->len, data, len);
   s->len += len;
+  sw->dir_held += len;
   uint16_t id = s->id;
   int r = sw->cfg.hooks.dir_request(sw->cfg.hooks.arg, sw,
                                     stream_handle(c, id), s->buf, s->len);
@@ -131,6 +138,7 @@ on_request_data(cs_circ_t *c, cs_dirstream_t *s, const uint8_t *data,
   }
   if (s->state == CS_DIR_REQUEST) {   /* answered later */
     al_free(s->buf);
+    sw->dir_held -= s->len;
     s->len = 0;
     s->state = CS_DIR_WAITING;
   }
@@ -258,6 +266,7 @@ cellswitch_dir_respond(cellswitch_t *sw, uint64_t stream, uint8_t *body,
     return -1;
   }
   al_free(s->buf);
+  sw->dir_held -= s->len;   /* the request, if still held */
   s->buf = body;
   s->len = len;
   s->off = 0;

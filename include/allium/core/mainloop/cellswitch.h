@@ -205,8 +205,9 @@ void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
 /** Directory streams open at once on one circuit; more get END
  * RESOURCELIMIT. */
 #define CELLSWITCH_DIR_STREAMS_PER_CIRC 8
-/** Response bytes held by the engine for all streams; past it new
- * BEGIN_DIR streams get END RESOURCELIMIT. */
+/** Request and response bytes held by the engine for all directory
+ * streams; past it new BEGIN_DIR streams (and requests that would pass it)
+ * get END RESOURCELIMIT. */
 #define CELLSWITCH_DIR_HELD_MAX (256u * 1024 * 1024)
 #define CELLSWITCH_DIR_LOWAT (32 * 1024)
 #define CELLSWITCH_DIR_CHUNK (16 * 1024)

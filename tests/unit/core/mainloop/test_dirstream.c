@@ -302,6 +302,7 @@ stats(srelay_t *r)
 static void
 fetch_and_check(dsrv_t *d, dcli_t *c)
 {
+  cellswitch_stats_t s0 = stats(d->r);
   (void)begin_dir(c, REQ);
   size_t max_ahead = 0;
   uint64_t end = evloop_monotonic_msec() + 40000;
@@ -310,7 +311,7 @@ fetch_and_check(dsrv_t *d, dcli_t *c)
     /* Bytes copied out of the body and not yet at the client: what the
      * stream window (500 cells) lets out plus what the engine keeps
      * buffered in the stream -- never the whole body at once. */
-    size_t ahead = stats(d->r).dir_bytes - c->rx_len;
+    size_t ahead = stats(d->r).dir_bytes - s0.dir_bytes - c->rx_len;
     if (ahead > max_ahead)
       max_ahead = ahead;
   }
@@ -327,9 +328,9 @@ fetch_and_check(dsrv_t *d, dcli_t *c)
                 CELLSWITCH_DIR_CHUNK, "%zu bytes ahead of the client",
                 max_ahead);
   cellswitch_stats_t s = stats(d->r);
-  cr_assert_eq(s.dir_streams, 1);
-  cr_assert_eq(s.dir_responses, 1);
-  cr_assert_eq(s.dir_bytes, d->len);
+  cr_assert_eq(s.dir_streams - s0.dir_streams, 1);
+  cr_assert_eq(s.dir_responses - s0.dir_responses, 1);
+  cr_assert_eq(s.dir_bytes - s0.dir_bytes, d->len);
   cr_assert_eq(srelay_switch(d->r)->dir_held, 0);
   cr_log_info("served %zu bytes; at most %zu bytes ahead of the client",
               d->len, max_ahead);
@@ -424,6 +425,7 @@ Test(dirstream, endless_request_is_cut_and_the_circuit_lives)
   cr_assert_eq(c.end_reason[0], RELAY_END_MISC);
   cr_assert_eq(stats(r).dir_requests_cut, 1);
   cr_assert_eq(stats(r).n_circuits, 1);
+  cr_assert_eq(srelay_switch(r)->dir_held, 0);
   /* The hook saw at most the limit. */
   cr_assert_leq(d.n_calls, CELLSWITCH_DIR_REQUEST_MAX / 498 + 2);
   dsrv_free(&d);
@@ -461,6 +463,7 @@ Test(dirstream, too_many_streams_on_one_circuit)
   chanmgr_close_circ(CM, c.circ, CELL_DESTROY_FINISHED);
   run_for(300);
   cr_assert_eq(stats(r).n_circuits, 0);
+  cr_assert_eq(srelay_switch(r)->dir_held, 0);
   dsrv_free(&d);
 }
 
@@ -481,4 +484,35 @@ Test(dirstream, client_hangs_up_mid_response)
   cr_assert_lt(stats(r).dir_bytes, d.len);
   al_free(c.rx);
   dsrv_free(&d);
+}
+
+Test(dirstream, global_memory_cap_refuses_streams_and_requests)
+{
+  dsrv_t d;
+  dcli_t c = { 0 };
+  srelay_t *r = dir_relay(&d, SRV_SYNC, 10, true);
+  cellswitch_t *sw = srelay_switch(r);
+  build_one_hop(&c, r, false);
+  /* Nearly full: the stream opens, its request would pass the cap. */
+  sw->dir_held = CELLSWITCH_DIR_HELD_MAX - 10;
+  (void)begin_dir(&c, REQ);
+  run_until(&c.ended, 1, 5000);
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.ended, 1);
+  cr_assert_eq(c.end_reason[0], RELAY_END_RESOURCELIMIT);
+  cr_assert_eq(sw->dir_held, CELLSWITCH_DIR_HELD_MAX - 10);
+  /* Full: BEGIN_DIR itself is refused. */
+  sw->dir_held = CELLSWITCH_DIR_HELD_MAX;
+  (void)begin_dir(&c, REQ);
+  run_until(&c.ended, 2, 5000);
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.end_reason[1], RELAY_END_RESOURCELIMIT);
+  cr_assert_eq(d.n_answered, 0);
+  /* Room again: served. */
+  sw->dir_held = 0;
+  c.ended = 0;
+  c.connected = 0;
+  fetch_and_check(&d, &c);
+  dsrv_free(&d);
+  al_free(c.rx);
 }

@@ -7,7 +7,8 @@
  * engine whose dir_request hook is relay_dirserve_request() over a
  * dircache loaded from a fixture DataDirectory.  The consensuses arrive
  * byte for byte; the relay's counters show what it served.  Also: the
- * relay runtime builds the directory server when DirCache is on. */
+ * whole relay runtime (relay_run_new() with DirCache) answers a client's
+ * BEGIN_DIR from the cache files of its DataDirectory. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -20,8 +21,13 @@
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/cell/relay_cell.h"
+#include "allium/core/mainloop/chanmgr.h"
 #include "allium/feature/dirclient/dir_fetch.h"
+#include "allium/feature/keys/relay_keys.h"
+#include "allium/feature/relay/relay_run.h"
 #include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include "core/mainloop/cellswitch_st.h"
@@ -312,4 +318,148 @@ Test(relay_dirserve, reload_from_changed_files)
   cr_assert_gt(ct.n_certs, 0);
   remove_datadir();
   relay_dirserve_free(ds);
+}
+
+/* ---- the whole relay runtime with DirCache on ---- */
+
+static relay_keys_t *KEYS;
+static char RUNDIR[64];
+
+static void
+setup_run(void)
+{
+  cr_assert_eq(crypto_global_init(), 0);
+  cr_assert_eq(evloop_init(), 0);
+  snprintf(RUNDIR, sizeof(RUNDIR), "/tmp/allium-dirserve.XXXXXX");
+  cr_assert_not_null(mkdtemp(RUNDIR));
+  cr_assert_eq(relay_keys_load_or_create(RUNDIR, 1, &KEYS), 0);
+}
+
+static void
+teardown_run(void)
+{
+  char cmd[128];
+  relay_keys_free(KEYS);
+  evloop_shutdown();
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", RUNDIR);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(relay_dirserve_run, .init = setup_run, .fini = teardown_run,
+          .timeout = 60);
+
+typedef struct rcli_t {
+  int built, closed, ended, connected;
+  uint8_t end_reason;
+  char rx[65536];
+  size_t rx_len;
+} rcli_t;
+
+static void
+r_built(chanmgr_t *cm, uint64_t circ, void *arg)
+{
+  (void)cm; (void)circ;
+  ((rcli_t *)arg)->built++;
+}
+
+static void
+r_closed(chanmgr_t *cm, uint64_t circ, const chanmgr_close_info_t *info,
+         void *arg)
+{
+  (void)cm; (void)circ; (void)info;
+  ((rcli_t *)arg)->closed++;
+}
+
+static void
+r_stream(chanmgr_t *cm, uint64_t circ, const relay_stream_event_t *ev,
+         void *arg)
+{
+  rcli_t *c = arg;
+  (void)cm; (void)circ;
+  if (ev->type == RELAY_STREAM_EV_CONNECTED) {
+    c->connected++;
+  } else if (ev->type == RELAY_STREAM_EV_DATA) {
+    size_t n = ev->len;
+    if (c->rx_len + n >= sizeof(c->rx))
+      n = sizeof(c->rx) - 1 - c->rx_len;
+    memcpy(c->rx + c->rx_len, ev->data, n);
+    c->rx_len += n;
+    c->rx[c->rx_len] = '\0';
+  } else if (ev->type == RELAY_STREAM_EV_END) {
+    c->end_reason = ev->reason;
+    c->ended++;
+  }
+}
+
+/* relay_run_new() with DirCache builds the server from the DataDirectory;
+ * a client's BEGIN_DIR on a one-hop circuit gets the key certificates. */
+Test(relay_dirserve_run, runtime_serves_begin_dir)
+{
+  size_t len;
+  char *certs = fixture_load("certs.txt", &len);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/cached-certs", RUNDIR);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(certs, 1, len, f), len);
+  fclose(f);
+  free(certs);
+  config_line_t orport = { .key = (char *)"ORPort",
+                           .value = (char *)"127.0.0.1:auto" };
+  relay_run_config_t cfg = { .orport = &orport, .nickname = "dirtest",
+                             .assume_reachable = true, .keys = KEYS,
+                             .dircache = true, .datadir = RUNDIR };
+  char *err = NULL;
+  relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
+  cr_assert_not_null(rr, "relay_run_new: %s", err ? err : "");
+  cr_assert_not_null(relay_dirserve_cache(rr));
+  cr_assert_eq(relay_run_start(rr), 0);
+
+  circ_hop_spec_t spec;
+  memset(&spec, 0, sizeof(spec));
+  memcpy(spec.rsa_id, relay_keys_identity_digest(KEYS), 20);
+  memcpy(spec.ed_id, relay_keys_master_public(KEYS)->pubkey, 32);
+  spec.has_ed_id = true;
+  memcpy(spec.ntor_key, relay_keys_onion_ntor(KEYS)->pub, 32);
+  spec.n_addr = 1;
+  spec.addr[0].type = RELAY_LSPEC_IPV4;
+  spec.addr[0].len = 6;
+  memcpy(spec.addr[0].u.ipv4.addr, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+  spec.addr[0].u.ipv4.port = relay_run_ports(rr)->v[0].port;
+  tls_context_t *tls = tls_context_new_client();
+  chanmgr_t *cm = chanmgr_new(evloop_base(), tls);
+  rcli_t c;
+  memset(&c, 0, sizeof(c));
+  chanmgr_circ_cbs_t cbs = { .on_built = r_built, .on_closed = r_closed,
+                             .on_stream = r_stream, .arg = &c };
+  chanmgr_launch_t l = { &spec, 1, false, 10000 };
+  uint64_t circ;
+  cr_assert_eq(chanmgr_launch(cm, &l, &cbs, &circ), 0);
+  uint64_t end = evloop_monotonic_msec() + 10000;
+  while (!c.built && !c.closed && evloop_monotonic_msec() < end)
+    event_base_loop(evloop_base(), EVLOOP_ONCE);
+  cr_assert_eq(c.built, 1);
+  relay_streams_t *t = chanmgr_streams(cm, circ);
+  uint16_t sid;
+  const char *req = "GET /tor/keys/all HTTP/1.0\r\n\r\n";
+  cr_assert_eq(relay_stream_begin_dir(t, &sid), 0);
+  cr_assert_eq(relay_stream_write(t, sid, (const uint8_t *)req, strlen(req)),
+               0);
+  chanmgr_flush(cm, circ);
+  end = evloop_monotonic_msec() + 10000;
+  while (!c.ended && !c.closed && evloop_monotonic_msec() < end)
+    event_base_loop(evloop_base(), EVLOOP_ONCE);
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.ended, 1);
+  cr_assert_eq(c.end_reason, RELAY_END_DONE);
+  cr_assert_eq(strncmp(c.rx, "HTTP/1.0 200", 12), 0, "got: %.40s", c.rx);
+  cr_assert_not_null(strstr(c.rx, "dir-key-certificate-version"));
+  cellswitch_stats_t s;
+  cellswitch_get_stats(relay_run_switch(rr), &s);
+  cr_assert_eq(s.dir_streams, 1);
+  cr_assert_eq(s.dir_responses, 1);
+  relay_run_log_heartbeat(rr);
+  chanmgr_free(cm);
+  tls_context_free(tls);
+  relay_run_free(rr);
 }
