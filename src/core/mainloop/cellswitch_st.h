@@ -108,7 +108,8 @@ struct cellswitch_t {
   size_t n_circuits;
   cellswitch_stats_t st;
   bool freeing;
-  size_t dir_held;         /**< response bytes held by directory streams */
+  size_t dir_held;         /**< bytes held by directory streams */
+  dlist_t dir_circs;       /**< circuits with directory streams */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */
@@ -161,6 +162,8 @@ bool cs_stream_relay_msg(cs_circ_t *c, const circ_event_t *ev);
 bool cs_stream_pump(cs_circ_t *c);
 /** c is being freed. */
 void cs_stream_circ_free(cs_circ_t *c);
+/** Every second: end requests that stay incomplete too long. */
+void cs_stream_tick(cellswitch_t *sw, uint64_t now_msec);
 
 /* ---- cellswitch.c: channels ---- */
 /** The channel to reach rsa_id (open or opening), or NULL. */

@@ -5,8 +5,9 @@
  * A circuit gets an engine-owned stream table (circ_relay_attach_streams())
  * at its first stream command, unless the owner handles streams itself
  * (hooks.on_streams).  BEGIN_DIR is answered with an empty CONNECTED; the
- * DATA that follows is collected (bounded) and handed to hooks.dir_request
- * until it says the request is whole; the owner's response is copied into
+ * DATA that follows is collected (bounded in size and time: END MISC /
+ * END TIMEOUT) and handed to hooks.dir_request until it says the request
+ * is whole; the owner's response is copied into
  * the stream a chunk at a time, only while the stream holds less than
  * CELLSWITCH_DIR_LOWAT unsent bytes, so the stream and circuit windows
  * (SENDMEs from the client) pace a multi-megabyte consensus; then END
@@ -17,6 +18,7 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
+#include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "cellswitch_st.h"
@@ -32,9 +34,12 @@ typedef struct cs_dirstream_t {
   uint8_t state;
   uint8_t *buf;          /**< request, then response */
   size_t len, off;       /**< bytes in buf; response bytes written */
+  uint64_t since_msec;   /**< when BEGIN_DIR arrived */
 } cs_dirstream_t;
 
 typedef struct cs_dirstreams_t {
+  cs_circ_t *c;
+  dlist_node_t node;     /**< in sw->dir_circs */
   relay_streams_t *t;    /**< owned by the circuit (circ_relay) */
   cs_dirstream_t s[CELLSWITCH_DIR_STREAMS_PER_CIRC];
 } cs_dirstreams_t;
@@ -96,6 +101,7 @@ on_begin_dir(cs_circ_t *c, uint16_t id)
     return;
   s->id = id;
   s->state = CS_DIR_REQUEST;
+  s->since_msec = evloop_monotonic_msec();
   sw->st.dir_streams++;
 }
 
@@ -234,6 +240,8 @@ cs_stream_relay_msg(cs_circ_t *c, const circ_event_t *ev)
       return false;   /* someone else's table */
     c->dir = al_calloc(1, sizeof(*c->dir));
     c->dir->t = t;
+    c->dir->c = c;
+    dlist_push_tail(&sw->dir_circs, &c->dir->node);
   }
   if (relay_streams_handle(c->dir->t, ev->command, ev->stream_id, ev->body,
                            ev->len) < 0) {
@@ -250,6 +258,7 @@ cs_stream_circ_free(cs_circ_t *c)
     return;
   for (size_t i = 0; i < CELLSWITCH_DIR_STREAMS_PER_CIRC; i++)
     slot_clear(c->sw, &c->dir->s[i]);
+  dlist_remove(&c->dir->node);
   al_free(c->dir);
   c->dir = NULL;
 }
@@ -275,4 +284,40 @@ cellswitch_dir_respond(cellswitch_t *sw, uint64_t stream, uint8_t *body,
   if (!c->in_pump)
     cs_circ_pump(c);
   return 0;
+}
+
+/* End the requests of one circuit that stayed incomplete too long; true if
+ * any was. */
+static bool
+expire_requests(cs_circ_t *c, uint64_t now_msec, uint32_t timeout)
+{
+  bool any = false;
+  for (size_t i = 0; i < CELLSWITCH_DIR_STREAMS_PER_CIRC; i++) {
+    cs_dirstream_t *s = &c->dir->s[i];
+    if (!s->id || s->state != CS_DIR_REQUEST ||
+        now_msec - s->since_msec < timeout)
+      continue;
+    log_info_rl(60, "Closing a directory stream whose request stayed "
+                "incomplete for %u s.", timeout / 1000);
+    (void)relay_stream_end(c->dir->t, s->id, RELAY_END_TIMEOUT);
+    c->sw->st.dir_requests_cut++;
+    slot_clear(c->sw, s);
+    any = true;
+  }
+  return any;
+}
+
+void
+cs_stream_tick(cellswitch_t *sw, uint64_t now_msec)
+{
+  uint32_t timeout = sw->cfg.dir_request_timeout_msec
+                     ? sw->cfg.dir_request_timeout_msec
+                     : CELLSWITCH_DIR_REQUEST_TIMEOUT_MSEC;
+  dlist_node_t *n = sw->dir_circs.next;
+  while (n != &sw->dir_circs) {
+    cs_dirstreams_t *d = DLIST_ENTRY(n, cs_dirstreams_t, node);
+    n = n->next;   /* the pump may free d's circuit */
+    if (expire_requests(d->c, now_msec, timeout) && !d->c->in_pump)
+      cs_circ_pump(d->c);
+  }
 }

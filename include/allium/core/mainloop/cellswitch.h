@@ -116,6 +116,9 @@ typedef struct cellswitch_config_t {
    * networks only; tor's ExtendAllowPrivateAddresses). */
   bool extend_allow_private;
   cellswitch_hooks_t hooks;
+  /** A directory request still incomplete after this long: END TIMEOUT
+   * (0: CELLSWITCH_DIR_REQUEST_TIMEOUT_MSEC). */
+  uint32_t dir_request_timeout_msec;
 } cellswitch_config_t;
 
 /** New engine on base with cfg (copied; the TLS contexts and creds are
@@ -184,7 +187,7 @@ typedef struct cellswitch_stats_t {
   uint64_t dir_responses;       /**< responses written to the end (END DONE) */
   uint64_t dir_bytes;           /**< response bytes handed to streams */
   uint64_t streams_refused;     /**< BEGIN / RESOLVE / BEGIN_DIR refused */
-  uint64_t dir_requests_cut;    /**< requests over the size limit */
+  uint64_t dir_requests_cut;    /**< requests over the size or time limit */
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
@@ -209,6 +212,8 @@ void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
  * streams; past it new BEGIN_DIR streams (and requests that would pass it)
  * get END RESOURCELIMIT. */
 #define CELLSWITCH_DIR_HELD_MAX (256u * 1024 * 1024)
+/** A request not whole after this long is closed with END TIMEOUT. */
+#define CELLSWITCH_DIR_REQUEST_TIMEOUT_MSEC (60 * 1000)
 #define CELLSWITCH_DIR_LOWAT (32 * 1024)
 #define CELLSWITCH_DIR_CHUNK (16 * 1024)
 

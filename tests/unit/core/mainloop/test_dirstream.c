@@ -6,8 +6,8 @@
  * with the windows respected (the client closes circuits that overrun
  * them) and the relay's queues bounded by the circuit window.  BEGIN and
  * RESOLVE get END EXITPOLICY, BEGIN_DIR without a hook END NOTDIRECTORY;
- * hostile requests (endless, too many streams, a client that hangs up
- * mid-response) stay bounded. */
+ * hostile requests (endless, never completed, too many streams, the
+ * global memory cap, a client that hangs up mid-response) stay bounded. */
 #include <criterion/criterion.h>
 
 #include <string.h>
@@ -515,4 +515,35 @@ Test(dirstream, global_memory_cap_refuses_streams_and_requests)
   fetch_and_check(&d, &c);
   dsrv_free(&d);
   al_free(c.rx);
+}
+
+Test(dirstream, request_never_completed_times_out)
+{
+  dsrv_t d;
+  dcli_t c = { 0 };
+  srelay_t *r = dir_relay(&d, SRV_SYNC, 10, true);
+  srelay_switch(r)->cfg.dir_request_timeout_msec = 1500;
+  build_one_hop(&c, r, false);
+  relay_streams_t *t = chanmgr_streams(CM, c.circ);
+  uint16_t sid;
+  cr_assert_eq(relay_stream_begin_dir(t, &sid), 0);
+  cr_assert_eq(relay_stream_write(t, sid, (const uint8_t *)"GET /tor/", 9),
+               0);
+  chanmgr_flush(CM, c.circ);
+  uint64_t t0 = evloop_monotonic_msec();
+  run_until(&c.ended, 1, 6000);
+  uint64_t ms = evloop_monotonic_msec() - t0;
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.ended, 1);
+  cr_assert_eq(c.end_reason[0], RELAY_END_TIMEOUT);
+  cr_assert_geq(ms, 1400, "ended after %llu ms", (unsigned long long)ms);
+  cr_assert_eq(stats(r).dir_requests_cut, 1);
+  cr_assert_eq(srelay_switch(r)->dir_held, 0);
+  cr_assert_eq(stats(r).n_circuits, 1);
+  /* The circuit still serves. */
+  c.ended = 0;
+  c.connected = 0;
+  fetch_and_check(&d, &c);
+  al_free(c.rx);
+  dsrv_free(&d);
 }
