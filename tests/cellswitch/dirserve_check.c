@@ -9,11 +9,16 @@
  * Both relays' keys are read (never written) from their DataDirectory.
  * For each path (allium; tor -> allium) GETs PATH over BEGIN_DIR, expects
  * "HTTP/1.0 200" and END DONE, prints the body's size and SHA-256 (both
- * must match), then opens a BEGIN to allium.  Every wait is bounded.  Exit
- * 0 when all of it held.  Test-only code; loopback only. */
+ * must match), then opens a BEGIN to allium.  Then the same through tor to
+ * an in-process allium relay (relay_run + the engine) whose dir_request
+ * hook serves a random 3 MiB body: tor relays the stream and circuit
+ * SENDMEs of a multi-megabyte response, which must arrive intact.  Every
+ * wait is bounded.  Exit 0 when all of it held.  Test-only code; loopback
+ * only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -21,10 +26,13 @@
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/chanmgr.h"
 #include "allium/feature/keys/relay_keys.h"
+#include "allium/feature/relay/relay_run.h"
+#include "allium/lib/crypto/rand.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/digest.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"
+#include "core/mainloop/cellswitch_st.h"
 
 typedef struct run_t {
   int built, closed, connected, ended;
@@ -173,6 +181,92 @@ one_path(struct event_base *base, chanmgr_t *cm, const char *name,
   return rc;
 }
 
+/* ---- the in-process relay serving a big body ---- */
+
+#define BIG_LEN (3 * 1024 * 1024 + 12345)
+#define BIG_HDR "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n"
+static uint8_t *BIG;
+
+static int
+big_hook(void *arg, cellswitch_t *sw, uint64_t stream, const uint8_t *data,
+         size_t len)
+{
+  (void)arg;
+  if (len < 4 || memcmp(data + len - 4, "\r\n\r\n", 4) != 0)
+    return CELLSWITCH_DIR_NEED_MORE;
+  size_t hl = strlen(BIG_HDR);
+  uint8_t *resp = al_malloc(hl + BIG_LEN);
+  memcpy(resp, BIG_HDR, hl);
+  memcpy(resp + hl, BIG, BIG_LEN);
+  return cellswitch_dir_respond(sw, stream, resp, hl + BIG_LEN) < 0 ? -1 : 0;
+}
+
+/* tor -> an in-process relay serving BIG: 0 if it arrived intact. */
+static int
+big_through_tor(chanmgr_t *cm, const circ_hop_spec_t *t)
+{
+  char dir[] = "/tmp/dirserve-check-XXXXXX", cmd[128];
+  relay_keys_t *k = NULL;
+  int rc = -1;
+  if (!mkdtemp(dir))
+    return -1;
+  if (relay_keys_load_or_create(dir, 1, &k) < 0)
+    goto out;
+  config_line_t orport = { .key = (char *)"ORPort",
+                           .value = (char *)"127.0.0.1:auto" };
+  relay_run_config_t cfg = { .orport = &orport, .nickname = "dirservebig",
+                             .assume_reachable = true, .keys = k,
+                             .extend_allow_private = true };
+  char *err = NULL;
+  relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
+  if (!rr || relay_run_start(rr) < 0) {
+    printf("FAIL in-process relay: %s\n", err ? err : "cannot start");
+    al_free(err);
+    relay_run_free(rr);
+    goto out;
+  }
+  relay_run_switch(rr)->cfg.hooks.dir_request = big_hook;
+  BIG = al_malloc(BIG_LEN);
+  crypto_rand(BIG, BIG_LEN);
+  circ_hop_spec_t hops[2];
+  hops[0] = *t;
+  circ_hop_spec_t *r = &hops[1];
+  memset(r, 0, sizeof(*r));
+  memcpy(r->rsa_id, relay_keys_identity_digest(k), 20);
+  memcpy(r->ed_id, relay_keys_master_public(k)->pubkey, 32);
+  r->has_ed_id = true;
+  memcpy(r->ntor_key, relay_keys_onion_ntor(k)->pub, 32);
+  r->n_addr = 1;
+  r->addr[0].type = RELAY_LSPEC_IPV4;
+  r->addr[0].len = 6;
+  r->addr[0].u.ipv4.addr[0] = 127;
+  r->addr[0].u.ipv4.addr[3] = 1;
+  r->addr[0].u.ipv4.port = relay_run_ports(rr)->v[0].port;
+  uint8_t want[DIGEST_SHA256_LEN], got[DIGEST_SHA256_LEN];
+  (void)digest_sha256(want, BIG, BIG_LEN);
+  if (one_path(evloop_base(), cm, "tor -> in-process relay (3 MiB)", hops, 2,
+               "/big", got) == 0) {
+    if (memcmp(want, got, sizeof(want)) != 0)
+      printf("FAIL tor -> in-process relay: the 3 MiB body differs\n");
+    else
+      rc = 0;
+  }
+  cellswitch_stats_t st;
+  cellswitch_get_stats(relay_run_switch(rr), &st);
+  printf("%s  in-process relay: %llu BEGIN_DIR, %llu responses, %llu "
+         "bytes\n", rc ? "FAIL" : "ok ", (unsigned long long)st.dir_streams,
+         (unsigned long long)st.dir_responses,
+         (unsigned long long)st.dir_bytes);
+  relay_run_free(rr);
+  al_free(BIG);
+out:
+  relay_keys_free(k);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    rc = -1;
+  return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -187,7 +281,9 @@ main(int argc, char **argv)
   if (load_spec(&a, argv[1], argv[2]) < 0 ||
       load_spec(&t, argv[3], argv[4]) < 0)
     return 1;
-  struct event_base *base = event_base_new();
+  if (evloop_init() < 0)
+    return 1;
+  struct event_base *base = evloop_base();
   tls_context_t *tls = tls_context_new_client();
   chanmgr_t *cm = chanmgr_new(base, tls);
   circ_hop_spec_t direct[1] = { a }, via[2] = { t, a };
@@ -199,8 +295,9 @@ main(int argc, char **argv)
     printf("FAIL the two bodies differ\n");
     failures++;
   }
+  failures += big_through_tor(cm, &t) < 0;
   chanmgr_free(cm);
   tls_context_free(tls);
-  event_base_free(base);
+  evloop_shutdown();
   return failures ? 1 : 0;
 }
