@@ -153,6 +153,8 @@ app_relay_init(void)
     .extend_allow_private = o->TestingTorNetwork != 0,
     .keys = st->keys,
     .datadir = st->datadir,
+    .dircache = o->DirCache != 0,
+    .cachedir = o->CacheDirectory ? o->CacheDirectory : o->DataDirectory,
   };
   char *err = NULL;
   R = relay_run_new(evloop_base(), &cfg, &err);

@@ -29,6 +29,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
   (void)fd;
   (void)what;
   cs_check_pauses(sw, evloop_monotonic_msec());
+  cs_stream_tick(sw, evloop_monotonic_msec());
 }
 
 static void
@@ -74,6 +75,7 @@ cellswitch_new(struct event_base *base, const cellswitch_config_t *cfg)
   dlist_init(&sw->dead);
   dlist_init(&sw->pending);
   dlist_init(&sw->paused);
+  dlist_init(&sw->dir_circs);
   sw->flush_ev = event_new(base, -1, 0, on_flush, sw);
   sw->tick = event_new(base, -1, EV_PERSIST, on_tick, sw);
   sw->next_handle = 1;

@@ -91,6 +91,7 @@ cs_circ_free(cs_circ_t *c)
     if (sw->cfg.hooks.on_circ_closed && !sw->freeing)
       sw->cfg.hooks.on_circ_closed(sw->cfg.hooks.arg, sw, c->handle);
   }
+  cs_stream_circ_free(c);
   circ_relay_free(c->rc);
   al_free(c);
 }
@@ -146,6 +147,8 @@ drain_events(cs_circ_t *c)
       c->closing = true;
       break;
     case CIRC_EV_RELAY_MSG:
+      if (cs_stream_relay_msg(c, &ev))
+        break;
       if (sw->cfg.hooks.on_relay_msg)
         sw->cfg.hooks.on_relay_msg(sw->cfg.hooks.arg, sw, c->handle, &ev);
       break;
@@ -167,7 +170,9 @@ cs_circ_pump(cs_circ_t *c)
   for (int pass = 0; pass < 64; pass++) {
     bool any = false;
     relay_streams_t *s = circ_relay_streams(c->rc);
-    if (s && sw->cfg.hooks.on_streams && !c->closing)
+    /* The engine's own directory streams, else the owner's table. */
+    bool own = !c->closing && cs_stream_pump(c);
+    if (!own && s && sw->cfg.hooks.on_streams && !c->closing)
       sw->cfg.hooks.on_streams(sw->cfg.hooks.arg, sw, c->handle, s);
     any |= drain_cells(c);
     any |= drain_events(c);

@@ -66,6 +66,7 @@ struct cs_circ_t {
   cs_cell_t *create2;      /**< extend: CREATE2 payload while waiting */
   bool in_pump, closing, counted;
   onion_request_t *req;    /**< CREATE on the worker pool, not answered */
+  struct cs_dirstreams_t *dir;  /**< engine-owned streams (cellswitch_stream.c) */
 };
 
 struct cs_chan_t {
@@ -110,6 +111,8 @@ struct cellswitch_t {
   cellswitch_stats_t st;
   bool freeing;
   onion_workers_t *workers;    /**< CREATE answered off the loop (borrowed) */
+  size_t dir_held;         /**< bytes held by directory streams */
+  dlist_t dir_circs;       /**< circuits with directory streams */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */
@@ -153,6 +156,17 @@ void cs_circ_free(cs_circ_t *c);
  * dropped) and detach the end. */
 void cs_end_send_destroy(cs_end_t *end, uint8_t reason);
 void cs_end_detach(cs_end_t *end);
+
+/* ---- cellswitch_stream.c: streams at the last hop ---- */
+/** A RELAY_MSG event of c: true if the engine took it (stream command). */
+bool cs_stream_relay_msg(cs_circ_t *c, const circ_event_t *ev);
+/** Drain c's engine-owned stream table and write responses; false if c has
+ * none (then the owner's on_streams hook runs). */
+bool cs_stream_pump(cs_circ_t *c);
+/** c is being freed. */
+void cs_stream_circ_free(cs_circ_t *c);
+/** Every second: end requests that stay incomplete too long. */
+void cs_stream_tick(cellswitch_t *sw, uint64_t now_msec);
 
 /* ---- cellswitch.c: channels ---- */
 /** The channel to reach rsa_id (open or opening), or NULL. */

@@ -121,6 +121,11 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   sc.client_tls = rr->client_tls;
   my_addrs_from(&sc, rr);
   sc.extend_allow_private = cfg->extend_allow_private;
+  if (cfg->dircache) {
+    rr->dirserve = relay_dirserve_new(cfg->cachedir);
+    sc.hooks.dir_request = relay_dirserve_hook;
+    sc.hooks.arg = rr;
+  }
   rr->sw = cellswitch_new(base, &sc);
   /* CREATE2 / CREATE_FAST answered on NumCPUs threads (tor's cpuworkers). */
   onion_workers_cfg_t wc = { base, (unsigned)rr->n_workers, 0, 0 };
@@ -182,11 +187,11 @@ heartbeat_cb(int what, void *arg)
 static void
 relay_run_publish_seam(relay_run_t *rr)
 {
-  /* MERGE NOTE (helper "dirserve"): feed the BEGIN_DIR cache from the
-   * relay's directory view here, before the bootstrap starts:
-   *   if (rr->dirserve)
-   *     relay_run_set_dir_document_cb(rr, dircache_on_document,
-   *                                   relay_dirserve_cache(rr)); */
+  /* Feed the BEGIN_DIR cache from the relay's directory view, before the
+   * bootstrap starts. */
+  if (rr->dirserve)
+    relay_run_set_dir_document_cb(rr, dircache_on_document,
+                                  relay_dirserve_cache(rr));
   if (!rr->pub) {
     log_notice("Not publishing a server descriptor: no publisher was set up.");
     return;
@@ -214,6 +219,7 @@ relay_run_start(relay_run_t *rr)
              rr->assume_reachable ? "" :
              " (the ORPort reachability self-test is not built in yet: "
              "assuming reachable)");
+  relay_dirserve_start(rr->dirserve);
   relay_run_publish_seam(rr);
   return 0;
 }
@@ -229,6 +235,7 @@ relay_run_free_(relay_run_t *rr)
   relay_listen_close(rr);
   cellswitch_free(rr->sw);     /* cancels the pending requests */
   onion_workers_free(rr->workers);
+  relay_dirserve_free(rr->dirserve);
   link_keys_free(rr->lk);
   link_keys_free(rr->old_lk);
   tls_context_free(rr->client_tls);
@@ -287,6 +294,7 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);
+  relay_dirserve_log_heartbeat(rr->dirserve, &s);
 }
 
 void

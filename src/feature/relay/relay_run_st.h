@@ -5,6 +5,9 @@
 
 #include "allium/core/channel/link_keys.h"
 #include "allium/feature/relay/relay_run.h"
+#include <time.h>
+
+#include "allium/feature/dircache/dircache.h"
 #include "allium/lib/evloop/evloop.h"
 
 struct evconnlistener;
@@ -42,11 +45,36 @@ struct relay_run_t {
   struct relay_publish_t *pub;
   dir_boot_document_fn doc_fn;
   void *doc_arg;
+  struct relay_dirserve_t *dirserve;   /**< DirCache: relay_dirserve.c */
 };
 
 /* relay_listen.c */
 int relay_listen_open(relay_run_t *rr, char **errmsg);
 int relay_listen_enable(relay_run_t *rr);
 void relay_listen_close(relay_run_t *rr);
+
+/* relay_dirserve.c: BEGIN_DIR requests answered from a dircache_t */
+typedef struct relay_dirserve_t relay_dirserve_t;
+/** New server with its cache loaded from datadir (NULL: empty). */
+relay_dirserve_t *relay_dirserve_new(const char *datadir);
+/** Tests: the same with a fixed clock (0: the real one). */
+relay_dirserve_t *relay_dirserve_new_at(const char *datadir, time_t fixed_now);
+/** Start re-reading the cache files when they change. */
+void relay_dirserve_start(relay_dirserve_t *ds);
+void relay_dirserve_free_(relay_dirserve_t *ds);
+#define relay_dirserve_free(p) \
+  do { relay_dirserve_free_(p); (p) = NULL; } while (0)
+dircache_t *relay_dirserve_dircache(relay_dirserve_t *ds);
+/** The dir_request hook's work: CELLSWITCH_DIR_NEED_MORE, 0 (answered
+ * with cellswitch_dir_respond()) or -1. */
+int relay_dirserve_request(relay_dirserve_t *ds, cellswitch_t *sw,
+                           uint64_t stream, const uint8_t *data, size_t len);
+/** cellswitch_hooks_t.dir_request with arg = the relay_run_t. */
+int relay_dirserve_hook(void *arg, cellswitch_t *sw, uint64_t stream,
+                        const uint8_t *data, size_t len);
+void relay_dirserve_check_files(relay_dirserve_t *ds, time_t now);
+/** The heartbeat's directory line (and the cache's own). */
+void relay_dirserve_log_heartbeat(relay_dirserve_t *ds,
+                                  const cellswitch_stats_t *s);
 
 #endif

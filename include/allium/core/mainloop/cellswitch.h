@@ -88,6 +88,17 @@ typedef struct cellswitch_hooks_t {
   /** The circuit is gone (once, for circuits that got past CREATE). */
   void (*on_circ_closed)(void *arg, cellswitch_t *sw, uint64_t circ);
   void *arg;
+  /** A directory request on a BEGIN_DIR stream (tor-spec 6.2,
+   * cellswitch_stream.c): data[0..len) is everything received on the
+   * stream so far (at most CELLSWITCH_DIR_REQUEST_MAX bytes).  Return
+   * CELLSWITCH_DIR_NEED_MORE to wait for more, 0 when the request is taken
+   * (answer with cellswitch_dir_respond(), from the hook or later), or
+   * negative to close the stream (END MISC).  NULL: BEGIN_DIR is answered
+   * with END NOTDIRECTORY.  The engine owns the stream tables of circuits
+   * ending here unless on_streams is set (then the owner handles every
+   * stream command itself). */
+  int (*dir_request)(void *arg, cellswitch_t *sw, uint64_t stream,
+                     const uint8_t *data, size_t len);
 } cellswitch_hooks_t;
 
 typedef struct cellswitch_config_t {
@@ -115,6 +126,9 @@ typedef struct cellswitch_config_t {
    * (tor-spec 4.5: lets the peer tell a canonical connection). */
   cell_addr_t my_addrs[2];
   size_t n_my_addrs;
+  /** A directory request still incomplete after this long: END TIMEOUT
+   * (0: CELLSWITCH_DIR_REQUEST_TIMEOUT_MSEC). */
+  uint32_t dir_request_timeout_msec;
 } cellswitch_config_t;
 
 /** New engine on base with cfg (copied; the TLS contexts and creds are
@@ -191,8 +205,45 @@ typedef struct cellswitch_stats_t {
                                  *   reuses them: no allocation per cell) */
   /** circuits_created by handshake: CREATE2 ntor, ntor v3, CREATE_FAST */
   uint64_t created_ntor, created_ntor_v3, created_fast;
+  uint64_t dir_streams;         /**< BEGIN_DIR streams accepted */
+  uint64_t dir_responses;       /**< responses written to the end (END DONE) */
+  uint64_t dir_bytes;           /**< response bytes handed to streams */
+  uint64_t streams_refused;     /**< BEGIN / RESOLVE / BEGIN_DIR refused */
+  uint64_t dir_requests_cut;    /**< requests over the size or time limit */
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
+
+/* ---- directory streams (cellswitch_stream.c; tor-spec 6.2 BEGIN_DIR) ----
+ * A circuit ending here gets an engine-owned stream table at its first
+ * stream command (unless hooks.on_streams is set).  BEGIN_DIR is answered
+ * with an empty CONNECTED; the request bytes go to hooks.dir_request; the
+ * response is written as DATA while the stream and circuit windows allow
+ * (never more than CELLSWITCH_DIR_LOWAT + CELLSWITCH_DIR_CHUNK bytes copied
+ * into the stream at a time), then END DONE.  We are not an exit: BEGIN and
+ * RESOLVE get END EXITPOLICY.  A stream handle is (circuit handle << 16 |
+ * stream id). */
+#define CELLSWITCH_DIR_NEED_MORE 1
+/** Longest request kept (tor caps HTTP headers near 50 KB); past it the
+ * stream is closed with END MISC. */
+#define CELLSWITCH_DIR_REQUEST_MAX (64 * 1024)
+/** Directory streams open at once on one circuit; more get END
+ * RESOURCELIMIT. */
+#define CELLSWITCH_DIR_STREAMS_PER_CIRC 8
+/** Request and response bytes held by the engine for all directory
+ * streams; past it new BEGIN_DIR streams (and requests that would pass it)
+ * get END RESOURCELIMIT. */
+#define CELLSWITCH_DIR_HELD_MAX (256u * 1024 * 1024)
+/** A request not whole after this long is closed with END TIMEOUT. */
+#define CELLSWITCH_DIR_REQUEST_TIMEOUT_MSEC (60 * 1000)
+#define CELLSWITCH_DIR_LOWAT (32 * 1024)
+#define CELLSWITCH_DIR_CHUNK (16 * 1024)
+
+/** The answer to a dir_request: body[0..len) (heap from al_malloc;
+ * ownership taken, freed with al_free) is written to the stream as the
+ * windows allow, then END DONE.  0, or -1 if the stream is gone or was
+ * answered already (body freed). */
+int cellswitch_dir_respond(cellswitch_t *sw, uint64_t stream, uint8_t *body,
+                           size_t len);
 
 #endif

@@ -42,6 +42,8 @@ typedef struct relay_run_config_t {
   const relay_keys_t *keys;          /**< identity, onion and ed25519 keys */
   const char *datadir;               /**< DataDirectory (previous ntor key);
                                       *   NULL: none */
+  bool dircache;                     /**< DirCache: serve BEGIN_DIR */
+  const char *cachedir;              /**< where the cache files are */
 } relay_run_config_t;
 
 typedef struct relay_run_t relay_run_t;
@@ -78,6 +80,11 @@ cellswitch_t *relay_run_switch(relay_run_t *rr);
 const relay_ports_t *relay_run_ports(const relay_run_t *rr);
 /** The parsed Address lines (borrowed). */
 const relay_address_t *relay_run_address(const relay_run_t *rr);
+/** The directory cache served over BEGIN_DIR (borrowed; NULL when
+ * DirCache is off): connect the relay's directory bootstrap with
+ * dir_boot_set_document_cb(boot, dircache_on_document,
+ * relay_dirserve_cache(rr)). */
+struct dircache_t *relay_dirserve_cache(relay_run_t *rr);
 /** Onion-handshake worker threads (NumCPUs, or the cores, 1..16). */
 int relay_run_n_workers(const relay_run_t *rr);
 
