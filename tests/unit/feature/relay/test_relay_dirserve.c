@@ -408,7 +408,7 @@ Test(relay_dirserve_run, runtime_serves_begin_dir)
                            .value = (char *)"127.0.0.1:auto" };
   relay_run_config_t cfg = { .orport = &orport, .nickname = "dirtest",
                              .assume_reachable = true, .keys = KEYS,
-                             .dircache = true, .datadir = RUNDIR };
+                             .dircache = true, .datadir = RUNDIR, .cachedir = RUNDIR };
   char *err = NULL;
   relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
   cr_assert_not_null(rr, "relay_run_new: %s", err ? err : "");
