@@ -34,19 +34,17 @@
  * see doc/interop.md ("Relay descriptor") for why each number is there:
  *   Cons=1-2 Desc=1-2 Microdesc=1-2   directory documents allium parses
  *   DirCache=2         BEGIN_DIR directory requests incl. consensus diffs
- *                      (feature/dircache, answered at the relay once
- *                      BEGIN_DIR is wired -- helper "dirserve")
+ *                      (feature/dircache, cellswitch_stream.c)
  *   FlowCtrl=1         authenticated (v1) SENDMEs
  *   Link=4-5           allium negotiates only link protocols 4 and 5
  *   LinkAuth=3         Ed25519-SHA256-RFC5705 AUTHENTICATE
- *   Relay=2-3          ntor + CREATE2/EXTEND2, extends over IPv6 link specs
- * Not advertised: Relay=4 (ntor v3 at the relay: helper "engine"'s branch
- * answers it in the cell engine -- circ_relay_keys_t.has_ed_id set in
- * relay_run.c -- so flip to Relay=2-4 once that is merged and a tor client
- * has built circuits through it; tor-spec 9 "Relay=4"), HSDir,
- * HSIntro, HSRend, Padding, Conflux, FlowCtrl=2, Desc=3-4, Microdesc=3. */
+ *   Relay=2-4          ntor + CREATE2/EXTEND2, extends over IPv6 link specs,
+ *                      ntor v3 answered (onion_server.c; checked against
+ *                      tor's own answer in tests/cellswitch/run-relay-interop)
+ * Not advertised: Relay=5-6 (subprotocol requests, CGO), HSDir, HSIntro,
+ * HSRend, Padding, Conflux, FlowCtrl=2, Desc=3-4, Microdesc=3. */
 #define ROUTER_DESC_PROTO \
-  "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1 Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-3"
+  "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1 Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-4"
 
 /** Largest descriptor an authority accepts (dir-spec 2.1). */
 #define ROUTER_DESC_MAX_LEN 20000
