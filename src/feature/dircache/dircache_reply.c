@@ -231,9 +231,9 @@ answer_descs(dircache_t *dc, const dircache_url_t *u, body_t *b)
 static void
 answer_server_all(dircache_t *dc, body_t *b)
 {
-  for (size_t i = 0; i < dc->sd_fp.cap; i++)
-    if (dc->sd_fp.slots[i])
-      body_add(b, dc->sd_fp.slots[i]->text, dc->sd_fp.slots[i]->len);
+  size_t pos = 0;
+  for (const dc_ent_t *e; (e = dc_map_next(&dc->sd_fp, &pos));)
+    body_add(b, e->text, e->len);
 }
 
 static void

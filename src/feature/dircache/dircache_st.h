@@ -3,6 +3,7 @@
 #ifndef ALLIUM_FEATURE_DIRCACHE_DIRCACHE_ST_H
 #define ALLIUM_FEATURE_DIRCACHE_DIRCACHE_ST_H
 
+#include "allium/lib/container/hashmap.h"
 #include "allium/feature/dircache/dircache.h"
 #include "allium/lib/compress/compress.h"
 
@@ -34,19 +35,21 @@ typedef struct dc_ent_t {
   size_t len;
 } dc_ent_t;
 
-/** Open-addressing hash table of dc_ent_t pointers keyed by keylen bytes
- * at keyoff inside each entry (digests: uniformly distributed). */
+/** A table of dc_ent_t pointers keyed by keylen bytes at keyoff inside each
+ * entry, over lib/container's hash map (SipHash under a random key). */
 typedef struct dc_map_t {
-  dc_ent_t **slots;
-  size_t cap, n;
+  hmap_t *h;
+  size_t n;                    /**< entries (hmap_count, kept for reads) */
   size_t keyoff, keylen;
-  uint64_t salt;
 } dc_map_t;
 
 void dc_map_init(dc_map_t *m, size_t keyoff, size_t keylen);
 dc_ent_t *dc_map_get(const dc_map_t *m, const uint8_t *key);
 /** Insert e (replacing and returning any entry with the same key). */
 dc_ent_t *dc_map_put(dc_map_t *m, dc_ent_t *e);
+/** Walk: start with *pos = 0; the next entry, or NULL at the end.  The map
+ * must not change during a walk. */
+dc_ent_t *dc_map_next(const dc_map_t *m, size_t *pos);
 /** Empty the table (entries are not freed). */
 void dc_map_clear(dc_map_t *m);
 

@@ -116,8 +116,10 @@ dircache_new(const char *datadir, time_t now)
 static void
 map_free_all(dc_map_t *m)
 {
-  for (size_t i = 0; i < m->cap; i++)
-    ent_free(m->slots[i]);
+  size_t pos = 0;
+  dc_ent_t *e;
+  while ((e = dc_map_next(m, &pos)))
+    ent_free(e);
   dc_map_clear(m);
 }
 
@@ -162,14 +164,13 @@ static void
 prune_map(dc_map_t *m, dc_map_t *fp_index, time_t now)
 {
   dc_map_t old = *m;
-  m->slots = NULL;
-  m->cap = m->n = 0;
+  m->h = NULL;
+  m->n = 0;
   if (fp_index)
     dc_map_clear(fp_index);
-  for (size_t i = 0; i < old.cap; i++) {
-    dc_ent_t *e = old.slots[i];
-    if (!e)
-      continue;
+  size_t pos = 0;
+  dc_ent_t *e;
+  while ((e = dc_map_next(&old, &pos))) {
     if (e->last_listed + DIRCACHE_DESC_KEEP < now) {
       ent_free(e);
       continue;
@@ -181,7 +182,7 @@ prune_map(dc_map_t *m, dc_map_t *fp_index, time_t now)
         dc_map_put(fp_index, e);
     }
   }
-  al_free(old.slots);
+  dc_map_clear(&old);
 }
 
 /* Drop the older consensuses of flavour f past the age or count limit. */
