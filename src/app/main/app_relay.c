@@ -135,6 +135,20 @@ app_relay_init(void)
     if (raised)
       log_warn("MaxMemInQueues must be at least 256 MB; using 256 MB.");
   }
+  /* Options a relay operator sets that this version cannot honour yet: say
+   * so instead of accepting them silently.  Both fail safe (no exit
+   * traffic; bandwidth only advertised), so they are warnings, not errors. */
+  bool accepts = false;
+  for (const config_line_t *l = o->ExitPolicy; l; l = l->next)
+    if (l->value && strstr(l->value, "accept"))
+      accepts = true;
+  if (o->ExitRelay == 1 || accepts)
+    log_warn("ExitRelay / ExitPolicy: allium's relay is not an exit yet; it "
+             "publishes \"reject *:*\" and refuses every BEGIN.");
+  if (o->RelayBandwidthRate || o->BandwidthRate < (uint64_t)1 << 30)
+    log_warn("BandwidthRate / RelayBandwidthRate are advertised in the "
+             "descriptor but not enforced yet: the relay does not limit its "
+             "traffic.");
   /* tor(1): HeartbeatPeriod below 30 minutes only in testing networks. */
   int heartbeat = o->HeartbeatPeriod;
   if (heartbeat > 0 && heartbeat < 1800 && !o->TestingTorNetwork) {
