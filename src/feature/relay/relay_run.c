@@ -3,8 +3,9 @@
  * link key, CERTS types 2, 4, 5, 7 as responder and 2, 3, 4, 6, 7 plus
  * AUTHENTICATE as initiator -- tor-spec 4.2, 4.4, cert-spec 2.1/2.3), the
  * cell engine with our ntor / ntor v3 / CREATE_FAST keys, link-key
- * rotation on tor's schedule, the heartbeat (tor(1) HeartbeatPeriod) and the
- * hand-over to descriptor publishing.  Listeners are in relay_listen.c.
+ * rotation on tor's schedule (on a worker thread: relay_link_rotate.c),
+ * the heartbeat (tor(1) HeartbeatPeriod) and the hand-over to descriptor
+ * publishing.  Listeners are in relay_listen.c.
  * See include/allium/feature/relay/relay_run.h. */
 #define LOG_MODULE "relay"
 #include "allium/feature/relay/relay_run.h"
@@ -20,10 +21,6 @@
 #include "allium/lib/malloc/malloc.h"
 #include "allium/feature/relay/relay_publish.h"
 #include "relay_run_st.h"
-
-/** How often to ask link_keys_should_rotate() (tor checks its link keys
- * every minute or so; the TLS context rotates every two hours). */
-#define RELAY_LINK_CHECK_SEC 60
 
 /* A fresh set of link credentials (TLS context with a new RSA-2048 link
  * key, CERTS types 2, 3, 4, 5, 6, 7 and the AUTHENTICATE key). */
@@ -145,35 +142,6 @@ fail:
   return NULL;
 }
 
-/* Every RELAY_LINK_CHECK_SEC: when link_keys_should_rotate() says so
- * (TLS context two hours old, or a certificate within its slop of expiry),
- * a new set for channels accepted or opened from now on.  The set before
- * stays until the next rotation: channels keep copies of what they use and
- * OpenSSL keeps established sessions' state alive by itself.
- * Cost: link_keys_new() makes an RSA-2048 and an RSA-1024 key, about
- * 0.5 s of this loop's time every two hours (TODO: a worker thread). */
-static void
-rotate_link(int what, void *arg)
-{
-  relay_run_t *rr = arg;
-  time_t now = time(NULL);
-  (void)what;
-  if (!link_keys_should_rotate(rr->lk, now))
-    return;
-  uint64_t t0 = evloop_monotonic_msec();
-  link_keys_t *lk = link_keys_from(rr->keys, now);
-  if (!lk) {
-    log_warn("Couldn't rotate the link key; keeping the current one.");
-    return;
-  }
-  link_keys_free(rr->old_lk);
-  rr->old_lk = rr->lk;
-  rr->lk = lk;
-  cellswitch_set_server_creds(rr->sw, link_keys_tls(lk), link_keys_creds(lk));
-  log_info("Rotated the TLS link key and its certificates (%llu ms).",
-           (unsigned long long)(evloop_monotonic_msec() - t0));
-}
-
 static void
 heartbeat_cb(int what, void *arg)
 {
@@ -209,8 +177,7 @@ relay_run_start(relay_run_t *rr)
   if (cellswitch_watch_memory(rr->sw) < 0)
     log_info("MaxMemInQueues: the client's pass holds the memory callback; "
              "relay queues are bounded by their per-circuit cap.");
-  rr->rotate = evloop_timer_add(RELAY_LINK_CHECK_SEC * 1000u, 1,
-                                rotate_link, rr);
+  relay_link_rotate_start(rr);
   if (rr->heartbeat_sec > 0)
     rr->heartbeat = evloop_timer_add((uint32_t)rr->heartbeat_sec * 1000u, 1,
                                      heartbeat_cb, rr);
@@ -230,7 +197,7 @@ relay_run_free_(relay_run_t *rr)
   if (!rr)
     return;
   relay_publish_free(rr->pub);
-  evloop_handle_free(rr->rotate);
+  relay_link_rotate_stop(rr);
   evloop_handle_free(rr->heartbeat);
   relay_listen_close(rr);
   cellswitch_free(rr->sw);     /* cancels the pending requests */

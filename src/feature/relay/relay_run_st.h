@@ -12,6 +12,8 @@
 
 struct evconnlistener;
 struct event;
+struct workqueue_t;
+struct workqueue_job_t;
 
 typedef struct relay_listener_t {
   relay_run_t *rr;
@@ -46,7 +48,16 @@ struct relay_run_t {
   dir_boot_document_fn doc_fn;
   void *doc_arg;
   struct relay_dirserve_t *dirserve;   /**< DirCache: relay_dirserve.c */
+  /* link-key renewal off the loop (relay_link_rotate.c) */
+  struct workqueue_t *link_wq;         /**< one thread, made on first use */
+  struct workqueue_job_t *link_job;    /**< renewal in flight, or NULL */
+  bool link_stopping;
+  unsigned link_rotations;             /**< renewals installed */
 };
+
+/* relay_link_rotate.c: link credentials renewed on a worker thread */
+void relay_link_rotate_start(relay_run_t *rr);
+void relay_link_rotate_stop(relay_run_t *rr);
 
 /* relay_listen.c */
 int relay_listen_open(relay_run_t *rr, char **errmsg);

@@ -20,8 +20,8 @@
  *
  * Cost: link_keys_new() generates an RSA-2048 and an RSA-1024 key, about
  * 0.5 s on one core (measured: 554 ms mean over 10).  It touches no shared
- * state, so the runtime should build the next set on a worker thread and
- * swap the pointer on the event loop.
+ * state, so the relay runtime builds the next set on a worker thread and
+ * swaps the pointer on the event loop (feature/relay/relay_link_rotate.c).
  *
  * From the tor-format key files (feature/keys, relay_keys.h):
  *   link_keys_new(relay_keys_identity_rsa(k), relay_keys_master_public(k),

@@ -95,16 +95,16 @@ struct relay_publish_t;
 /** The relay's current key set and nickname (borrowed). */
 const relay_keys_t *relay_run_keys(const relay_run_t *rr);
 const char *relay_run_nickname(const relay_run_t *rr);
+/** Renew the link credentials now on a worker thread (the 60 s timer does
+ * this when link_keys_should_rotate() says so); installed on the loop when
+ * done.  0 (also when a renewal is already under way) or -1. */
+int relay_run_rotate_link_now(relay_run_t *rr);
+/** How many link-credential renewals were installed (tests, heartbeat). */
+unsigned relay_run_link_rotations(const relay_run_t *rr);
 /** Hand the descriptor publisher (and the relay's directory view) to rr,
  * which starts it in relay_run_start() and frees it with itself.  NULL: the
  * relay publishes nothing (logged at start). */
 void relay_run_set_publisher(relay_run_t *rr, struct relay_publish_t *pub);
-/** The keys changed (onion-key rotation: relay_keys_rotate_onion_keys()
- * said rotated and the set was reloaded): new circuits, on the loop and
- * on the worker threads, use keys' ntor key and the previous one from
- * DataDirectory.  keys replaces the set given to relay_run_new() and must
- * outlive the relay. */
-void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
 /** Report every document the relay's directory bootstrap accepts to fn
  * (the directory cache: dircache_on_document, helper "dirserve").  Any
  * time; documents before the call are not replayed, so call it before

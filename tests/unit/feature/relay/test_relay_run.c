@@ -4,7 +4,7 @@
  * link handshake against the CERTS the runtime built from those keys
  * (tor-spec 4.2: types 2, 4, 5, 7) and a 1-hop circuit; onion-key
  * rotation at run time (the previous ntor key still answered, on the
- * worker threads); a port in use is a clean error; the heartbeat line's
+ * worker threads); link-key renewal on a worker thread; a port in use is a clean error; the heartbeat line's
  * wording. */
 #include <criterion/criterion.h>
 
@@ -82,22 +82,12 @@ c_closed(chanmgr_t *cm, uint64_t circ, const chanmgr_close_info_t *info,
   closed++;
 }
 
-Test(relay_run, auto_orport_serves_a_circuit)
+/* A client (chanmgr) builds a one-hop circuit to rr's ORPort: a full link
+ * handshake against rr's current link certificates.  1 when built. */
+static int
+build_one_hop(relay_run_t *rr)
 {
-  config_line_t *orport = line("ORPort", "127.0.0.1:auto");
-  relay_run_config_t cfg = { .orport = orport, .nickname = "runtest",
-                             .heartbeat_sec = 1, .assume_reachable = true,
-                             .keys = KEYS };
-  char *err = NULL;
-  relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
-  cr_assert_not_null(rr, "relay_run_new: %s", err ? err : "");
-  line_free(orport);
-  cr_assert_eq(relay_run_start(rr), 0);
   const relay_ports_t *ps = relay_run_ports(rr);
-  cr_assert_eq(ps->n, 1);
-  cr_assert_neq(ps->v[0].port, 0, "the auto port was not filled in");
-  cr_assert_geq(relay_run_n_workers(rr), 1);
-
   circ_hop_spec_t spec;
   memset(&spec, 0, sizeof(spec));
   memcpy(spec.rsa_id, relay_keys_identity_digest(KEYS), 20);
@@ -120,17 +110,65 @@ Test(relay_run, auto_orport_serves_a_circuit)
   uint64_t end = evloop_monotonic_msec() + 10000;
   while (!built && !closed && evloop_monotonic_msec() < end)
     event_base_loop(evloop_base(), EVLOOP_ONCE);
-  cr_assert_eq(built, 1, "the circuit was not built");
+  int ok = built == 1;
+  chanmgr_free(cm);
+  tls_context_free(tls);
+  return ok;
+}
+
+static relay_run_t *
+start_relay(const char *nick)
+{
+  config_line_t *orport = line("ORPort", "127.0.0.1:auto");
+  relay_run_config_t cfg = { .orport = orport, .nickname = nick,
+                             .heartbeat_sec = 1, .assume_reachable = true,
+                             .keys = KEYS };
+  char *err = NULL;
+  relay_run_t *rr = relay_run_new(evloop_base(), &cfg, &err);
+  cr_assert_not_null(rr, "relay_run_new: %s", err ? err : "");
+  line_free(orport);
+  cr_assert_eq(relay_run_start(rr), 0);
+  return rr;
+}
+
+Test(relay_run, auto_orport_serves_a_circuit)
+{
+  relay_run_t *rr = start_relay("runtest");
+  const relay_ports_t *ps = relay_run_ports(rr);
+  cr_assert_eq(ps->n, 1);
+  cr_assert_neq(ps->v[0].port, 0, "the auto port was not filled in");
+  cr_assert_geq(relay_run_n_workers(rr), 1);
+  cr_assert(build_one_hop(rr), "the circuit was not built");
   cellswitch_stats_t s;
   cellswitch_get_stats(relay_run_switch(rr), &s);
   cr_assert_eq(s.n_circuits, 1);
   cr_assert_eq(s.circuits_created, 1);
   /* Let a heartbeat run (1 s period). */
-  end = evloop_monotonic_msec() + 1300;
+  uint64_t end = evloop_monotonic_msec() + 1300;
   while (evloop_monotonic_msec() < end)
     event_base_loop(evloop_base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-  chanmgr_free(cm);
-  tls_context_free(tls);
+  relay_run_free(rr);
+  cr_assert_null(rr);
+}
+
+/* Link credentials renewed on the worker thread: one renewal at a time,
+ * installed on the loop, and a new client completes the link handshake
+ * against the new TLS key and certificates. */
+Test(relay_run, link_keys_renewed_off_the_loop)
+{
+  relay_run_t *rr = start_relay("linkrot");
+  cr_assert(build_one_hop(rr), "no circuit before the renewal");
+  cr_assert_eq(relay_run_link_rotations(rr), 0);
+  cr_assert_eq(relay_run_rotate_link_now(rr), 0);
+  cr_assert_eq(relay_run_rotate_link_now(rr), 0);   /* already under way */
+  cr_assert_eq(relay_run_link_rotations(rr), 0, "installed synchronously");
+  uint64_t end = evloop_monotonic_msec() + 30000;
+  while (relay_run_link_rotations(rr) == 0 && evloop_monotonic_msec() < end)
+    event_base_loop(evloop_base(), EVLOOP_ONCE);
+  cr_assert_eq(relay_run_link_rotations(rr), 1);
+  cr_assert(build_one_hop(rr), "no circuit after the renewal");
+  /* A renewal still running when the relay stops is discarded cleanly. */
+  cr_assert_eq(relay_run_rotate_link_now(rr), 0);
   relay_run_free(rr);
   cr_assert_null(rr);
 }
