@@ -5,7 +5,8 @@
  *   dircache-tool get DATADIR OUTDIR PATH...
  *       Load a DataDirectory (tor's cache file names) into a directory
  *       cache and answer "GET PATH" for each PATH (the i-th with
- *       Accept-Encoding deflate, gzip or identity in turn), reading each
+ *       Accept-Encoding deflate, gzip, identity, x-zstd or x-tor-lzma in
+ *       turn), reading each
  *       answer back with the directory client's response parser: prints
  *       "PATH STATUS ENCODING BYTES" and writes the decompressed body to
  *       OUTDIR/<i>.
@@ -16,6 +17,10 @@
  *       came instead).
  *   dircache-tool apply BASE DIFF OUT
  *       Apply a consensus diff (ours or tor's) with consdiff_apply().
+ *   dircache-tool decode METHOD IN OUT
+ *       Decompress IN (e.g. a tor cache's raw x-tor-lzma answer) with
+ *       src/lib/compress's decoder for METHOD (a dir-spec 6.1 name, or
+ *       "auto") and write the result to OUT; prints the method used.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include "allium/feature/dircache/consdiff.h"
 #include "allium/feature/dircache/dircache.h"
 #include "allium/feature/dirclient/dir_http.h"
+#include "allium/lib/compress/compress.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/fs/fs.h"
@@ -76,12 +82,13 @@ ask(dircache_t *dc, const char *req, uint8_t **body, size_t *blen,
 static int
 cmd_get(int argc, char **argv)
 {
-  static const char *const accept[] = { "deflate", "gzip", "identity" };
+  static const char *const accept[] = { "deflate", "gzip", "identity",
+                                        "x-zstd", "x-tor-lzma" };
   dircache_t *dc = dircache_new(argv[2], time(NULL));
   int ret = 0;
   for (int i = 4; i < argc; i++) {
     char *req = al_asprintf("GET %s HTTP/1.0\r\nAccept-Encoding: %s\r\n\r\n",
-                            argv[i], accept[(i - 4) % 3]);
+                            argv[i], accept[(i - 4) % 5]);
     uint8_t *body = NULL;
     size_t blen = 0;
     compress_method_t enc = COMPRESS_IDENTITY;
@@ -175,6 +182,38 @@ cmd_apply(char **argv)
   return ret;
 }
 
+static int
+cmd_decode(char **argv)
+{
+  int m = strcmp(argv[2], "auto") ? compress_method_parse(argv[2],
+                                                         strlen(argv[2]))
+                                  : (int)COMPRESS_AUTO;
+  size_t il, ol;
+  char *in = read_all(argv[3], &il);
+  uint8_t *o = NULL;
+  int ret = 1;
+  if (m < 0 || !in) {
+    fprintf(stderr, "decode: bad method or input\n");
+  } else {
+    compress_decoder_t *d = compress_decoder_new((compress_method_t)m, NULL);
+    int e = d ? compress_decoder_feed(d, (const uint8_t *)in, il) : -1;
+    if (e == 0)
+      e = compress_decoder_finish(d);
+    if (e == 0) {
+      o = compress_decoder_take_output(d, &ol);
+      printf("decoded %zu -> %zu bytes as %s\n", il, ol,
+             compress_method_name(compress_decoder_method(d)));
+      ret = write_out(argv[4], o, ol) == 0 ? 0 : 1;
+    } else {
+      fprintf(stderr, "decode: %s\n", compress_strerror(e));
+    }
+    compress_decoder_free(d);
+  }
+  al_free(in);
+  al_free(o);
+  return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -186,7 +225,10 @@ main(int argc, char **argv)
     return cmd_diff(argv);
   if (argc == 5 && !strcmp(argv[1], "apply"))
     return cmd_apply(argv);
+  if (argc == 5 && !strcmp(argv[1], "decode"))
+    return cmd_decode(argv);
   fprintf(stderr, "usage: dircache-tool get DATADIR OUTDIR PATH... | "
-                  "diff OLD NEW OUT | apply BASE DIFF OUT\n");
+                  "diff OLD NEW OUT | apply BASE DIFF OUT | "
+                  "decode METHOD IN OUT\n");
   return 2;
 }

@@ -11,8 +11,8 @@
 typedef struct dc_doc_t {
   char *text;
   size_t len;
-  uint8_t *enc[COMPRESS_GZIP + 1];  /* [DEFLATE], [GZIP]; [0] unused */
-  size_t enc_len[COMPRESS_GZIP + 1];
+  uint8_t *enc[COMPRESS_LZMA + 1];  /* [DEFLATE] .. [LZMA]; [0] unused */
+  size_t enc_len[COMPRESS_LZMA + 1];
 } dc_doc_t;
 
 /** A consensus held. */

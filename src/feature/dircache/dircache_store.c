@@ -38,7 +38,7 @@ dc_doc_clear(dc_doc_t *d)
   if (!d)
     return;
   al_free(d->text);
-  for (size_t i = 0; i <= COMPRESS_GZIP; i++)
+  for (size_t i = 0; i <= COMPRESS_LZMA; i++)
     al_free(d->enc[i]);
   memset(d, 0, sizeof(*d));
 }
@@ -52,7 +52,8 @@ dc_doc_encoded(dc_doc_t *d, compress_method_t m, const uint8_t **out,
     *len = d->len;
     return 0;
   }
-  if (m != COMPRESS_DEFLATE && m != COMPRESS_GZIP)
+  if (m != COMPRESS_DEFLATE && m != COMPRESS_GZIP && m != COMPRESS_ZSTD &&
+      m != COMPRESS_LZMA)
     return -1;
   if (!d->enc[m] && compress_buffer(m, (const uint8_t *)d->text, d->len,
                                     &d->enc[m], &d->enc_len[m]) < 0)

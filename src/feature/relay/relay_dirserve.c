@@ -186,11 +186,13 @@ relay_dirserve_request(relay_dirserve_t *ds, cellswitch_t *sw,
     return -1;
   size_t k = rep.kind <= DIRCACHE_URL_N_KINDS ? (size_t)rep.kind
                                                : DIRCACHE_URL_N_KINDS;
-  log_info_ratelim(&ds->rl[k], "Directory request (%s%s): %d, %zu bytes.",
+  log_info_ratelim(&ds->rl[k], "Directory request (%s%s): %d, %zu bytes, "
+                   "%s.",
                    k < DIRCACHE_URL_N_KINDS
                      ? dircache_url_kind_name((dircache_url_kind_t)k)
                      : "unparseable",
-                   rep.is_diff ? ", diff" : "", rep.status, rep.len);
+                   rep.is_diff ? ", diff" : "", rep.status, rep.len,
+                   compress_method_name(rep.encoding));
   uint8_t *body = rep.data;
   size_t blen = rep.len;
   rep.data = NULL;

@@ -1,9 +1,10 @@
-/* compress.c -- streaming decompressor and one-shot compressor over zlib.
+/* compress.c -- streaming decompressor and one-shot compressor.
  *
- * Implements the content encodings of dir-spec.txt section 6.1 that allium
- * supports ("identity", "deflate" = zlib format, "gzip"), detection of the
- * others by magic bytes, and the size / ratio limits that keep a hostile
- * directory cache from exhausting our memory.  See compress.h.
+ * Implements the content encodings of dir-spec.txt section 6.1: "identity",
+ * "deflate" (zlib format) and "gzip" here over zlib, "x-zstd" and
+ * "x-tor-lzma" through compress_zstd.c / compress_xz.c; detection by magic
+ * bytes, concatenated streams, and the size / ratio limits that keep a
+ * hostile directory cache from exhausting our memory.  See compress.h.
  */
 #include "allium/lib/compress/compress.h"
 
@@ -13,6 +14,7 @@
 #include <zlib.h>
 
 #include "allium/lib/malloc/malloc.h"
+#include "compress_backend.h"
 
 /** Bytes AUTO waits for before deciding (the xz magic is the longest). */
 #define AUTO_PREFIX_LEN 6
@@ -24,8 +26,11 @@ struct compress_decoder_t {
   compress_limits_t lim;
   z_stream zs;
   bool zs_ready;              /* inflateInit2 succeeded */
+  bool zs_ended;              /* last inflate() call hit Z_STREAM_END */
+  compress_zstd_t *zstd;      /* x-zstd */
+  compress_xz_t *xz;          /* x-tor-lzma */
   bool in_stream;             /* bytes of an unfinished stream consumed */
-  bool stream_ended;          /* last inflate() call hit Z_STREAM_END */
+  bool out_full;              /* the last step filled its output space */
   uint8_t prefix[AUTO_PREFIX_LEN];
   size_t prefix_len;
   uint8_t *out;               /* out_len bytes, then a NUL */
@@ -70,7 +75,21 @@ bool
 compress_method_supported(compress_method_t m)
 {
   return m == COMPRESS_IDENTITY || m == COMPRESS_DEFLATE ||
-         m == COMPRESS_GZIP;
+         m == COMPRESS_GZIP || m == COMPRESS_ZSTD || m == COMPRESS_LZMA;
+}
+
+/* The legacy .lzma header tor sends: the properties byte of the usual
+ * lc=3 lp=0 pb=2 (0x5d), then a little-endian dictionary size of 2^n or
+ * 2^n + 2^(n-1) between 4 KiB and 1.5 GiB.  Text never starts so. */
+static bool
+lzma_alone_header(const uint8_t *p)
+{
+  uint32_t d = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+               (uint32_t)p[4] << 24;
+  if (p[0] != 0x5d || d < 4096 || d > 0x60000000u)
+    return false;
+  uint32_t low = d & -d;                  /* lowest set bit */
+  return d == low || d == low * 3;
 }
 
 compress_method_t
@@ -89,6 +108,8 @@ compress_detect_method(const uint8_t *data, size_t len)
   if (len >= 4 && !memcmp(data, zstd_magic, 4))
     return COMPRESS_ZSTD;
   if (len >= 6 && !memcmp(data, xz_magic, 6))
+    return COMPRESS_LZMA;
+  if (len >= 5 && lzma_alone_header(data))
     return COMPRESS_LZMA;
   return COMPRESS_IDENTITY;
 }
@@ -109,7 +130,7 @@ compress_strerror(int err)
   }
 }
 
-/** Start zlib for the decided method.  Returns 0 or an error. */
+/** Start the backend for the decided method.  Returns 0 or an error. */
 static int
 decoder_start(compress_decoder_t *d, compress_method_t m)
 {
@@ -118,6 +139,10 @@ decoder_start(compress_decoder_t *d, compress_method_t m)
   d->method = m;
   if (m == COMPRESS_IDENTITY)
     return 0;
+  if (m == COMPRESS_ZSTD)
+    return (d->zstd = compress_zstd_new()) ? 0 : COMPRESS_ERR_INTERNAL;
+  if (m == COMPRESS_LZMA)
+    return (d->xz = compress_xz_new()) ? 0 : COMPRESS_ERR_INTERNAL;
   memset(&d->zs, 0, sizeof(d->zs));
   /* 15: 32 KiB window, zlib header; +16: gzip header instead. */
   if (inflateInit2(&d->zs, m == COMPRESS_GZIP ? 15 + 16 : 15) != Z_OK)
@@ -160,6 +185,8 @@ compress_decoder_free_(compress_decoder_t *d)
     return;
   if (d->zs_ready)
     inflateEnd(&d->zs);
+  compress_zstd_free(d->zstd);
+  compress_xz_free(d->xz);
   al_free(d->out);
   al_free(d);
 }
@@ -215,48 +242,33 @@ decoder_feed_identity(compress_decoder_t *d, const uint8_t *data, size_t len)
   return 0;
 }
 
-/** One inflate() step.  Consumes from *data / *len.  Returns 0 or error. */
+/** One inflate() step (deflate, gzip). */
 static int
-decoder_inflate_step(compress_decoder_t *d, const uint8_t **data, size_t *len)
+zlib_step(compress_decoder_t *d, compress_io_t *io)
 {
-  if (d->stream_ended) {
+  if (d->zs_ended) {
     /* Another stream follows: concatenated compressed documents. */
     if (inflateReset(&d->zs) != Z_OK)
       return COMPRESS_ERR_INTERNAL;
-    d->stream_ended = false;
+    d->zs_ended = false;
   }
-  size_t room = decoder_reserve(d);
-  if (room == 0)
-    return COMPRESS_ERR_TOO_BIG;
-  uInt avail_in = *len > UINT_MAX ? UINT_MAX : (uInt)*len;
-  uInt avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
-  d->zs.next_in = (Bytef *)(uintptr_t)*data;
+  uInt avail_in = io->in_len > UINT_MAX ? UINT_MAX : (uInt)io->in_len;
+  uInt avail_out = io->out_room > UINT_MAX ? UINT_MAX : (uInt)io->out_room;
+  d->zs.next_in = (Bytef *)(uintptr_t)io->in;
   d->zs.avail_in = avail_in;
-  d->zs.next_out = d->out + d->out_len;
+  d->zs.next_out = io->out;
   d->zs.avail_out = avail_out;
   int r = inflate(&d->zs, Z_NO_FLUSH);
-  size_t used = avail_in - d->zs.avail_in;
-  size_t made = avail_out - d->zs.avail_out;
-  *data += used;
-  *len -= used;
-  d->total_in += used;
-  d->total_out += made;
-  d->out_len += made;
-  d->out[d->out_len] = 0;
-  if (used)
-    d->in_stream = true;
+  io->used = avail_in - d->zs.avail_in;
+  io->made = avail_out - d->zs.avail_out;
+  io->ended = r == Z_STREAM_END;
   switch (r) {
   case Z_STREAM_END:
-    d->in_stream = false;
-    d->stream_ended = true;
-    break;
+    d->zs_ended = true;
+    return 0;
   case Z_OK:
-    break;
-  case Z_BUF_ERROR:
-    /* No progress possible: fine when no input was offered. */
-    if (!used && !made && avail_in > 0)
-      return COMPRESS_ERR_INTERNAL;
-    break;
+  case Z_BUF_ERROR:           /* no progress possible this step */
+    return 0;
   case Z_DATA_ERROR:
   case Z_NEED_DICT:
   case Z_STREAM_ERROR:
@@ -264,6 +276,41 @@ decoder_inflate_step(compress_decoder_t *d, const uint8_t **data, size_t *len)
   default:
     return COMPRESS_ERR_INTERNAL;
   }
+}
+
+/** One decoding step of the decided method.  Consumes from *data / *len,
+ * appends to the output.  Returns 0 or an error. */
+static int
+decoder_step(compress_decoder_t *d, const uint8_t **data, size_t *len)
+{
+  size_t room = decoder_reserve(d);
+  if (room == 0)
+    return COMPRESS_ERR_TOO_BIG;
+  compress_io_t io = { *data, *len, d->out + d->out_len, room, 0, 0, false };
+  int r;
+  if (d->method == COMPRESS_ZSTD)
+    r = compress_zstd_step(d->zstd, &io);
+  else if (d->method == COMPRESS_LZMA)
+    r = compress_xz_step(d->xz, &io);
+  else
+    r = zlib_step(d, &io);
+  *data += io.used;
+  *len -= io.used;
+  d->total_in += io.used;
+  d->total_out += io.made;
+  d->out_len += io.made;
+  d->out[d->out_len] = 0;
+  if (io.used)
+    d->in_stream = true;
+  if (io.ended)
+    d->in_stream = false;
+  d->out_full = io.made == room;
+  if (r < 0)
+    return r;
+  /* Input offered, room to write, nothing happened: the backend is stuck
+   * (it would loop forever). */
+  if (io.in_len && !io.used && !io.made && !io.ended)
+    return COMPRESS_ERR_INTERNAL;
   return decoder_check_limits(d);
 }
 
@@ -273,13 +320,13 @@ decoder_feed_decided(compress_decoder_t *d, const uint8_t *data, size_t len)
   if (d->method == COMPRESS_IDENTITY)
     return decoder_feed_identity(d, data, len);
   while (len > 0) {
-    int r = decoder_inflate_step(d, &data, &len);
+    int r = decoder_step(d, &data, &len);
     if (r < 0)
       return r;
   }
-  /* Drain output zlib still holds for the bytes already consumed. */
-  while (d->in_stream && d->zs.avail_out == 0) {
-    int r = decoder_inflate_step(d, &data, &len);
+  /* Drain output the backend still holds for the bytes already consumed. */
+  while (d->in_stream && d->out_full) {
+    int r = decoder_step(d, &data, &len);
     if (r < 0)
       return r;
   }
@@ -339,11 +386,12 @@ compress_decoder_finish(compress_decoder_t *d)
   if (d->method == COMPRESS_AUTO)
     r = decoder_decide(d);
   if (r == 0 && d->method != COMPRESS_IDENTITY) {
-    /* Flush whatever zlib buffered; then a stream must have ended. */
+    /* Flush whatever the backend buffered; then a stream must have
+     * ended. */
     const uint8_t *none = NULL;
     size_t zero = 0;
-    while (r == 0 && d->in_stream && d->zs.avail_out == 0)
-      r = decoder_inflate_step(d, &none, &zero);
+    while (r == 0 && d->in_stream && d->out_full)
+      r = decoder_step(d, &none, &zero);
     if (r == 0 && d->in_stream)
       r = COMPRESS_ERR_TRUNCATED;
   }
@@ -402,6 +450,10 @@ compress_buffer(compress_method_t method, const uint8_t *in, size_t len,
     *out_len = len;
     return 0;
   }
+  if (method == COMPRESS_ZSTD)
+    return compress_zstd_buffer(in, len, out, out_len);
+  if (method == COMPRESS_LZMA)
+    return compress_xz_buffer(in, len, out, out_len);
   if (len > UINT_MAX / 2)
     return COMPRESS_ERR_TOO_BIG;
   z_stream zs;

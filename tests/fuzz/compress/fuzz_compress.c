@@ -2,9 +2,10 @@
  * (dir-spec.txt section 6.1 content encodings), and check that compressing
  * the input and decompressing it again gives the input back.
  *
- * Input: one option byte, then the data.  Option bits 0-1 pick the method
- * (auto, deflate, gzip, identity); bits 2-4 the chunk size (0: all at once,
- * else 2^(k-1) bytes).
+ * Input: one option byte, then the data.  Option bits 0-2 pick the method
+ * (auto, deflate, gzip, identity, x-zstd, x-tor-lzma, auto, auto); bits 3-5
+ * the chunk size (0: all at once, else 2^(k-1) bytes); bit 6 asks for a
+ * round trip of the data through the method bit 7 and the length pick.
  */
 #include <string.h>
 
@@ -45,8 +46,12 @@ roundtrip(compress_method_t m, const uint8_t *data, size_t len)
 int
 fuzz_one(const uint8_t *data, size_t len)
 {
-  static const compress_method_t ms[4] = { COMPRESS_AUTO, COMPRESS_DEFLATE,
-                                           COMPRESS_GZIP, COMPRESS_IDENTITY };
+  static const compress_method_t ms[8] = {
+    COMPRESS_AUTO, COMPRESS_DEFLATE, COMPRESS_GZIP, COMPRESS_IDENTITY,
+    COMPRESS_ZSTD, COMPRESS_LZMA, COMPRESS_AUTO, COMPRESS_AUTO };
+  static const compress_method_t enc[5] = {
+    COMPRESS_DEFLATE, COMPRESS_GZIP, COMPRESS_IDENTITY, COMPRESS_ZSTD,
+    COMPRESS_LZMA };
   if (len < 1)
     return 0;
   uint8_t opt = data[0];
@@ -54,8 +59,8 @@ fuzz_one(const uint8_t *data, size_t len)
   len--;
   compress_limits_t lim = { .max_output = 256 * 1024, .max_ratio = 50,
                             .ratio_check_after = 4096 };
-  compress_decoder_t *d = compress_decoder_new(ms[opt & 3], &lim);
-  size_t k = (opt >> 2) & 7;
+  compress_decoder_t *d = compress_decoder_new(ms[opt & 7], &lim);
+  size_t k = (opt >> 3) & 7;
   size_t chunk = k ? ((size_t)1 << (k - 1)) : (len ? len : 1);
   int r = 0;
   for (size_t off = 0; off < len && r == 0; off += chunk)
@@ -67,7 +72,7 @@ fuzz_one(const uint8_t *data, size_t len)
   if (ol > lim.max_output + 1 || o[ol] != 0 || r > 0)
     __builtin_trap();
   compress_decoder_free(d);
-  if (len <= 4096 && (opt & 0x20))
-    roundtrip(ms[1 + ((opt >> 6) % 3)], data, len);
+  if (len <= 4096 && (opt & 0x40))
+    roundtrip(enc[((opt >> 7) + len) % 5], data, len);
   return 0;
 }

@@ -37,6 +37,7 @@
 
 #include "allium/feature/dircache/dircache_parse.h"
 #include "allium/feature/dirclient/dir_boot.h"
+#include "allium/lib/compress/compress.h"
 
 /** Older consensuses kept per flavour for diffs, and their maximum age
  * (seconds after their valid-after). */
@@ -110,6 +111,7 @@ typedef struct dircache_reply_t {
   dircache_url_kind_t kind;    /* what was asked (DIRCACHE_URL_N_KINDS when
                                 * the request did not parse) */
   bool is_diff;                /* a consensus diff was served */
+  compress_method_t encoding;  /* its Content-Encoding */
 } dircache_reply_t;
 void dircache_reply_clear(dircache_reply_t *r);
 

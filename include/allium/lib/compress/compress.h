@@ -1,10 +1,13 @@
-/* compress.h -- streaming decompression and one-shot compression over zlib.
+/* compress.h -- streaming decompression and one-shot compression (zlib,
+ * libzstd, liblzma).
  *
  * Directory documents travel compressed (dir-spec.txt section 6.1,
  * "Content-Encoding"): "identity", "deflate" (the zlib format, RFC 1950),
- * "gzip" (RFC 1952), "x-zstd" and "x-tor-lzma".  allium decodes the first
- * three; the last two are recognised (by name and by magic bytes) but refused
- * with COMPRESS_ERR_UNSUPPORTED, so callers never advertise them.
+ * "gzip" (RFC 1952), "x-zstd" (proposal 278; a window of at most 16 MiB
+ * accepted) and "x-tor-lzma" (the legacy .lzma format, as tor 0.4.9 sends
+ * it, at preset 6; the .xz container is decoded too; within 16 MiB of
+ * decoder memory, as proposal 278 bounds it).  All five are decoded and
+ * encoded.
  *
  * A compress_decoder_t is sans-IO: the caller feeds input chunks of any size
  * (one byte at a time works) and the decoder appends plain bytes to an output
@@ -28,8 +31,8 @@ typedef enum compress_method_t {
   COMPRESS_IDENTITY = 0,  /* "identity": no compression */
   COMPRESS_DEFLATE = 1,   /* "deflate": zlib format (RFC 1950) */
   COMPRESS_GZIP = 2,      /* "gzip" (RFC 1952) */
-  COMPRESS_ZSTD = 3,      /* "x-zstd": recognised, not supported */
-  COMPRESS_LZMA = 4,      /* "x-tor-lzma": recognised, not supported */
+  COMPRESS_ZSTD = 3,      /* "x-zstd" */
+  COMPRESS_LZMA = 4,      /* "x-tor-lzma" */
   COMPRESS_AUTO = 5,      /* decoder only: pick by the first bytes */
 } compress_method_t;
 
@@ -38,8 +41,8 @@ typedef enum compress_method_t {
 #define COMPRESS_ERR_TRUNCATED    (-2) /* input ended inside a stream */
 #define COMPRESS_ERR_TOO_BIG      (-3) /* output would exceed max_output */
 #define COMPRESS_ERR_BOMB         (-4) /* output/input ratio above max_ratio */
-#define COMPRESS_ERR_UNSUPPORTED  (-5) /* zstd, lzma or an unknown method */
-#define COMPRESS_ERR_INTERNAL     (-6) /* zlib failed for another reason */
+#define COMPRESS_ERR_UNSUPPORTED  (-5) /* an unknown method */
+#define COMPRESS_ERR_INTERNAL     (-6) /* a library failed for another reason */
 #define COMPRESS_ERR_STATE        (-7) /* fed after finish */
 
 /* Defaults used when a limits pointer is NULL or a field is 0. */
@@ -69,7 +72,8 @@ int compress_method_parse(const char *s, size_t len);
 bool compress_method_supported(compress_method_t m);
 
 /** Guess the method of a document from its first bytes: gzip magic, a valid
- * zlib header, the zstd or xz magic; anything else is COMPRESS_IDENTITY. */
+ * zlib header, the zstd or xz magic, a .lzma header (properties 0x5d and a
+ * plausible dictionary size); anything else is COMPRESS_IDENTITY. */
 compress_method_t compress_detect_method(const uint8_t *data, size_t len);
 
 /** New decoder for method (may be COMPRESS_AUTO).  limits may be NULL.

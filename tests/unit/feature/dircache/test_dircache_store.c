@@ -175,9 +175,30 @@ Test(dircache_store, consensus_encodings_roundtrip)
   got_free(&g);
   g = ask(dc, "GET /tor/status-vote/current/consensus-microdesc.z HTTP/1.0\r\n"
               "Accept-Encoding: identity, x-zstd\r\n\r\n");
-  cr_assert_eq(g.enc, COMPRESS_IDENTITY);
-  cr_assert(strstr(g.raw, "Content-Encoding: identity\r\n"));
+  cr_assert_eq(g.enc, COMPRESS_ZSTD);
+  cr_assert(strstr(g.raw, "Content-Encoding: x-zstd\r\n"));
   cr_assert(!memcmp(g.body, md, len));
+  got_free(&g);
+  /* tor's own header: x-zstd (cheap to make) before x-tor-lzma. */
+  g = ask(dc, "GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n"
+              "Accept-Encoding: deflate, identity, x-tor-lzma, x-zstd, gzip"
+              "\r\n\r\n");
+  cr_assert_eq(g.enc, COMPRESS_ZSTD);
+  cr_assert(!memcmp(g.body, md, len));
+  got_free(&g);
+  /* A consensus has an x-tor-lzma form (the .lzma format tor sends) for
+   * a client that takes nothing better. */
+  g = ask(dc, "GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n"
+              "Accept-Encoding: x-tor-lzma, identity\r\n\r\n");
+  cr_assert_eq(g.enc, COMPRESS_LZMA);
+  cr_assert_eq(g.raw[strstr(g.raw, "\r\n\r\n") - g.raw + 4], 0x5d);
+  cr_assert(strstr(g.raw, "Content-Encoding: x-tor-lzma\r\n"));
+  cr_assert(!memcmp(g.body, md, len));
+  got_free(&g);
+  /* gzip refused by q=0: the next best. */
+  g = ask(dc, "GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n"
+              "Accept-Encoding: gzip;q=0, deflate\r\n\r\n");
+  cr_assert_eq(g.enc, COMPRESS_DEFLATE);
   got_free(&g);
   free(md);
   char *ns = fixture_load("consensus-ns.txt", &len);
@@ -270,6 +291,20 @@ Test(dircache_store, microdescs_partial_lists)
   cr_assert(!memcmp(mds[0]->digest, c->routers[0].md_digest, 32));
   cr_assert(!memcmp(mds[1]->digest, c->routers[2].md_digest, 32));
   microdesc_list_free(mds, n);
+  got_free(&g);
+  /* Answers made per request: x-zstd when accepted, never x-tor-lzma. */
+  snprintf(req, sizeof(req), "GET /tor/micro/d/%s-%s HTTP/1.0\r\n"
+           "Accept-Encoding: deflate, identity, x-tor-lzma, x-zstd, gzip"
+           "\r\n\r\n", b0, b1);
+  g = ask(dc, req);
+  cr_assert_eq(g.enc, COMPRESS_ZSTD);
+  cr_assert_eq(count_lines_starting(g.body, "ntor-onion-key "), 2);
+  got_free(&g);
+  snprintf(req, sizeof(req), "GET /tor/micro/d/%s-%s HTTP/1.0\r\n"
+           "Accept-Encoding: x-tor-lzma, identity\r\n\r\n", b0, b1);
+  g = ask(dc, req);
+  cr_assert_eq(g.enc, COMPRESS_IDENTITY);
+  cr_assert_eq(count_lines_starting(g.body, "ntor-onion-key "), 2);
   got_free(&g);
   g = ask(dc, "GET /tor/micro/d/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "
               "HTTP/1.0\r\n\r\n");

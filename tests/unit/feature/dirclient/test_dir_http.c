@@ -40,7 +40,7 @@ Test(dir_http, request_all_options_exact)
     "GET /tor/status-vote/current/consensus.z HTTP/1.0\r\n"
     "Host: 127.0.0.1:9030\r\n"
     "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-    "Accept-Encoding: deflate, gzip, identity\r\n"
+    "Accept-Encoding: deflate, identity, x-tor-lzma, x-zstd, gzip\r\n"
     "X-Or-Diff-From-Consensus: "
     "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB, "
     "0101010101010101010101010101010101010101010101010101010101010101\r\n"
@@ -283,6 +283,10 @@ Test(dir_http, compressed_bodies)
   compressed_case(COMPRESS_DEFLATE, "deflate", true, true);
   compressed_case(COMPRESS_GZIP, "gzip", false, true);
   compressed_case(COMPRESS_GZIP, "x-gzip", true, false);
+  compressed_case(COMPRESS_ZSTD, "x-zstd", false, true);
+  compressed_case(COMPRESS_ZSTD, "x-zstd", true, false);
+  compressed_case(COMPRESS_LZMA, "x-tor-lzma", false, false);
+  compressed_case(COMPRESS_LZMA, "x-tor-lzma", true, true);
   /* ".z" URL without a Content-Encoding, or with a wrong "identity". */
   compressed_case(COMPRESS_DEFLATE, NULL, true, false);
   compressed_case(COMPRESS_GZIP, NULL, true, true);
@@ -317,8 +321,8 @@ Test(dir_http, bad_headers)
   EXPECT_ERROR("HTTP/1.0 200 OK\r\nA: b\x00q\r\n\r\n", "NUL");
   EXPECT_ERROR("HTTP/1.0 200 OK\r\nA: b\x7fq\r\n\r\n", "control");
   EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Encoding: br\r\n\r\n", "unknown Content-Encoding");
-  EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Encoding: x-zstd\r\n\r\n", "unsupported");
-  EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Encoding: x-tor-lzma\r\n\r\n", "unsupported");
+  EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Encoding: br\r\n\r\n", "unknown");
+  EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Encoding: x-lzma\r\n\r\n", "unknown");
   EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Encoding: deflate, gzip\r\n\r\n", "Content-Encoding");
   EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length");
   EXPECT_ERROR("HTTP/1.0 200 OK\r\nContent-Length: 1x\r\n\r\nab", "Content-Length");
