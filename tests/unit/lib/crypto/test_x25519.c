@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/crypto/rand.h"
 #include "allium/lib/crypto/x25519.h"
 #include "helpers/vectors.h"
 
@@ -203,4 +204,59 @@ Test(x25519, small_order_points)
     cr_assert_eq(x25519_scalarmult(out, kp.sec, u), -1, "point %zu", i);
     cr_assert_arr_eq(out, zero, 32);
   }
+}
+
+/* The fixed-base fast path (Edwards table + birational map, x25519.c) must
+ * give exactly the Montgomery ladder's X25519(k, 9) for every scalar: random
+ * ones, unclamped ones (both paths clamp), and edge patterns that exercise
+ * the field reduction of the map. */
+static void
+check_base_matches_ladder(const uint8_t k[32])
+{
+  uint8_t fast[32], ref[32];
+  cr_assert_eq(x25519_public_from_secret_ladder(ref, k), 0);
+  cr_assert_eq(x25519_public_from_secret(fast, k), 0);
+  cr_assert_arr_eq(fast, ref, 32);
+  cr_assert_lt(fast[31], 0x80);   /* canonical: below p, top bit clear */
+}
+
+Test(x25519, fast_base_matches_ladder)
+{
+  uint8_t k[32];
+  for (int i = 0; i < 2000; i++) {
+    crypto_rand(k, sizeof(k));
+    check_base_matches_ladder(k);
+  }
+  for (int b = 0; b < 256; b++) {   /* all-equal bytes: 00.., 01.., ff.. */
+    memset(k, b, sizeof(k));
+    check_base_matches_ladder(k);
+  }
+  for (int bit = 0; bit < 256; bit++) {   /* single bits */
+    memset(k, 0, sizeof(k));
+    k[bit / 8] = (uint8_t)(1u << (bit % 8));
+    check_base_matches_ladder(k);
+  }
+}
+
+Test(x25519, fast_base_keypair_agrees)
+{
+  /* Key pairs made by the fast path agree on DH with each other. */
+  for (int i = 0; i < 64; i++) {
+    x25519_keypair_t a, b;
+    uint8_t s1[32], s2[32];
+    cr_assert_eq(x25519_keypair_generate(&a), 0);
+    cr_assert_eq(x25519_keypair_generate(&b), 0);
+    cr_assert_eq(x25519_scalarmult(s1, a.sec, b.pub), 0);
+    cr_assert_eq(x25519_scalarmult(s2, b.sec, a.pub), 0);
+    cr_assert_arr_eq(s1, s2, 32);
+  }
+}
+
+Test(x25519, null_args)
+{
+  uint8_t k[32] = { 1 }, out[32];
+  cr_assert_lt(x25519_public_from_secret(NULL, k), 0);
+  cr_assert_lt(x25519_public_from_secret(out, NULL), 0);
+  cr_assert_lt(x25519_public_from_secret_ladder(NULL, k), 0);
+  cr_assert_lt(x25519_keypair_generate(NULL), 0);
 }
