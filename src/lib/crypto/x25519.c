@@ -18,6 +18,7 @@
  * The map needs one field inversion, done below in constant time with
  * 5 x 51-bit limbs (the inversion is z^(p-2), p = 2^255 - 19).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -212,12 +213,59 @@ edwards_to_montgomery(uint8_t u[32], const uint8_t ed[32])
 
 /* ---- the public API ---- */
 
+/* Fresh secret scalars come from a small per-thread pool filled by one
+ * crypto_rand() call per SECRET_POOL_KEYS keys: OpenSSL's RAND_bytes costs
+ * about as many instructions per call for 32 bytes as for 512 (thread-local
+ * DRBG lookup), which was ~4% of a relay's ntor handshake.  Each secret is
+ * wiped from the pool as it is taken.  A forked child must never reuse its
+ * parent's pool: a fork handler bumps a generation number, and a pool from
+ * another generation is wiped and refilled. */
+#define SECRET_POOL_KEYS 16
+
+typedef struct secret_pool_t {
+  uint8_t bytes[SECRET_POOL_KEYS * X25519_KEY_LEN];
+  unsigned left;          /* keys not yet taken, at the end of bytes */
+  unsigned gen;
+} secret_pool_t;
+
+static _Thread_local secret_pool_t secret_pool;
+static volatile unsigned fork_gen = 1;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void
+on_fork_child(void)
+{
+  fork_gen++;
+}
+
+static void
+register_fork_handler(void)
+{
+  (void)pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+static void
+secret_take(uint8_t out[X25519_KEY_LEN])
+{
+  secret_pool_t *p = &secret_pool;
+  pthread_once(&fork_once, register_fork_handler);
+  if (p->gen != fork_gen || p->left == 0) {
+    memwipe(p->bytes, sizeof(p->bytes));
+    crypto_rand(p->bytes, sizeof(p->bytes));
+    p->left = SECRET_POOL_KEYS;
+    p->gen = fork_gen;
+  }
+  uint8_t *k = p->bytes + (size_t)(--p->left) * X25519_KEY_LEN;
+  memcpy(out, k, X25519_KEY_LEN);
+  memwipe(k, X25519_KEY_LEN);
+}
+
 int
 x25519_keypair_generate(x25519_keypair_t *kp)
 {
   if (!kp)
     return -1;
-  crypto_rand(kp->sec, X25519_KEY_LEN);
+  secret_take(kp->sec);
   x25519_clamp(kp->sec);
   if (x25519_public_from_secret(kp->pub, kp->sec) < 0) {
     memwipe(kp, sizeof(*kp));

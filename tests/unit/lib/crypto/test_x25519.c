@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -259,4 +261,43 @@ Test(x25519, null_args)
   cr_assert_lt(x25519_public_from_secret(out, NULL), 0);
   cr_assert_lt(x25519_public_from_secret_ladder(NULL, k), 0);
   cr_assert_lt(x25519_keypair_generate(NULL), 0);
+}
+
+Test(x25519, keypairs_distinct_across_pool_refills)
+{
+  /* More keys than one pool holds (x25519.c: 16 per refill). */
+  enum { N = 100 };
+  static uint8_t secs[N][32];
+  for (int i = 0; i < N; i++) {
+    x25519_keypair_t kp;
+    cr_assert_eq(x25519_keypair_generate(&kp), 0);
+    memcpy(secs[i], kp.sec, 32);
+    for (int j = 0; j < i; j++)
+      cr_assert(memcmp(secs[i], secs[j], 32) != 0);
+  }
+}
+
+Test(x25519, fork_child_does_not_reuse_parent_pool)
+{
+  x25519_keypair_t a, parent_next, child_next;
+  int fds[2];
+  cr_assert_eq(x25519_keypair_generate(&a), 0);   /* the pool now has keys left */
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    x25519_keypair_t k;
+    if (x25519_keypair_generate(&k) < 0 ||
+        write(fds[1], k.sec, 32) != 32)
+      _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  cr_assert_eq(read(fds[0], child_next.sec, 32), 32);
+  close(fds[0]);
+  int status = 0;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  cr_assert_eq(x25519_keypair_generate(&parent_next), 0);
+  cr_assert(memcmp(parent_next.sec, child_next.sec, 32) != 0);
 }
