@@ -30,6 +30,8 @@
 
 #define WQ_DEFAULT_PENDING 4096
 #define WQ_MAX_THREADS 128
+/* Replies a busy pool collects before it wakes the loop (worker_signal). */
+#define WQ_REPLY_BATCH 8
 
 typedef enum {
   JOB_PENDING, JOB_RUNNING, JOB_REPLY, JOB_DELIVERING, JOB_REPLYING
@@ -127,14 +129,34 @@ wq_signal(workqueue_t *wq)
   (void)r;     /* EAGAIN: the pipe already holds a wakeup */
 }
 
-/* Lock held: hand j to the loop with status. */
+/* Lock held: queue j's reply with status, without waking the loop. */
 static void
-push_reply(workqueue_t *wq, workqueue_job_t *j, workqueue_status_t status)
+queue_reply(workqueue_t *wq, workqueue_job_t *j, workqueue_status_t status)
 {
   j->state = JOB_REPLY;
   j->status = status;
   list_append(&wq->replies, j);
+}
+
+/* Lock held: hand j to the loop with status, waking it now. */
+static void
+push_reply(workqueue_t *wq, workqueue_job_t *j, workqueue_status_t status)
+{
+  queue_reply(wq, j, status);
   wq_signal(wq);
+}
+
+/* Lock held, on a worker after it queued a reply: wake the loop once per
+ * batch.  While jobs are still waiting the workers are about to produce
+ * more replies, so the loop is woken after WQ_REPLY_BATCH of them (one
+ * wakeup, one pass of sends for the batch); as soon as nothing is waiting
+ * (the normal, unloaded case) it is woken at once, so a reply is never
+ * held back by more than the batch's few jobs. */
+static void
+worker_signal(workqueue_t *wq)
+{
+  if (wq->replies.n >= WQ_REPLY_BATCH || wq->pending.n == 0 || wq->stopping)
+    wq_signal(wq);
 }
 
 /* Lock held. */
@@ -162,7 +184,8 @@ worker_main(void *p)
     if (wq->cfg.max_wait_msec &&
         evloop_monotonic_msec() - j->queued_at > wq->cfg.max_wait_msec) {
       wq->stats.expired++;
-      push_reply(wq, j, WORKQUEUE_EXPIRED);
+      queue_reply(wq, j, WORKQUEUE_EXPIRED);
+      worker_signal(wq);
       note_idle(wq);
       continue;
     }
@@ -173,7 +196,8 @@ worker_main(void *p)
     pthread_mutex_lock(&wq->lock);
     wq->n_running--;
     wq->stats.done++;
-    push_reply(wq, j, j->cancelled ? WORKQUEUE_CANCELLED : WORKQUEUE_DONE);
+    queue_reply(wq, j, j->cancelled ? WORKQUEUE_CANCELLED : WORKQUEUE_DONE);
+    worker_signal(wq);
     note_idle(wq);
   }
   pthread_mutex_unlock(&wq->lock);
@@ -395,6 +419,8 @@ workqueue_cancel(workqueue_t *wq, workqueue_job_t *job)
   case JOB_PENDING:
     list_unlink(&wq->pending, job);
     note_idle(wq);
+    if (wq->pending.n == 0 && wq->replies.n)
+      wq_signal(wq);   /* a held-back batch no worker will complete */
     break;
   case JOB_REPLY:
     list_unlink(&wq->replies, job);

@@ -329,3 +329,33 @@ Test(workqueue, reply_cancels_job_of_same_batch)
   cr_assert_eq(workqueue_process_replies(wq), 0);
   workqueue_free(wq);
 }
+
+/* A busy pool holds replies back to wake the loop once per batch; when the
+ * loop cancels the last waiting job, the held-back replies must still be
+ * delivered at once (not only when the running job ends). */
+Test(workqueue, held_back_batch_delivered_after_cancel)
+{
+  job_t q = { 0 }, blk = { 0 }, p = { 0 };
+  struct event_base *base = event_base_new();
+  workqueue_cfg_t cfg = { .n_threads = 1, .base = base };
+  workqueue_t *wq = workqueue_new(&cfg);
+  cr_assert_not_null(wq);
+  workqueue_submit(wq, work_seq, reply_rec, &q);
+  workqueue_submit(wq, work_block, reply_rec, &blk);
+  workqueue_job_t *jp = workqueue_submit(wq, work_seq, reply_rec, &p);
+  wait_started(1);                  /* q is done, blk runs, p waits */
+  cr_assert_eq(workqueue_cancel(wq, jp), 0);
+  for (int i = 0; i < 2000 && q.replies == 0; i++) {
+    event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    usleep(1000);
+  }
+  cr_assert_eq(q.replies, 1, "q's reply waited for the blocker");
+  cr_assert_eq(blk.replies, 0);
+  atomic_store(&gate, 1);
+  workqueue_wait_idle(wq);
+  (void)workqueue_process_replies(wq);
+  cr_assert_eq(blk.replies, 1);
+  cr_assert_eq(p.replies, 0);
+  workqueue_free(wq);
+  event_base_free(base);
+}
