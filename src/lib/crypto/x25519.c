@@ -36,6 +36,7 @@ x25519_clamp(uint8_t k[X25519_KEY_LEN])
   k[31] |= 64;
 }
 
+#ifdef __SIZEOF_INT128__
 /* ---- GF(2^255 - 19), 5 limbs of 51 bits, constant time ---- */
 
 typedef unsigned __int128 u128;
@@ -236,6 +237,7 @@ edwards_to_montgomery(uint8_t u[32], const uint8_t ed[32])
 }
 
 /* ---- the public API ---- */
+#endif /* __SIZEOF_INT128__ */
 
 /* Fresh secret scalars come from a small per-thread pool filled by one
  * crypto_rand() call per SECRET_POOL_KEYS keys: OpenSSL's RAND_bytes costs
@@ -302,6 +304,7 @@ int
 x25519_public_from_secret(uint8_t pub[X25519_KEY_LEN],
                           const uint8_t sec[X25519_KEY_LEN])
 {
+#ifdef __SIZEOF_INT128__
   uint8_t k[32], ed[32];
   int r = 0;
   if (!pub || !sec)
@@ -320,6 +323,10 @@ x25519_public_from_secret(uint8_t pub[X25519_KEY_LEN],
   memwipe(k, sizeof(k));
   memwipe(ed, sizeof(ed));
   return r;
+#else
+  /* No 128-bit integers for the map's field arithmetic: the ladder. */
+  return x25519_public_from_secret_ladder(pub, sec);
+#endif
 }
 
 int
