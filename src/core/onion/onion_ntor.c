@@ -10,6 +10,7 @@
  * where H(x, t) is HMAC-SHA256 with key t.  Both sides reject an all-zero
  * DH output (a small-order peer key).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "allium/core/onion/onion_ntor.h"
@@ -45,6 +46,35 @@ typedef struct ntor_transcript_t {
   const uint8_t *id, *B, *X, *Y;
 } ntor_transcript_t;
 
+/* The HMAC keys t_verify, t_mac and t_key are constants: their key
+ * schedules are computed once per process and only read afterwards. */
+typedef struct ntor_tweak_keys_t {
+  crypto_hmac_sha256_key_t verify, mac, key;
+  int ok;
+} ntor_tweak_keys_t;
+
+static ntor_tweak_keys_t tweak_keys;
+static pthread_once_t tweak_once = PTHREAD_ONCE_INIT;
+
+static void
+tweak_keys_init(void)
+{
+  tweak_keys.ok =
+    crypto_hmac_sha256_key_init(&tweak_keys.verify, (const uint8_t *)T_VERIFY,
+                                strlen(T_VERIFY)) == 0 &&
+    crypto_hmac_sha256_key_init(&tweak_keys.mac, (const uint8_t *)T_MAC,
+                                strlen(T_MAC)) == 0 &&
+    crypto_hmac_sha256_key_init(&tweak_keys.key, (const uint8_t *)T_KEY,
+                                strlen(T_KEY)) == 0;
+}
+
+static const ntor_tweak_keys_t *
+ntor_tweak_keys(void)
+{
+  pthread_once(&tweak_once, tweak_keys_init);
+  return tweak_keys.ok ? &tweak_keys : NULL;
+}
+
 /* Build secret_input from the two DH results and the transcript, derive AUTH
  * and keys_len bytes of key material.  0 or -1. */
 static int
@@ -65,9 +95,13 @@ ntor_derive(uint8_t auth_out[32], uint8_t *keys_out, size_t keys_len,
   memcpy(p, t->Y, 32); p += 32;
   memcpy(p, PROTOID, PROTOID_LEN);
 
+  const ntor_tweak_keys_t *tk = ntor_tweak_keys();
+  uint8_t prk[32];
+  if (!tk)
+    goto done;
   p = auth_input;   /* verify goes first */
-  if (crypto_hmac_sha256(p, (const uint8_t *)T_VERIFY, strlen(T_VERIFY),
-                         secret_input, sizeof(secret_input)) < 0)
+  if (crypto_hmac_sha256_keyed(p, &tk->verify, secret_input,
+                               sizeof(secret_input), NULL, 0, NULL, 0) < 0)
     goto done;
   p += 32;
   memcpy(p, t->id, NTOR_ID_LEN); p += NTOR_ID_LEN;
@@ -76,24 +110,26 @@ ntor_derive(uint8_t auth_out[32], uint8_t *keys_out, size_t keys_len,
   memcpy(p, t->X, 32); p += 32;
   memcpy(p, PROTOID, PROTOID_LEN); p += PROTOID_LEN;
   memcpy(p, SERVER_STR, SERVER_STR_LEN);
-  if (crypto_hmac_sha256(auth_out, (const uint8_t *)T_MAC, strlen(T_MAC),
-                         auth_input, sizeof(auth_input)) < 0)
+  if (crypto_hmac_sha256_keyed(auth_out, &tk->mac, auth_input,
+                               sizeof(auth_input), NULL, 0, NULL, 0) < 0)
     goto done;
-  if (crypto_hkdf_sha256(keys_out, keys_len, secret_input, sizeof(secret_input),
-                         (const uint8_t *)T_KEY, strlen(T_KEY),
-                         (const uint8_t *)M_EXPAND, strlen(M_EXPAND)) < 0)
+  /* HKDF-SHA256 (RFC 5869) with salt t_key: extract, then expand. */
+  if (crypto_hmac_sha256_keyed(prk, &tk->key, secret_input,
+                               sizeof(secret_input), NULL, 0, NULL, 0) < 0 ||
+      crypto_hkdf_sha256_expand(keys_out, keys_len, prk, sizeof(prk),
+                                (const uint8_t *)M_EXPAND,
+                                strlen(M_EXPAND)) < 0)
     goto done;
   if (trace) {
     memcpy(trace->secret_input, secret_input, sizeof(secret_input));
     memcpy(trace->verify, auth_input, 32);
     memcpy(trace->auth_input, auth_input, sizeof(auth_input));
     memcpy(trace->auth, auth_out, 32);
-    if (crypto_hmac_sha256(trace->key_seed, (const uint8_t *)T_KEY, strlen(T_KEY),
-                           secret_input, sizeof(secret_input)) < 0)
-      goto done;
+    memcpy(trace->key_seed, prk, sizeof(prk));
   }
   r = 0;
  done:
+  memwipe(prk, sizeof(prk));
   memwipe(secret_input, sizeof(secret_input));
   memwipe(auth_input, sizeof(auth_input));
   return r;

@@ -8,6 +8,8 @@
 
 #include <sodium.h>
 
+#include <string.h>
+
 #include "allium/lib/malloc/malloc.h"
 
 int
@@ -26,4 +28,52 @@ crypto_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t keylen,
   }
   memwipe(&st, sizeof(st));
   return 0;
+}
+
+_Static_assert(sizeof(crypto_auth_hmacsha256_state) <= CRYPTO_HMAC_SHA256_KEY_BYTES,
+               "crypto_hmac_sha256_key_t too small for libsodium's state");
+_Static_assert(_Alignof(crypto_auth_hmacsha256_state) <= 16,
+               "crypto_hmac_sha256_key_t under-aligned");
+
+int
+crypto_hmac_sha256_key_init(crypto_hmac_sha256_key_t *k, const uint8_t *key,
+                            size_t keylen)
+{
+  static const uint8_t empty[1] = { 0 };
+  if (!k || (!key && keylen))
+    return -1;
+  memset(k, 0, sizeof(*k));
+  if (crypto_auth_hmacsha256_init((crypto_auth_hmacsha256_state *)k->opaque,
+                                  key ? key : empty, keylen) != 0) {
+    memwipe(k, sizeof(*k));
+    return -1;
+  }
+  return 0;
+}
+
+int
+crypto_hmac_sha256_keyed(uint8_t out[32], const crypto_hmac_sha256_key_t *k,
+                         const uint8_t *m1, size_t l1,
+                         const uint8_t *m2, size_t l2,
+                         const uint8_t *m3, size_t l3)
+{
+  crypto_auth_hmacsha256_state st;
+  int r = 0;
+  if (!out || !k || (!m1 && l1) || (!m2 && l2) || (!m3 && l3))
+    return -1;
+  memcpy(&st, k->opaque, sizeof(st));
+  if ((l1 && crypto_auth_hmacsha256_update(&st, m1, l1) != 0) ||
+      (l2 && crypto_auth_hmacsha256_update(&st, m2, l2) != 0) ||
+      (l3 && crypto_auth_hmacsha256_update(&st, m3, l3) != 0) ||
+      crypto_auth_hmacsha256_final(&st, out) != 0)
+    r = -1;
+  memwipe(&st, sizeof(st));
+  return r;
+}
+
+void
+crypto_hmac_sha256_key_wipe(crypto_hmac_sha256_key_t *k)
+{
+  if (k)
+    memwipe(k, sizeof(*k));
 }

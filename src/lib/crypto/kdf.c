@@ -28,21 +28,20 @@ crypto_hkdf_sha256_expand(uint8_t *out, size_t outlen,
                           const uint8_t *prk, size_t prklen,
                           const uint8_t *info, size_t infolen)
 {
-  /* T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty; out = T(1) | T(2) ... */
+  /* T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty; out = T(1) | T(2) ...
+   * The PRK's key schedule is done once for all the blocks. */
+  crypto_hmac_sha256_key_t k;
   uint8_t t[HKDF_HASH_LEN];
   if (outlen > HKDF_MAX_OUT || prklen < HKDF_HASH_LEN || (!info && infolen) ||
       (!out && outlen) || infolen > SIZE_MAX - HKDF_HASH_LEN - 1)
     return -1;
-  size_t buflen = HKDF_HASH_LEN + infolen + 1;
-  uint8_t *buf = al_malloc(buflen);
+  if (crypto_hmac_sha256_key_init(&k, prk, prklen) < 0)
+    return -1;
   size_t done = 0, tlen = 0;
   int r = 0;
   for (unsigned i = 1; done < outlen; i++) {
-    memcpy(buf, t, tlen);
-    if (infolen)
-      memcpy(buf + tlen, info, infolen);
-    buf[tlen + infolen] = (uint8_t)i;
-    if (crypto_hmac_sha256(t, prk, prklen, buf, tlen + infolen + 1) < 0) {
+    uint8_t ctr = (uint8_t)i;
+    if (crypto_hmac_sha256_keyed(t, &k, t, tlen, info, infolen, &ctr, 1) < 0) {
       r = -1;
       break;
     }
@@ -51,7 +50,7 @@ crypto_hkdf_sha256_expand(uint8_t *out, size_t outlen,
     memcpy(out + done, t, take);
     done += take;
   }
-  al_free_secret(buf, buflen);
+  crypto_hmac_sha256_key_wipe(&k);
   memwipe(t, sizeof(t));
   if (r < 0 && outlen)
     memwipe(out, outlen);

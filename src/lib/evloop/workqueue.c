@@ -4,9 +4,12 @@
  * drop the oldest request when full, do not run requests that waited too
  * long).  See include/allium/lib/evloop/workqueue.h.
  *
- * One mutex guards both lists and the counters.  A job is in exactly one
- * place: the pending list (PENDING), a worker's hands (RUNNING) or the
- * reply list (REPLY).  Workers block signals so they go to the main thread.
+ * One mutex guards the pending and reply lists and the counters.  A job is
+ * in exactly one place: the pending list (PENDING), a worker's hands
+ * (RUNNING), the reply list (REPLY), or the batch the loop is delivering
+ * (DELIVERING; that list is the loop thread's alone).  The loop takes all
+ * ready replies in one lock round and is woken once per batch; a submit
+ * wakes a worker only when one is idle.  Workers block signals so they go to the main thread.
  */
 #include "allium/lib/evloop/workqueue.h"
 #include "allium/lib/evloop/evloop.h"
@@ -27,8 +30,12 @@
 
 #define WQ_DEFAULT_PENDING 4096
 #define WQ_MAX_THREADS 128
+/* Replies a busy pool collects before it wakes the loop (worker_signal). */
+#define WQ_REPLY_BATCH 8
 
-typedef enum { JOB_PENDING, JOB_RUNNING, JOB_REPLY } job_state_t;
+typedef enum {
+  JOB_PENDING, JOB_RUNNING, JOB_REPLY, JOB_DELIVERING, JOB_REPLYING
+} job_state_t;
 
 struct workqueue_job_t {
   workqueue_job_t *prev, *next;
@@ -52,7 +59,9 @@ struct workqueue_t {
   pthread_cond_t idle_cond;   /* nothing pending or running */
   job_list_t pending;
   job_list_t replies;
+  job_list_t delivering;      /* taken by the loop in one batch; loop only */
   size_t n_running;
+  unsigned n_idle;            /* workers waiting on work_cond */
   bool stopping;
   bool signalled;             /* a wakeup is in the fd, not yet drained */
   workqueue_cfg_t cfg;
@@ -120,14 +129,34 @@ wq_signal(workqueue_t *wq)
   (void)r;     /* EAGAIN: the pipe already holds a wakeup */
 }
 
-/* Lock held: hand j to the loop with status. */
+/* Lock held: queue j's reply with status, without waking the loop. */
 static void
-push_reply(workqueue_t *wq, workqueue_job_t *j, workqueue_status_t status)
+queue_reply(workqueue_t *wq, workqueue_job_t *j, workqueue_status_t status)
 {
   j->state = JOB_REPLY;
   j->status = status;
   list_append(&wq->replies, j);
+}
+
+/* Lock held: hand j to the loop with status, waking it now. */
+static void
+push_reply(workqueue_t *wq, workqueue_job_t *j, workqueue_status_t status)
+{
+  queue_reply(wq, j, status);
   wq_signal(wq);
+}
+
+/* Lock held, on a worker after it queued a reply: wake the loop once per
+ * batch.  While jobs are still waiting the workers are about to produce
+ * more replies, so the loop is woken after WQ_REPLY_BATCH of them (one
+ * wakeup, one pass of sends for the batch); as soon as nothing is waiting
+ * (the normal, unloaded case) it is woken at once, so a reply is never
+ * held back by more than the batch's few jobs. */
+static void
+worker_signal(workqueue_t *wq)
+{
+  if (wq->replies.n >= WQ_REPLY_BATCH || wq->pending.n == 0 || wq->stopping)
+    wq_signal(wq);
 }
 
 /* Lock held. */
@@ -144,15 +173,19 @@ worker_main(void *p)
   workqueue_t *wq = p;
   pthread_mutex_lock(&wq->lock);
   for (;;) {
-    while (!wq->stopping && wq->pending.n == 0)
+    while (!wq->stopping && wq->pending.n == 0) {
+      wq->n_idle++;
       pthread_cond_wait(&wq->work_cond, &wq->lock);
+      wq->n_idle--;
+    }
     if (wq->stopping)
       break;
     workqueue_job_t *j = list_pop(&wq->pending);
     if (wq->cfg.max_wait_msec &&
         evloop_monotonic_msec() - j->queued_at > wq->cfg.max_wait_msec) {
       wq->stats.expired++;
-      push_reply(wq, j, WORKQUEUE_EXPIRED);
+      queue_reply(wq, j, WORKQUEUE_EXPIRED);
+      worker_signal(wq);
       note_idle(wq);
       continue;
     }
@@ -163,7 +196,8 @@ worker_main(void *p)
     pthread_mutex_lock(&wq->lock);
     wq->n_running--;
     wq->stats.done++;
-    push_reply(wq, j, j->cancelled ? WORKQUEUE_CANCELLED : WORKQUEUE_DONE);
+    queue_reply(wq, j, j->cancelled ? WORKQUEUE_CANCELLED : WORKQUEUE_DONE);
+    worker_signal(wq);
     note_idle(wq);
   }
   pthread_mutex_unlock(&wq->lock);
@@ -187,18 +221,32 @@ workqueue_process_replies(workqueue_t *wq)
   size_t done = 0;
   if (!wq)
     return 0;
+  /* Take every ready reply in one critical section: one lock round per
+   * batch, not per reply.  The delivering list belongs to the loop thread
+   * (workers never touch it), so it is walked without the lock; a reply may
+   * still cancel another job of the batch, which workqueue_cancel() then
+   * unlinks from it. */
   pthread_mutex_lock(&wq->lock);
   wq->signalled = false;
   drain_fd(wq);
-  size_t n = wq->replies.n;
+  if (wq->replies.n) {
+    job_list_t *d = &wq->delivering;
+    if (d->tail) {          /* left over from a reply that re-entered us */
+      d->tail->next = wq->replies.head;
+      wq->replies.head->prev = d->tail;
+    } else {
+      d->head = wq->replies.head;
+    }
+    d->tail = wq->replies.tail;
+    d->n += wq->replies.n;
+    for (workqueue_job_t *j = wq->replies.head; j; j = j->next)
+      j->state = JOB_DELIVERING;
+    memset(&wq->replies, 0, sizeof(wq->replies));
+  }
   pthread_mutex_unlock(&wq->lock);
-  /* One at a time, so a reply may cancel or submit other jobs safely. */
-  while (done < n) {
-    pthread_mutex_lock(&wq->lock);
-    workqueue_job_t *j = list_pop(&wq->replies);
-    pthread_mutex_unlock(&wq->lock);
-    if (!j)
-      break;
+  workqueue_job_t *j;
+  while ((j = list_pop(&wq->delivering)) != NULL) {
+    j->state = JOB_REPLYING;   /* its handle is dead from here on */
     j->reply(j->arg, j->status);
     al_free(j);
     done++;
@@ -312,7 +360,8 @@ workqueue_free_(workqueue_t *wq)
   for (unsigned i = 0; i < wq->n_threads; i++)
     pthread_join(wq->threads[i], NULL);
   /* Every thread is gone: deliver what is left, here. */
-  while ((j = list_pop(&wq->replies)) != NULL) {
+  while ((j = list_pop(&wq->delivering)) != NULL ||
+         (j = list_pop(&wq->replies)) != NULL) {
     j->reply(j->arg, j->status);
     al_free(j);
   }
@@ -351,7 +400,10 @@ workqueue_submit(workqueue_t *wq, workqueue_work_fn work,
   wq->stats.submitted++;
   if (wq->pending.n > wq->stats.pending_max)
     wq->stats.pending_max = wq->pending.n;
-  pthread_cond_signal(&wq->work_cond);
+  /* Under a flood every worker is busy and picks the job up when it is
+   * done with its current one: wake one only when one sleeps. */
+  if (wq->n_idle)
+    pthread_cond_signal(&wq->work_cond);
   pthread_mutex_unlock(&wq->lock);
   return j;
 }
@@ -367,14 +419,22 @@ workqueue_cancel(workqueue_t *wq, workqueue_job_t *job)
   case JOB_PENDING:
     list_unlink(&wq->pending, job);
     note_idle(wq);
+    if (wq->pending.n == 0 && wq->replies.n)
+      wq_signal(wq);   /* a held-back batch no worker will complete */
     break;
   case JOB_REPLY:
     list_unlink(&wq->replies, job);
+    break;
+  case JOB_DELIVERING:
+    list_unlink(&wq->delivering, job);
     break;
   case JOB_RUNNING:
     job->cancelled = true;
     r = 1;
     break;
+  case JOB_REPLYING:        /* misuse: its reply is running right now */
+    pthread_mutex_unlock(&wq->lock);
+    return -1;
   }
   wq->stats.cancelled++;
   pthread_mutex_unlock(&wq->lock);

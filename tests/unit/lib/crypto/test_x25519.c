@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/crypto/rand.h"
 #include "allium/lib/crypto/x25519.h"
 #include "helpers/vectors.h"
 
@@ -203,4 +206,98 @@ Test(x25519, small_order_points)
     cr_assert_eq(x25519_scalarmult(out, kp.sec, u), -1, "point %zu", i);
     cr_assert_arr_eq(out, zero, 32);
   }
+}
+
+/* The fixed-base fast path (Edwards table + birational map, x25519.c) must
+ * give exactly the Montgomery ladder's X25519(k, 9) for every scalar: random
+ * ones, unclamped ones (both paths clamp), and edge patterns that exercise
+ * the field reduction of the map. */
+static void
+check_base_matches_ladder(const uint8_t k[32])
+{
+  uint8_t fast[32], ref[32];
+  cr_assert_eq(x25519_public_from_secret_ladder(ref, k), 0);
+  cr_assert_eq(x25519_public_from_secret(fast, k), 0);
+  cr_assert_arr_eq(fast, ref, 32);
+  cr_assert_lt(fast[31], 0x80);   /* canonical: below p, top bit clear */
+}
+
+Test(x25519, fast_base_matches_ladder)
+{
+  uint8_t k[32];
+  for (int i = 0; i < 2000; i++) {
+    crypto_rand(k, sizeof(k));
+    check_base_matches_ladder(k);
+  }
+  for (int b = 0; b < 256; b++) {   /* all-equal bytes: 00.., 01.., ff.. */
+    memset(k, b, sizeof(k));
+    check_base_matches_ladder(k);
+  }
+  for (int bit = 0; bit < 256; bit++) {   /* single bits */
+    memset(k, 0, sizeof(k));
+    k[bit / 8] = (uint8_t)(1u << (bit % 8));
+    check_base_matches_ladder(k);
+  }
+}
+
+Test(x25519, fast_base_keypair_agrees)
+{
+  /* Key pairs made by the fast path agree on DH with each other. */
+  for (int i = 0; i < 64; i++) {
+    x25519_keypair_t a, b;
+    uint8_t s1[32], s2[32];
+    cr_assert_eq(x25519_keypair_generate(&a), 0);
+    cr_assert_eq(x25519_keypair_generate(&b), 0);
+    cr_assert_eq(x25519_scalarmult(s1, a.sec, b.pub), 0);
+    cr_assert_eq(x25519_scalarmult(s2, b.sec, a.pub), 0);
+    cr_assert_arr_eq(s1, s2, 32);
+  }
+}
+
+Test(x25519, null_args)
+{
+  uint8_t k[32] = { 1 }, out[32];
+  cr_assert_lt(x25519_public_from_secret(NULL, k), 0);
+  cr_assert_lt(x25519_public_from_secret(out, NULL), 0);
+  cr_assert_lt(x25519_public_from_secret_ladder(NULL, k), 0);
+  cr_assert_lt(x25519_keypair_generate(NULL), 0);
+}
+
+Test(x25519, keypairs_distinct_across_pool_refills)
+{
+  /* More keys than one pool holds (x25519.c: 16 per refill). */
+  enum { N = 100 };
+  static uint8_t secs[N][32];
+  for (int i = 0; i < N; i++) {
+    x25519_keypair_t kp;
+    cr_assert_eq(x25519_keypair_generate(&kp), 0);
+    memcpy(secs[i], kp.sec, 32);
+    for (int j = 0; j < i; j++)
+      cr_assert(memcmp(secs[i], secs[j], 32) != 0);
+  }
+}
+
+Test(x25519, fork_child_does_not_reuse_parent_pool)
+{
+  x25519_keypair_t a, parent_next, child_next;
+  int fds[2];
+  cr_assert_eq(x25519_keypair_generate(&a), 0);   /* the pool now has keys left */
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    x25519_keypair_t k;
+    if (x25519_keypair_generate(&k) < 0 ||
+        write(fds[1], k.sec, 32) != 32)
+      _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  cr_assert_eq(read(fds[0], child_next.sec, 32), 32);
+  close(fds[0]);
+  int status = 0;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  cr_assert_eq(x25519_keypair_generate(&parent_next), 0);
+  cr_assert(memcmp(parent_next.sec, child_next.sec, 32) != 0);
 }

@@ -281,3 +281,81 @@ Test(workqueue, default_threads_are_cores)
   workqueue_free(wq);
   workqueue_free(wq);   /* NULL now: fine */
 }
+
+/* A reply that cancels a later job of the same delivered batch: that job's
+ * reply must never run, the rest of the batch is delivered in order, and
+ * cancelling the job whose reply is running is refused. */
+typedef struct cancel_ctx_t {
+  workqueue_t *wq;
+  workqueue_job_t *victim;
+  workqueue_job_t *self;
+  int cancel_r, self_r;
+  job_t rec;
+} cancel_ctx_t;
+
+static void
+work_nothing(void *arg)
+{
+  (void)arg;
+}
+
+static void
+reply_cancels(void *arg, workqueue_status_t status)
+{
+  cancel_ctx_t *c = arg;
+  c->cancel_r = workqueue_cancel(c->wq, c->victim);
+  c->self_r = workqueue_cancel(c->wq, c->self);
+  reply_rec(&c->rec, status);
+}
+
+Test(workqueue, reply_cancels_job_of_same_batch)
+{
+  job_t b = { 0 }, d = { 0 };
+  cancel_ctx_t c = { 0 };
+  workqueue_cfg_t cfg = { .n_threads = 1 };
+  workqueue_t *wq = workqueue_new(&cfg);
+  c.wq = wq;
+  c.self = workqueue_submit(wq, work_nothing, reply_cancels, &c);
+  c.victim = workqueue_submit(wq, work_seq, reply_rec, &b);
+  workqueue_submit(wq, work_seq, reply_rec, &d);
+  workqueue_wait_idle(wq);          /* all three replies are ready: one batch */
+  cr_assert_eq(workqueue_process_replies(wq), 2);
+  cr_assert_eq(c.cancel_r, 0);      /* gone before its reply ran */
+  cr_assert_lt(c.self_r, 0);        /* its own reply is running */
+  cr_assert_eq(c.rec.replies, 1);
+  cr_assert_eq(b.replies, 0);
+  cr_assert_eq(d.replies, 1);
+  cr_assert_eq(d.status, WORKQUEUE_DONE);
+  cr_assert_eq(workqueue_process_replies(wq), 0);
+  workqueue_free(wq);
+}
+
+/* A busy pool holds replies back to wake the loop once per batch; when the
+ * loop cancels the last waiting job, the held-back replies must still be
+ * delivered at once (not only when the running job ends). */
+Test(workqueue, held_back_batch_delivered_after_cancel)
+{
+  job_t q = { 0 }, blk = { 0 }, p = { 0 };
+  struct event_base *base = event_base_new();
+  workqueue_cfg_t cfg = { .n_threads = 1, .base = base };
+  workqueue_t *wq = workqueue_new(&cfg);
+  cr_assert_not_null(wq);
+  workqueue_submit(wq, work_seq, reply_rec, &q);
+  workqueue_submit(wq, work_block, reply_rec, &blk);
+  workqueue_job_t *jp = workqueue_submit(wq, work_seq, reply_rec, &p);
+  wait_started(1);                  /* q is done, blk runs, p waits */
+  cr_assert_eq(workqueue_cancel(wq, jp), 0);
+  for (int i = 0; i < 2000 && q.replies == 0; i++) {
+    event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    usleep(1000);
+  }
+  cr_assert_eq(q.replies, 1, "q's reply waited for the blocker");
+  cr_assert_eq(blk.replies, 0);
+  atomic_store(&gate, 1);
+  workqueue_wait_idle(wq);
+  (void)workqueue_process_replies(wq);
+  cr_assert_eq(blk.replies, 1);
+  cr_assert_eq(p.replies, 0);
+  workqueue_free(wq);
+  event_base_free(base);
+}
