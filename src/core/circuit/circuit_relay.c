@@ -703,13 +703,18 @@ circ_relay_next_cell(circ_relay_t *c, circ_cell_t *out)
   int r = relay_queue_pop(&c->cells, out);
   if (r == 1 && c->queued[out->dir & 1])
     c->queued[out->dir & 1]--;
+  else if (r == 0 && c->cells.cap)
+    relay_queue_clear(&c->cells);   /* drained: an idle circuit holds none */
   return r;
 }
 
 int
 circ_relay_next_event(circ_relay_t *c, circ_event_t *out)
 {
-  return relay_queue_pop(&c->events, out);
+  int r = relay_queue_pop(&c->events, out);
+  if (r == 0 && c->events.cap)
+    relay_queue_clear(&c->events);
+  return r;
 }
 
 circ_relay_state_t
