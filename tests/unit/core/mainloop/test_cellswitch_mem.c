@@ -4,7 +4,8 @@
  * per circuit (cs_circ_t, circ_relay_t with its relay crypto, map entries,
  * circuit id set) is measured with mallinfo2() and must stay under 2 KiB;
  * closing the channel frees them all (DESTROY from that side, tor-spec
- * 5.4) and the heap returns to where it was.  glibc only; the byte counts
+ * 5.4), the engine's maps shrink back within a tick and the heap
+ * returns to where it was.  glibc only; the byte counts
  * are skipped under ASan, whose allocator mallinfo2() does not see. */
 #include <criterion/criterion.h>
 
@@ -18,6 +19,7 @@
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/evloop/evloop.h"
 
+#include "core/mainloop/cellswitch_st.h"
 #include "core/mainloop/switch_relay.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -169,6 +171,17 @@ Test(cellswitch_mem, idle_relay_circuits_are_small_and_given_back)
   while (n_circuits(r) > 0 && evloop_monotonic_msec() < end)
     event_base_loop(BASE, EVLOOP_ONCE | EVLOOP_NONBLOCK);
   cr_assert_eq(n_circuits(r), 0);
+  /* Within a tick or two the circuit maps shrink back and the heap is
+   * trimmed (cs_mem_tick). */
+  cellswitch_t *sw = srelay_switch(r);
+  cr_assert_geq(hmap_capacity(sw->circ_by_handle), (size_t)(WARM + N));
+  end = evloop_monotonic_msec() + 5000;
+  cr_assert_geq(sw->mem_peak_circs, (size_t)(WARM + N));
+  while (sw->mem_peak_circs > 0 && evloop_monotonic_msec() < end)
+    event_base_loop(BASE, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  cr_assert_eq(sw->mem_peak_circs, 0, "no memory pass after the flood");
+  cr_assert_leq(hmap_capacity(sw->circ_by_handle), 64);
+  cr_assert_leq(hmap_capacity(sw->circ_by_id), 64);
   size_t gone = heap_in_use();
   cr_log_info("heap: %zu before, %zu with %d circuits, %zu after they closed",
               before, after, N, gone);
