@@ -30,12 +30,6 @@ aes128_ctr_set_hw_allowed(int allowed)
   atomic_store(&aes128_hw_allowed, allowed ? 1 : 0);
 }
 
-static inline void
-ctr_next(aes128_ctr_t *c)
-{
-  if (++c->ctr_lo_ == 0)
-    c->ctr_hi_++;
-}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -83,62 +77,92 @@ ni_key_schedule(aes128_ctr_t *c, const uint8_t key[16])
   memwipe(rk, sizeof(rk));
 }
 
-/* Byte-swap mask: a little-endian 64-bit pair to big-endian bytes. */
+/* The counter block (hi, lo) as 16 big-endian bytes in a register. */
 NI_TARGET static inline __m128i
 ni_counter(uint64_t hi, uint64_t lo)
 {
-  const __m128i bswap = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7,
-                                     8, 9, 10, 11, 12, 13, 14, 15);
-  return _mm_shuffle_epi8(_mm_set_epi64x((long long)hi, (long long)lo),
-                          bswap);
+  return _mm_set_epi64x((long long)__builtin_bswap64(lo),
+                        (long long)__builtin_bswap64(hi));
 }
 
-/* Encrypt n (1..8) consecutive counter blocks into ks[]; advances the
- * counter by n. */
+#define NI_EACH8(stmt) \
+  do { stmt(0); stmt(1); stmt(2); stmt(3); \
+       stmt(4); stmt(5); stmt(6); stmt(7); } while (0)
+
+/* The keystream of the eight counter blocks from c's counter on (the
+ * counter is not advanced), the AES rounds of the eight interleaved so the
+ * AES unit's pipeline stays full. */
 NI_TARGET static inline void
-ni_keystream(aes128_ctr_t *c, __m128i *ks, int n)
+ni_blocks8(const aes128_ctr_t *c, __m128i *b0, __m128i *b1, __m128i *b2,
+           __m128i *b3, __m128i *b4, __m128i *b5, __m128i *b6, __m128i *b7)
 {
   const __m128i *rk = (const __m128i *)c->rk_;
-  __m128i k0 = _mm_load_si128(&rk[0]);
-  for (int j = 0; j < n; j++) {
-    ks[j] = _mm_xor_si128(ni_counter(c->ctr_hi_, c->ctr_lo_), k0);
-    ctr_next(c);
+  uint64_t hi = c->ctr_hi_, lo = c->ctr_lo_;
+  __m128i k = _mm_load_si128(&rk[0]);
+  __m128i x0, x1, x2, x3, x4, x5, x6, x7;
+  if (__builtin_expect(lo <= UINT64_MAX - 7, 1)) {
+#define NI_CTR(j) x##j = _mm_xor_si128(ni_counter(hi, lo + (j)), k)
+    NI_EACH8(NI_CTR);
+#undef NI_CTR
+  } else {                    /* the low half wraps inside these eight */
+#define NI_CTR(j) x##j = _mm_xor_si128(ni_counter(hi, lo), k); \
+    if (++lo == 0) hi++
+    NI_EACH8(NI_CTR);
+#undef NI_CTR
   }
   for (int r = 1; r < 10; r++) {
-    __m128i k = _mm_load_si128(&rk[r]);
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; j++)
-      if (j < n)
-        ks[j] = _mm_aesenc_si128(ks[j], k);
+    k = _mm_load_si128(&rk[r]);
+#define NI_ENC(j) x##j = _mm_aesenc_si128(x##j, k)
+    NI_EACH8(NI_ENC);
+#undef NI_ENC
   }
-  __m128i kl = _mm_load_si128(&rk[10]);
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; j++)
-    if (j < n)
-      ks[j] = _mm_aesenclast_si128(ks[j], kl);
+  k = _mm_load_si128(&rk[10]);
+#define NI_LAST(j) *b##j = _mm_aesenclast_si128(x##j, k)
+  NI_EACH8(NI_LAST);
+#undef NI_LAST
+}
+
+static inline void
+ctr_add(aes128_ctr_t *c, unsigned n)
+{
+  uint64_t lo = c->ctr_lo_ + n;
+  if (lo < c->ctr_lo_)
+    c->ctr_hi_++;
+  c->ctr_lo_ = lo;
 }
 
 NI_TARGET static void
 ni_crypt(aes128_ctr_t *c, uint8_t *buf, size_t len)
 {
   __m128i ks[8];
-  while (len >= 16) {
-    size_t blocks = len / 16;
-    int n = blocks >= 8 ? 8 : (int)blocks;
-    ni_keystream(c, ks, n);
-    for (int j = 0; j < n; j++) {
-      __m128i *p = (__m128i *)(buf + 16 * j);
-      _mm_storeu_si128(p, _mm_xor_si128(_mm_loadu_si128(p), ks[j]));
-    }
-    buf += 16 * (size_t)n;
-    len -= 16 * (size_t)n;
+  for (; len >= 128; buf += 128, len -= 128) {
+    __m128i b0, b1, b2, b3, b4, b5, b6, b7;
+    ni_blocks8(c, &b0, &b1, &b2, &b3, &b4, &b5, &b6, &b7);
+    ctr_add(c, 8);
+#define NI_XOR(j) _mm_storeu_si128((__m128i *)(buf + 16 * (j)), \
+    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(buf + 16 * (j))), b##j))
+    NI_EACH8(NI_XOR);
+#undef NI_XOR
   }
-  if (len > 0) {
-    ni_keystream(c, ks, 1);
-    _mm_storeu_si128((__m128i *)c->ks_, ks[0]);
-    for (size_t i = 0; i < len; i++)
+  if (len == 0)
+    return;
+  /* 1..127 bytes: eight blocks computed, only those used are counted (the
+   * rest is computed again next time: no keystream is ever used twice). */
+  ni_blocks8(c, &ks[0], &ks[1], &ks[2], &ks[3], &ks[4], &ks[5], &ks[6],
+             &ks[7]);
+  size_t full = len / 16, tail = len % 16;
+  for (size_t j = 0; j < full; j++)
+    _mm_storeu_si128((__m128i *)(buf + 16 * j),
+                     _mm_xor_si128(_mm_loadu_si128(
+                                     (const __m128i *)(buf + 16 * j)), ks[j]));
+  ctr_add(c, (unsigned)full);
+  if (tail) {
+    _mm_storeu_si128((__m128i *)c->ks_, ks[full]);
+    buf += 16 * full;
+    for (size_t i = 0; i < tail; i++)
       buf[i] ^= c->ks_[i];
-    c->ks_used_ = (uint8_t)len;
+    c->ks_used_ = (uint8_t)tail;
+    ctr_add(c, 1);
   }
   memwipe(ks, sizeof(ks));
 }
