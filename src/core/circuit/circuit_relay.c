@@ -18,12 +18,14 @@
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
+#include <pthread.h>
 #include <string.h>
 
 struct circ_relay_t {
   circ_relay_state_t state;
   relay_crypto_t *crypto;
-  relay_flow_t flow;
+  relay_flow_t *flow;        /* allocated when first needed: only a circuit
+                              * with messages for this hop uses windows */
   unsigned early_seen;
   uint16_t htype;
   bool cc_requested;
@@ -37,6 +39,27 @@ struct circ_relay_t {
 
 static void relay_close(circ_relay_t *c, uint8_t reason, int from_dir,
                         const char *what);
+
+/* The circuit-level windows, created on first use.  Most relay circuits
+ * only pass cells on and never need them (360 bytes each). */
+static relay_flow_t *
+flow_get(circ_relay_t *c)
+{
+  if (!c->flow) {
+    c->flow = al_malloc(sizeof(*c->flow));
+    relay_flow_init_circuit(c->flow);
+  }
+  return c->flow;
+}
+
+static relay_flow_t flow_initial;
+static pthread_once_t flow_initial_once = PTHREAD_ONCE_INIT;
+
+static void
+flow_initial_init(void)
+{
+  relay_flow_init_circuit(&flow_initial);
+}
 
 static void
 push_cell_nocap(circ_relay_t *c, int dir, uint8_t command,
@@ -168,7 +191,6 @@ circ_relay_new_answered(const onion_answer_t *ans)
     al_free(c);
     return NULL;
   }
-  relay_flow_init_circuit(&c->flow);
   relay_queue_init(&c->cells, sizeof(circ_cell_t));
   relay_queue_init(&c->events, sizeof(circ_event_t));
   c->queue_cap = CIRC_RELAY_QUEUE_CAP_DEFAULT;
@@ -218,7 +240,10 @@ circ_relay_free_(circ_relay_t *c)
     return;
   relay_crypto_free(c->crypto);
   relay_streams_free(c->streams);
-  relay_flow_clear(&c->flow);
+  if (c->flow) {
+    relay_flow_clear(c->flow);
+    al_free(c->flow);
+  }
   relay_queue_clear(&c->cells);
   relay_queue_clear(&c->events);
   memwipe(c, sizeof(*c));
@@ -237,7 +262,7 @@ circ_relay_send(circ_relay_t *c, uint8_t command, uint16_t stream_id,
     return CIRC_ERR_STATE;
   if (body_len > RELAY_BODY_MAX || (body_len && !body))
     return CIRC_ERR_ARG;
-  if (command == RELAY_DATA && !relay_flow_can_package(&c->flow))
+  if (command == RELAY_DATA && !relay_flow_can_package(flow_get(c)))
     return CIRC_ERR_WINDOW;
   memset(&h, 0, sizeof(h));
   h.command = command;
@@ -248,7 +273,7 @@ circ_relay_send(circ_relay_t *c, uint8_t command, uint16_t stream_id,
   if (command == RELAY_DATA) {
     uint8_t d[RELAY_SENDME_DIGEST_LEN];
     relay_crypto_digest_peek(c->crypto, 1, d, sizeof(d));
-    (void)relay_flow_note_packaged(&c->flow, d);
+    (void)relay_flow_note_packaged(flow_get(c), d);
     memwipe(d, sizeof(d));
   }
   push_cell(c, CIRC_DIR_PREV, CELL_RELAY, buf, sizeof(buf));
@@ -382,7 +407,7 @@ relay_handle_data(circ_relay_t *c, const relay_header_t *h,
     protocol_error(c, "DATA on stream 0");
     return;
   }
-  int w = relay_flow_note_delivered(&c->flow);
+  int w = relay_flow_note_delivered(flow_get(c));
   if (w < 0) {
     protocol_error(c, "circuit deliver window exceeded");
     return;
@@ -414,7 +439,7 @@ relay_handle_sendme(circ_relay_t *c, const relay_header_t *h,
     protocol_error(c, "malformed SENDME");
     return;
   }
-  int r = relay_flow_handle_sendme(&c->flow, &s);
+  int r = relay_flow_handle_sendme(flow_get(c), &s);
   memwipe(&s, sizeof(s));
   if (r < 0) {
     protocol_error(c, r == RELAY_FLOW_ERR_OVERFLOW
@@ -670,14 +695,14 @@ static bool
 stream_can_package_cb(void *ctx)
 {
   circ_relay_t *c = ctx;
-  return c->state != CIRC_RELAY_CLOSED && relay_flow_can_package(&c->flow);
+  return c->state != CIRC_RELAY_CLOSED && relay_flow_can_package(flow_get(c));
 }
 
 static size_t
 stream_max_data_cb(void *ctx)
 {
   circ_relay_t *c = ctx;
-  return relay_flow_max_data_len(&c->flow);
+  return relay_flow_max_data_len(flow_get(c));
 }
 
 relay_streams_t *
@@ -703,13 +728,18 @@ circ_relay_next_cell(circ_relay_t *c, circ_cell_t *out)
   int r = relay_queue_pop(&c->cells, out);
   if (r == 1 && c->queued[out->dir & 1])
     c->queued[out->dir & 1]--;
+  else if (r == 0 && c->cells.cap)
+    relay_queue_clear(&c->cells);   /* drained: an idle circuit holds none */
   return r;
 }
 
 int
 circ_relay_next_event(circ_relay_t *c, circ_event_t *out)
 {
-  return relay_queue_pop(&c->events, out);
+  int r = relay_queue_pop(&c->events, out);
+  if (r == 0 && c->events.cap)
+    relay_queue_clear(&c->events);
+  return r;
 }
 
 circ_relay_state_t
@@ -727,7 +757,10 @@ circ_relay_early_seen(const circ_relay_t *c)
 const relay_flow_t *
 circ_relay_flow(const circ_relay_t *c)
 {
-  return &c->flow;
+  if (c->flow)
+    return c->flow;
+  pthread_once(&flow_initial_once, flow_initial_init);
+  return &flow_initial;   /* nothing sent or delivered yet */
 }
 
 uint16_t

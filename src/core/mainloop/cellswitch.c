@@ -30,6 +30,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
   (void)what;
   cs_check_pauses(sw, evloop_monotonic_msec());
   cs_stream_tick(sw, evloop_monotonic_msec());
+  cs_mem_tick(sw);
 }
 
 static void

@@ -245,6 +245,8 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
   dlist_init(&c->wait_node);
   end_attach(&c->prev, chan, cell->circ_id);
   hmap_put_u64(sw->circ_by_handle, c->handle, c);
+  if (hmap_count(sw->circ_by_handle) > sw->mem_peak_circs)
+    sw->mem_peak_circs = hmap_count(sw->circ_by_handle);   /* cs_mem_tick */
   if (sw->cfg.hooks.answer_create) {
     if (sw->cfg.hooks.answer_create(sw->cfg.hooks.arg, sw, c->handle,
                                     cell->command, cell->payload) < 0) {

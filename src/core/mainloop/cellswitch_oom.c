@@ -2,11 +2,17 @@
  * MaxMemInQueues: when queued data passes the limit, close the circuits
  * holding the oldest queued data first until at least 10% of the limit is
  * free again).  Every queued cell is counted in core/relay/relay_mem;
- * this is the pass that frees them.  No torspec section.
+ * this is the pass that frees them.  Also gives memory back to the system
+ * once many circuits are gone (after a CREATE2 flood whose channels
+ * closed): the circuit maps are shrunk and the C library trims its heaps.
+ * No torspec section.
  * See include/allium/core/mainloop/cellswitch.h. */
 #define LOG_MODULE "cellswitch"
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <event2/event.h>
 
@@ -100,4 +106,34 @@ cellswitch_watch_memory(cellswitch_t *sw)
     return -1;
   relay_mem_set_oom_cb(on_over_limit, sw);
   return 0;
+}
+
+/** Give memory back when the circuit count fell by at least this many ... */
+#define CS_TRIM_MIN_DROP 1024
+/** ... and to at most half of its peak since the last time. */
+#define CS_TRIM_FRACTION 2
+
+void
+cs_mem_tick(cellswitch_t *sw)
+{
+  size_t now = hmap_count(sw->circ_by_handle);
+  if (now > sw->mem_peak_circs)
+    sw->mem_peak_circs = now;
+  if (sw->mem_peak_circs < now + CS_TRIM_MIN_DROP ||
+      now > sw->mem_peak_circs / CS_TRIM_FRACTION)
+    return;
+  size_t freed = hmap_compact(sw->circ_by_handle) +
+                 hmap_compact(sw->circ_by_id);
+  cs_pool_trim(sw, 0);
+  int trimmed = 0;
+#if defined(__GLIBC__)
+  /* Freed circuits leave free chunks all over the heap (and in the worker
+   * threads' arenas); return their pages to the system. */
+  trimmed = malloc_trim(0);
+#endif
+  log_info("%zu relay circuits went away (%zu left): circuit maps shrunk "
+           "by %zu bytes; %s.", sw->mem_peak_circs - now, now, freed,
+           trimmed ? "heap pages returned to the system"
+                   : "no heap pages to return");
+  sw->mem_peak_circs = now;
 }

@@ -112,6 +112,7 @@ struct cellswitch_t {
   bool freeing;
   onion_workers_t *workers;    /**< CREATE answered off the loop (borrowed) */
   size_t dir_held;         /**< bytes held by directory streams */
+  size_t mem_peak_circs;   /**< most circuits since memory was last given back */
   dlist_t dir_circs;       /**< circuits with directory streams */
 };
 
@@ -134,6 +135,10 @@ void cs_chan_drained(channel_t *ch, void *arg);
 void cs_end_unpause(cs_end_t *end);
 /** Resume reading on channels paused for longer than the limit. */
 void cs_check_pauses(cellswitch_t *sw, uint64_t now);
+
+/* ---- cellswitch_oom.c ---- */
+/** Every second: after many circuits went away, give their memory back. */
+void cs_mem_tick(cellswitch_t *sw);
 
 /* ---- cellswitch_circ.c: circuits ---- */
 static inline uint64_t cs_key(const cs_chan_t *chan, uint32_t id)

@@ -126,13 +126,15 @@ find_slot(const hmap_t *m, const void *key, uint64_t h)
   }
 }
 
+/* Move every entry into a new table of cap slots (a power of two that
+ * holds them all). */
 static void
-grow(hmap_t *m)
+rehash(hmap_t *m, size_t cap)
 {
   hmap_slot_t *old = m->slots;
   uint8_t *oldkeys = m->keys;
   size_t oldcap = m->cap;
-  alloc_table(m, oldcap * 2);
+  alloc_table(m, cap);
   for (size_t i = 0; i < oldcap; i++) {
     if (!old[i].hash)
       continue;
@@ -143,6 +145,27 @@ grow(hmap_t *m)
   }
   al_free(old);
   al_free(oldkeys);
+}
+
+static void
+grow(hmap_t *m)
+{
+  rehash(m, m->cap * 2);
+}
+
+size_t
+hmap_compact(hmap_t *m)
+{
+  size_t cap = m->cap;
+  /* Halve while the result stays at most a quarter full, so the next
+   * growth is far away. */
+  while (cap / 2 >= HMAP_MIN_CAP && m->count * 4 <= cap / 2)
+    cap /= 2;
+  if (cap == m->cap)
+    return 0;
+  size_t freed = (m->cap - cap) * (sizeof(*m->slots) + m->key_len);
+  rehash(m, cap);
+  return freed;
 }
 
 void *

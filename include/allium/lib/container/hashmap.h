@@ -41,6 +41,11 @@ void *hmap_remove(hmap_t *m, const void *key);
 size_t hmap_count(const hmap_t *m);
 /** Slots allocated (for tests and memory accounting). */
 size_t hmap_capacity(const hmap_t *m);
+/** Give memory back after many removals: shrink the table while it would
+ * stay at most a quarter full (never below the minimum).  Returns the bytes
+ * freed (0: nothing to do).  Invalidates hmap_iter() positions: never call
+ * it during a walk. */
+size_t hmap_compact(hmap_t *m);
 
 /** Walk the map: start with *pos = 0; each call returns 1 and fills
  * *key_out (borrowed, valid until the next change) and *val_out, or 0 at

@@ -50,6 +50,24 @@ void digest_ctx_assign(digest_ctx_t *dst, const digest_ctx_t *src);
 void digest_ctx_free_(digest_ctx_t *ctx);
 #define digest_ctx_free(p) do { digest_ctx_free_(p); (p) = NULL; } while (0)
 
+/** A running SHA-1 as a fixed-size value the caller embeds in its own
+ * struct (96 bytes, no allocation; OpenSSL's SHA-1 block function does the
+ * work).  Copy it by plain assignment.  The relay-cell digest of tor-spec
+ * 6.1 uses it for every hop of every circuit, so it must stay small. */
+typedef struct digest_sha1_run_t {
+  uint64_t opaque_[12];
+} digest_sha1_run_t;
+
+/** Start an empty SHA-1. */
+void digest_sha1_run_init(digest_sha1_run_t *d);
+void digest_sha1_run_add(digest_sha1_run_t *d, const void *m, size_t n);
+/** The first outlen (<= 20) bytes of the SHA-1 of everything added so far;
+ * d is unchanged. */
+void digest_sha1_run_peek(const digest_sha1_run_t *d, uint8_t *out,
+                          size_t outlen);
+/** Wipe d. */
+void digest_sha1_run_clear(digest_sha1_run_t *d);
+
 typedef struct xof_ctx_t xof_ctx_t;
 /** New SHAKE-256 context; caller frees with xof_ctx_free(). */
 xof_ctx_t *xof_ctx_new(void);

@@ -127,6 +127,37 @@ Test(hashmap, grows_and_empties)
   hmap_free(m);
 }
 
+Test(hashmap, compact_shrinks_and_keeps_entries)
+{
+  hmap_t *m = hmap_new(8);
+  static int vals[20000];
+  for (uint64_t i = 0; i < 20000; i++)
+    cr_assert_eq(hmap_put_u64(m, i, &vals[i]), 0);
+  size_t big = hmap_capacity(m);
+  cr_assert_eq(hmap_compact(m), 0, "a full table is not shrunk");
+  cr_assert_eq(hmap_capacity(m), big);
+  for (uint64_t i = 0; i < 20000; i++)
+    if (i % 100 != 7)
+      cr_assert_eq(hmap_remove_u64(m, i), &vals[i]);
+  cr_assert_eq(hmap_count(m), 200);
+  cr_assert_gt(hmap_compact(m), 0);
+  size_t small = hmap_capacity(m);
+  cr_assert_leq(small, big / 32);
+  cr_assert_geq(small, 200 * 4, "at most a quarter full: %zu", small);
+  cr_assert_eq(small & (small - 1), 0, "a power of two");
+  for (uint64_t i = 0; i < 20000; i++)
+    cr_assert_eq(hmap_get_u64(m, i), i % 100 == 7 ? &vals[i] : NULL);
+  cr_assert_eq(hmap_compact(m), 0, "idempotent");
+  /* Emptied: down to the minimum, and still usable. */
+  for (uint64_t i = 7; i < 20000; i += 100)
+    cr_assert_eq(hmap_remove_u64(m, i), &vals[i]);
+  hmap_compact(m);
+  cr_assert_eq(hmap_capacity(m), 16);
+  cr_assert_eq(hmap_put_u64(m, 5, &vals[5]), 0);
+  cr_assert_eq(hmap_get_u64(m, 5), &vals[5]);
+  hmap_free(m);
+}
+
 TestSuite(dlist);
 
 typedef struct item_t {
