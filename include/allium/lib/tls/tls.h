@@ -83,6 +83,11 @@ void tls_conn_free_(tls_conn_t *c);
 
 /** Attach a (non-blocking) socket.  The fd stays the caller's. 0 or -1. */
 int tls_conn_set_fd(tls_conn_t *c, int fd);
+/** Bytes OpenSSL reads from the socket at most in one go (read-ahead). */
+#define TLS_READ_BUFFER_LEN (64 * 1024)
+/** 1 if the session holds read bytes (records or plaintext) that the
+ * socket no longer shows as readable. */
+int tls_conn_pending(const tls_conn_t *c);
 /** Step the handshake: TLS_OK when done, TLS_WANT_*, or an error. */
 int tls_conn_handshake(tls_conn_t *c);
 /** Read up to len bytes; *n gets the count.  TLS_OK (with *n > 0),
