@@ -243,6 +243,8 @@ io_write(channel_t *ch)
   }
   if (ch->state == CHANNEL_STATE_CLOSED)
     return;
+  if (wrote)
+    ch->last_out = evloop_monotonic_msec();
   if (ch->out_head == ch->out_len) {
     ch->out_head = ch->out_len = 0;
     if (!ch->read_wants_write)

@@ -393,6 +393,25 @@ int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
   return 0;
 }
 
+uint8_t *channel_fixed_reserve(channel_t *ch)
+{
+  if (!ch || ch->state != CHANNEL_STATE_OPEN ||
+      ch->peer.linkproto < CELL_LINKPROTO_MIN)
+    return NULL;
+  return channel_io_reserve(ch, 5 + CELL_PAYLOAD_LEN) + 5;
+}
+
+void channel_fixed_commit(channel_t *ch, uint32_t circ_id, uint8_t command)
+{
+  uint8_t *p = ch->out + ch->out_len;
+  p[0] = (uint8_t)(circ_id >> 24);
+  p[1] = (uint8_t)(circ_id >> 16);
+  p[2] = (uint8_t)(circ_id >> 8);
+  p[3] = (uint8_t)circ_id;
+  p[4] = command;
+  channel_io_commit(ch, 5 + CELL_PAYLOAD_LEN);
+}
+
 void channel_reserve_output(channel_t *ch, size_t bytes)
 {
   if (ch && ch->state == CHANNEL_STATE_OPEN)
