@@ -396,7 +396,9 @@ channel_io_start(channel_t *ch, int fd, const struct sockaddr *connect_to,
   if (!connect_to) {
     if (tls_conn_set_fd(ch->tls, fd) < 0)
       goto fail;
-    io_handshake(ch);    /* sends nothing yet as a server: fine */
+    /* Bytes may be there already; look from the loop, so that no callback
+     * runs inside channel_accept(). */
+    event_active(ch->rev, EV_READ, 0);
     return 0;
   }
   ch->tcp_connecting = 1;

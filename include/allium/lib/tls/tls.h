@@ -20,8 +20,9 @@
  *
  * A tls_conn_t is one TLS session.  Drive it yourself over a non-blocking
  * socket (tls_conn_set_fd + handshake/read/write, which return
- * TLS_WANT_READ / TLS_WANT_WRITE), or hand its SSL object to libevent's
- * bufferevent_openssl with tls_conn_ssl_ref().
+ * TLS_WANT_READ / TLS_WANT_WRITE; sessions read ahead, see
+ * tls_conn_pending()), as core/channel does, or hand its SSL object to
+ * libevent's bufferevent_openssl with tls_conn_ssl_ref().
  */
 #ifndef ALLIUM_LIB_TLS_TLS_H
 #define ALLIUM_LIB_TLS_TLS_H
