@@ -37,8 +37,6 @@
 #define CHANNEL_IN_MAX (128 * 1024)
 /** Plaintext handed to one SSL_write: one full TLS record. */
 #define CHANNEL_RECORD_MAX 16384
-/** Output buffer kept after it drained; bigger ones are freed. */
-#define CHANNEL_OUT_KEEP (64 * 1024)
 /** Plaintext read from one channel per wakeup before others get a turn. */
 #define CHANNEL_READ_BUDGET (256 * 1024)
 
@@ -123,20 +121,25 @@ channel_io_commit(channel_t *ch, size_t n)
     io_schedule_flush(ch);
 }
 
-/** Free buffers that grew under load once they are empty (from the tick). */
+/** Free the buffers of a channel that holds nothing right now (from the
+ * once-a-second tick): an idle channel then costs no buffer memory, and
+ * a busy one allocates them again at most about once a second. */
 void
 channel_io_trim(channel_t *ch)
 {
-  if (ch->out_head == ch->out_len && ch->out_cap > CHANNEL_OUT_KEEP) {
+  if (ch->out_head == ch->out_len) {
     al_free(ch->out);
     ch->out = NULL;
     ch->out_cap = ch->out_head = ch->out_len = 0;
   }
-  if (ch->in_len == 0 && ch->in_cap > CHANNEL_IN_FIRST) {
+  if (ch->in_len == 0) {
     al_free(ch->in);
     ch->in = NULL;
     ch->in_cap = 0;
   }
+  if (ch->tls_up && ch->in == NULL && ch->out == NULL &&
+      ch->state != CHANNEL_STATE_CLOSED)
+    (void)tls_conn_release_buffers(ch->tls);
 }
 
 /* Room to read into: grow when the buffer is full of one unfinished cell. */

@@ -368,6 +368,11 @@ int tls_conn_pending(const tls_conn_t *c)
   return SSL_has_pending(c->ssl);
 }
 
+int tls_conn_release_buffers(tls_conn_t *c)
+{
+  return SSL_free_buffers(c->ssl) == 1 ? 0 : -1;
+}
+
 struct ssl_st *tls_conn_ssl_ref(tls_conn_t *c)
 {
   if (SSL_up_ref(c->ssl) != 1)

@@ -89,6 +89,10 @@ int tls_conn_set_fd(tls_conn_t *c, int fd);
 /** 1 if the session holds read bytes (records or plaintext) that the
  * socket no longer shows as readable. */
 int tls_conn_pending(const tls_conn_t *c);
+/** Free the session's record buffers while it holds nothing (an idle
+ * connection; they come back on the next read or write).  0, or -1 if
+ * they are in use (nothing is freed then). */
+int tls_conn_release_buffers(tls_conn_t *c);
 /** Step the handshake: TLS_OK when done, TLS_WANT_*, or an error. */
 int tls_conn_handshake(tls_conn_t *c);
 /** Read up to len bytes; *n gets the count.  TLS_OK (with *n > 0),
