@@ -1,7 +1,9 @@
 /* channel_tls.c -- a channel over one TLS connection (tor-spec.txt section
- * 2 "Connections", 3 cell framing, 4 link handshake), driven by libevent's
- * bufferevent_openssl.  The handshake logic lives in link_handshake.c; this
- * file only moves bytes, times things out and delivers cells. */
+ * 2 "Connections", 3 cell framing, 4 link handshake).  The handshake logic
+ * lives in link_handshake.c, the socket and TLS records in channel_io.c;
+ * this file runs the channel's life cycle, times things out and frames
+ * and delivers cells (decoded in place from the input buffer, encoded
+ * straight into the output buffer). */
 #include "allium/core/channel/channel.h"
 
 #include <errno.h>
@@ -11,9 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "allium/core/channel/link_auth.h"
@@ -22,32 +21,7 @@
 #define LOG_MODULE "channel"
 #include "allium/lib/log/log.h"
 
-#define CHANNEL_CREDS_BUFS 7
-
-struct channel_t {
-  struct event_base *base;
-  struct bufferevent *bev;
-  struct event *tick;
-  tls_conn_t *tls;
-  link_handshake_t *hs;
-  link_config_t cfg;
-  link_creds_t creds;             /* our relay certs: owned copies */
-  uint8_t *creds_buf[CHANNEL_CREDS_BUFS];
-  ed25519_keypair_t auth_key;     /* initiating relay: type 6 key copy */
-  uint8_t exp_rsa[DIGEST_SHA1_LEN];
-  ed25519_public_key_t exp_ed;
-  channel_state_t state;
-  int initiator;
-  channel_callbacks_t cbs;
-  link_peer_t peer;
-  circid_set_t *circids;
-  const char *error;
-  uint64_t t_start, t_tls, t_open, last_in, last_out;
-  uint32_t idle_msec, keepalive_msec;
-  /* Back-pressure hooks (channel_set_output_low_water, channel_set_reading) */
-  void (*on_drained)(channel_t *ch, void *arg);
-  int read_paused;
-};
+#include "channel_st.h"
 
 const char *channel_close_reason_name(int reason)
 {
@@ -65,11 +39,7 @@ void channel_close(channel_t *ch, int reason)
   if (!ch || ch->state == CHANNEL_STATE_CLOSED)
     return;
   ch->state = CHANNEL_STATE_CLOSED;
-  if (ch->bev) {
-    bufferevent_disable(ch->bev, EV_READ | EV_WRITE);
-    bufferevent_free(ch->bev);     /* drops its SSL reference, closes fd */
-    ch->bev = NULL;
-  }
+  channel_io_close(ch);
   if (ch->tick) {
     event_free(ch->tick);
     ch->tick = NULL;
@@ -84,8 +54,7 @@ void channel_free_(channel_t *ch)
 {
   if (!ch)
     return;
-  if (ch->bev)
-    bufferevent_free(ch->bev);
+  channel_io_free(ch);
   if (ch->tick)
     event_free(ch->tick);
   tls_conn_free(ch->tls);
@@ -103,7 +72,8 @@ static void flush_handshake(channel_t *ch)
   size_t n;
   const uint8_t *out = link_handshake_output(ch->hs, &n);
   if (n) {
-    bufferevent_write(ch->bev, out, n);
+    memcpy(channel_io_reserve(ch, n), out, n);
+    channel_io_commit(ch, n);
     link_handshake_output_drain(ch->hs, n);
     ch->last_out = evloop_monotonic_msec();
   }
@@ -122,74 +92,62 @@ static void become_open(channel_t *ch)
     ch->cbs.on_open(ch, ch->cbs.arg);
 }
 
-/** Feed the link handshake from the input buffer. */
-static void read_handshake(channel_t *ch, struct evbuffer *in)
+/** Feed the link handshake; bytes used. */
+static size_t read_handshake(channel_t *ch, const uint8_t *data, size_t len)
 {
-  size_t len = evbuffer_get_length(in), used = 0;
-  const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)len);
+  size_t used = 0;
   int r = link_handshake_feed(ch->hs, data, len, &used);
-  evbuffer_drain(in, used);
   if (r < 0) {
     link_handshake_error(ch->hs, &ch->error);
     channel_close(ch, CHANNEL_CLOSE_HANDSHAKE_FAILED);
-    return;
+    return used;
   }
   flush_handshake(ch);
   if (link_handshake_state(ch->hs) == LINK_HS_DONE)
     become_open(ch);
+  return used;
 }
 
-/** Deliver whole cells from the input buffer. */
-static void read_cells(channel_t *ch, struct evbuffer *in)
+/** Deliver the whole cells in data (decoded in place: on_cell sees a view
+ * of the input buffer); bytes used. */
+static size_t read_cells(channel_t *ch, const uint8_t *data, size_t len)
 {
-  while (ch->state == CHANNEL_STATE_OPEN && !ch->read_paused) {
-    size_t len = evbuffer_get_length(in), hlen = 0, used = 0;
-    size_t hdr = len < CELL_VAR_HEADER_MAX ? len : CELL_VAR_HEADER_MAX;
+  size_t off = 0;
+  while (ch->state == CHANNEL_STATE_OPEN && !ch->read_paused && off < len) {
+    size_t avail = len - off, hlen = 0, used = 0;
+    size_t hdr = avail < CELL_VAR_HEADER_MAX ? avail : CELL_VAR_HEADER_MAX;
     cell_header_t h;
     cell_t c;
-    if (len == 0)
-      return;
-    const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)hdr);
-    int r = cell_header_decode(&h, p, hdr, ch->peer.linkproto, &hlen);
+    int r = cell_header_decode(&h, data + off, hdr, ch->peer.linkproto,
+                               &hlen);
     if (r == CELL_ERR_TRUNCATED)
-      return;
-    size_t total = hlen + h.payload_len;
-    if (r == 0 && len < total)
-      return;
-    if (r < 0 || !(p = evbuffer_pullup(in, (ev_ssize_t)total)) ||
-        cell_decode(&c, p, total, ch->peer.linkproto, &used) < 0) {
+      break;
+    if (r == 0 && avail < hlen + h.payload_len)
+      break;
+    if (r < 0 || cell_decode(&c, data + off, hlen + h.payload_len,
+                             ch->peer.linkproto, &used) < 0) {
       ch->error = "malformed cell";
       channel_close(ch, CHANNEL_CLOSE_PROTOCOL);
-      return;
+      break;
     }
-    ch->last_in = evloop_monotonic_msec();
+    off += used;
     if (c.command != CELL_PADDING && c.command != CELL_VPADDING &&
         ch->cbs.on_cell)
       ch->cbs.on_cell(ch, &c, ch->cbs.arg);
-    if (ch->state == CHANNEL_STATE_OPEN)
-      evbuffer_drain(in, used);
   }
+  if (off)
+    ch->last_in = evloop_monotonic_msec();
+  return off;
 }
 
-/* The output buffer fell to the low-water mark (channel_set_output_low_water). */
-static void on_write(struct bufferevent *bev, void *arg)
+size_t channel_consume_input(channel_t *ch)
 {
-  channel_t *ch = arg;
-  (void)bev;
-  if (ch->state == CHANNEL_STATE_OPEN && ch->on_drained)
-    ch->on_drained(ch, ch->cbs.arg);
-}
-
-static void on_read(struct bufferevent *bev, void *arg)
-{
-  channel_t *ch = arg;
-  if (!bev)
-    return;
-  struct evbuffer *in = bufferevent_get_input(bev);
+  size_t used = 0;
   if (ch->state == CHANNEL_STATE_HANDSHAKING)
-    read_handshake(ch, in);
+    used = read_handshake(ch, ch->in, ch->in_len);
   if (ch->state == CHANNEL_STATE_OPEN)
-    read_cells(ch, in);
+    used += read_cells(ch, ch->in + used, ch->in_len - used);
+  return used;
 }
 
 /** The RFC 5705 exporter for AUTHENTICATE (tor-spec 4.4.2). */
@@ -202,8 +160,8 @@ static int export_auth3(void *arg, uint8_t *out, size_t outlen,
                                          ctxlen);
 }
 
-/** TLS is up: start the link handshake. */
-static void tls_done(channel_t *ch)
+/** TLS is up: start the link handshake (from channel_io.c). */
+void channel_tls_up(channel_t *ch)
 {
   uint8_t *der = NULL;
   size_t len = 0;
@@ -233,45 +191,6 @@ static void tls_done(channel_t *ch)
   }
   ch->state = CHANNEL_STATE_HANDSHAKING;
   flush_handshake(ch);
-  on_read(ch->bev, ch);   /* data may already be buffered */
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-  channel_t *ch = arg;
-  if (what & BEV_EVENT_CONNECTED) {
-    if (ch->state == CHANNEL_STATE_CONNECTING)
-      tls_done(ch);
-    return;
-  }
-  if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-    return;
-  int sockerr = EVUTIL_SOCKET_ERROR();
-  unsigned long sslerr = 0, e;
-  while ((e = bufferevent_get_openssl_error(bev)) != 0)
-    sslerr = e;
-  int reason;
-  if (ch->state == CHANNEL_STATE_CONNECTING &&
-      (sockerr == ECONNREFUSED || sockerr == ETIMEDOUT ||
-       sockerr == ENETUNREACH || sockerr == EHOSTUNREACH))
-    reason = CHANNEL_CLOSE_CONNECT_FAILED;
-  else if (what & BEV_EVENT_EOF)
-    reason = ch->state == CHANNEL_STATE_CONNECTING ? CHANNEL_CLOSE_TLS_ERROR
-                                                   : CHANNEL_CLOSE_EOF;
-  else if (sslerr)
-    reason = CHANNEL_CLOSE_TLS_ERROR;
-  else if (sockerr == 0 || sockerr == ECONNRESET)
-    reason = ch->state == CHANNEL_STATE_CONNECTING ? CHANNEL_CLOSE_TLS_ERROR
-                                                   : CHANNEL_CLOSE_EOF;
-  else
-    reason = CHANNEL_CLOSE_IO_ERROR;
-  if (!ch->error && reason == CHANNEL_CLOSE_CONNECT_FAILED)
-    ch->error = "connection refused or unreachable";
-  else if (!ch->error && reason == CHANNEL_CLOSE_TLS_ERROR)
-    ch->error = "TLS handshake or record error";
-  log_info_rl(60, "channel event 0x%x, socket error %d, TLS error %lu", what,
-              sockerr, sslerr);
-  channel_close(ch, reason);
 }
 
 /** Once a second: handshake timeout, idle timeout, keepalive. */
@@ -281,6 +200,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
   uint64_t now = evloop_monotonic_msec();
   (void)fd;
   (void)what;
+  channel_io_trim(ch);
   if (ch->state != CHANNEL_STATE_OPEN) {
     if (now - ch->t_start > CHANNEL_HANDSHAKE_TIMEOUT_MSEC) {
       ch->error = "handshake timed out";
@@ -301,15 +221,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
   }
 }
 
-/** Cells are small and latency-bound: no Nagle delays. */
-static void set_nodelay(channel_t *ch)
-{
-  evutil_socket_t fd = bufferevent_getfd(ch->bev);
-  int one = 1;
-  if (fd >= 0)
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 static channel_t *channel_new(struct event_base *base, tls_context_t *tls,
                               int initiator, const channel_callbacks_t *cbs)
 {
@@ -318,6 +229,7 @@ static channel_t *channel_new(struct event_base *base, tls_context_t *tls,
   ch->initiator = initiator;
   if (cbs)
     ch->cbs = *cbs;
+  ch->fd = -1;
   ch->t_start = ch->last_in = ch->last_out = evloop_monotonic_msec();
   ch->tls = tls_conn_new(tls, !initiator);
   struct timeval one = { 1, 0 };
@@ -403,21 +315,10 @@ channel_t *channel_connect_relay(struct event_base *base, tls_context_t *tls,
   addr_from_sockaddr(&ch->cfg.peer_addr, t->addr);
   if (creds)
     copy_creds(ch, creds);
-  ch->bev = bufferevent_openssl_socket_new(base, -1, tls_conn_ssl_ref(ch->tls),
-                                           BUFFEREVENT_SSL_CONNECTING,
-                                           BEV_OPT_CLOSE_ON_FREE);
-  if (!ch->bev) {
+  if (channel_io_start(ch, -1, t->addr, t->addrlen) < 0) {
     channel_free(ch);
     return NULL;
   }
-  bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
-  bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
-  bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
-  if (bufferevent_socket_connect(ch->bev, t->addr, (int)t->addrlen) < 0) {
-    channel_free(ch);
-    return NULL;
-  }
-  set_nodelay(ch);
   return ch;
 }
 
@@ -437,19 +338,11 @@ channel_t *channel_accept(struct event_base *base, tls_context_t *tls,
   ch->cfg.role = LINK_ROLE_RESPONDER;
   addr_from_sockaddr(&ch->cfg.peer_addr, peer);
   copy_creds(ch, creds);
-  evutil_make_socket_nonblocking(fd);
-  ch->bev = bufferevent_openssl_socket_new(base, fd, tls_conn_ssl_ref(ch->tls),
-                                           BUFFEREVENT_SSL_ACCEPTING,
-                                           BEV_OPT_CLOSE_ON_FREE);
-  if (!ch->bev) {
+  if (channel_io_start(ch, fd, NULL, 0) < 0) {
     close(fd);
     channel_free(ch);
     return NULL;
   }
-  bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
-  bufferevent_setcb(ch->bev, on_read, on_write, on_event, ch);
-  bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
-  set_nodelay(ch);
   return ch;
 }
 
@@ -467,53 +360,62 @@ int channel_set_my_addrs(channel_t *ch, const cell_addr_t *addrs, size_t n)
 
 int channel_send_cell(channel_t *ch, const cell_t *cell)
 {
-  uint8_t buf[1024];
   size_t n = 0;
-  if (!ch || ch->state != CHANNEL_STATE_OPEN || !ch->bev)
+  if (!ch || ch->state != CHANNEL_STATE_OPEN)
     return -1;
   size_t need = cell_encoded_len(cell->command, cell->payload_len,
                                  ch->peer.linkproto);
-  uint8_t *out = need <= 1024 ? buf : al_malloc(need);
-  int r = cell_encode(cell, ch->peer.linkproto, out, need, &n) < 0 ? -1 : 0;
-  if (r == 0 && bufferevent_write(ch->bev, out, n) < 0)
-    r = -1;
-  if (out != buf)
-    al_free(out);
-  if (r == 0)
-    ch->last_out = evloop_monotonic_msec();
-  return r;
+  if (need == 0 ||
+      cell_encode(cell, ch->peer.linkproto, channel_io_reserve(ch, need), need,
+                  &n) < 0)
+    return -1;
+  channel_io_commit(ch, n);
+  ch->last_out = evloop_monotonic_msec();
+  return 0;
 }
 
 int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
                        const uint8_t payload[CELL_PAYLOAD_LEN])
 {
-  struct evbuffer_iovec v;
-  if (!ch || ch->state != CHANNEL_STATE_OPEN || !ch->bev ||
+  if (!ch || ch->state != CHANNEL_STATE_OPEN ||
       ch->peer.linkproto < CELL_LINKPROTO_MIN)
     return -1;
-  struct evbuffer *out = bufferevent_get_output(ch->bev);
   /* Linkproto >= 4: 4-byte circuit id, command, 509 bytes (tor-spec 3).
    * Written straight into the output buffer: the only copy of this hop. */
-  if (evbuffer_reserve_space(out, 5 + CELL_PAYLOAD_LEN, &v, 1) < 1 ||
-      v.iov_len < 5 + CELL_PAYLOAD_LEN)
-    return -1;
-  uint8_t *p = v.iov_base;
+  uint8_t *p = channel_io_reserve(ch, 5 + CELL_PAYLOAD_LEN);
   p[0] = (uint8_t)(circ_id >> 24);
   p[1] = (uint8_t)(circ_id >> 16);
   p[2] = (uint8_t)(circ_id >> 8);
   p[3] = (uint8_t)circ_id;
   p[4] = command;
   memcpy(p + 5, payload, CELL_PAYLOAD_LEN);
-  v.iov_len = 5 + CELL_PAYLOAD_LEN;
-  if (evbuffer_commit_space(out, &v, 1) < 0)
-    return -1;
+  channel_io_commit(ch, 5 + CELL_PAYLOAD_LEN);
   return 0;
+}
+
+uint8_t *channel_fixed_reserve(channel_t *ch)
+{
+  if (!ch || ch->state != CHANNEL_STATE_OPEN ||
+      ch->peer.linkproto < CELL_LINKPROTO_MIN)
+    return NULL;
+  return channel_io_reserve(ch, 5 + CELL_PAYLOAD_LEN) + 5;
+}
+
+void channel_fixed_commit(channel_t *ch, uint32_t circ_id, uint8_t command)
+{
+  uint8_t *p = ch->out + ch->out_len;
+  p[0] = (uint8_t)(circ_id >> 24);
+  p[1] = (uint8_t)(circ_id >> 16);
+  p[2] = (uint8_t)(circ_id >> 8);
+  p[3] = (uint8_t)circ_id;
+  p[4] = command;
+  channel_io_commit(ch, 5 + CELL_PAYLOAD_LEN);
 }
 
 void channel_reserve_output(channel_t *ch, size_t bytes)
 {
-  if (ch && ch->bev && ch->state == CHANNEL_STATE_OPEN)
-    (void)evbuffer_expand(bufferevent_get_output(ch->bev), bytes);
+  if (ch && ch->state == CHANNEL_STATE_OPEN)
+    (void)channel_io_reserve(ch, bytes);
 }
 
 void channel_note_output(channel_t *ch)
@@ -524,35 +426,26 @@ void channel_note_output(channel_t *ch)
 
 size_t channel_outbuf_len(const channel_t *ch)
 {
-  if (!ch || !ch->bev)
+  if (!ch || ch->state == CHANNEL_STATE_CLOSED)
     return 0;
-  return evbuffer_get_length(bufferevent_get_output(ch->bev));
+  return ch->out_len - ch->out_head;
 }
 
 void channel_set_output_low_water(channel_t *ch, size_t low,
                                   void (*on_drained)(channel_t *, void *))
 {
   ch->on_drained = on_drained;
-  if (ch->bev)
-    bufferevent_setwatermark(ch->bev, EV_WRITE, low, 0);
+  ch->low_water = low;
 }
 
 void channel_set_reading(channel_t *ch, int on)
 {
-  if (!ch || ch->state == CHANNEL_STATE_CLOSED || !ch->bev)
+  if (!ch || ch->state == CHANNEL_STATE_CLOSED)
     return;
   if (!on == !!ch->read_paused)
     return;
   ch->read_paused = !on;
-  if (on) {
-    bufferevent_enable(ch->bev, EV_READ);
-    /* Cells may wait in the input buffer with no new bytes coming: look at
-     * them from the loop, not from inside the caller. */
-    bufferevent_trigger(ch->bev, EV_READ,
-                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-  } else {
-    bufferevent_disable(ch->bev, EV_READ);
-  }
+  channel_io_set_reading(ch, on);
 }
 
 int channel_is_reading(const channel_t *ch)

@@ -316,6 +316,7 @@ chan_new(cellswitch_t *sw, bool outgoing)
   dlist_init(&chan->paused_node);
   minheap_init(&chan->active, cs_end_cmp, offsetof(cs_end_t, heap_idx));
   chan->ewma_base_msec = evloop_monotonic_msec();
+  chan->ewma_unit = 1.0;
   dlist_push_tail(&sw->chans, &chan->all_node);
   return chan;
 }

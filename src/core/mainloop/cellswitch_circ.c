@@ -309,6 +309,44 @@ cellswitch_create_answered(cellswitch_t *sw, uint64_t circ, circ_relay_t *rc,
 
 /* ---- cells of known circuits ---- */
 
+/* The direct path of a RELAY / RELAY_EARLY cell: when the other side's
+ * channel would send it at once (cs_end_direct_slot), its one copy at this
+ * hop is into that channel's output buffer, where our relay-crypto layer
+ * is applied in place; no slot, no queue.  false: take the queued path
+ * (nothing was done). */
+static bool
+cs_circ_direct(cs_circ_t *c, cs_end_t *end, const cell_t *cell)
+{
+  if ((cell->command != CELL_RELAY && cell->command != CELL_RELAY_EARLY) ||
+      c->closing)
+    return false;
+  cs_end_t *out = end->dir == CIRC_DIR_PREV ? &c->next : &c->prev;
+  drain_cells(c);   /* what the circuit queued earlier goes first */
+  uint8_t *p = cs_end_direct_slot(out);
+  if (!p)
+    return false;
+  int to_dir = 0;
+  memcpy(p, cell->payload, CELL_PAYLOAD_LEN);
+  int r = circ_relay_process_cell(c->rc, end->dir, cell->command, p, &to_dir);
+  if (r == 1 && to_dir == out->dir) {
+    cs_end_direct_commit(out, cell->command);
+    c->sw->st.cells_forwarded++;
+  } else if (r == 1) {
+    /* Not where we guessed (cannot happen for a relay circuit): queue. */
+    cs_cell_t *slot = cs_cell_alloc(c->sw);
+    memcpy(slot->cc.payload, p, CELL_PAYLOAD_LEN);
+    memwipe(p, CELL_PAYLOAD_LEN);
+    slot->cc.command = cell->command;
+    slot->cc.dir = (uint8_t)to_dir;
+    c->sw->st.cells_forwarded++;
+    route_cell(c, slot);
+  } else {
+    memwipe(p, CELL_PAYLOAD_LEN);   /* was for us: plaintext, not sent */
+  }
+  cs_circ_pump(c);
+  return true;
+}
+
 void
 cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
 {
@@ -331,12 +369,14 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
     cs_circ_pump(c);
     return;
   }
-  /* The fast path: the cell's one copy at this hop is into its slot; our
+  cellswitch_t *sw = c->sw;
+  int to_dir = 0;
+  if (cs_circ_direct(c, end, cell))
+    return;
+  /* The queued path: the cell's one copy at this hop is into its slot; our
    * relay-crypto layer is added or removed there, in place, and a cell to
    * pass on is queued as it is (circuit_relay.h). */
-  cellswitch_t *sw = c->sw;
   cs_cell_t *slot = cs_cell_alloc(sw);
-  int to_dir = 0;
   memcpy(slot->cc.payload, cell->payload, CELL_PAYLOAD_LEN);
   if (circ_relay_process_cell(c->rc, end->dir, cell->command,
                               slot->cc.payload, &to_dir) == 1) {

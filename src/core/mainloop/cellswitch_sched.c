@@ -256,6 +256,7 @@ cs_chan_flush(cs_chan_t *chan)
   if (!chan->open || chan->blocked)
     return;
   double unit = ewma_unit(chan, evloop_monotonic_msec());
+  chan->ewma_unit = unit;
   size_t batch = chan->n_queued < CS_FLUSH_BATCH ? chan->n_queued
                                                  : CS_FLUSH_BATCH;
   if (batch > 1)
@@ -286,6 +287,31 @@ cs_chan_flush(cs_chan_t *chan)
     channel_note_output(chan->ch);
   }
   cs_chan_mark_pending(chan);   /* more to write and room: next round */
+}
+
+/* The direct path (cs_circ_handle_cell): where a cell of end's circuit
+ * arriving for end's channel can be written at once, or NULL.  Only when
+ * the scheduler would send it next anyway: nothing of this circuit queued
+ * that way, no other circuit waiting on that channel, and room in its
+ * output buffer. */
+uint8_t *
+cs_end_direct_slot(cs_end_t *end)
+{
+  cs_chan_t *chan = end->chan;
+  if (!chan || !chan->open || chan->blocked || !end->id || end->q.n ||
+      minheap_len(&chan->active) ||
+      channel_outbuf_len(chan->ch) >= chan->sw->cfg.outbuf_high)
+    return NULL;
+  return channel_fixed_reserve(chan->ch);
+}
+
+/* The cell in end's direct slot is to be sent as command. */
+void
+cs_end_direct_commit(cs_end_t *end, uint8_t command)
+{
+  channel_fixed_commit(end->chan->ch, end->id, command);
+  end->ewma += end->chan->ewma_unit;   /* it counts as the scheduler's */
+  end->circ->sw->st.cells_out++;
 }
 
 void

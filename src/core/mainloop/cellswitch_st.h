@@ -88,6 +88,7 @@ struct cs_chan_t {
   bool pause_overridden;   /**< paused too long: reading again */
   dlist_node_t paused_node;    /**< in sw->paused while n_full > 0 */
   uint64_t ewma_base_msec; /**< EWMA unit origin */
+  double ewma_unit;        /**< the unit at the last flush (direct path) */
 };
 
 struct cellswitch_t {
@@ -122,6 +123,8 @@ void cs_cell_release(cellswitch_t *sw, cs_cell_t *c);
 void cs_pool_trim(cellswitch_t *sw, size_t keep);
 /** Queue cell on end (taken); closes the circuit when over the cap. */
 void cs_end_enqueue(cs_end_t *end, cs_cell_t *cell);
+uint8_t *cs_end_direct_slot(cs_end_t *end);
+void cs_end_direct_commit(cs_end_t *end, uint8_t command);
 /** Drop every queued cell of end, leave the heap, undo its pause. */
 void cs_end_drop_queue(cs_end_t *end);
 /** Write up to a batch of cells from chan's circuits into its channel. */

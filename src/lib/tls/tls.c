@@ -170,6 +170,11 @@ static SSL_CTX *ctx_base(int is_server)
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                         SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* Read-ahead: one read(2) takes every record the socket holds (up to
+   * TLS_READ_BUFFER_LEN bytes) instead of a header and a body per record.
+   * Whoever drives the session must then check tls_conn_pending(). */
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER_LEN);
   /* Only ephemeral key exchange (tor-spec 2.1). */
   if (!SSL_CTX_set_cipher_list(ctx, "ECDHE:DHE:!aNULL:!eNULL:!RC4:!3DES:"
                                     "!MD5:!SHA1:!CAMELLIA:!ARIA:@STRENGTH"))
@@ -356,6 +361,16 @@ int tls_conn_write(tls_conn_t *c, const uint8_t *buf, size_t len, size_t *n)
   if (r == 1)
     return TLS_OK;
   return map_ssl_result(c, r);
+}
+
+int tls_conn_pending(const tls_conn_t *c)
+{
+  return SSL_has_pending(c->ssl);
+}
+
+int tls_conn_release_buffers(tls_conn_t *c)
+{
+  return SSL_free_buffers(c->ssl) == 1 ? 0 : -1;
 }
 
 struct ssl_st *tls_conn_ssl_ref(tls_conn_t *c)

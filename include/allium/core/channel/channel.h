@@ -183,6 +183,13 @@ void channel_set_keepalive(channel_t *ch, uint32_t msec);
  * call channel_note_output() once per batch.  0, or -1 if not open. */
 int channel_send_fixed(channel_t *ch, uint32_t circ_id, uint8_t command,
                        const uint8_t payload[CELL_PAYLOAD_LEN]);
+/** Room for one fixed-size cell (linkproto >= 4) at the end of the output
+ * buffer: returns where its 509-byte payload goes, or NULL if not open.
+ * The caller fills the payload in place and then calls
+ * channel_fixed_commit() (the cell is sent) or nothing (it is not); no
+ * other output may be queued on ch in between. */
+uint8_t *channel_fixed_reserve(channel_t *ch);
+void channel_fixed_commit(channel_t *ch, uint32_t circ_id, uint8_t command);
 /** Make room for bytes more output in one piece (before a batch of
  * channel_send_fixed(): one allocation instead of one per few cells). */
 void channel_reserve_output(channel_t *ch, size_t bytes);

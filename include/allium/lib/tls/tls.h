@@ -20,8 +20,9 @@
  *
  * A tls_conn_t is one TLS session.  Drive it yourself over a non-blocking
  * socket (tls_conn_set_fd + handshake/read/write, which return
- * TLS_WANT_READ / TLS_WANT_WRITE), or hand its SSL object to libevent's
- * bufferevent_openssl with tls_conn_ssl_ref().
+ * TLS_WANT_READ / TLS_WANT_WRITE; sessions read ahead, see
+ * tls_conn_pending()), as core/channel does, or hand its SSL object to
+ * libevent's bufferevent_openssl with tls_conn_ssl_ref().
  */
 #ifndef ALLIUM_LIB_TLS_TLS_H
 #define ALLIUM_LIB_TLS_TLS_H
@@ -83,6 +84,15 @@ void tls_conn_free_(tls_conn_t *c);
 
 /** Attach a (non-blocking) socket.  The fd stays the caller's. 0 or -1. */
 int tls_conn_set_fd(tls_conn_t *c, int fd);
+/** Bytes OpenSSL reads from the socket at most in one go (read-ahead). */
+#define TLS_READ_BUFFER_LEN (64 * 1024)
+/** 1 if the session holds read bytes (records or plaintext) that the
+ * socket no longer shows as readable. */
+int tls_conn_pending(const tls_conn_t *c);
+/** Free the session's record buffers while it holds nothing (an idle
+ * connection; they come back on the next read or write).  0, or -1 if
+ * they are in use (nothing is freed then). */
+int tls_conn_release_buffers(tls_conn_t *c);
 /** Step the handshake: TLS_OK when done, TLS_WANT_*, or an error. */
 int tls_conn_handshake(tls_conn_t *c);
 /** Read up to len bytes; *n gets the count.  TLS_OK (with *n > 0),
