@@ -97,6 +97,7 @@ publisher_init(const allium_options_t *o)
     .dir_cache = o->DirCache != 0,
     .publish = wants_publish(o->PublishServerDescriptor),
     .testing_network = o->TestingTorNetwork != 0,
+    .assume_reachable = o->AssumeReachable != 0,
     .contact = o->ContactInfo,
     .family = o->MyFamily,
     /* tor: the smallest of the configured rates, the relay ones if set. */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "allium/feature/relay/desc_publish.h"
+#include "allium/feature/relay/relay_reach.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -26,6 +27,8 @@ struct relay_publish_t {
   char **family;
   size_t n_family;
   bool dir_cache, publish;
+  bool assume_reachable, testing_network;
+  relay_reach_t *reach;        /* ORPort self-test (relay_reach.c) */
   uint64_t bw_rate, bw_burst;
   /* the directory view */
   tls_context_t *tls;
@@ -280,6 +283,13 @@ want_descriptor(desc_publish_t *dp, desc_due_t why, void *arg)
 {
   relay_publish_t *p = arg;
   router_desc_params_t params;
+  /* ops: tor publishes only once the ORPort self-test succeeded (or
+   * AssumeReachable); relay_reach.c calls desc_publish_check() then. */
+  if (!relay_reach_may_publish(p->reach)) {
+    log_info("Not publishing a server descriptor yet: the ORPort "
+             "reachability self-test has not succeeded.");
+    return;
+  }
   if (relay_publish_fill_params(p, time(NULL), &params) < 0) {
     if (!p->warned_no_addr)
       log_warn("Not publishing a server descriptor: no IPv4 address to "
@@ -360,6 +370,8 @@ relay_publish_new(relay_run_t *rr, struct event_base *base, const relay_publish_
   p->base = base;
   p->dir_cache = cfg->dir_cache;
   p->publish = cfg->publish;
+  p->assume_reachable = cfg->assume_reachable;
+  p->testing_network = cfg->testing_network;
   p->bw_rate = cfg->bw_rate ? cfg->bw_rate : RELAY_PUBLISH_DEFAULT_BW;
   p->bw_burst = cfg->bw_burst ? cfg->bw_burst : RELAY_PUBLISH_DEFAULT_BW;
   if (p->bw_burst < p->bw_rate)
@@ -416,6 +428,51 @@ fail:
   return NULL;
 }
 
+/* ---- ORPort reachability self-test (relay_reach.c) ---- */
+
+static int
+reach_get_self(void *arg, router_desc_params_t *out)
+{
+  return relay_publish_fill_params(arg, time(NULL), out);
+}
+
+static nodelist_t *
+reach_get_nodelist(void *arg)
+{
+  return ((relay_publish_t *)arg)->nl;
+}
+
+static void
+reach_on_reachable(void *arg)
+{
+  relay_publish_t *p = arg;
+  if (p->dp)
+    desc_publish_check(p->dp);
+}
+
+static int
+start_reach(relay_publish_t *p)
+{
+  relay_reach_cfg_t rc = {
+    .base = p->base,
+    .tls = p->tls,
+    .sw = relay_run_switch(p->rr),
+    .assume_reachable = p->assume_reachable,
+    .allow_private = p->testing_network,
+    .publish = p->publish,
+    .get_self = reach_get_self,
+    .get_nodelist = reach_get_nodelist,
+    .on_reachable = reach_on_reachable,
+    .arg = p,
+  };
+  p->reach = relay_reach_new(&rc);
+  if (!p->reach || relay_reach_start(p->reach) < 0) {
+    log_warn("Couldn't start the ORPort reachability self-test.");
+    return -1;
+  }
+  return 0;
+}
+
 static int
 start_uploader(relay_publish_t *p)
 {
@@ -449,7 +506,9 @@ relay_publish_start(relay_publish_t *p)
     p->rotate_timer = evloop_timer_add(RELAY_PUBLISH_ROTATE_CHECK_SEC * 1000u, 1,
                                        rotate_check, p);
   }
-  int r = start_uploader(p);
+  int r = start_reach(p) < 0 ? -1 : 0;
+  if (start_uploader(p) < 0)
+    r = -1;
   /* The bootstrap may report a cached consensus at once: the uploader
    * exists by now. */
   if (dir_boot_start(p->boot) < 0) {
@@ -468,6 +527,7 @@ relay_publish_free_(relay_publish_t *p)
     return;
   evloop_handle_free(p->bw_timer);
   evloop_handle_free(p->rotate_timer);
+  relay_reach_free(p->reach);
   desc_publish_free(p->dp);
   dir_boot_free(p->boot);
   nodelist_free(p->nl);

@@ -214,11 +214,8 @@ relay_run_start(relay_run_t *rr)
   if (rr->heartbeat_sec > 0)
     rr->heartbeat = evloop_timer_add((uint32_t)rr->heartbeat_sec * 1000u, 1,
                                      heartbeat_cb, rr);
-  log_notice("Relay %s is up with %d onion-handshake worker thread%s%s.",
-             rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s",
-             rr->assume_reachable ? "" :
-             " (the ORPort reachability self-test is not built in yet: "
-             "assuming reachable)");
+  log_notice("Relay %s is up with %d onion-handshake worker thread%s.",
+             rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s");
   relay_dirserve_start(rr->dirserve);
   relay_run_publish_seam(rr);
   return 0;

@@ -48,6 +48,8 @@ typedef struct relay_publish_cfg_t {
                                      *   tunnelled-dir-server */
   bool publish;                     /**< PublishServerDescriptor is not 0 */
   bool testing_network;             /**< TestingTorNetwork */
+  bool assume_reachable;            /**< AssumeReachable: skip the ORPort
+                                     *   self-test (relay_reach.h) */
   const char *contact;              /**< ContactInfo, NULL: none */
   const config_line_t *family;      /**< MyFamily lines */
   uint64_t bw_rate, bw_burst;       /**< advertised rate/burst (bytes/s);
