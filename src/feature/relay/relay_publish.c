@@ -8,6 +8,7 @@
 #include "allium/feature/relay/relay_publish.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -360,33 +361,52 @@ rotate_check(int what, void *arg)
 
 /* ---- life cycle ---- */
 
+/* The advertised rate and burst of cfg (defaults, burst >= rate). */
+static void
+bw_from(const relay_publish_cfg_t *cfg, uint64_t *rate, uint64_t *burst)
+{
+  *rate = cfg->bw_rate ? cfg->bw_rate : RELAY_PUBLISH_DEFAULT_BW;
+  *burst = cfg->bw_burst ? cfg->bw_burst : RELAY_PUBLISH_DEFAULT_BW;
+  if (*burst < *rate)
+    *burst = *rate;
+}
+
+/* ContactInfo and MyFamily of cfg, checked, into new values. */
+static int
+parse_contact_family(relay_run_t *rr, const relay_publish_cfg_t *cfg, char **contact,
+                     char ***family, size_t *n_family, char **errmsg)
+{
+  char self[41];
+  *contact = NULL;
+  if (cfg->contact && cfg->contact[0]) {
+    if (strlen(cfg->contact) > ROUTER_DESC_MAX_STRING || strpbrk(cfg->contact, "\r\n")) {
+      *errmsg = al_strdup("ContactInfo is too long or spans lines");
+      return -1;
+    }
+  }
+  if (relay_keys_fingerprint_hex(relay_run_keys(rr), self) < 0)
+    self[0] = '\0';
+  if (relay_publish_family_parse(cfg->family, self, family, n_family, errmsg) < 0)
+    return -1;
+  if (cfg->contact && cfg->contact[0])
+    *contact = al_strdup(cfg->contact);
+  return 0;
+}
+
 relay_publish_t *
 relay_publish_new(relay_run_t *rr, struct event_base *base, const relay_publish_cfg_t *cfg,
                   char **errmsg)
 {
   relay_publish_t *p = al_calloc(1, sizeof(*p));
-  char self[41];
   p->rr = rr;
   p->base = base;
   p->dir_cache = cfg->dir_cache;
   p->publish = cfg->publish;
   p->assume_reachable = cfg->assume_reachable;
   p->testing_network = cfg->testing_network;
-  p->bw_rate = cfg->bw_rate ? cfg->bw_rate : RELAY_PUBLISH_DEFAULT_BW;
-  p->bw_burst = cfg->bw_burst ? cfg->bw_burst : RELAY_PUBLISH_DEFAULT_BW;
-  if (p->bw_burst < p->bw_rate)
-    p->bw_burst = p->bw_rate;
+  bw_from(cfg, &p->bw_rate, &p->bw_burst);
   p->datadir = cfg->datadir ? al_strdup(cfg->datadir) : NULL;
-  if (cfg->contact && cfg->contact[0]) {
-    if (strlen(cfg->contact) > ROUTER_DESC_MAX_STRING || strpbrk(cfg->contact, "\r\n")) {
-      *errmsg = al_strdup("ContactInfo is too long or spans lines");
-      goto fail;
-    }
-    p->contact = al_strdup(cfg->contact);
-  }
-  if (relay_keys_fingerprint_hex(relay_run_keys(rr), self) < 0)
-    self[0] = '\0';
-  if (relay_publish_family_parse(cfg->family, self, &p->family, &p->n_family, errmsg) < 0)
+  if (parse_contact_family(rr, cfg, &p->contact, &p->family, &p->n_family, errmsg) < 0)
     goto fail;
   router_desc_platform_default(p->platform, sizeof(p->platform));
   if (!cfg->n_auths || !cfg->auths) {
@@ -557,4 +577,88 @@ nodelist_t *
 relay_publish_nodelist(relay_publish_t *p)
 {
   return p ? p->nl : NULL;
+}
+
+/* ---- SIGHUP ---- */
+
+int
+relay_publish_check_reload(relay_publish_t *p, const relay_publish_cfg_t *cfg, char **errmsg)
+{
+  char *contact = NULL, **family = NULL;
+  size_t n_family = 0;
+  if (parse_contact_family(p->rr, cfg, &contact, &family, &n_family, errmsg) < 0)
+    return -1;
+  al_free(contact);
+  relay_publish_family_free(family, n_family);
+  return 0;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+  return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool
+family_eq(char **a, size_t na, char **b, size_t nb)
+{
+  if (na != nb)
+    return false;
+  for (size_t i = 0; i < na; i++)
+    if (strcmp(a[i], b[i]))
+      return false;
+  return true;
+}
+
+/* Append name to the comma-separated list what[]. */
+static void
+note_what(char *what, size_t len, const char *name)
+{
+  size_t n = strlen(what);
+  snprintf(what + n, len - n, "%s%s", n ? ", " : "", name);
+}
+
+int
+relay_publish_reconfigure(relay_publish_t *p, const relay_publish_cfg_t *cfg,
+                          bool nickname_changed, char **errmsg)
+{
+  char *contact = NULL, **family = NULL, what[128] = "";
+  size_t n_family = 0;
+  if (parse_contact_family(p->rr, cfg, &contact, &family, &n_family, errmsg) < 0)
+    return -1;
+  if (nickname_changed)
+    note_what(what, sizeof(what), "Nickname");
+  if (!str_eq(contact, p->contact))
+    note_what(what, sizeof(what), "ContactInfo");
+  if (!family_eq(family, n_family, p->family, p->n_family))
+    note_what(what, sizeof(what), "MyFamily");
+  al_free(p->contact);
+  p->contact = contact;
+  relay_publish_family_free(p->family, p->n_family);
+  p->family = family;
+  p->n_family = n_family;
+  uint64_t rate, burst;
+  bw_from(cfg, &rate, &burst);
+  if (rate != p->bw_rate || burst != p->bw_burst)
+    note_what(what, sizeof(what), "bandwidth");
+  p->bw_rate = rate;
+  p->bw_burst = burst;
+  if (cfg->publish != p->publish) {
+    p->publish = cfg->publish;
+    if (!p->publish) {
+      desc_publish_free(p->dp);
+      log_notice("PublishServerDescriptor is now 0: no longer uploading our server "
+                 "descriptor (the authorities keep the last one until it expires).");
+    } else if (start_uploader(p) < 0) {
+      return -1;
+    }
+    return 1;    /* a new uploader starts with a first descriptor */
+  }
+  if (!what[0])
+    return 0;
+  log_notice("Configuration change (%s)%s.", what,
+             p->dp ? ": publishing a new server descriptor" : "");
+  if (p->dp)
+    desc_publish_note_changed(p->dp);
+  return 1;
 }

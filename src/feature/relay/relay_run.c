@@ -294,6 +294,33 @@ relay_run_log_heartbeat(relay_run_t *rr)
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
 }
 
+/* ---- SIGHUP (app_relay.c: app_relay_reconfigure()) ---- */
+
+bool
+relay_run_set_nickname(relay_run_t *rr, const char *nickname)
+{
+  const char *n = nickname ? nickname : "Unnamed";
+  if (!strcmp(rr->nickname, n))
+    return false;
+  al_free(rr->nickname);
+  rr->nickname = al_strdup(n);
+  return true;
+}
+
+void
+relay_run_set_heartbeat(relay_run_t *rr, int heartbeat_sec)
+{
+  if (heartbeat_sec == rr->heartbeat_sec)
+    return;
+  rr->heartbeat_sec = heartbeat_sec;
+  if (!rr->start_msec)
+    return;   /* not started: relay_run_start() sets the timer */
+  evloop_handle_free(rr->heartbeat);
+  if (heartbeat_sec > 0)
+    rr->heartbeat = evloop_timer_add((uint32_t)heartbeat_sec * 1000u, 1,
+                                     heartbeat_cb, rr);
+}
+
 void
 relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys)
 {
