@@ -504,6 +504,7 @@ start_uploader(relay_publish_t *p)
   desc_publish_cbs_t cbs = { want_descriptor, NULL, p };
   p->dp = desc_publish_new(p->base, p->auths, p->n_auths,
                            relay_keys_identity_digest(relay_run_keys(p->rr)), &cbs);
+  desc_publish_set_tls(p->dp, p->tls);   /* BEGIN_DIR uploads */
   if (!p->dp || desc_publish_start(p->dp, 0) < 0) {
     log_warn("Couldn't start uploading our server descriptor.");
     return -1;
