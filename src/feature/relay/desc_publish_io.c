@@ -68,15 +68,15 @@ pub_now(const desc_publish_t *p)
   return p->now_fn ? p->now_fn() : time(NULL);
 }
 
-/* "auth0 (127.0.0.1:7000)" or "127.0.0.1:7000" (the DirPort; the ORPort
- * with "or" for an authority without a DirPort). */
+/* "auth0 (127.0.0.1:7000)" or "127.0.0.1:7000" (the DirPort; for an
+ * authority without one "auth0 (ORPort 127.0.0.1:7001, BEGIN_DIR)"). */
 static void
 auth_name(const dir_authority_t *a, char *buf, size_t len)
 {
   if (a->dirport == 0) {
-    snprintf(buf, len, "%s%s%u.%u.%u.%u:%u or%s", a->nickname, a->nickname[0] ? " (" : "",
-             a->ipv4[0], a->ipv4[1], a->ipv4[2], a->ipv4[3], a->orport,
-             a->nickname[0] ? ")" : "");
+    snprintf(buf, len, "%s%sORPort %u.%u.%u.%u:%u, BEGIN_DIR%s", a->nickname,
+             a->nickname[0] ? " (" : "", a->ipv4[0], a->ipv4[1], a->ipv4[2], a->ipv4[3],
+             a->orport, a->nickname[0] ? ")" : "");
     return;
   }
   if (a->nickname[0])
