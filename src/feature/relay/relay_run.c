@@ -291,6 +291,16 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);
+  /* Back-pressure counters: a stalled transfer shows up here first. */
+  log_info("Heartbeat: %zu cells queued (%zu pooled), %llu channel read "
+           "pauses (%llu ended by the time limit), %llu output-buffer "
+           "blocks, %llu circuits closed for a full queue, %llu by the "
+           "memory limit.", s.cells_queued, s.cells_pooled,
+           (unsigned long long)s.reads_paused,
+           (unsigned long long)s.pauses_overridden,
+           (unsigned long long)s.outbuf_blocked,
+           (unsigned long long)s.queue_overflows,
+           (unsigned long long)s.oom_circuits_closed);
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
 }
 
