@@ -25,6 +25,7 @@
 #include <string.h>
 
 static relay_run_t *R;
+static relay_publish_t *PUB;   /* owned by R */
 
 /* The values of a line list, as an array (caller frees). */
 static const char **
@@ -61,6 +62,39 @@ min_set(uint64_t a, uint64_t b)
   return b && b < a ? b : a;
 }
 
+/* The publisher's options from o (directory servers left empty). */
+static void
+publish_cfg_from(const allium_options_t *o, relay_publish_cfg_t *pc)
+{
+  app_state_t *st = app_state();
+  memset(pc, 0, sizeof(*pc));
+  pc->datadir = st->datadir;
+  pc->cache_dir = o->CacheDirectory ? o->CacheDirectory : st->datadir;
+  pc->dir_cache = o->DirCache != 0;
+  pc->publish = wants_publish(o->PublishServerDescriptor);
+  pc->testing_network = o->TestingTorNetwork != 0;
+  pc->assume_reachable = o->AssumeReachable != 0;
+  pc->contact = o->ContactInfo;
+  pc->family = o->MyFamily;
+  /* tor: the smallest of the configured rates, the relay ones if set. */
+  pc->bw_rate = min_set(min_set(o->BandwidthRate, o->RelayBandwidthRate),
+                        o->MaxAdvertisedBandwidth);
+  pc->bw_burst = min_set(o->BandwidthBurst, o->RelayBandwidthBurst);
+}
+
+/* tor(1): HeartbeatPeriod below 30 minutes only in testing networks. */
+static int
+heartbeat_of(const allium_options_t *o)
+{
+  int heartbeat = o->HeartbeatPeriod;
+  if (heartbeat > 0 && heartbeat < 1800 && !o->TestingTorNetwork) {
+    log_warn("HeartbeatPeriod option is too short; raising to 1800 "
+             "seconds.");
+    heartbeat = 1800;
+  }
+  return heartbeat;
+}
+
 /* The descriptor publisher for R from the options.  0 or an exit status. */
 static int
 publisher_init(const allium_options_t *o)
@@ -86,24 +120,12 @@ publisher_init(const allium_options_t *o)
     al_free(err);
     return ALLIUM_EXIT_CONFIG;
   }
-  app_state_t *st = app_state();
-  relay_publish_cfg_t pc = {
-    .auths = dirs.auths,
-    .n_auths = dirs.n_auths,
-    .fallbacks = dirs.fallbacks,
-    .n_fallbacks = dirs.n_fallbacks,
-    .datadir = st->datadir,
-    .cache_dir = o->CacheDirectory ? o->CacheDirectory : st->datadir,
-    .dir_cache = o->DirCache != 0,
-    .publish = wants_publish(o->PublishServerDescriptor),
-    .testing_network = o->TestingTorNetwork != 0,
-    .contact = o->ContactInfo,
-    .family = o->MyFamily,
-    /* tor: the smallest of the configured rates, the relay ones if set. */
-    .bw_rate = min_set(min_set(o->BandwidthRate, o->RelayBandwidthRate),
-                       o->MaxAdvertisedBandwidth),
-    .bw_burst = min_set(o->BandwidthBurst, o->RelayBandwidthBurst),
-  };
+  relay_publish_cfg_t pc;
+  publish_cfg_from(o, &pc);
+  pc.auths = dirs.auths;
+  pc.n_auths = dirs.n_auths;
+  pc.fallbacks = dirs.fallbacks;
+  pc.n_fallbacks = dirs.n_fallbacks;
   relay_publish_t *pub = relay_publish_new(R, evloop_base(), &pc, &err);
   dir_servers_clear(&dirs);
   if (!pub) {
@@ -112,6 +134,7 @@ publisher_init(const allium_options_t *o)
     return ALLIUM_EXIT_CONFIG;
   }
   relay_run_set_publisher(R, pub);
+  PUB = pub;
   return 0;
 }
 
@@ -149,13 +172,7 @@ app_relay_init(void)
     log_warn("BandwidthRate / RelayBandwidthRate are advertised in the "
              "descriptor but not enforced yet: the relay does not limit its "
              "traffic.");
-  /* tor(1): HeartbeatPeriod below 30 minutes only in testing networks. */
-  int heartbeat = o->HeartbeatPeriod;
-  if (heartbeat > 0 && heartbeat < 1800 && !o->TestingTorNetwork) {
-    log_warn("HeartbeatPeriod option is too short; raising to 1800 "
-             "seconds.");
-    heartbeat = 1800;
-  }
+  int heartbeat = heartbeat_of(o);
   relay_run_config_t cfg = {
     .orport = o->ORPort,
     .address = o->Address,
@@ -178,8 +195,10 @@ app_relay_init(void)
     return ALLIUM_EXIT_CONFIG;
   }
   int r = publisher_init(o);
-  if (r)
+  if (r) {
     relay_run_free(R);
+    PUB = NULL;
+  }
   return r;
 }
 
@@ -203,4 +222,43 @@ void
 app_relay_shutdown(void)
 {
   relay_run_free(R);
+  PUB = NULL;
+}
+
+/* ---- SIGHUP (tor(1) SIGNALS; tor republishes when an option that
+ * appears in the descriptor changes) ---- */
+
+int
+app_relay_check_reload(const allium_options_t *newo)
+{
+  relay_publish_cfg_t pc;
+  char *err = NULL;
+  if (!PUB)
+    return 0;
+  publish_cfg_from(newo, &pc);
+  if (relay_publish_check_reload(PUB, &pc, &err) < 0) {
+    log_warn("Invalid relay option in the new configuration: %s.", err ? err : "malformed");
+    al_free(err);
+    return -1;
+  }
+  return 0;
+}
+
+void
+app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo)
+{
+  (void)oldo;
+  if (!R)
+    return;
+  relay_run_set_heartbeat(R, heartbeat_of(newo));
+  bool nick = relay_run_set_nickname(R, newo->Nickname);
+  if (!PUB)
+    return;
+  relay_publish_cfg_t pc;
+  char *err = NULL;
+  publish_cfg_from(newo, &pc);
+  if (relay_publish_reconfigure(PUB, &pc, nick, &err) < 0) {
+    log_warn("Couldn't apply the new relay options: %s.", err ? err : "error");
+    al_free(err);
+  }
 }

@@ -78,8 +78,8 @@ static const char *const restart_options[] = {
   "ClientUseIPv4", "ClientUseIPv6", "ClientPreferIPv6ORPort", "ConnLimit",
   "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
-  "ORPort", "Address", "AddressDisableIPv6", "Nickname", "NumCPUs",
-  "HeartbeatPeriod", "AssumeReachable",
+  "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
+  "DirCache",
   NULL
 };
 
@@ -109,9 +109,10 @@ app_reload_config(void)
     return -1;
   }
   keep_unchangeable(newo, st->opts);
-  /* The client's new ports, policy and node lists are parsed before
-   * anything changes: an error keeps the whole old configuration. */
-  if (app_client_reconfigure(st->opts, newo) < 0) {
+  /* The relay's and the client's new options are parsed before anything
+   * changes: an error keeps the whole old configuration. */
+  if (app_relay_check_reload(newo) < 0 ||
+      app_client_reconfigure(st->opts, newo) < 0) {
     log_warn("Reloading the configuration failed (see above). Keeping the "
              "old configuration.");
     options_free(newo);
@@ -123,6 +124,7 @@ app_reload_config(void)
     al_free(err);
   }
   log_notice("Received reload signal (hup). Reloading config.");
+  app_relay_reconfigure(st->opts, newo);
   options_free(st->opts);
   st->opts = newo;
   st->flags = flags;

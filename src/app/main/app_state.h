@@ -78,6 +78,12 @@ int app_client_reconfigure(const allium_options_t *oldo,
  * an exit status); start accepting (once the main loop is about to run);
  * log the heartbeat line (SIGUSR1); free everything. */
 int app_relay_init(void);
+/** SIGHUP (app_relay.c): whether newo's relay options (ContactInfo,
+ * MyFamily) are acceptable (-1, logged, rejects the reload); then apply
+ * Nickname, HeartbeatPeriod, ContactInfo, MyFamily, the Bandwidth* options
+ * and PublishServerDescriptor, republishing when the descriptor changed. */
+int app_relay_check_reload(const allium_options_t *newo);
+void app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo);
 void app_relay_start(void);
 void app_relay_log_status(void);
 void app_relay_shutdown(void);

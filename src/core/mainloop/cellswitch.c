@@ -8,12 +8,14 @@
 #define LOG_MODULE "cellswitch"
 #include "allium/core/mainloop/cellswitch.h"
 
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/policy/policy.h"
 #include "allium/core/relay/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
@@ -331,6 +333,26 @@ chan_set_my_addrs(cs_chan_t *chan)
     log_info("Couldn't set our addresses for NETINFO on a channel.");
 }
 
+/* ops: whether an accepted peer's address is private or loopback (tor
+ * does not count CREATE cells from such peers as proof of reachability
+ * unless ExtendAllowPrivateAddresses is set). */
+static bool
+peer_is_private(const struct sockaddr *peer)
+{
+  policy_addr_t a;
+  memset(&a, 0, sizeof(a));
+  if (peer && peer->sa_family == AF_INET) {
+    a.family = 4;
+    memcpy(a.addr, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+  } else if (peer && peer->sa_family == AF_INET6) {
+    a.family = 6;
+    memcpy(a.addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+  } else {
+    return true;
+  }
+  return policy_addr_is_private(&a);
+}
+
 int
 cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
                   socklen_t peerlen)
@@ -351,6 +373,7 @@ cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
     return -1;
   }
   chan_set_my_addrs(chan);
+  chan->peer_private = peer_is_private(peer);   /* ops: relay_reach.c */
   return 0;
 }
 

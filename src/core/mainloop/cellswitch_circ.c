@@ -301,6 +301,12 @@ cellswitch_create_answered(cellswitch_t *sw, uint64_t circ, circ_relay_t *rc,
   case ONION_HTYPE_FAST: sw->st.created_fast++; break;
   default: break;
   }
+  /* ops: reachability self-test -- a CREATE we answered on a channel the
+   * peer opened shows that our ORPort can be reached. */
+  if (!c->prev.chan->outgoing) {
+    sw->st.created_inbound++;
+    sw->st.created_inbound_private += c->prev.chan->peer_private;
+  }
   if (sw->cfg.hooks.on_circ_created)
     sw->cfg.hooks.on_circ_created(sw->cfg.hooks.arg, sw, c->handle, rc);
   cs_circ_pump(c);

@@ -77,6 +77,7 @@ struct cs_chan_t {
   uint8_t rsa_id[20];
   ed25519_public_key_t ed_id;
   bool has_ed;
+  bool peer_private;       /**< ops: accepted from a private address */
   dlist_t ends;            /**< cs_end_t on this channel */
   dlist_t waiting;         /**< circuits waiting to extend over it */
   minheap_t active;        /**< ends with queued cells, by ewma */

@@ -2,7 +2,10 @@
  * them to every directory authority they know, by posting them to the URL
  * http://<hostname:port>/tor/"): a periodic schedule check on the caller's
  * event loop, and one plain-HTTP connection per authority DirPort with a
- * time limit and a bounded response.  Request encoding, response
+ * time limit and a bounded response -- or, for an authority without a
+ * DirPort (and, as a fallback, one whose DirPort refuses connections), the
+ * same request over BEGIN_DIR on a one-hop circuit to its ORPort
+ * (desc_publish_tunnel.c; tor-spec 6.2), as tor does.  Request encoding, response
  * classification and the schedule itself are in desc_publish.c.
  * See include/allium/feature/relay/desc_publish.h.
  */
@@ -22,6 +25,7 @@
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "allium/lib/time/civil.h"
+#include "desc_publish_tunnel.h"
 
 typedef struct upload_t {
   desc_publish_t *p;
@@ -30,6 +34,10 @@ typedef struct upload_t {
   struct event *deadline;
   dir_http_parser_t *parser;
   bool checking;               /* POST answered 200: now GETting it back */
+  desc_tunnel_t *tun;          /* BEGIN_DIR transport (no DirPort) */
+  bool tunnel;                 /* use BEGIN_DIR for this upload */
+  uint8_t *req;                /* the POST, kept for a BEGIN_DIR retry */
+  size_t req_len;
 } upload_t;
 
 struct desc_publish_t {
@@ -48,6 +56,10 @@ struct desc_publish_t {
   struct event *check_ev;
   uint32_t timeout_msec;
   time_t (*now_fn)(void);
+  tls_context_t *tls;          /* for BEGIN_DIR (borrowed); NULL: none */
+  desc_tunnel_t *graveyard;    /* finished tunnels, freed by reap_ev */
+  struct event *reap_ev;
+  size_t n_tunnelled;          /* uploads sent over BEGIN_DIR */
 };
 
 static time_t
@@ -56,10 +68,17 @@ pub_now(const desc_publish_t *p)
   return p->now_fn ? p->now_fn() : time(NULL);
 }
 
-/* "auth0 (127.0.0.1:7000)" or "127.0.0.1:7000". */
+/* "auth0 (127.0.0.1:7000)" or "127.0.0.1:7000" (the DirPort; for an
+ * authority without one "auth0 (ORPort 127.0.0.1:7001, BEGIN_DIR)"). */
 static void
 auth_name(const dir_authority_t *a, char *buf, size_t len)
 {
+  if (a->dirport == 0) {
+    snprintf(buf, len, "%s%sORPort %u.%u.%u.%u:%u, BEGIN_DIR%s", a->nickname,
+             a->nickname[0] ? " (" : "", a->ipv4[0], a->ipv4[1], a->ipv4[2], a->ipv4[3],
+             a->orport, a->nickname[0] ? ")" : "");
+    return;
+  }
   if (a->nickname[0])
     snprintf(buf, len, "%s (%u.%u.%u.%u:%u)", a->nickname, a->ipv4[0], a->ipv4[1], a->ipv4[2],
              a->ipv4[3], a->dirport);
@@ -68,16 +87,57 @@ auth_name(const dir_authority_t *a, char *buf, size_t len)
              a->dirport);
 }
 
+/* Free the finished tunnels (from the loop, outside their callbacks). */
+static void
+reap_tunnels(desc_publish_t *p)
+{
+  while (p->graveyard) {
+    desc_tunnel_t *t = p->graveyard;
+    p->graveyard = *desc_tunnel_next(t);
+    desc_tunnel_free(t);
+  }
+}
+
+static void
+on_reap(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd;
+  (void)what;
+  reap_tunnels(arg);
+}
+
+/* Stop u's transport (tunnels are freed later: we may be inside one of
+ * their callbacks). */
+static void
+upload_close_transport(upload_t *u)
+{
+  if (u->bev)
+    bufferevent_free(u->bev);
+  u->bev = NULL;
+  if (u->deadline)
+    event_free(u->deadline);
+  u->deadline = NULL;
+  if (u->tun) {
+    desc_publish_t *p = u->p;
+    desc_tunnel_detach(u->tun);
+    *desc_tunnel_next(u->tun) = p->graveyard;
+    p->graveyard = u->tun;
+    u->tun = NULL;
+    if (!p->reap_ev)
+      p->reap_ev = event_new(p->base, -1, 0, on_reap, p);
+    if (p->reap_ev)
+      event_active(p->reap_ev, 0, 0);
+  }
+  dir_http_parser_free(u->parser);
+}
+
 static void
 upload_free(upload_t *u)
 {
   if (!u)
     return;
-  if (u->bev)
-    bufferevent_free(u->bev);
-  if (u->deadline)
-    event_free(u->deadline);
-  dir_http_parser_free(u->parser);
+  upload_close_transport(u);
+  al_free(u->req);
   al_free(u);
 }
 
@@ -144,13 +204,7 @@ upload_start_check(upload_t *u)
   size_t len = 0;
   desc_publish_check_path(u->p->digest, path);
   char *req = dir_http_request_encode(path, NULL, &len);
-  if (u->bev)
-    bufferevent_free(u->bev);
-  if (u->deadline)
-    event_free(u->deadline);
-  dir_http_parser_free(u->parser);
-  u->bev = NULL;
-  u->deadline = NULL;
+  upload_close_transport(u);
   u->checking = true;
   if (!req || upload_open(u->p, u, (const uint8_t *)req, len) < 0)
     upload_fail(u, "accepted with 200, but could not open the check connection");
@@ -174,30 +228,58 @@ upload_done(upload_t *u)
   upload_finish(u, &r);
 }
 
+/* Response bytes for u: 1 when u is finished (and freed), else 0. */
+static int
+upload_feed(upload_t *u, const void *data, size_t len)
+{
+  int r = dir_http_parser_feed(u->parser, data, len);
+  if (r == DIR_HTTP_DONE) {
+    upload_done(u);
+    return 1;
+  }
+  if (r == DIR_HTTP_ERROR) {
+    const char *e = dir_http_parser_error(u->parser);
+    char msg[DESC_UPLOAD_REASON_MAX];
+    snprintf(msg, sizeof(msg), "bad response: %s", e ? e : "unparseable");
+    upload_fail(u, msg);
+    return 1;
+  }
+  return 0;
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
   upload_t *u = arg;
   struct evbuffer *in = bufferevent_get_input(bev);
-  size_t len;
-  while ((len = evbuffer_get_length(in)) > 0) {
+  while (evbuffer_get_length(in) > 0) {
     struct evbuffer_iovec v;
     if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
       break;
-    int r = dir_http_parser_feed(u->parser, v.iov_base, v.iov_len);
-    evbuffer_drain(in, v.iov_len);
-    if (r == DIR_HTTP_DONE) {
-      upload_done(u);
+    size_t n = v.iov_len;
+    if (upload_feed(u, v.iov_base, n))
       return;
-    }
-    if (r == DIR_HTTP_ERROR) {
-      const char *e = dir_http_parser_error(u->parser);
-      char msg[DESC_UPLOAD_REASON_MAX];
-      snprintf(msg, sizeof(msg), "bad response: %s", e ? e : "unparseable");
-      upload_fail(u, msg);
-      return;
-    }
+    evbuffer_drain(in, n);
   }
+}
+
+/* ---- BEGIN_DIR transport ---- */
+
+static void
+tun_on_data(const uint8_t *data, size_t len, void *arg)
+{
+  (void)upload_feed(arg, data, len);
+}
+
+static void
+tun_on_end(bool clean, const char *why, void *arg)
+{
+  upload_t *u = arg;
+  (void)clean;
+  if (dir_http_parser_eof(u->parser) == DIR_HTTP_DONE)
+    upload_done(u);
+  else
+    upload_fail(u, clean ? "stream closed before a complete response" : why);
 }
 
 static void
@@ -212,6 +294,20 @@ on_event(struct bufferevent *bev, short what, void *arg)
       upload_done(u);
     else
       upload_fail(u, "connection closed before a complete response");
+    return;
+  }
+  /* An authority whose DirPort refuses us may still take the upload on its
+   * ORPort (BEGIN_DIR), which every authority serves. */
+  if (!(what & BEV_EVENT_TIMEOUT) && !u->tunnel && u->p->tls &&
+      u->p->auths[u->idx].orport && u->req && !u->checking) {
+    log_info("DirPort of dirauth %u.%u.%u.%u:%u refused the upload; trying "
+             "its ORPort (BEGIN_DIR).", u->p->auths[u->idx].ipv4[0],
+             u->p->auths[u->idx].ipv4[1], u->p->auths[u->idx].ipv4[2],
+             u->p->auths[u->idx].ipv4[3], u->p->auths[u->idx].dirport);
+    upload_close_transport(u);
+    u->tunnel = true;
+    if (upload_open(u->p, u, u->req, u->req_len) < 0)
+      upload_fail(u, "could not open a BEGIN_DIR connection");
     return;
   }
   upload_fail(u, (what & BEV_EVENT_TIMEOUT) ? "timed out" : "connection failed");
@@ -239,9 +335,20 @@ upload_open(desc_publish_t *p, upload_t *u, const uint8_t *req, size_t req_len)
   dir_http_limits_t lim;
   desc_publish_response_limits(&lim);
   u->parser = dir_http_parser_new(&lim, false);
-  u->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
   u->deadline = evtimer_new(p->base, on_deadline, u);
-  if (!u->parser || !u->bev || !u->deadline)
+  if (!u->parser || !u->deadline)
+    return -1;
+  if (u->tunnel) {
+    desc_tunnel_cbs_t tc = { tun_on_data, tun_on_end, u };
+    u->tun = desc_tunnel_start(p->base, p->tls, a->ipv4, a->orport, a->rsa_id,
+                               req, req_len, &tc);
+    if (!u->tun || evtimer_add(u->deadline, &tv) < 0)
+      return -1;
+    p->n_tunnelled += !u->checking;
+    return 0;
+  }
+  u->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+  if (!u->bev)
     return -1;
   bufferevent_setcb(u->bev, on_read, NULL, on_event, u);
   bufferevent_set_timeouts(u->bev, &tv, &tv);
@@ -261,9 +368,14 @@ upload_start(desc_publish_t *p, size_t i, const uint8_t *req, size_t req_len)
   u->p = p;
   u->idx = i;
   p->up[i] = u;
+  u->req = al_memdup(req, req_len);
+  u->req_len = req_len;
   if (p->auths[i].dirport == 0) {
-    upload_fail(u, "the authority has no DirPort (BEGIN_DIR uploads are not implemented)");
-    return;
+    if (!p->auths[i].orport || !p->tls) {
+      upload_fail(u, "the authority has no DirPort, and no ORPort or TLS context for BEGIN_DIR");
+      return;
+    }
+    u->tunnel = true;   /* tor: BEGIN_DIR when there is no DirPort */
   }
   if (upload_open(p, u, req, req_len) < 0)
     upload_fail(u, "could not open a connection");
@@ -428,6 +540,9 @@ desc_publish_free_(desc_publish_t *p)
     upload_free(p->up[i]);
   if (p->check_ev)
     event_free(p->check_ev);
+  reap_tunnels(p);
+  if (p->reap_ev)
+    event_free(p->reap_ev);
   al_free(p->up);
   al_free(p->auths);
   al_free(p->desc);
@@ -461,4 +576,17 @@ desc_presence_t
 desc_publish_get_presence(const desc_publish_t *p)
 {
   return p ? p->sched.presence : DESC_PRESENCE_UNKNOWN;
+}
+
+void
+desc_publish_set_tls(desc_publish_t *p, tls_context_t *tls)
+{
+  if (p)
+    p->tls = tls;
+}
+
+size_t
+desc_publish_n_tunnelled(const desc_publish_t *p)
+{
+  return p ? p->n_tunnelled : 0;
 }

@@ -8,10 +8,12 @@
 #include "allium/feature/relay/relay_publish.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "allium/feature/relay/desc_publish.h"
+#include "allium/feature/relay/relay_reach.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -26,6 +28,8 @@ struct relay_publish_t {
   char **family;
   size_t n_family;
   bool dir_cache, publish;
+  bool assume_reachable, testing_network;
+  relay_reach_t *reach;        /* ORPort self-test (relay_reach.c) */
   uint64_t bw_rate, bw_burst;
   /* the directory view */
   tls_context_t *tls;
@@ -280,6 +284,13 @@ want_descriptor(desc_publish_t *dp, desc_due_t why, void *arg)
 {
   relay_publish_t *p = arg;
   router_desc_params_t params;
+  /* ops: tor publishes only once the ORPort self-test succeeded (or
+   * AssumeReachable); relay_reach.c calls desc_publish_check() then. */
+  if (!relay_reach_may_publish(p->reach)) {
+    log_info("Not publishing a server descriptor yet: the ORPort "
+             "reachability self-test has not succeeded.");
+    return;
+  }
   if (relay_publish_fill_params(p, time(NULL), &params) < 0) {
     if (!p->warned_no_addr)
       log_warn("Not publishing a server descriptor: no IPv4 address to "
@@ -350,31 +361,52 @@ rotate_check(int what, void *arg)
 
 /* ---- life cycle ---- */
 
+/* The advertised rate and burst of cfg (defaults, burst >= rate). */
+static void
+bw_from(const relay_publish_cfg_t *cfg, uint64_t *rate, uint64_t *burst)
+{
+  *rate = cfg->bw_rate ? cfg->bw_rate : RELAY_PUBLISH_DEFAULT_BW;
+  *burst = cfg->bw_burst ? cfg->bw_burst : RELAY_PUBLISH_DEFAULT_BW;
+  if (*burst < *rate)
+    *burst = *rate;
+}
+
+/* ContactInfo and MyFamily of cfg, checked, into new values. */
+static int
+parse_contact_family(relay_run_t *rr, const relay_publish_cfg_t *cfg, char **contact,
+                     char ***family, size_t *n_family, char **errmsg)
+{
+  char self[41];
+  *contact = NULL;
+  if (cfg->contact && cfg->contact[0]) {
+    if (strlen(cfg->contact) > ROUTER_DESC_MAX_STRING || strpbrk(cfg->contact, "\r\n")) {
+      *errmsg = al_strdup("ContactInfo is too long or spans lines");
+      return -1;
+    }
+  }
+  if (relay_keys_fingerprint_hex(relay_run_keys(rr), self) < 0)
+    self[0] = '\0';
+  if (relay_publish_family_parse(cfg->family, self, family, n_family, errmsg) < 0)
+    return -1;
+  if (cfg->contact && cfg->contact[0])
+    *contact = al_strdup(cfg->contact);
+  return 0;
+}
+
 relay_publish_t *
 relay_publish_new(relay_run_t *rr, struct event_base *base, const relay_publish_cfg_t *cfg,
                   char **errmsg)
 {
   relay_publish_t *p = al_calloc(1, sizeof(*p));
-  char self[41];
   p->rr = rr;
   p->base = base;
   p->dir_cache = cfg->dir_cache;
   p->publish = cfg->publish;
-  p->bw_rate = cfg->bw_rate ? cfg->bw_rate : RELAY_PUBLISH_DEFAULT_BW;
-  p->bw_burst = cfg->bw_burst ? cfg->bw_burst : RELAY_PUBLISH_DEFAULT_BW;
-  if (p->bw_burst < p->bw_rate)
-    p->bw_burst = p->bw_rate;
+  p->assume_reachable = cfg->assume_reachable;
+  p->testing_network = cfg->testing_network;
+  bw_from(cfg, &p->bw_rate, &p->bw_burst);
   p->datadir = cfg->datadir ? al_strdup(cfg->datadir) : NULL;
-  if (cfg->contact && cfg->contact[0]) {
-    if (strlen(cfg->contact) > ROUTER_DESC_MAX_STRING || strpbrk(cfg->contact, "\r\n")) {
-      *errmsg = al_strdup("ContactInfo is too long or spans lines");
-      goto fail;
-    }
-    p->contact = al_strdup(cfg->contact);
-  }
-  if (relay_keys_fingerprint_hex(relay_run_keys(rr), self) < 0)
-    self[0] = '\0';
-  if (relay_publish_family_parse(cfg->family, self, &p->family, &p->n_family, errmsg) < 0)
+  if (parse_contact_family(rr, cfg, &p->contact, &p->family, &p->n_family, errmsg) < 0)
     goto fail;
   router_desc_platform_default(p->platform, sizeof(p->platform));
   if (!cfg->n_auths || !cfg->auths) {
@@ -416,6 +448,51 @@ fail:
   return NULL;
 }
 
+/* ---- ORPort reachability self-test (relay_reach.c) ---- */
+
+static int
+reach_get_self(void *arg, router_desc_params_t *out)
+{
+  return relay_publish_fill_params(arg, time(NULL), out);
+}
+
+static nodelist_t *
+reach_get_nodelist(void *arg)
+{
+  return ((relay_publish_t *)arg)->nl;
+}
+
+static void
+reach_on_reachable(void *arg)
+{
+  relay_publish_t *p = arg;
+  if (p->dp)
+    desc_publish_check(p->dp);
+}
+
+static int
+start_reach(relay_publish_t *p)
+{
+  relay_reach_cfg_t rc = {
+    .base = p->base,
+    .tls = p->tls,
+    .sw = relay_run_switch(p->rr),
+    .assume_reachable = p->assume_reachable,
+    .allow_private = p->testing_network,
+    .publish = p->publish,
+    .get_self = reach_get_self,
+    .get_nodelist = reach_get_nodelist,
+    .on_reachable = reach_on_reachable,
+    .arg = p,
+  };
+  p->reach = relay_reach_new(&rc);
+  if (!p->reach || relay_reach_start(p->reach) < 0) {
+    log_warn("Couldn't start the ORPort reachability self-test.");
+    return -1;
+  }
+  return 0;
+}
+
 static int
 start_uploader(relay_publish_t *p)
 {
@@ -427,6 +504,7 @@ start_uploader(relay_publish_t *p)
   desc_publish_cbs_t cbs = { want_descriptor, NULL, p };
   p->dp = desc_publish_new(p->base, p->auths, p->n_auths,
                            relay_keys_identity_digest(relay_run_keys(p->rr)), &cbs);
+  desc_publish_set_tls(p->dp, p->tls);   /* BEGIN_DIR uploads */
   if (!p->dp || desc_publish_start(p->dp, 0) < 0) {
     log_warn("Couldn't start uploading our server descriptor.");
     return -1;
@@ -449,7 +527,9 @@ relay_publish_start(relay_publish_t *p)
     p->rotate_timer = evloop_timer_add(RELAY_PUBLISH_ROTATE_CHECK_SEC * 1000u, 1,
                                        rotate_check, p);
   }
-  int r = start_uploader(p);
+  int r = start_reach(p) < 0 ? -1 : 0;
+  if (start_uploader(p) < 0)
+    r = -1;
   /* The bootstrap may report a cached consensus at once: the uploader
    * exists by now. */
   if (dir_boot_start(p->boot) < 0) {
@@ -468,6 +548,7 @@ relay_publish_free_(relay_publish_t *p)
     return;
   evloop_handle_free(p->bw_timer);
   evloop_handle_free(p->rotate_timer);
+  relay_reach_free(p->reach);
   desc_publish_free(p->dp);
   dir_boot_free(p->boot);
   nodelist_free(p->nl);
@@ -497,4 +578,88 @@ nodelist_t *
 relay_publish_nodelist(relay_publish_t *p)
 {
   return p ? p->nl : NULL;
+}
+
+/* ---- SIGHUP ---- */
+
+int
+relay_publish_check_reload(relay_publish_t *p, const relay_publish_cfg_t *cfg, char **errmsg)
+{
+  char *contact = NULL, **family = NULL;
+  size_t n_family = 0;
+  if (parse_contact_family(p->rr, cfg, &contact, &family, &n_family, errmsg) < 0)
+    return -1;
+  al_free(contact);
+  relay_publish_family_free(family, n_family);
+  return 0;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+  return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool
+family_eq(char **a, size_t na, char **b, size_t nb)
+{
+  if (na != nb)
+    return false;
+  for (size_t i = 0; i < na; i++)
+    if (strcmp(a[i], b[i]))
+      return false;
+  return true;
+}
+
+/* Append name to the comma-separated list what[]. */
+static void
+note_what(char *what, size_t len, const char *name)
+{
+  size_t n = strlen(what);
+  snprintf(what + n, len - n, "%s%s", n ? ", " : "", name);
+}
+
+int
+relay_publish_reconfigure(relay_publish_t *p, const relay_publish_cfg_t *cfg,
+                          bool nickname_changed, char **errmsg)
+{
+  char *contact = NULL, **family = NULL, what[128] = "";
+  size_t n_family = 0;
+  if (parse_contact_family(p->rr, cfg, &contact, &family, &n_family, errmsg) < 0)
+    return -1;
+  if (nickname_changed)
+    note_what(what, sizeof(what), "Nickname");
+  if (!str_eq(contact, p->contact))
+    note_what(what, sizeof(what), "ContactInfo");
+  if (!family_eq(family, n_family, p->family, p->n_family))
+    note_what(what, sizeof(what), "MyFamily");
+  al_free(p->contact);
+  p->contact = contact;
+  relay_publish_family_free(p->family, p->n_family);
+  p->family = family;
+  p->n_family = n_family;
+  uint64_t rate, burst;
+  bw_from(cfg, &rate, &burst);
+  if (rate != p->bw_rate || burst != p->bw_burst)
+    note_what(what, sizeof(what), "bandwidth");
+  p->bw_rate = rate;
+  p->bw_burst = burst;
+  if (cfg->publish != p->publish) {
+    p->publish = cfg->publish;
+    if (!p->publish) {
+      desc_publish_free(p->dp);
+      log_notice("PublishServerDescriptor is now 0: no longer uploading our server "
+                 "descriptor (the authorities keep the last one until it expires).");
+    } else if (start_uploader(p) < 0) {
+      return -1;
+    }
+    return 1;    /* a new uploader starts with a first descriptor */
+  }
+  if (!what[0])
+    return 0;
+  log_notice("Configuration change (%s)%s.", what,
+             p->dp ? ": publishing a new server descriptor" : "");
+  if (p->dp)
+    desc_publish_note_changed(p->dp);
+  return 1;
 }

@@ -181,11 +181,8 @@ relay_run_start(relay_run_t *rr)
   if (rr->heartbeat_sec > 0)
     rr->heartbeat = evloop_timer_add((uint32_t)rr->heartbeat_sec * 1000u, 1,
                                      heartbeat_cb, rr);
-  log_notice("Relay %s is up with %d onion-handshake worker thread%s%s.",
-             rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s",
-             rr->assume_reachable ? "" :
-             " (the ORPort reachability self-test is not built in yet: "
-             "assuming reachable)");
+  log_notice("Relay %s is up with %d onion-handshake worker thread%s.",
+             rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s");
   relay_dirserve_start(rr->dirserve);
   relay_run_publish_seam(rr);
   return 0;
@@ -261,7 +258,44 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.creates_refused,
            (unsigned long long)s.extends,
            (unsigned long long)s.unknown_circ_cells);
+  /* Back-pressure counters: a stalled transfer shows up here first. */
+  log_info("Heartbeat: %zu cells queued (%zu pooled), %llu channel read "
+           "pauses (%llu ended by the time limit), %llu output-buffer "
+           "blocks, %llu circuits closed for a full queue, %llu by the "
+           "memory limit.", s.cells_queued, s.cells_pooled,
+           (unsigned long long)s.reads_paused,
+           (unsigned long long)s.pauses_overridden,
+           (unsigned long long)s.outbuf_blocked,
+           (unsigned long long)s.queue_overflows,
+           (unsigned long long)s.oom_circuits_closed);
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
+}
+
+/* ---- SIGHUP (app_relay.c: app_relay_reconfigure()) ---- */
+
+bool
+relay_run_set_nickname(relay_run_t *rr, const char *nickname)
+{
+  const char *n = nickname ? nickname : "Unnamed";
+  if (!strcmp(rr->nickname, n))
+    return false;
+  al_free(rr->nickname);
+  rr->nickname = al_strdup(n);
+  return true;
+}
+
+void
+relay_run_set_heartbeat(relay_run_t *rr, int heartbeat_sec)
+{
+  if (heartbeat_sec == rr->heartbeat_sec)
+    return;
+  rr->heartbeat_sec = heartbeat_sec;
+  if (!rr->start_msec)
+    return;   /* not started: relay_run_start() sets the timer */
+  evloop_handle_free(rr->heartbeat);
+  if (heartbeat_sec > 0)
+    rr->heartbeat = evloop_timer_add((uint32_t)heartbeat_sec * 1000u, 1,
+                                     heartbeat_cb, rr);
 }
 
 void

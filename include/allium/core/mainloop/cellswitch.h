@@ -210,6 +210,12 @@ typedef struct cellswitch_stats_t {
   uint64_t dir_bytes;           /**< response bytes handed to streams */
   uint64_t streams_refused;     /**< BEGIN / RESOLVE / BEGIN_DIR refused */
   uint64_t dir_requests_cut;    /**< requests over the size or time limit */
+  /* ops: ORPort reachability self-test (feature/relay/relay_reach.c) */
+  uint64_t created_inbound;     /**< CREATE answered on a channel the peer
+                                 *   opened (tor: "create cells can reach
+                                 *   us") */
+  uint64_t created_inbound_private; /**< ... of those, from a private or
+                                 *   loopback peer address */
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);

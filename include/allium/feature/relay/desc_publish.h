@@ -32,8 +32,11 @@
  *  3. The I/O (desc_publish_t): a timer on the caller's event_base runs the
  *     schedule, asks the caller for a fresh descriptor through a callback,
  *     and POSTs it to each authority's DirPort over a plain TCP connection
- *     (bounded time and response size), then GETs it back to confirm, and
- *     logs each authority's verdict at notice level.
+ *     (bounded time and response size) -- to an authority without a DirPort
+ *     over a BEGIN_DIR stream on a one-hop circuit to its ORPort (tor-spec
+ *     6.2), as tor does, and the same when its DirPort refuses the
+ *     connection -- then GETs it back to confirm, and logs each authority's
+ *     verdict at notice level.
  */
 #ifndef ALLIUM_FEATURE_RELAY_DESC_PUBLISH_H
 #define ALLIUM_FEATURE_RELAY_DESC_PUBLISH_H
@@ -182,7 +185,8 @@ typedef struct desc_publish_cbs_t {
  * daemon passes the list dir_servers_resolve() gives (DirAuthority lines or
  * the built-in authorities, bridge authority excluded) -- for the
  * relay whose RSA identity digest is rsa_id.  Authorities without a DirPort
- * are skipped with a log line (BEGIN_DIR uploads are not implemented yet).
+ * get the upload over BEGIN_DIR once desc_publish_set_tls() gave a client
+ * TLS context (without one they fail with a log line).
  * Nothing happens until desc_publish_start() or _set_descriptor().
  * NULL on bad arguments.  Free with desc_publish_free(). */
 desc_publish_t *desc_publish_new(struct event_base *base, const dir_authority_t *auths,
@@ -221,6 +225,12 @@ void desc_publish_consensus_changed(desc_publish_t *p, const consensus_t *c);
 /** Run one schedule check now (the timer does this periodically). */
 void desc_publish_check(desc_publish_t *p);
 
+/** The client TLS context (borrowed; must outlive p) for BEGIN_DIR uploads
+ * to authorities without a reachable DirPort. */
+struct tls_context_t;
+void desc_publish_set_tls(desc_publish_t *p, struct tls_context_t *tls);
+/** Uploads (POSTs) sent over BEGIN_DIR so far. */
+size_t desc_publish_n_tunnelled(const desc_publish_t *p);
 /** Uploads in progress. */
 size_t desc_publish_n_pending(const desc_publish_t *p);
 /** How the latest consensus listed us. */

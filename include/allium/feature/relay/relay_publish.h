@@ -48,6 +48,8 @@ typedef struct relay_publish_cfg_t {
                                      *   tunnelled-dir-server */
   bool publish;                     /**< PublishServerDescriptor is not 0 */
   bool testing_network;             /**< TestingTorNetwork */
+  bool assume_reachable;            /**< AssumeReachable: skip the ORPort
+                                     *   self-test (relay_reach.h) */
   const char *contact;              /**< ContactInfo, NULL: none */
   const config_line_t *family;      /**< MyFamily lines */
   uint64_t bw_rate, bw_burst;       /**< advertised rate/burst (bytes/s);
@@ -79,6 +81,20 @@ const char *relay_publish_datadir(const relay_publish_t *p);
  * address can be advertised (set Address, or bind the ORPort to one). */
 int relay_publish_fill_params(relay_publish_t *p, time_t now,
                               router_desc_params_t *out);
+
+/** SIGHUP, first step: would relay_publish_reconfigure() accept cfg
+ * (ContactInfo, MyFamily)?  0, or -1 with *errmsg (caller frees). */
+int relay_publish_check_reload(relay_publish_t *p, const relay_publish_cfg_t *cfg,
+                               char **errmsg);
+/** SIGHUP: take ContactInfo, MyFamily, the advertised bandwidth and
+ * PublishServerDescriptor from cfg (the other members are ignored: they
+ * need a restart).  When a field of the descriptor changed (or
+ * nickname_changed: relay_run_set_nickname() said so) a new descriptor is
+ * built and uploaded as tor does (at once, or one check interval after the
+ * last); PublishServerDescriptor 1 -> 0 stops uploading, 0 -> 1 starts.
+ * -1 with *errmsg (nothing changed), 0 (no descriptor change), or 1. */
+int relay_publish_reconfigure(relay_publish_t *p, const relay_publish_cfg_t *cfg,
+                              bool nickname_changed, char **errmsg);
 
 /* ---- pure helpers (exported for tests) ---- */
 

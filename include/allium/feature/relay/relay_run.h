@@ -73,6 +73,12 @@ char *relay_run_format_heartbeat(char *buf, size_t len, uint64_t uptime_sec,
  * outlive the relay. */
 void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
 
+/** SIGHUP: a new Nickname (NULL: "Unnamed") for the heartbeat and the
+ * next descriptor.  Returns whether it changed. */
+bool relay_run_set_nickname(relay_run_t *rr, const char *nickname);
+/** SIGHUP: a new HeartbeatPeriod (0: off); the period restarts now. */
+void relay_run_set_heartbeat(relay_run_t *rr, int heartbeat_sec);
+
 /** The engine (borrowed) -- for the descriptor and bandwidth code. */
 cellswitch_t *relay_run_switch(relay_run_t *rr);
 /** The parsed ORPorts (borrowed); a port bound as "auto" has its real

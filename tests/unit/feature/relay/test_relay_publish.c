@@ -318,3 +318,79 @@ Test(relay_publish, document_cb_before_and_after_publisher)
   cr_assert_eq(docs_seen, 0);
   relay_run_free(rr);
 }
+
+/* SIGHUP: ContactInfo, MyFamily, the advertised bandwidth and the
+ * nickname change the next descriptor (1: republish); the same options
+ * again change nothing (0); a bad MyFamily or ContactInfo is refused (-1)
+ * and keeps the running values; PublishServerDescriptor 0 -> 1 starts the
+ * uploader. */
+Test(relay_publish, reconfigure_on_sighup)
+{
+  config_line_t *fam = line("MyFamily", FPB, NULL);
+  relay_publish_cfg_t pc = { .publish = false, .contact = "old <old AT example>",
+                             .family = fam, .bw_rate = 5000000 };
+  relay_publish_t *pub = NULL;
+  char *err = NULL;
+  relay_run_t *rr = relay_with("127.0.0.1:auto", "127.0.0.1", &pc, &pub, &err);
+  cr_assert_not_null(pub, "%s", err ? err : "");
+  relay_run_set_publisher(rr, pub);
+  router_desc_params_t p;
+
+  cr_assert_eq(relay_publish_check_reload(pub, &pc, &err), 0);
+  cr_assert_eq(relay_publish_reconfigure(pub, &pc, false, &err), 0, "nothing changed");
+  cr_assert_eq(relay_publish_reconfigure(pub, &pc, true, &err), 1, "nickname changed");
+
+  relay_publish_cfg_t bad = pc;
+  config_line_t *badfam = line("MyFamily", "$0123", NULL);
+  bad.family = badfam;
+  cr_assert_eq(relay_publish_check_reload(pub, &bad, &err), -1);
+  cr_assert_not_null(strstr(err, "MyFamily"));
+  al_free(err);
+  err = NULL;
+  cr_assert_eq(relay_publish_reconfigure(pub, &bad, false, &err), -1);
+  al_free(err);
+  err = NULL;
+  bad.family = fam;
+  bad.contact = "two\nlines";
+  cr_assert_eq(relay_publish_reconfigure(pub, &bad, false, &err), -1);
+  al_free(err);
+  err = NULL;
+  cr_assert_eq(relay_publish_fill_params(pub, time(NULL), &p), 0);
+  cr_assert_str_eq(p.contact, "old <old AT example>", "refused: old values kept");
+  cr_assert_eq(p.n_family, 1);
+
+  relay_publish_cfg_t nc = pc;
+  nc.contact = "new <new AT example>";
+  nc.family = NULL;
+  nc.bw_rate = 2000000;
+  cr_assert_eq(relay_publish_reconfigure(pub, &nc, false, &err), 1);
+  cr_assert_eq(relay_publish_fill_params(pub, time(NULL), &p), 0);
+  cr_assert_str_eq(p.contact, "new <new AT example>");
+  cr_assert_eq(p.n_family, 0);
+  cr_assert_eq(p.bw_avg, 2000000);
+  cr_assert_eq(p.bw_burst, RELAY_PUBLISH_DEFAULT_BW);
+  cr_assert_eq(relay_publish_reconfigure(pub, &nc, false, &err), 0);
+  nc.contact = NULL;
+  cr_assert_eq(relay_publish_reconfigure(pub, &nc, false, &err), 1, "contact removed");
+  cr_assert_eq(relay_publish_fill_params(pub, time(NULL), &p), 0);
+  cr_assert_null(p.contact);
+
+  /* the nickname lives in the runtime */
+  cr_assert_not(relay_run_set_nickname(rr, "pubtest"));
+  cr_assert(relay_run_set_nickname(rr, "renamed"));
+  cr_assert_eq(relay_publish_fill_params(pub, time(NULL), &p), 0);
+  cr_assert_str_eq(p.nickname, "renamed");
+  cr_assert(relay_run_set_nickname(rr, NULL));
+  cr_assert_str_eq(relay_run_nickname(rr), "Unnamed");
+  relay_run_set_heartbeat(rr, 0);      /* before start: just recorded */
+
+  /* PublishServerDescriptor 0 -> 1 -> 0 */
+  nc.publish = true;
+  cr_assert_eq(relay_publish_reconfigure(pub, &nc, false, &err), 1);
+  nc.publish = false;
+  cr_assert_eq(relay_publish_reconfigure(pub, &nc, false, &err), 1);
+  cr_assert_eq(relay_publish_reconfigure(pub, &nc, false, &err), 0);
+  lines_free(fam);
+  lines_free(badfam);
+  relay_run_free(rr);
+}
