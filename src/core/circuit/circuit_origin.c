@@ -10,7 +10,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/onion/onion_ntor.h"
-#include "allium/core/relay/relay_queue.h"
+#include "allium/core/stream/relay_queue.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/kdf.h"
 #include "allium/lib/crypto/rand.h"

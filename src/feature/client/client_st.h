@@ -1,5 +1,5 @@
 /* client_st.h -- the client's internal state, shared by client.c (object,
- * configuration, timer, dirinfo), client_circ.c (circuit pool, paths,
+ * configuration, timer, dirinfo), client_circ_pool.c (circuit pool, paths,
  * guards; path-spec 2, guard-spec 4) and client_conn.c (listeners and
  * application connections; tor-spec 6.2-6.4, socks-extensions.txt).
  * Not for other modules.
@@ -167,7 +167,7 @@ void client_iso_copy(client_iso_t *dst, const proxy_iso_attrs_t *src);
 void client_iso_clear(client_iso_t *iso);
 void client_save_guards(client_t *c);
 
-/* client_circ.c */
+/* client_circ_pool.c */
 /** What a new circuit is for. */
 typedef struct client_launch_t {
   uint16_t port;               /* exit port (0: any) */

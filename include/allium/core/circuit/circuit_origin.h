@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #include "allium/core/circuit/circuit_event.h"
-#include "allium/core/relay/flow.h"
-#include "allium/core/relay/stream.h"
+#include "allium/core/stream/flow.h"
+#include "allium/core/stream/stream.h"
 
 #define CIRC_ORIGIN_MAX_HOPS (CIRC_MAX_RELAY_EARLY + 1)
 

@@ -1,4 +1,4 @@
-/* client_circ.c -- the client's pool of exit circuits: 3-hop paths
+/* client_circ_pool.c -- the client's pool of exit circuits: 3-hop paths
  * (path-spec 2.2, exit first for the wanted port, guard from guard-spec 4.6
  * or -- UseEntryGuards 0 -- chosen like a middle), turned into hop specs
  * with link specifiers (tor-spec 5.1.2) and built by the channel manager;

@@ -1,4 +1,4 @@
-/* test_chanmgr.c -- the channel and circuit manager (chanmgr.h; tor-spec
+/* test_origin_channels.c -- the channel and circuit manager (origin_channels.h; tor-spec
  * 2, 4, 5.1, 5.3, 5.4, 6.2, 7.3) against in-process relays (test_relay.h)
  * over real loopback TLS: 3-hop builds with a 1 MiB echo stream, channel
  * sharing, DESTROY at hop 1, build timeouts, an unreachable first hop, a
@@ -15,8 +15,8 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/mainloop/chanmgr.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/mainloop/origin_channels.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"

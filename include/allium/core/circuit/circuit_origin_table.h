@@ -1,4 +1,4 @@
-/* circuit_mgr.h -- origin circuits bound to one channel (tor-spec 5.1.1
+/* circuit_origin_table.h -- origin circuits bound to one channel (tor-spec 5.1.1
  * circuit ids, 5.1 / 5.1.5 circuit creation, 5.4 teardown).
  *
  * The manager owns a set of circ_origin_t on one channel: it picks each
@@ -14,8 +14,8 @@
  * call circ_mgr functions, except circ_mgr_free().  A circuit is removed
  * (and freed) right after its CLOSED event was delivered.
  */
-#ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_MGR_H
-#define ALLIUM_CORE_CIRCUIT_CIRCUIT_MGR_H
+#ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_TABLE_H
+#define ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_TABLE_H
 
 #include <stdint.h>
 

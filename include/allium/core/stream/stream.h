@@ -16,8 +16,8 @@
  * whatever the peer still sends on it is ignored until its END arrives or
  * RELAY_STREAM_HALF_CLOSED_SECS pass (see relay_streams_set_time()).
  */
-#ifndef ALLIUM_CORE_RELAY_STREAM_H
-#define ALLIUM_CORE_RELAY_STREAM_H
+#ifndef ALLIUM_CORE_STREAM_STREAM_H
+#define ALLIUM_CORE_STREAM_STREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>

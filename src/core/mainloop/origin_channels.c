@@ -1,8 +1,8 @@
-/* chanmgr.c -- the channel and circuit manager: one channel per relay RSA
+/* origin_channels.c -- the channel and circuit manager: one channel per relay RSA
  * identity (tor-spec 2, 4), multi-hop origin circuits built hop by hop
  * (tor-spec 5.1 CREATE2, 5.1.5 CREATE_FAST, 5.3 EXTEND2, 5.4 teardown),
  * a 1-second timer for build deadlines, stream expiry and reaping.
- * See include/allium/core/mainloop/chanmgr.h.
+ * See include/allium/core/mainloop/origin_channels.h.
  *
  * Memory discipline: owner callbacks may re-enter any chanmgr function, so
  * nothing is ever unlinked or freed while a callback may be on the stack.
@@ -10,11 +10,11 @@
  * chanmgr_free) reaps them from the top of the event loop.
  */
 #define LOG_MODULE "chanmgr"
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/channel/channel.h"
-#include "allium/core/circuit/circuit_mgr.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/circuit/circuit_origin_table.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"

@@ -1,12 +1,12 @@
 /* stream.c -- per-circuit stream table: ids, states, BEGIN / BEGIN_DIR /
  * CONNECTED / DATA / END / RESOLVE / RESOLVED and stream-level SENDMEs
  * (tor-spec 6.2, 6.2.1, 6.3, 6.4, 7.4), with half-closed streams.
- * See include/allium/core/relay/stream.h. */
+ * See include/allium/core/stream/stream.h. */
 #define LOG_MODULE "stream"
-#include "allium/core/relay/stream.h"
-#include "allium/core/relay/flow.h"
-#include "allium/core/relay/relay_mem.h"
-#include "allium/core/relay/relay_queue.h"
+#include "allium/core/stream/stream.h"
+#include "allium/core/stream/flow.h"
+#include "allium/core/stream/relay_mem.h"
+#include "allium/core/stream/relay_queue.h"
 #include "allium/core/cell/cell.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"

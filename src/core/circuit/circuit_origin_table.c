@@ -1,9 +1,9 @@
-/* circuit_mgr.c -- origin circuits bound to one channel: circuit ids from
+/* circuit_origin_table.c -- origin circuits bound to one channel: circuit ids from
  * the channel's set (tor-spec 5.1.1), cells moved between the sans-IO
  * circuits and the channel, incoming cells routed by circuit id, events
- * handed to the caller.  See include/allium/core/circuit/circuit_mgr.h. */
+ * handed to the caller.  See include/allium/core/circuit/circuit_origin_table.h. */
 #define LOG_MODULE "circuit"
-#include "allium/core/circuit/circuit_mgr.h"
+#include "allium/core/circuit/circuit_origin_table.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
