@@ -20,6 +20,7 @@
 
 #define LOG_MODULE "client"
 #include "allium/core/policy/policy.h"
+#include "allium/lib/container/hashmap.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
@@ -49,6 +50,9 @@ conn_detach(client_conn_t *k, uint16_t *id_out, client_circ_t **circ_out)
     *circ_out = k->circ;
   if (k->circ && k->circ->n_streams)
     k->circ->n_streams--;
+  if (k->circ && k->circ->conns && k->stream_id &&
+      hmap_get(k->circ->conns, &k->stream_id) == k)
+    (void)hmap_remove(k->circ->conns, &k->stream_id);
   k->circ = NULL;
   k->stream_id = 0;
 }
@@ -243,6 +247,9 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
            (unsigned long long)circ->handle);
   k->circ = circ;
   k->stream_id = sid;
+  if (!circ->conns)
+    circ->conns = hmap_new(sizeof(uint16_t));
+  (void)hmap_put(circ->conns, &k->stream_id, k, NULL);
   k->attempts++;
   k->attempt_msec = now;
   k->state = k->command == SOCKS_CMD_CONNECT ? CONN_CONNECTING
@@ -402,10 +409,35 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
 static client_conn_t *
 conn_find(client_t *c, const client_circ_t *circ, uint16_t id)
 {
-  for (client_conn_t *k = c->conns; k; k = k->next)
-    if (k->state != CONN_DEAD && k->circ == circ && k->stream_id == id)
-      return k;
-  return NULL;
+  (void)c;
+  client_conn_t *k = circ->conns ? hmap_get(circ->conns, &id) : NULL;
+  return k && k->state != CONN_DEAD && k->circ == circ ? k : NULL;
+}
+
+/* Exit -> app, the cell path: from the cell buffer into the app's socket
+ * buffer (the one copy of this hop). */
+static void
+conn_on_data(client_conn_t *k, const uint8_t *data, size_t len)
+{
+  if (k->state != CONN_OPEN)
+    return;
+  conn_write(k, data, len);
+  k->bytes_in += len;
+  k->c->bytes_in += len;
+  k->circ->bytes_in += len;
+  conn_check_recv_pressure(k);
+}
+
+void
+client_conn_stream_data(client_t *c, client_circ_t *circ, uint16_t stream_id,
+                        const uint8_t *data, size_t len)
+{
+  client_conn_t *k = conn_find(c, circ, stream_id);
+  if (!k)
+    return;
+  conn_on_data(k, data, len);
+  if (k->state == CONN_OPEN && k->paused)
+    conn_pump_app(k);
 }
 
 void
@@ -420,13 +452,7 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
     conn_on_connected(k, ev);
     break;
   case RELAY_STREAM_EV_DATA:
-    if (k->state == CONN_OPEN) {
-      conn_write(k, ev->data, ev->len);
-      k->bytes_in += ev->len;
-      c->bytes_in += ev->len;
-      circ->bytes_in += ev->len;
-      conn_check_recv_pressure(k);
-    }
+    conn_on_data(k, ev->data, ev->len);
     break;
   case RELAY_STREAM_EV_RESOLVED:
     conn_on_resolved(k, ev);
@@ -972,6 +998,7 @@ client_conns_tick(client_t *c)
         c->conns = next;
       if (next)
         next->prev = k->prev;
+      conn_detach(k, NULL, NULL);
       al_free(k);
     }
     k = next;
@@ -986,6 +1013,7 @@ client_conn_close_all(client_t *c)
   client_conn_t *k = c->conns;
   while (k) {
     client_conn_t *next = k->next;
+    conn_detach(k, NULL, NULL);
     al_free(k);
     k = next;
   }

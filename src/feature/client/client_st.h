@@ -62,6 +62,7 @@ typedef struct client_circ_t {
   client_iso_t iso;        /* first stream's attributes */
   proxy_iso_circ_t iso_state; /* every stream's (transitive isolation) */
   size_t n_streams;        /* attached now */
+  struct hmap_t *conns;    /* attached conns by stream id (2-byte key) */
   uint64_t bytes_in, bytes_out;
 } client_circ_t;
 
@@ -214,5 +215,9 @@ void client_conns_circ_closed(client_t *c, client_circ_t *circ);
 /** A stream event of circ. */
 void client_conn_stream_event(client_t *c, client_circ_t *circ,
                               const relay_stream_event_t *ev);
+/** Stream data straight from the cell buffer (the cell path). */
+void client_conn_stream_data(client_t *c, client_circ_t *circ,
+                             uint16_t stream_id, const uint8_t *data,
+                             size_t len);
 
 #endif

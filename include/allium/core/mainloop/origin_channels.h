@@ -1,4 +1,5 @@
-/* origin_channels.h -- the channel and circuit manager of a running node: one
+/* origin_channels.h -- the channel table of a node's own (origin)
+ * circuits, with the circuits built over it (API prefix chanmgr_): one
  * channel per relay identity, reused by every circuit through that relay
  * (tor-spec 2 "Connections", 4 link handshake), and multi-hop origin
  * circuits built hop by hop (tor-spec 5.1 CREATE2 / 5.1.5 CREATE_FAST,
@@ -72,6 +73,14 @@ typedef struct chanmgr_circ_cbs_t {
   void (*on_relay_msg)(chanmgr_t *cm, uint64_t circ, const circ_event_t *ev,
                        void *arg);
   void *arg;
+  /** Incoming stream data, without a copy: data is a view into the cell
+   * buffer, valid during the call only (the cell path: set it to write
+   * straight from the cell to the application).  When NULL, data comes as
+   * RELAY_STREAM_EV_DATA events through on_stream.  It runs in order with
+   * on_stream's events, and may call any chanmgr function (except
+   * chanmgr_free()). */
+  void (*on_data)(chanmgr_t *cm, uint64_t circ, uint16_t stream_id,
+                  const uint8_t *data, size_t len, void *arg);
 } chanmgr_circ_cbs_t;
 
 /** What to build. */

@@ -203,7 +203,8 @@ c_stream(chanmgr_t *cm, uint64_t circ, const relay_stream_event_t *ev,
 static int
 launch_specs(cli_t *c, const circ_hop_spec_t *specs, size_t n)
 {
-  chanmgr_circ_cbs_t cbs = { NULL, c_built, c_closed, c_stream, NULL, c };
+  chanmgr_circ_cbs_t cbs = { NULL, c_built, c_closed, c_stream, NULL, c,
+                              NULL };
   chanmgr_launch_t l = { specs, n, false, 5000 };
   return chanmgr_launch(CM, &l, &cbs, &c->circ);
 }
