@@ -38,6 +38,7 @@ struct circ_mgr_t {
   channel_t *ch;               /**< NULL once closed */
   circ_mgr_callbacks_t cbs;
   hmap_t *by_id;               /**< entries not closed, by circuit id */
+  mgr_entry_t *last;           /**< the last one found (not closed) */
   dlist_t all;
   dlist_t dirty;               /**< entries that may have cells or events */
   dlist_t closed;              /**< entries to reap */
@@ -79,10 +80,17 @@ circ_mgr_free_(circ_mgr_t *m)
   al_free(m);
 }
 
+/* The entry by id: the last one found first (a bulk transfer hits it on
+ * every cell without hashing), then the map. */
 static mgr_entry_t *
 find_entry(circ_mgr_t *m, uint32_t id)
 {
-  return hmap_get(m->by_id, &id);
+  if (m->last && m->last->id == id)
+    return m->last;
+  mgr_entry_t *e = hmap_get(m->by_id, &id);
+  if (e)
+    m->last = e;
+  return e;
 }
 
 /* e may have cells or events to move: visit it on the next flush. */
@@ -91,6 +99,19 @@ entry_mark(mgr_entry_t *e)
 {
   if (!e->closed && !dlist_node_is_linked(&e->work))
     dlist_push_tail(&e->m->dirty, &e->work);
+}
+
+/* e is closed (its CLOSED event went out): it leaves the map and waits to be reaped. */
+static void
+entry_closed(circ_mgr_t *m, mgr_entry_t *e)
+{
+  e->closed = true;
+  if (m->last == e)
+    m->last = NULL;
+  if (hmap_get(m->by_id, &e->id) == e)
+    (void)hmap_remove(m->by_id, &e->id);
+  dlist_remove(&e->work);
+  dlist_push_tail(&m->closed, &e->work);
 }
 
 /* The circuit's cell sink: one copy, from its buffer into the channel's
@@ -147,10 +168,7 @@ launch(circ_mgr_t *m, bool fast, const circ_hop_spec_t *first, uint64_t now,
                : circ_origin_start(c, first, now, timeout);
   if (r < 0) {
     /* Never started: nothing went out; drop it quietly. */
-    e->closed = true;
-    (void)hmap_remove(m->by_id, &id);
-    dlist_remove(&e->work);
-    dlist_push_tail(&m->closed, &e->work);
+    entry_closed(m, e);
     circ_origin_close(c, CELL_DESTROY_INTERNAL);
     while (circ_origin_next_event(c, &(circ_event_t){ 0 }) == 1)
       ;
@@ -243,17 +261,6 @@ move_cells(circ_mgr_t *m, mgr_entry_t *e)
   if (n)
     memwipe(&cc, sizeof(cc));
   return n;
-}
-
-/* e's CLOSED event went out: it leaves the map and waits to be reaped. */
-static void
-entry_closed(circ_mgr_t *m, mgr_entry_t *e)
-{
-  e->closed = true;
-  if (find_entry(m, e->id) == e)
-    (void)hmap_remove(m->by_id, &e->id);
-  dlist_remove(&e->work);
-  dlist_push_tail(&m->closed, &e->work);
 }
 
 /* Deliver e's circuit and stream events.  Returns the number delivered.

@@ -55,6 +55,9 @@ typedef struct cm_circ_t {
   cm_chan_t *chan;
   uint32_t circ_id;           /**< valid once started */
   bool started;               /**< given to chan->mgr */
+  circ_origin_t *origin;      /**< chan->mgr's circuit once started; it is
+                               *   freed only after its CLOSED event made
+                               *   this one dead */
   bool built;                 /**< on_built ran (or is about to) */
   bool dead;                  /**< on_closed ran; reaped later */
   bool fast_first;
@@ -74,6 +77,7 @@ struct chanmgr_t {
   cm_chan_t *chans;
   cm_circ_t *circs;
   hmap_t *by_handle;          /**< live circuits by handle (8-byte key) */
+  cm_circ_t *last;            /**< the last live circuit found by handle */
   hmap_t *by_rsa;             /**< usable channels by RSA identity */
   uint64_t next_handle;
   uint32_t idle_msec;
@@ -83,12 +87,18 @@ struct chanmgr_t {
 
 /* ---- lookups ---- */
 
+/* A live circuit by handle: the last one found first, then the map. */
 static cm_circ_t *
 find_circ(const chanmgr_t *cm, uint64_t handle)
 {
   if (!cm || handle == 0)
     return NULL;
-  return hmap_get_u64(cm->by_handle, handle);
+  if (cm->last && cm->last->handle == handle)
+    return cm->last;
+  cm_circ_t *x = hmap_get_u64(cm->by_handle, handle);
+  if (x)
+    ((chanmgr_t *)cm)->last = x;
+  return x;
 }
 
 static cm_circ_t *
@@ -103,6 +113,7 @@ circ_set_started(cm_circ_t *x, uint32_t id)
 {
   x->circ_id = id;
   x->started = true;
+  x->origin = circ_mgr_get(x->chan->mgr, id);
   (void)hmap_put(x->chan->by_id, &id, x, NULL);
 }
 
@@ -110,6 +121,9 @@ circ_set_started(cm_circ_t *x, uint32_t id)
 static void
 circ_unmap(cm_circ_t *x)
 {
+  if (x->chan->cm->last == x)
+    x->chan->cm->last = NULL;
+  x->origin = NULL;
   if (hmap_get_u64(x->chan->cm->by_handle, x->handle) == x)
     (void)hmap_remove_u64(x->chan->cm->by_handle, x->handle);
   if (x->started && find_circ_by_id(x->chan, x->circ_id) == x)
@@ -130,7 +144,7 @@ circ_of(cm_circ_t *x)
 {
   if (!x || x->dead || !x->started || !x->chan->mgr)
     return NULL;
-  return circ_mgr_get(x->chan->mgr, x->circ_id);
+  return x->origin;
 }
 
 /* ---- ending circuits ---- */

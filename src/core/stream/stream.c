@@ -43,6 +43,7 @@ struct relay_streams_t {
   relay_stream_t **s;
   size_t n, cap;
   hmap_t *by_id;            /**< the streams of s, by id (2-byte key) */
+  relay_stream_t *last;     /**< the last one found */
   dlist_t ready;            /**< streams to package, round robin */
   size_t n_ready;
   size_t queued;            /**< bytes queued over all streams */
@@ -137,10 +138,17 @@ relay_streams_free_(relay_streams_t *t)
   al_free(t);
 }
 
+/* The stream by id: the last one found first (no hashing while one
+ * stream carries the data), then the map. */
 static relay_stream_t *
 stream_find(const relay_streams_t *t, uint16_t id, size_t *idx)
 {
-  relay_stream_t *s = hmap_get(t->by_id, &id);
+  relay_stream_t *s = t->last;
+  if (!s || s->id != id) {
+    s = hmap_get(t->by_id, &id);
+    if (s)
+      ((relay_streams_t *)t)->last = s;
+  }
   if (s && idx)
     *idx = s->idx;
   return s;
@@ -154,6 +162,8 @@ stream_remove(relay_streams_t *t, uint16_t id)
   if (!s)
     return;
   (void)hmap_remove(t->by_id, &id);
+  if (t->last == s)
+    t->last = NULL;
   stream_free(t, s);
   t->s[i] = t->s[t->n - 1];
   t->s[i]->idx = i;

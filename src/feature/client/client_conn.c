@@ -50,6 +50,8 @@ conn_detach(client_conn_t *k, uint16_t *id_out, client_circ_t **circ_out)
     *circ_out = k->circ;
   if (k->circ && k->circ->n_streams)
     k->circ->n_streams--;
+  if (k->circ && k->circ->last_conn == k)
+    k->circ->last_conn = NULL;
   if (k->circ && k->circ->conns && k->stream_id &&
       hmap_get(k->circ->conns, &k->stream_id) == k)
     (void)hmap_remove(k->circ->conns, &k->stream_id);
@@ -406,12 +408,19 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   conn_close_after_flush(k);
 }
 
+/* The connection of stream id on circ: the last one found first, then
+ * the circuit's map. */
 static client_conn_t *
-conn_find(client_t *c, const client_circ_t *circ, uint16_t id)
+conn_find(client_t *c, client_circ_t *circ, uint16_t id)
 {
   (void)c;
-  client_conn_t *k = circ->conns ? hmap_get(circ->conns, &id) : NULL;
-  return k && k->state != CONN_DEAD && k->circ == circ ? k : NULL;
+  client_conn_t *k = circ->last_conn;
+  if (!k || k->stream_id != id)
+    k = circ->conns ? hmap_get(circ->conns, &id) : NULL;
+  if (!k || k->state == CONN_DEAD || k->circ != circ)
+    return NULL;
+  circ->last_conn = k;
+  return k;
 }
 
 /* Exit -> app, the cell path: from the cell buffer into the app's socket
@@ -508,14 +517,18 @@ conn_check_recv_pressure(client_conn_t *k)
 {
   if (!k->bev || !conn_attached(k))
     return;
+  size_t queued = evbuffer_get_length(bufferevent_get_output(k->bev));
+  bool pause = !k->recv_paused && queued > CLIENT_RECV_HIGH;
+  bool resume = k->recv_paused && queued <= CLIENT_RECV_LOW;
+  if (!pause && !resume)
+    return;   /* the common case: no lookup */
   relay_streams_t *t = chanmgr_streams(k->c->cm, k->circ->handle);
   if (!t)
     return;
-  size_t queued = evbuffer_get_length(bufferevent_get_output(k->bev));
-  if (!k->recv_paused && queued > CLIENT_RECV_HIGH) {
+  if (pause) {
     k->recv_paused = true;
     (void)relay_stream_set_recv_paused(t, k->stream_id, true);
-  } else if (k->recv_paused && queued <= CLIENT_RECV_LOW) {
+  } else {
     k->recv_paused = false;
     (void)relay_stream_set_recv_paused(t, k->stream_id, false);
     if (!k->circ->closed)

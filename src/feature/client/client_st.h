@@ -63,6 +63,7 @@ typedef struct client_circ_t {
   proxy_iso_circ_t iso_state; /* every stream's (transitive isolation) */
   size_t n_streams;        /* attached now */
   struct hmap_t *conns;    /* attached conns by stream id (2-byte key) */
+  struct client_conn_t *last_conn; /* the last one found in conns */
   uint64_t bytes_in, bytes_out;
 } client_circ_t;
 
