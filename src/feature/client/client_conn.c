@@ -9,7 +9,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -408,8 +407,7 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   conn_close_after_flush(k);
 }
 
-/* The connection of stream id on circ: the last one found first, then
- * the circuit's map. */
+/* The stream's connection: the last one found, else the circuit's map. */
 static client_conn_t *
 conn_find(client_t *c, client_circ_t *circ, uint16_t id)
 {
@@ -423,8 +421,7 @@ conn_find(client_t *c, client_circ_t *circ, uint16_t id)
   return k;
 }
 
-/* Exit -> app, the cell path: from the cell buffer into the app's socket
- * buffer (the one copy of this hop). */
+/* Exit -> app: cell buffer to the app's socket buffer (the one copy). */
 static void
 conn_on_data(client_conn_t *k, const uint8_t *data, size_t len)
 {
@@ -587,6 +584,11 @@ conn_pump_app(client_conn_t *k)
 /* ---------------------------------------------------------------- */
 /* Requests */
 
+/* Checks common to SOCKS and HTTP CONNECT targets; 0 or a SOCKS5 code. */
+#define CONN_CHECK_TARGET(k, atyp) \
+  client_check_target((k)->command == SOCKS_CMD_CONNECT, (k)->host, \
+                      (k)->port, (atyp), (k)->l->cfg.flags)
+
 static void
 conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
               const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2)
@@ -606,43 +608,6 @@ conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
   a.nym_epoch = 0;
   client_iso_clear(&k->iso);
   client_iso_copy(&k->iso, &a);
-}
-
-static bool
-host_has_suffix(const char *h, const char *suffix)
-{
-  size_t hl = strlen(h), sl = strlen(suffix);
-  if (hl && h[hl - 1] == '.')
-    hl--;
-  return hl >= sl && !strncasecmp(h + hl - sl, suffix, sl);
-}
-
-/* Checks common to SOCKS and HTTP CONNECT targets; 0 or a SOCKS5 code. */
-static uint8_t
-conn_check_target(const client_conn_t *k, uint8_t atyp)
-{
-  uint32_t f = k->l->cfg.flags;
-  if (k->command == SOCKS_CMD_CONNECT && k->port == 0)
-    return SOCKS5_GENERAL_FAILURE;
-  if (atyp == SOCKS_ATYP_HOSTNAME) {
-    if (strpbrk(k->host, "[]") || !k->host[0])
-      return SOCKS5_GENERAL_FAILURE;
-    if (host_has_suffix(k->host, ".onion")) {
-      log_notice_rl(60, "Onion services are not supported yet; refusing a "
-                    "request");
-      return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
-                                            : SOCKS5_GENERAL_FAILURE;
-    }
-    if (host_has_suffix(k->host, ".exit"))
-      return SOCKS5_NOT_ALLOWED;
-    if (!(f & PROXY_PF_DNS_REQUEST))
-      return SOCKS5_NOT_ALLOWED;
-  } else if (atyp == SOCKS_ATYP_IPV4 && !(f & PROXY_PF_IPV4_TRAFFIC)) {
-    return SOCKS5_NOT_ALLOWED;
-  } else if (atyp == SOCKS_ATYP_IPV6 && !(f & PROXY_PF_IPV6_TRAFFIC)) {
-    return SOCKS5_NOT_ALLOWED;
-  }
-  return 0;
 }
 
 static void
@@ -695,7 +660,7 @@ conn_socks_request(client_conn_t *k)
   uint8_t atyp = req->target.atyp;
   switch (req->command) {
   case SOCKS_CMD_CONNECT:
-    code = conn_check_target(k, atyp);
+    code = CONN_CHECK_TARGET(k, atyp);
     break;
   case SOCKS_CMD_RESOLVE:
     if (atyp != SOCKS_ATYP_HOSTNAME) {
@@ -704,7 +669,7 @@ conn_socks_request(client_conn_t *k)
       conn_close_after_flush(k);
       return;
     }
-    code = conn_check_target(k, atyp);
+    code = CONN_CHECK_TARGET(k, atyp);
     break;
   case SOCKS_CMD_RESOLVE_PTR:
     if (req->version != 5 ||
@@ -737,7 +702,7 @@ conn_http_request(client_conn_t *k)
   uint8_t atyp = SOCKS_ATYP_HOSTNAME;
   if (policy_addr_parse(k->host, strlen(k->host), &pa) == 0)
     atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
-  if (conn_check_target(k, atyp)) {
+  if (CONN_CHECK_TARGET(k, atyp)) {
     static const char forbidden[] =
       "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
       "Refused by the proxy's settings.\n";
