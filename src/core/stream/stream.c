@@ -165,9 +165,11 @@ stream_remove(relay_streams_t *t, uint16_t id)
   if (t->last == s)
     t->last = NULL;
   stream_free(t, s);
-  t->s[i] = t->s[t->n - 1];
-  t->s[i]->idx = i;
   t->n--;
+  if (i < t->n) {
+    t->s[i] = t->s[t->n];
+    t->s[i]->idx = i;
+  }
 }
 
 static relay_stream_t *
