@@ -25,7 +25,7 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/channel/channel.h"
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/core/onion/onion_ntor_v3.h"
 #include "allium/core/onion/onion_server.h"
 #include "allium/feature/keys/relay_keys.h"

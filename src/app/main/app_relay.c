@@ -13,7 +13,7 @@
  * structure. */
 #define LOG_MODULE "main"
 #include "allium/app/main/exitcodes.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/feature/relay/relay_publish.h"
 #include "allium/feature/relay/relay_run.h"

@@ -10,7 +10,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/onion/onion_ntor.h"
-#include "allium/core/relay/relay_queue.h"
+#include "allium/core/stream/relay_queue.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/kdf.h"
 #include "allium/lib/crypto/rand.h"
@@ -44,6 +44,8 @@ struct circ_origin_t {
   size_t streams_hop;
   relay_queue_t cells;
   relay_queue_t events;
+  circ_origin_cell_sink_t sink;     /**< cells go here when set */
+  void *sink_arg;
 };
 
 circ_origin_t *
@@ -74,6 +76,17 @@ static void
 push_cell(circ_origin_t *c, uint8_t command, const uint8_t *payload,
           size_t len)
 {
+  if (c->sink && len == CELL_PAYLOAD_LEN) {
+    c->sink(c->sink_arg, command, payload);   /* no copy here */
+    return;
+  }
+  if (c->sink) {
+    uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
+    memcpy(p, payload, len);
+    c->sink(c->sink_arg, command, p);
+    memwipe(p, sizeof(p));
+    return;
+  }
   circ_cell_t cell;
   memset(&cell, 0, sizeof(cell));
   cell.dir = CIRC_DIR_NEXT;
@@ -162,8 +175,8 @@ origin_send_msg(circ_origin_t *c, size_t hop, uint8_t command,
     (void)relay_flow_note_packaged(flow, d);
     memwipe(d, sizeof(d));
   }
+  /* buf is ciphertext now: it goes out as it is, no wipe needed. */
   push_cell(c, early ? CELL_RELAY_EARLY : CELL_RELAY, buf, sizeof(buf));
-  memwipe(buf, sizeof(buf));
   return 0;
 }
 
@@ -521,10 +534,10 @@ origin_dispatch(circ_origin_t *c, size_t hop, const relay_header_t *h,
     emit_msg(c, CIRC_EV_RELAY_MSG, hop, h, body);
 }
 
+/* A RELAY cell, decrypted in place in buf (the caller's work buffer). */
 static void
-origin_handle_relay(circ_origin_t *c, const uint8_t payload[CELL_PAYLOAD_LEN])
+origin_handle_relay(circ_origin_t *c, uint8_t buf[CELL_PAYLOAD_LEN])
 {
-  uint8_t buf[CELL_PAYLOAD_LEN];
   relay_header_t h;
   const uint8_t *body;
   size_t hop;
@@ -532,7 +545,6 @@ origin_handle_relay(circ_origin_t *c, const uint8_t payload[CELL_PAYLOAD_LEN])
     protocol_error(c, 0, "RELAY cell before CREATED2");
     return;
   }
-  memcpy(buf, payload, sizeof(buf));
   if (relay_crypto_origin_decrypt(c->crypto, c->n_hops, buf, &hop) < 0) {
     protocol_error(c, CIRC_HOP_NONE, "unrecognized relay cell");
   } else if (relay_cell_unpack(&h, &body, buf) < 0) {
@@ -540,12 +552,24 @@ origin_handle_relay(circ_origin_t *c, const uint8_t payload[CELL_PAYLOAD_LEN])
   } else {
     origin_dispatch(c, hop, &h, body);
   }
-  memwipe(buf, sizeof(buf));
 }
 
 int
 circ_origin_handle_cell(circ_origin_t *c, uint8_t command,
                         const uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  uint8_t buf[CELL_PAYLOAD_LEN];
+  if (!payload)
+    return CIRC_ERR_ARG;
+  memcpy(buf, payload, sizeof(buf));
+  int r = circ_origin_handle_cell_inplace(c, command, buf);
+  memwipe(buf, sizeof(buf));
+  return r;
+}
+
+int
+circ_origin_handle_cell_inplace(circ_origin_t *c, uint8_t command,
+                                uint8_t payload[CELL_PAYLOAD_LEN])
 {
   cell_created2_t cr;
   uint8_t reason;
@@ -630,6 +654,21 @@ circ_origin_streams(circ_origin_t *c)
 }
 
 /* ---- accessors ---- */
+
+void
+circ_origin_set_cell_sink(circ_origin_t *c, circ_origin_cell_sink_t fn,
+                          void *arg)
+{
+  c->sink = fn;
+  c->sink_arg = fn ? arg : NULL;
+}
+
+bool
+circ_origin_has_output(circ_origin_t *c)
+{
+  return relay_queue_len(&c->cells) > 0 || relay_queue_len(&c->events) > 0 ||
+         (c->streams && relay_streams_has_events(c->streams));
+}
 
 int
 circ_origin_next_cell(circ_origin_t *c, circ_cell_t *out)

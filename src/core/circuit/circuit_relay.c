@@ -12,7 +12,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/onion/onion_server.h"
-#include "allium/core/relay/relay_queue.h"
+#include "allium/core/stream/relay_queue.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/log/log.h"

@@ -16,7 +16,7 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/policy/policy.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"

@@ -1,7 +1,7 @@
 /* cellswitch_oom.c -- MaxMemInQueues for the relay's cell queues (tor(1)
  * MaxMemInQueues: when queued data passes the limit, close the circuits
  * holding the oldest queued data first until at least 10% of the limit is
- * free again).  Every queued cell is counted in core/relay/relay_mem;
+ * free again).  Every queued cell is counted in core/stream/relay_mem;
  * this is the pass that frees them.  Also gives memory back to the system
  * once many circuits are gone (after a CREATE2 flood whose channels
  * closed): the circuit maps are shrunk and the C library trims its heaps.
@@ -17,7 +17,7 @@
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "allium/core/cell/circ_cells.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"

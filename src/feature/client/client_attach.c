@@ -7,10 +7,14 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#define LOG_MODULE "client"
 
 #include "allium/core/cell/relay_msg.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client_attach.h"
+#include "allium/lib/log/log.h"
 
 int
 client_hop_spec_from_node(const node_t *n, circ_hop_spec_t *out)
@@ -265,4 +269,40 @@ client_predict_ports(const client_predict_t *p, uint64_t now, uint16_t *out,
     out[n++] = p->port[best];
   }
   return n;
+}
+
+static bool
+host_has_suffix(const char *h, const char *suffix)
+{
+  size_t hl = strlen(h), sl = strlen(suffix);
+  if (hl && h[hl - 1] == '.')
+    hl--;
+  return hl >= sl && !strncasecmp(h + hl - sl, suffix, sl);
+}
+
+uint8_t
+client_check_target(bool connect, const char *host, uint16_t port,
+                    uint8_t atyp, uint32_t f)
+{
+  if (connect && port == 0)
+    return SOCKS5_GENERAL_FAILURE;
+  if (atyp == SOCKS_ATYP_HOSTNAME) {
+    if (strpbrk(host, "[]") || !host[0])
+      return SOCKS5_GENERAL_FAILURE;
+    if (host_has_suffix(host, ".onion")) {
+      log_notice_rl(60, "Onion services are not supported yet; refusing a "
+                    "request");
+      return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
+                                            : SOCKS5_GENERAL_FAILURE;
+    }
+    if (host_has_suffix(host, ".exit"))
+      return SOCKS5_NOT_ALLOWED;
+    if (!(f & PROXY_PF_DNS_REQUEST))
+      return SOCKS5_NOT_ALLOWED;
+  } else if (atyp == SOCKS_ATYP_IPV4 && !(f & PROXY_PF_IPV4_TRAFFIC)) {
+    return SOCKS5_NOT_ALLOWED;
+  } else if (atyp == SOCKS_ATYP_IPV6 && !(f & PROXY_PF_IPV6_TRAFFIC)) {
+    return SOCKS5_NOT_ALLOWED;
+  }
+  return 0;
 }

@@ -9,7 +9,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -20,6 +19,7 @@
 
 #define LOG_MODULE "client"
 #include "allium/core/policy/policy.h"
+#include "allium/lib/container/hashmap.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
@@ -49,6 +49,11 @@ conn_detach(client_conn_t *k, uint16_t *id_out, client_circ_t **circ_out)
     *circ_out = k->circ;
   if (k->circ && k->circ->n_streams)
     k->circ->n_streams--;
+  if (k->circ && k->circ->last_conn == k)
+    k->circ->last_conn = NULL;
+  if (k->circ && k->circ->conns && k->stream_id &&
+      hmap_get(k->circ->conns, &k->stream_id) == k)
+    (void)hmap_remove(k->circ->conns, &k->stream_id);
   k->circ = NULL;
   k->stream_id = 0;
 }
@@ -243,6 +248,9 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
            (unsigned long long)circ->handle);
   k->circ = circ;
   k->stream_id = sid;
+  if (!circ->conns)
+    circ->conns = hmap_new(sizeof(uint16_t));
+  (void)hmap_put(circ->conns, &k->stream_id, k, NULL);
   k->attempts++;
   k->attempt_msec = now;
   k->state = k->command == SOCKS_CMD_CONNECT ? CONN_CONNECTING
@@ -399,13 +407,43 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   conn_close_after_flush(k);
 }
 
+/* The stream's connection: the last one found, else the circuit's map. */
 static client_conn_t *
-conn_find(client_t *c, const client_circ_t *circ, uint16_t id)
+conn_find(client_t *c, client_circ_t *circ, uint16_t id)
 {
-  for (client_conn_t *k = c->conns; k; k = k->next)
-    if (k->state != CONN_DEAD && k->circ == circ && k->stream_id == id)
-      return k;
-  return NULL;
+  (void)c;
+  client_conn_t *k = circ->last_conn;
+  if (!k || k->stream_id != id)
+    k = circ->conns ? hmap_get(circ->conns, &id) : NULL;
+  if (!k || k->state == CONN_DEAD || k->circ != circ)
+    return NULL;
+  circ->last_conn = k;
+  return k;
+}
+
+/* Exit -> app: cell buffer to the app's socket buffer (the one copy). */
+static void
+conn_on_data(client_conn_t *k, const uint8_t *data, size_t len)
+{
+  if (k->state != CONN_OPEN)
+    return;
+  conn_write(k, data, len);
+  k->bytes_in += len;
+  k->c->bytes_in += len;
+  k->circ->bytes_in += len;
+  conn_check_recv_pressure(k);
+}
+
+void
+client_conn_stream_data(client_t *c, client_circ_t *circ, uint16_t stream_id,
+                        const uint8_t *data, size_t len)
+{
+  client_conn_t *k = conn_find(c, circ, stream_id);
+  if (!k)
+    return;
+  conn_on_data(k, data, len);
+  if (k->state == CONN_OPEN && k->paused)
+    conn_pump_app(k);
 }
 
 void
@@ -420,13 +458,7 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
     conn_on_connected(k, ev);
     break;
   case RELAY_STREAM_EV_DATA:
-    if (k->state == CONN_OPEN) {
-      conn_write(k, ev->data, ev->len);
-      k->bytes_in += ev->len;
-      c->bytes_in += ev->len;
-      circ->bytes_in += ev->len;
-      conn_check_recv_pressure(k);
-    }
+    conn_on_data(k, ev->data, ev->len);
     break;
   case RELAY_STREAM_EV_RESOLVED:
     conn_on_resolved(k, ev);
@@ -482,14 +514,18 @@ conn_check_recv_pressure(client_conn_t *k)
 {
   if (!k->bev || !conn_attached(k))
     return;
+  size_t queued = evbuffer_get_length(bufferevent_get_output(k->bev));
+  bool pause = !k->recv_paused && queued > CLIENT_RECV_HIGH;
+  bool resume = k->recv_paused && queued <= CLIENT_RECV_LOW;
+  if (!pause && !resume)
+    return;   /* the common case: no lookup */
   relay_streams_t *t = chanmgr_streams(k->c->cm, k->circ->handle);
   if (!t)
     return;
-  size_t queued = evbuffer_get_length(bufferevent_get_output(k->bev));
-  if (!k->recv_paused && queued > CLIENT_RECV_HIGH) {
+  if (pause) {
     k->recv_paused = true;
     (void)relay_stream_set_recv_paused(t, k->stream_id, true);
-  } else if (k->recv_paused && queued <= CLIENT_RECV_LOW) {
+  } else {
     k->recv_paused = false;
     (void)relay_stream_set_recv_paused(t, k->stream_id, false);
     if (!k->circ->closed)
@@ -548,6 +584,11 @@ conn_pump_app(client_conn_t *k)
 /* ---------------------------------------------------------------- */
 /* Requests */
 
+/* Checks common to SOCKS and HTTP CONNECT targets; 0 or a SOCKS5 code. */
+#define CONN_CHECK_TARGET(k, atyp) \
+  client_check_target((k)->command == SOCKS_CMD_CONNECT, (k)->host, \
+                      (k)->port, (atyp), (k)->l->cfg.flags)
+
 static void
 conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
               const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2)
@@ -567,43 +608,6 @@ conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
   a.nym_epoch = 0;
   client_iso_clear(&k->iso);
   client_iso_copy(&k->iso, &a);
-}
-
-static bool
-host_has_suffix(const char *h, const char *suffix)
-{
-  size_t hl = strlen(h), sl = strlen(suffix);
-  if (hl && h[hl - 1] == '.')
-    hl--;
-  return hl >= sl && !strncasecmp(h + hl - sl, suffix, sl);
-}
-
-/* Checks common to SOCKS and HTTP CONNECT targets; 0 or a SOCKS5 code. */
-static uint8_t
-conn_check_target(const client_conn_t *k, uint8_t atyp)
-{
-  uint32_t f = k->l->cfg.flags;
-  if (k->command == SOCKS_CMD_CONNECT && k->port == 0)
-    return SOCKS5_GENERAL_FAILURE;
-  if (atyp == SOCKS_ATYP_HOSTNAME) {
-    if (strpbrk(k->host, "[]") || !k->host[0])
-      return SOCKS5_GENERAL_FAILURE;
-    if (host_has_suffix(k->host, ".onion")) {
-      log_notice_rl(60, "Onion services are not supported yet; refusing a "
-                    "request");
-      return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
-                                            : SOCKS5_GENERAL_FAILURE;
-    }
-    if (host_has_suffix(k->host, ".exit"))
-      return SOCKS5_NOT_ALLOWED;
-    if (!(f & PROXY_PF_DNS_REQUEST))
-      return SOCKS5_NOT_ALLOWED;
-  } else if (atyp == SOCKS_ATYP_IPV4 && !(f & PROXY_PF_IPV4_TRAFFIC)) {
-    return SOCKS5_NOT_ALLOWED;
-  } else if (atyp == SOCKS_ATYP_IPV6 && !(f & PROXY_PF_IPV6_TRAFFIC)) {
-    return SOCKS5_NOT_ALLOWED;
-  }
-  return 0;
 }
 
 static void
@@ -656,7 +660,7 @@ conn_socks_request(client_conn_t *k)
   uint8_t atyp = req->target.atyp;
   switch (req->command) {
   case SOCKS_CMD_CONNECT:
-    code = conn_check_target(k, atyp);
+    code = CONN_CHECK_TARGET(k, atyp);
     break;
   case SOCKS_CMD_RESOLVE:
     if (atyp != SOCKS_ATYP_HOSTNAME) {
@@ -665,7 +669,7 @@ conn_socks_request(client_conn_t *k)
       conn_close_after_flush(k);
       return;
     }
-    code = conn_check_target(k, atyp);
+    code = CONN_CHECK_TARGET(k, atyp);
     break;
   case SOCKS_CMD_RESOLVE_PTR:
     if (req->version != 5 ||
@@ -698,7 +702,7 @@ conn_http_request(client_conn_t *k)
   uint8_t atyp = SOCKS_ATYP_HOSTNAME;
   if (policy_addr_parse(k->host, strlen(k->host), &pa) == 0)
     atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
-  if (conn_check_target(k, atyp)) {
+  if (CONN_CHECK_TARGET(k, atyp)) {
     static const char forbidden[] =
       "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
       "Refused by the proxy's settings.\n";
@@ -972,6 +976,7 @@ client_conns_tick(client_t *c)
         c->conns = next;
       if (next)
         next->prev = k->prev;
+      conn_detach(k, NULL, NULL);
       al_free(k);
     }
     k = next;
@@ -986,6 +991,7 @@ client_conn_close_all(client_t *c)
   client_conn_t *k = c->conns;
   while (k) {
     client_conn_t *next = k->next;
+    conn_detach(k, NULL, NULL);
     al_free(k);
     k = next;
   }

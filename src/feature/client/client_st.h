@@ -1,5 +1,5 @@
 /* client_st.h -- the client's internal state, shared by client.c (object,
- * configuration, timer, dirinfo), client_circ.c (circuit pool, paths,
+ * configuration, timer, dirinfo), client_circ_pool.c (circuit pool, paths,
  * guards; path-spec 2, guard-spec 4) and client_conn.c (listeners and
  * application connections; tor-spec 6.2-6.4, socks-extensions.txt).
  * Not for other modules.
@@ -62,6 +62,8 @@ typedef struct client_circ_t {
   client_iso_t iso;        /* first stream's attributes */
   proxy_iso_circ_t iso_state; /* every stream's (transitive isolation) */
   size_t n_streams;        /* attached now */
+  struct hmap_t *conns;    /* attached conns by stream id (2-byte key) */
+  struct client_conn_t *last_conn; /* the last one found in conns */
   uint64_t bytes_in, bytes_out;
 } client_circ_t;
 
@@ -167,7 +169,7 @@ void client_iso_copy(client_iso_t *dst, const proxy_iso_attrs_t *src);
 void client_iso_clear(client_iso_t *iso);
 void client_save_guards(client_t *c);
 
-/* client_circ.c */
+/* client_circ_pool.c */
 /** What a new circuit is for. */
 typedef struct client_launch_t {
   uint16_t port;               /* exit port (0: any) */
@@ -214,5 +216,9 @@ void client_conns_circ_closed(client_t *c, client_circ_t *circ);
 /** A stream event of circ. */
 void client_conn_stream_event(client_t *c, client_circ_t *circ,
                               const relay_stream_event_t *ev);
+/** Stream data straight from the cell buffer (the cell path). */
+void client_conn_stream_data(client_t *c, client_circ_t *circ,
+                             uint16_t stream_id, const uint8_t *data,
+                             size_t len);
 
 #endif

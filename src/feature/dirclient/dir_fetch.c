@@ -8,7 +8,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/channel/channel.h"
-#include "allium/core/circuit/circuit_mgr.h"
+#include "allium/core/circuit/circuit_origin_table.h"
 #include "allium/feature/dirclient/dir_http.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "allium/core/channel/channel.h"
-#include "allium/core/circuit/circuit_mgr.h"
+#include "allium/core/circuit/circuit_origin_table.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "allium/core/channel/channel.h"
-#include "allium/core/circuit/circuit_mgr.h"
+#include "allium/core/circuit/circuit_origin_table.h"
 #include "allium/feature/keys/relay_keys.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/evloop/evloop.h"

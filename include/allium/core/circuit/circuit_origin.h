@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #include "allium/core/circuit/circuit_event.h"
-#include "allium/core/relay/flow.h"
-#include "allium/core/relay/stream.h"
+#include "allium/core/stream/flow.h"
+#include "allium/core/stream/stream.h"
 
 #define CIRC_ORIGIN_MAX_HOPS (CIRC_MAX_RELAY_EARLY + 1)
 
@@ -88,6 +88,25 @@ void circ_origin_tick(circ_origin_t *c, uint64_t now);
  * and still return 0; a negative value means API misuse. */
 int circ_origin_handle_cell(circ_origin_t *c, uint8_t command,
                             const uint8_t payload[CELL_PAYLOAD_LEN]);
+/** circ_origin_handle_cell() on a payload the caller lets the circuit
+ * use as its work buffer: a RELAY cell is decrypted in place there (no
+ * copy), and payload holds plaintext afterwards (wipe it). */
+int circ_origin_handle_cell_inplace(circ_origin_t *c, uint8_t command,
+                                    uint8_t payload[CELL_PAYLOAD_LEN]);
+
+/** Where a circuit's outgoing cells go instead of its queue: the sink
+ * gets the command and the 509-byte payload (valid during the call) of
+ * every cell queued from now on, in order.  The cell path uses it to write
+ * each cell from the circuit's encrypt buffer straight into the channel's
+ * output.  The sink must not free the circuit. */
+typedef void (*circ_origin_cell_sink_t)(void *arg, uint8_t command,
+                                        const uint8_t payload[CELL_PAYLOAD_LEN]);
+/** Set (fn not NULL) or clear the cell sink; cells already queued stay in
+ * the queue (circ_origin_next_cell()). */
+void circ_origin_set_cell_sink(circ_origin_t *c, circ_origin_cell_sink_t fn,
+                               void *arg);
+/** True if cells or events (its own or its stream table's) wait. */
+bool circ_origin_has_output(circ_origin_t *c);
 
 /** Send a relay message to hop (0-based), in RELAY_EARLY if the build is
  * done, hop > 0 and some are left.  RELAY_DATA obeys and counts the

@@ -28,8 +28,8 @@
 #include <stdint.h>
 
 #include "allium/core/circuit/circuit_event.h"
-#include "allium/core/relay/flow.h"
-#include "allium/core/relay/stream.h"
+#include "allium/core/stream/flow.h"
+#include "allium/core/stream/stream.h"
 #include "allium/core/onion/onion_server.h"
 #include "allium/lib/crypto/x25519.h"
 

@@ -172,7 +172,7 @@ void cellswitch_circ_flush(cellswitch_t *sw, uint64_t circ);
 /** Close a circuit with reason (DESTROY both ways). */
 void cellswitch_circ_close(cellswitch_t *sw, uint64_t circ, uint8_t reason);
 
-/** MaxMemInQueues (core/relay/relay_mem.h) for the relay's queues: close
+/** MaxMemInQueues (core/stream/relay_mem.h) for the relay's queues: close
  * the circuits holding the oldest queued cells first until to_free bytes
  * are freed; log what was freed.  Returns the bytes freed. */
 size_t cellswitch_oom_pass(cellswitch_t *sw, size_t to_free);

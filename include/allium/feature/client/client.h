@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/pathsel/pathsel.h"
 #include "allium/feature/proxy/isolation.h"

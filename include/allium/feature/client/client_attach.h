@@ -97,6 +97,12 @@ int client_ptr_name(const socks_addr_t *a, char *out, size_t outlen);
 
 /** BEGIN flags (tor-spec 6.2) for a port's PROXY_PF_* flags. */
 uint32_t client_begin_flags(uint32_t port_flags);
+/** Checks common to SOCKS and HTTP CONNECT targets (tor(1) SocksPort
+ * flags f: NoDNSRequest, NoIPv4Traffic, IPv6Traffic, ExtendedErrors;
+ * ".onion" refused until the onion-service client exists, ".exit" never
+ * allowed; CONNECT needs a port): 0, or the SOCKS5 reply code. */
+uint8_t client_check_target(bool connect, const char *host, uint16_t port,
+                            uint8_t atyp, uint32_t f);
 
 /* ---- predicted ports (path-spec 2.1.1) ---- */
 

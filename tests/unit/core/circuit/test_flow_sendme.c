@@ -6,7 +6,7 @@
 
 #include "circuit_sim.h"
 #include "allium/core/cell/circ_cells.h"
-#include "allium/core/relay/flow.h"
+#include "allium/core/stream/flow.h"
 
 Test(flow, circuit_package_and_digests)
 {

@@ -8,7 +8,7 @@
 
 #include "circuit_sim.h"
 #include "allium/core/cell/circ_cells.h"
-#include "allium/core/relay/stream.h"
+#include "allium/core/stream/stream.h"
 #include "allium/lib/crypto/rand.h"
 
 static relay_streams_t *

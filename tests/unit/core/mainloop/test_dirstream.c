@@ -16,7 +16,7 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/digest.h"
 #include "allium/lib/crypto/rand.h"

@@ -1,5 +1,5 @@
 /* test_hostile.c -- the client side of the channel and circuit manager
- * (chanmgr.h) against scripted hostile peers over real loopback TLS:
+ * (origin_channels.h) against scripted hostile peers over real loopback TLS:
  * tor-spec 4 (link handshake, CERTS 4.2), 5.1 (CREATE2 / CREATED2, ntor
  * 5.1.4), 5.4 (DESTROY), 5.5.2.1 / 6.1 (an origin closes a circuit on a
  * relay cell it cannot recognize), 3 (cell framing).
@@ -29,7 +29,7 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/evloop/evloop.h"
@@ -203,7 +203,8 @@ c_stream(chanmgr_t *cm, uint64_t circ, const relay_stream_event_t *ev,
 static int
 launch_specs(cli_t *c, const circ_hop_spec_t *specs, size_t n)
 {
-  chanmgr_circ_cbs_t cbs = { NULL, c_built, c_closed, c_stream, NULL, c };
+  chanmgr_circ_cbs_t cbs = { NULL, c_built, c_closed, c_stream, NULL, c,
+                              NULL };
   chanmgr_launch_t l = { specs, n, false, 5000 };
   return chanmgr_launch(CM, &l, &cbs, &c->circ);
 }

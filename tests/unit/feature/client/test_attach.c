@@ -427,3 +427,40 @@ Test(client_attach, first_hop_address_family)
   cr_assert_eq(client_hop_spec_first_hop(&n, &o, &h), 0);
   cr_assert_eq(h.addr[0].type, RELAY_LSPEC_IPV4);
 }
+
+Test(client_attach, check_target)
+{
+  const uint32_t all = PROXY_PF_DNS_REQUEST | PROXY_PF_IPV4_TRAFFIC |
+                       PROXY_PF_IPV6_TRAFFIC;
+  cr_assert_eq(client_check_target(true, "example.com", 80,
+                                   SOCKS_ATYP_HOSTNAME, all), 0);
+  cr_assert_eq(client_check_target(true, "example.com", 0,
+                                   SOCKS_ATYP_HOSTNAME, all),
+               SOCKS5_GENERAL_FAILURE);
+  cr_assert_eq(client_check_target(false, "example.com", 0,
+                                   SOCKS_ATYP_HOSTNAME, all), 0);
+  cr_assert_eq(client_check_target(true, "", 80, SOCKS_ATYP_HOSTNAME, all),
+               SOCKS5_GENERAL_FAILURE);
+  cr_assert_eq(client_check_target(true, "[::1]", 80, SOCKS_ATYP_HOSTNAME,
+                                   all), SOCKS5_GENERAL_FAILURE);
+  cr_assert_eq(client_check_target(true, "x.ONION.", 80, SOCKS_ATYP_HOSTNAME,
+                                   all), SOCKS5_GENERAL_FAILURE);
+  cr_assert_eq(client_check_target(true, "x.onion", 80, SOCKS_ATYP_HOSTNAME,
+                                   all | PROXY_PF_EXTENDED_ERRORS),
+               SOCKS5_HS_DESC_NOT_FOUND);
+  cr_assert_eq(client_check_target(true, "a.b.exit", 80, SOCKS_ATYP_HOSTNAME,
+                                   all), SOCKS5_NOT_ALLOWED);
+  cr_assert_eq(client_check_target(true, "onion", 80, SOCKS_ATYP_HOSTNAME,
+                                   all), 0, "no dot: not the .onion TLD");
+  cr_assert_eq(client_check_target(true, "example.com", 80,
+                                   SOCKS_ATYP_HOSTNAME,
+                                   all & ~PROXY_PF_DNS_REQUEST),
+               SOCKS5_NOT_ALLOWED);
+  cr_assert_eq(client_check_target(true, "1.2.3.4", 80, SOCKS_ATYP_IPV4,
+                                   all & ~PROXY_PF_IPV4_TRAFFIC),
+               SOCKS5_NOT_ALLOWED);
+  cr_assert_eq(client_check_target(true, "::1", 80, SOCKS_ATYP_IPV6,
+                                   all & ~PROXY_PF_IPV6_TRAFFIC),
+               SOCKS5_NOT_ALLOWED);
+  cr_assert_eq(client_check_target(true, "::1", 80, SOCKS_ATYP_IPV6, all), 0);
+}

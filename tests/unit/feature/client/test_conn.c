@@ -1,6 +1,6 @@
 /* test_conn.c -- the client's listeners and application connections over
  * real loopback sockets, driven by a real event_base; circuits come from
- * the fake channel manager (fake_chanmgr.c), with the test playing the
+ * the fake channel manager (fake_origin_channels.c), with the test playing the
  * exit relay. */
 #include <criterion/criterion.h>
 
@@ -24,7 +24,7 @@
 #include "allium/feature/proxy/socks.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
-#include "fake_chanmgr.h"
+#include "fake_origin_channels.h"
 #include "netfix.h"
 
 static struct event_base *base;

@@ -3,7 +3,7 @@
  * on) and opened; SocksPolicy replaced; new node restrictions close the
  * unused circuits, keep used ones for their streams only, and new circuits
  * follow them.  Real loopback sockets and event_base; circuits from the
- * fake channel manager (fake_chanmgr.c). */
+ * fake channel manager (fake_origin_channels.c). */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -24,7 +24,7 @@
 #include "allium/feature/nodelist/routerset.h"
 #include "allium/feature/proxy/socks.h"
 #include "allium/lib/malloc/malloc.h"
-#include "fake_chanmgr.h"
+#include "fake_origin_channels.h"
 #include "netfix.h"
 
 static struct event_base *base;

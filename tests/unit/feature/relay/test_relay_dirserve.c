@@ -22,7 +22,7 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/feature/dirclient/dir_fetch.h"
 #include "allium/feature/keys/relay_keys.h"
 #include "allium/feature/relay/relay_run.h"

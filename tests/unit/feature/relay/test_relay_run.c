@@ -17,7 +17,7 @@
 
 #include <event2/event.h>
 
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/feature/relay/relay_run.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/evloop/evloop.h"

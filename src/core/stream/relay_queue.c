@@ -1,6 +1,6 @@
 /* relay_queue.c -- FIFO of fixed-size records for the sans-IO circuit and
- * stream layers.  No protocol logic.  See include/allium/core/relay/relay_queue.h. */
-#include "allium/core/relay/relay_queue.h"
+ * stream layers.  No protocol logic.  See include/allium/core/stream/relay_queue.h. */
+#include "allium/core/stream/relay_queue.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include <string.h>

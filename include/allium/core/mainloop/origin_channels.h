@@ -1,4 +1,5 @@
-/* chanmgr.h -- the channel and circuit manager of a running node: one
+/* origin_channels.h -- the channel table of a node's own (origin)
+ * circuits, with the circuits built over it (API prefix chanmgr_): one
  * channel per relay identity, reused by every circuit through that relay
  * (tor-spec 2 "Connections", 4 link handshake), and multi-hop origin
  * circuits built hop by hop (tor-spec 5.1 CREATE2 / 5.1.5 CREATE_FAST,
@@ -29,15 +30,15 @@
  * timeout fires up to a second late.  A channel whose connection or
  * handshake failed is never reused: the next launch opens a new one.
  */
-#ifndef ALLIUM_CORE_MAINLOOP_CHANMGR_H
-#define ALLIUM_CORE_MAINLOOP_CHANMGR_H
+#ifndef ALLIUM_CORE_MAINLOOP_ORIGIN_CHANNELS_H
+#define ALLIUM_CORE_MAINLOOP_ORIGIN_CHANNELS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "allium/core/circuit/circuit_origin.h"
-#include "allium/core/relay/stream.h"
+#include "allium/core/stream/stream.h"
 #include "allium/lib/tls/tls.h"
 
 struct event_base;
@@ -72,6 +73,14 @@ typedef struct chanmgr_circ_cbs_t {
   void (*on_relay_msg)(chanmgr_t *cm, uint64_t circ, const circ_event_t *ev,
                        void *arg);
   void *arg;
+  /** Incoming stream data, without a copy: data is a view into the cell
+   * buffer, valid during the call only (the cell path: set it to write
+   * straight from the cell to the application).  When NULL, data comes as
+   * RELAY_STREAM_EV_DATA events through on_stream.  It runs in order with
+   * on_stream's events, and may call any chanmgr function (except
+   * chanmgr_free()). */
+  void (*on_data)(chanmgr_t *cm, uint64_t circ, uint16_t stream_id,
+                  const uint8_t *data, size_t len, void *arg);
 } chanmgr_circ_cbs_t;
 
 /** What to build. */
@@ -122,7 +131,7 @@ void chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason);
 /** True while the handle names a live circuit. */
 bool chanmgr_circ_alive(const chanmgr_t *cm, uint64_t circ);
 
-/** MaxMemInQueues (core/relay/relay_mem.h): when the queued total is over
+/** MaxMemInQueues (core/stream/relay_mem.h): when the queued total is over
  * the limit, close the circuits holding the oldest queued data first
  * (their queues are discarded at once) until it is back under 90% of the
  * limit; log what was freed.  Runs by itself (deferred) when a queue write

@@ -1,4 +1,4 @@
-/* client_circ.c -- the client's pool of exit circuits: 3-hop paths
+/* client_circ_pool.c -- the client's pool of exit circuits: 3-hop paths
  * (path-spec 2.2, exit first for the wanted port, guard from guard-spec 4.6
  * or -- UseEntryGuards 0 -- chosen like a middle), turned into hop specs
  * with link specifiers (tor-spec 5.1.2) and built by the channel manager;
@@ -17,6 +17,7 @@
 #include "allium/feature/nodelist/routerset.h"
 #include "allium/feature/pathsel/guards.h"
 #include "allium/feature/pathsel/pathsel.h"
+#include "allium/lib/container/hashmap.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
@@ -202,6 +203,16 @@ circ_on_stream(chanmgr_t *cm, uint64_t h, const relay_stream_event_t *ev,
   client_conn_stream_event(circ->c, circ, ev);
 }
 
+static void
+circ_on_data(chanmgr_t *cm, uint64_t h, uint16_t stream_id,
+             const uint8_t *data, size_t len, void *arg)
+{
+  (void)cm;
+  (void)h;
+  client_circ_t *circ = arg;
+  client_conn_stream_data(circ->c, circ, stream_id, data, len);
+}
+
 static bool
 port_is_long_lived(const client_t *c, uint16_t port)
 {
@@ -346,7 +357,7 @@ circ_try_launch(client_t *c, const client_launch_t *want, client_circ_t **out)
   c->circs = circ;
   chanmgr_launch_t l = { spec, 3, false, c->build_timeout_msec };
   chanmgr_circ_cbs_t cbs = { circ_on_hop, circ_on_built, circ_on_closed,
-                             circ_on_stream, NULL, circ };
+                             circ_on_stream, NULL, circ, circ_on_data };
   uint64_t h = 0;
   if (chanmgr_launch(c->cm, &l, &cbs, &h) != 0) {
     circ_unlink(c, circ);
@@ -438,6 +449,7 @@ circ_free(client_circ_t *circ)
 {
   if (circ->has_iso)
     client_iso_clear(&circ->iso);
+  hmap_free(circ->conns);
   al_free(circ);
 }
 

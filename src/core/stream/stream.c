@@ -1,13 +1,21 @@
 /* stream.c -- per-circuit stream table: ids, states, BEGIN / BEGIN_DIR /
  * CONNECTED / DATA / END / RESOLVE / RESOLVED and stream-level SENDMEs
  * (tor-spec 6.2, 6.2.1, 6.3, 6.4, 7.4), with half-closed streams.
- * See include/allium/core/relay/stream.h. */
+ * See include/allium/core/stream/stream.h.
+ *
+ * Constant-time cell path: streams are found by id in a hash map; only
+ * streams with queued bytes or a pending END are visited when packaging
+ * (the ready list); a write while nothing is queued packages straight
+ * from the caller's bytes (the one copy is into the cell); incoming DATA
+ * goes to the data sink, when one is set, without a copy. */
 #define LOG_MODULE "stream"
-#include "allium/core/relay/stream.h"
-#include "allium/core/relay/flow.h"
-#include "allium/core/relay/relay_mem.h"
-#include "allium/core/relay/relay_queue.h"
+#include "allium/core/stream/stream.h"
+#include "allium/core/stream/flow.h"
+#include "allium/core/stream/relay_mem.h"
+#include "allium/core/stream/relay_queue.h"
 #include "allium/core/cell/cell.h"
+#include "allium/lib/container/dlist.h"
+#include "allium/lib/container/hashmap.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
@@ -25,6 +33,8 @@ typedef struct relay_stream_t {
   uint64_t closed_at;
   bool recv_paused;         /**< the reader is full: hold our SENDMEs */
   unsigned sendmes_owed;    /**< SENDMEs held back while paused */
+  size_t idx;               /**< index in t->s */
+  dlist_node_t ready;       /**< in t->ready: bytes queued or END pending */
 } relay_stream_t;
 
 struct relay_streams_t {
@@ -32,11 +42,35 @@ struct relay_streams_t {
   relay_stream_sender_t sender;
   relay_stream_t **s;
   size_t n, cap;
-  size_t rr;                /**< round-robin start for flushing */
+  hmap_t *by_id;            /**< the streams of s, by id (2-byte key) */
+  relay_stream_t *last;     /**< the last one found */
+  dlist_t ready;            /**< streams to package, round robin */
+  size_t n_ready;
+  size_t queued;            /**< bytes queued over all streams */
   uint16_t next_id;
   uint64_t now;
   relay_queue_t events;
+  relay_stream_data_sink_t data_sink;
+  void *data_sink_arg;
 };
+
+#define STREAM_OF(node) DLIST_ENTRY(node, relay_stream_t, ready)
+
+/* Keep s on the ready list exactly while it has something to package. */
+static void
+stream_update_ready(relay_streams_t *t, relay_stream_t *s)
+{
+  bool want = s->state != RELAY_STREAM_CLOSING &&
+              (s->olen > s->ooff || s->end_pending);
+  bool linked = dlist_node_is_linked(&s->ready);
+  if (want && !linked) {
+    dlist_push_tail(&t->ready, &s->ready);
+    t->n_ready++;
+  } else if (!want && linked) {
+    dlist_remove(&s->ready);
+    t->n_ready--;
+  }
+}
 
 relay_streams_t *
 relay_streams_new(relay_stream_role_t role, const relay_stream_sender_t *sender)
@@ -45,25 +79,46 @@ relay_streams_new(relay_stream_role_t role, const relay_stream_sender_t *sender)
   t->role = role;
   t->sender = *sender;
   t->next_id = 1;
+  t->by_id = hmap_new(sizeof(uint16_t));
+  dlist_init(&t->ready);
   relay_queue_init(&t->events, sizeof(relay_stream_event_t));
   return t;
 }
 
+void
+relay_streams_set_data_sink(relay_streams_t *t, relay_stream_data_sink_t fn,
+                            void *arg)
+{
+  t->data_sink = fn;
+  t->data_sink_arg = fn ? arg : NULL;
+}
+
+bool
+relay_streams_has_events(const relay_streams_t *t)
+{
+  return relay_queue_len(&t->events) > 0;
+}
+
 /* MaxMemInQueues: the bytes of s still queued leave the total. */
 static void
-stream_drop_queued(relay_stream_t *s)
+stream_drop_queued(relay_streams_t *t, relay_stream_t *s)
 {
   relay_mem_sub(s->olen - s->ooff);
+  t->queued -= s->olen - s->ooff;
   s->ooff = s->olen = 0;
   s->oldest_msec = 0;
 }
 
 static void
-stream_free(relay_stream_t *s)
+stream_free(relay_streams_t *t, relay_stream_t *s)
 {
   if (!s)
     return;
-  stream_drop_queued(s);
+  stream_drop_queued(t, s);
+  if (dlist_node_is_linked(&s->ready)) {
+    dlist_remove(&s->ready);
+    t->n_ready--;
+  }
   if (s->obuf)
     al_free_secret(s->obuf, s->ocap);
   relay_flow_clear(&s->flow);
@@ -76,23 +131,27 @@ relay_streams_free_(relay_streams_t *t)
   if (!t)
     return;
   for (size_t i = 0; i < t->n; i++)
-    stream_free(t->s[i]);
+    stream_free(t, t->s[i]);
   al_free(t->s);
+  hmap_free(t->by_id);
   relay_queue_clear(&t->events);
   al_free(t);
 }
 
+/* The stream by id: the last one found first (no hashing while one
+ * stream carries the data), then the map. */
 static relay_stream_t *
 stream_find(const relay_streams_t *t, uint16_t id, size_t *idx)
 {
-  for (size_t i = 0; i < t->n; i++) {
-    if (t->s[i]->id == id) {
-      if (idx)
-        *idx = i;
-      return t->s[i];
-    }
+  relay_stream_t *s = t->last;
+  if (!s || s->id != id) {
+    s = hmap_get(t->by_id, &id);
+    if (s)
+      ((relay_streams_t *)t)->last = s;
   }
-  return NULL;
+  if (s && idx)
+    *idx = s->idx;
+  return s;
 }
 
 static void
@@ -102,9 +161,15 @@ stream_remove(relay_streams_t *t, uint16_t id)
   relay_stream_t *s = stream_find(t, id, &i);
   if (!s)
     return;
-  stream_free(s);
-  t->s[i] = t->s[t->n - 1];
+  (void)hmap_remove(t->by_id, &id);
+  if (t->last == s)
+    t->last = NULL;
+  stream_free(t, s);
   t->n--;
+  if (i < t->n) {
+    t->s[i] = t->s[t->n];
+    t->s[i]->idx = i;
+  }
 }
 
 static relay_stream_t *
@@ -120,7 +185,10 @@ stream_add(relay_streams_t *t, uint16_t id, relay_stream_state_t state)
   s->id = id;
   s->state = state;
   relay_flow_init_stream(&s->flow);
+  dlist_init(&s->ready);
+  s->idx = t->n;
   t->s[t->n++] = s;
+  (void)hmap_put(t->by_id, &s->id, s, NULL);
   return s;
 }
 
@@ -198,7 +266,8 @@ stream_send_end(relay_streams_t *t, relay_stream_t *s, uint8_t reason)
   s->state = RELAY_STREAM_CLOSING;
   s->end_pending = false;
   s->closed_at = t->now;
-  stream_drop_queued(s);
+  stream_drop_queued(t, s);
+  stream_update_ready(t, s);
 }
 
 /* ---- client operations ---- */
@@ -326,6 +395,9 @@ relay_stream_resolved(relay_streams_t *t, uint16_t id,
 
 /* ---- both ---- */
 
+static int stream_package_bytes(relay_streams_t *t, relay_stream_t *s,
+                                const uint8_t *p, size_t avail);
+
 int
 relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
                    size_t len)
@@ -336,6 +408,16 @@ relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
     return RELAY_STREAM_ERR_STATE;
   if (len == 0)
     return 0;
+  if (t->queued == 0 && s->state == RELAY_STREAM_OPEN) {
+    /* Nothing queued on this circuit: package straight from data. */
+    int n;
+    while (len > 0 && (n = stream_package_bytes(t, s, data, len)) > 0) {
+      data += n;
+      len -= (size_t)n;
+    }
+    if (len == 0)
+      return 0;
+  }
   if (s->ooff > 0 && s->ooff == s->olen)
     s->ooff = s->olen = 0;
   if (len > SIZE_MAX / 2 - s->olen)
@@ -351,7 +433,9 @@ relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
     s->oldest_msec = relay_mem_now_msec();
   memcpy(s->obuf + s->olen, data, len);
   s->olen += len;
+  t->queued += len;
   relay_mem_add(len);
+  stream_update_ready(t, s);
   relay_streams_flush(t);
   return 0;
 }
@@ -378,8 +462,10 @@ size_t
 relay_streams_drop_queued(relay_streams_t *t)
 {
   size_t total = relay_streams_queued(t, NULL);
-  for (size_t i = 0; t && i < t->n; i++)
-    stream_drop_queued(t->s[i]);
+  for (size_t i = 0; t && i < t->n; i++) {
+    stream_drop_queued(t, t->s[i]);
+    stream_update_ready(t, t->s[i]);
+  }
   return total;
 }
 
@@ -398,10 +484,12 @@ relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason)
     return RELAY_STREAM_ERR_STATE;
   s->end_pending = true;
   s->end_reason = reason;
-  if (s->state != RELAY_STREAM_OPEN || s->olen == s->ooff)
+  if (s->state != RELAY_STREAM_OPEN || s->olen == s->ooff) {
     stream_send_end(t, s, reason);
-  else
+  } else {
+    stream_update_ready(t, s);
     relay_streams_flush(t);
+  }
   return 0;
 }
 
@@ -434,12 +522,12 @@ relay_stream_state(const relay_streams_t *t, uint16_t id)
   return s ? s->state : RELAY_STREAM_NONE;
 }
 
-/* Package one DATA cell from s.  1 if sent, 0 if nothing to do, -1 if the
- * circuit refused. */
+/* Package one DATA cell of s from the avail bytes at p.  The bytes sent
+ * (> 0), 0 if nothing can go now, -1 if the circuit refused. */
 static int
-stream_package_one(relay_streams_t *t, relay_stream_t *s)
+stream_package_bytes(relay_streams_t *t, relay_stream_t *s, const uint8_t *p,
+                     size_t avail)
 {
-  size_t avail = s->olen - s->ooff;
   if (s->state != RELAY_STREAM_OPEN || avail == 0 ||
       !relay_flow_can_package(&s->flow) ||
       !t->sender.can_package(t->sender.ctx))
@@ -449,11 +537,23 @@ stream_package_one(relay_streams_t *t, relay_stream_t *s)
   if (max == 0 || max > RELAY_BODY_MAX)
     max = RELAY_BODY_MAX;
   size_t n = avail < max ? avail : max;
-  if (send_msg(t, RELAY_DATA, s->id, s->obuf + s->ooff, n) < 0)
+  if (send_msg(t, RELAY_DATA, s->id, p, n) < 0)
     return -1;
   (void)relay_flow_note_packaged(&s->flow, NULL);
-  s->ooff += n;
-  relay_mem_sub(n);
+  return (int)n;
+}
+
+/* Package one DATA cell from s's queue.  1 if sent, 0 if nothing to do,
+ * -1 if the circuit refused. */
+static int
+stream_package_one(relay_streams_t *t, relay_stream_t *s)
+{
+  int n = stream_package_bytes(t, s, s->obuf + s->ooff, s->olen - s->ooff);
+  if (n <= 0)
+    return n;
+  s->ooff += (size_t)n;
+  t->queued -= (size_t)n;
+  relay_mem_sub((size_t)n);
   if (s->ooff == s->olen)
     s->oldest_msec = 0;
   return 1;
@@ -462,22 +562,26 @@ stream_package_one(relay_streams_t *t, relay_stream_t *s)
 void
 relay_streams_flush(relay_streams_t *t)
 {
-  bool progress = true;
-  while (progress && t->n > 0) {
-    progress = false;
-    size_t n = t->n;
-    for (size_t k = 0; k < n && k < t->n; k++) {
-      relay_stream_t *s = t->s[(t->rr + k) % t->n];
+  /* Round robin over the ready streams: one cell each per turn. */
+  while (t->n_ready > 0 && t->sender.can_package(t->sender.ctx)) {
+    bool progress = false;
+    size_t turn = t->n_ready;
+    for (size_t k = 0; k < turn && t->n_ready > 0; k++) {
+      relay_stream_t *s = STREAM_OF(dlist_first(&t->ready));
+      dlist_remove(&s->ready);
+      t->n_ready--;
       int r = stream_package_one(t, s);
-      if (r < 0)
-        return;
       if (r > 0)
         progress = true;
-      if (s->end_pending && s->state == RELAY_STREAM_OPEN &&
+      if (r >= 0 && s->end_pending && s->state == RELAY_STREAM_OPEN &&
           s->olen == s->ooff)
         stream_send_end(t, s, s->end_reason);
+      stream_update_ready(t, s);
+      if (r < 0)
+        return;
     }
-    t->rr = t->n ? (t->rr + 1) % t->n : 0;
+    if (!progress)
+      break;
   }
 }
 
@@ -590,13 +694,6 @@ handle_data(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
   int w = relay_flow_note_delivered(&s->flow);
   if (w < 0)
     return RELAY_STREAM_ERR_PROTOCOL;
-  relay_stream_event_t ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.type = RELAY_STREAM_EV_DATA;
-  ev.stream_id = s->id;
-  ev.len = d.len;
-  memcpy(ev.data, d.data, d.len);
-  push_event(t, &ev);
   if (w == 1 && s->recv_paused) {
     /* The peer may send at most one window past our last SENDME: more
      * held-back SENDMEs than a window holds means it ignored the window. */
@@ -606,6 +703,18 @@ handle_data(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
   } else if (w == 1) {
     (void)send_msg(t, RELAY_SENDME, s->id, NULL, 0);
   }
+  if (t->data_sink && relay_queue_len(&t->events) == 0) {
+    /* Last: the sink may end streams or close the circuit. */
+    t->data_sink(t->data_sink_arg, s->id, d.data, d.len);
+    return 0;
+  }
+  relay_stream_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = RELAY_STREAM_EV_DATA;
+  ev.stream_id = s->id;
+  ev.len = d.len;
+  memcpy(ev.data, d.data, d.len);
+  push_event(t, &ev);
   return 0;
 }
 

@@ -12,8 +12,8 @@
  *
  * Pure accounting: no cells are built here.  All functions are sans-IO.
  */
-#ifndef ALLIUM_CORE_RELAY_FLOW_H
-#define ALLIUM_CORE_RELAY_FLOW_H
+#ifndef ALLIUM_CORE_STREAM_FLOW_H
+#define ALLIUM_CORE_STREAM_FLOW_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,9 +1,9 @@
-/* fake_chanmgr.c -- see fake_chanmgr.h.  Defines the chanmgr functions the
+/* fake_origin_channels.c -- see fake_origin_channels.h.  Defines the chanmgr functions the
  * client module calls, so the test binary never pulls the real one. */
 #include <string.h>
 
 #include "allium/lib/malloc/malloc.h"
-#include "fake_chanmgr.h"
+#include "fake_origin_channels.h"
 
 static fake_circ_t circs[FAKE_MAX_CIRCS];
 static size_t n_circs;

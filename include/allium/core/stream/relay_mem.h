@@ -6,8 +6,8 @@
  * the circuits holding the oldest queued data first until the total is
  * back under 90% of the limit ("until it has recovered at least 10% of
  * this memory"). */
-#ifndef ALLIUM_CORE_RELAY_RELAY_MEM_H
-#define ALLIUM_CORE_RELAY_RELAY_MEM_H
+#ifndef ALLIUM_CORE_STREAM_RELAY_MEM_H
+#define ALLIUM_CORE_STREAM_RELAY_MEM_H
 
 #include <stddef.h>
 #include <stdint.h>

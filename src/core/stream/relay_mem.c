@@ -2,9 +2,9 @@
  * dos-spec: a relay or client under memory pressure frees the queues
  * holding the oldest data first).  A single counter, updated in O(1) by
  * every queue that stores stream or cell bytes; the OOM pass itself lives
- * with the owner of the circuits (core/mainloop/chanmgr.c).
- * See include/allium/core/relay/relay_mem.h. */
-#include "allium/core/relay/relay_mem.h"
+ * with the owner of the circuits (core/mainloop/origin_channels.c).
+ * See include/allium/core/stream/relay_mem.h. */
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/evloop/evloop.h"
 
 #include <unistd.h>

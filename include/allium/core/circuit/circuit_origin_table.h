@@ -1,5 +1,6 @@
-/* circuit_mgr.h -- origin circuits bound to one channel (tor-spec 5.1.1
- * circuit ids, 5.1 / 5.1.5 circuit creation, 5.4 teardown).
+/* circuit_origin_table.h -- the table of origin circuits on one channel
+ * (tor-spec 5.1.1 circuit ids, 5.1 / 5.1.5 circuit creation, 5.4
+ * teardown).  The API keeps its historical prefix circ_mgr_.
  *
  * The manager owns a set of circ_origin_t on one channel: it picks each
  * circuit's id from the channel's circid set, moves the cells a circuit
@@ -10,12 +11,15 @@
  * circ_mgr_channel_closed() from on_close).
  *
  * After anything that may queue cells (a stream write, begin, end, ...)
- * call circ_mgr_flush().  Callbacks run from inside the manager and may
+ * call circ_mgr_flush_circ() (or circ_mgr_flush() for all of them).
+ * Lookups by id are constant time; a circuit's cells go from its encrypt
+ * buffer straight into the channel's output (circ_origin_set_cell_sink()),
+ * incoming cells are decrypted in place in one table-owned buffer.  Callbacks run from inside the manager and may
  * call circ_mgr functions, except circ_mgr_free().  A circuit is removed
  * (and freed) right after its CLOSED event was delivered.
  */
-#ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_MGR_H
-#define ALLIUM_CORE_CIRCUIT_CIRCUIT_MGR_H
+#ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_TABLE_H
+#define ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_TABLE_H
 
 #include <stdint.h>
 
@@ -63,6 +67,10 @@ void circ_mgr_handle_cell(circ_mgr_t *m, const cell_t *cell);
 /** Send every queued cell, deliver every pending event, drop closed
  * circuits. */
 void circ_mgr_flush(circ_mgr_t *m);
+/** circ_mgr_flush() for one circuit (the cell path: constant time): send
+ * what circuit circ_id queued, deliver its events, drop closed circuits.
+ * Unknown ids only reap. */
+void circ_mgr_flush_circ(circ_mgr_t *m, uint32_t circ_id);
 /** Time for build deadlines and stream expiry (the caller's clock, the
  * same unit as launch's now/timeout); then flushes. */
 void circ_mgr_tick(circ_mgr_t *m, uint64_t now);

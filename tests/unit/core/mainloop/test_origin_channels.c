@@ -1,4 +1,4 @@
-/* test_chanmgr.c -- the channel and circuit manager (chanmgr.h; tor-spec
+/* test_origin_channels.c -- the channel and circuit manager (origin_channels.h; tor-spec
  * 2, 4, 5.1, 5.3, 5.4, 6.2, 7.3) against in-process relays (test_relay.h)
  * over real loopback TLS: 3-hop builds with a 1 MiB echo stream, channel
  * sharing, DESTROY at hop 1, build timeouts, an unreachable first hop, a
@@ -15,8 +15,8 @@
 
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/mainloop/chanmgr.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/mainloop/origin_channels.h"
+#include "allium/core/stream/relay_mem.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/malloc/malloc.h"
@@ -47,6 +47,10 @@ typedef struct cli_t {
   size_t rx_len;
   int after_close_calls;
   bool close_on_connected;  /* chanmgr_close_circ from on_stream */
+  bool use_on_data;         /* data through on_data, not DATA events */
+  int data_calls;           /* on_data calls */
+  int data_events;          /* RELAY_STREAM_EV_DATA events */
+  size_t close_in_data_at;  /* chanmgr_close_circ from on_data (0: no) */
   struct cli_t *relaunch;   /* on_closed launches this one */
   trelay_t **relaunch_path;
 } cli_t;
@@ -163,6 +167,7 @@ c_stream(chanmgr_t *cm, uint64_t circ, const relay_stream_event_t *ev,
     if (c->close_on_connected)
       chanmgr_close_circ(cm, circ, CELL_DESTROY_REQUESTED);
   } else if (ev->type == RELAY_STREAM_EV_DATA) {
+    c->data_events++;
     cr_assert_leq(c->rx_len + ev->len, ECHO_LEN);
     if (!c->rx)
       c->rx = al_malloc(ECHO_LEN);
@@ -170,6 +175,28 @@ c_stream(chanmgr_t *cm, uint64_t circ, const relay_stream_event_t *ev,
     c->rx_len += ev->len;
   } else if (ev->type == RELAY_STREAM_EV_END) {
     c->ends++;
+  }
+}
+
+static void
+c_data(chanmgr_t *cm, uint64_t circ, uint16_t sid, const uint8_t *data,
+       size_t len, void *arg)
+{
+  cli_t *c = arg;
+  cr_assert_eq(circ, c->circ);
+  cr_assert_eq(sid, c->sid);
+  cr_assert_eq(c->connected, 1, "CONNECTED came first");
+  if (c->closed)
+    c->after_close_calls++;
+  c->data_calls++;
+  cr_assert_leq(c->rx_len + len, ECHO_LEN);
+  if (!c->rx)
+    c->rx = al_malloc(ECHO_LEN);
+  memcpy(c->rx + c->rx_len, data, len);
+  c->rx_len += len;
+  if (c->close_in_data_at && c->rx_len >= c->close_in_data_at) {
+    chanmgr_close_circ(cm, circ, CELL_DESTROY_REQUESTED);
+    cr_assert(!chanmgr_circ_alive(cm, circ));
   }
 }
 
@@ -183,6 +210,7 @@ cbs_for(cli_t *c)
   cbs.on_stream = c_stream;
   cbs.on_relay_msg = NULL;
   cbs.arg = c;
+  cbs.on_data = c->use_on_data ? c_data : NULL;
   return &cbs;
 }
 
@@ -628,4 +656,98 @@ Test(chanmgr, oom_pass_runs_by_itself)
   cr_assert_eq(a.info.reason, CELL_DESTROY_RESOURCELIMIT);
   relay_mem_set_limit(0);
   trelay_free(r);
+}
+
+/* The cell path: DATA from the cell buffer to on_data, none as events,
+ * the bytes intact and in order. */
+Test(chanmgr, three_hops_echo_through_on_data)
+{
+  trelay_t *r[3];
+  cli_t c = { 0 };
+  for (int i = 0; i < 3; i++)
+    r[i] = trelay_new(BASE, TRELAY_OK);
+  c.echo = true;
+  c.use_on_data = true;
+  cr_assert_eq(launch(&c, r, 3, 10000), 0);
+  uint64_t end = evloop_monotonic_msec() + 15000;
+  while (c.rx_len < ECHO_LEN && !c.closed && evloop_monotonic_msec() < end)
+    event_base_loop(BASE, EVLOOP_ONCE);
+  cr_assert_eq(c.built, 1);
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.rx_len, ECHO_LEN, "echoed %zu", c.rx_len);
+  for (size_t i = 0; i < ECHO_LEN; i++)
+    if (c.rx[i] != (uint8_t)(i * 7 + (i >> 10)))
+      cr_assert_fail("byte %zu differs", i);
+  cr_assert_geq(c.data_calls, (int)(ECHO_LEN / RELAY_BODY_MAX));
+  cr_assert_eq(c.data_events, 0, "no DATA event when on_data is set");
+  chanmgr_close_circ(CM, c.circ, CELL_DESTROY_FINISHED);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(c.ends, 1);
+  cli_free(&c);
+  for (int i = 0; i < 3; i++)
+    trelay_free(r[i]);
+}
+
+/* Closing the circuit from inside on_data (the circuit is still handling
+ * the cell that carried the data): on_closed once, no call after it, the
+ * circuit freed only later (ASan build: no use after free). */
+Test(chanmgr, close_from_on_data)
+{
+  trelay_t *r[2];
+  cli_t c = { 0 };
+  r[0] = trelay_new(BASE, TRELAY_OK);
+  r[1] = trelay_new(BASE, TRELAY_OK);
+  c.echo = true;
+  c.use_on_data = true;
+  c.close_in_data_at = 3 * RELAY_BODY_MAX;
+  cr_assert_eq(launch(&c, r, 2, 5000), 0);
+  run_until(&c.closed, 1, 10000);
+  cr_assert_eq(c.built, 1);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(c.ends, 1);
+  cr_assert_eq(c.info.reason, CELL_DESTROY_REQUESTED);
+  cr_assert_geq(c.rx_len, 3 * RELAY_BODY_MAX);
+  run_for(300);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(c.after_close_calls, 0);
+  cr_assert_eq(chanmgr_n_circuits(CM), 0);
+  cli_free(&c);
+  for (int i = 0; i < 2; i++)
+    trelay_free(r[i]);
+}
+
+/* Many circuits on one channel: each found by its id, closed in a
+ * scrambled order, the rest unaffected. */
+Test(chanmgr, many_circuits_on_one_channel)
+{
+  enum { N = 24 };
+  trelay_t *r[2];
+  static cli_t c[N];
+  memset(c, 0, sizeof(c));
+  r[0] = trelay_new(BASE, TRELAY_OK);
+  r[1] = trelay_new(BASE, TRELAY_OK);
+  for (int i = 0; i < N; i++)
+    cr_assert_eq(launch(&c[i], r, 2, 10000), 0);
+  uint64_t end = evloop_monotonic_msec() + 15000;
+  int built = 0;
+  while (built < N && evloop_monotonic_msec() < end) {
+    event_base_loop(BASE, EVLOOP_ONCE);
+    built = 0;
+    for (int i = 0; i < N; i++)
+      built += c[i].built;
+  }
+  cr_assert_eq(built, N);
+  cr_assert_eq(chanmgr_n_channels(CM), 1);
+  cr_assert_eq(chanmgr_n_circuits(CM), N);
+  for (int k = 0; k < N; k++) {
+    int i = (k * 7) % N;   /* 7 is prime to 24: every index once */
+    chanmgr_close_circ(CM, c[i].circ, CELL_DESTROY_FINISHED);
+    cr_assert_eq(c[i].closed, 1);
+    for (int j = 0; j < N; j++)
+      cr_assert_eq(chanmgr_circ_alive(CM, c[j].circ), c[j].closed == 0);
+    cr_assert_eq(chanmgr_n_circuits(CM), (size_t)(N - k - 1));
+  }
+  run_for(100);
+  for (int i = 0; i < 2; i++)
+    trelay_free(r[i]);
 }

@@ -1,4 +1,4 @@
-/* fake_chanmgr.h -- a stand-in for core/mainloop/chanmgr in the client
+/* fake_origin_channels.h -- a stand-in for core/mainloop/chanmgr in the client
  * tests: launches are recorded, the test decides when a circuit is built
  * or closed, the client-side stream table is real (relay_streams_t) and
  * what it sends is recorded; the test plays the exit by feeding relay
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 
 #define FAKE_MAX_CIRCS 64
 #define FAKE_MAX_MSGS 64

@@ -1,4 +1,4 @@
-/* test_relay_mem.c -- MaxMemInQueues accounting (core/relay/relay_mem.c):
+/* test_relay_mem.c -- MaxMemInQueues accounting (core/stream/relay_mem.c):
  * the O(1) total kept by the stream queues, the once-per-crossing OOM
  * callback, the "oldest queued data" time each stream table reports, what
  * dropping a table's queues frees, and tor's automatic default. */
@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "allium/core/cell/relay_cell.h"
-#include "allium/core/relay/relay_mem.h"
-#include "allium/core/relay/stream.h"
+#include "allium/core/stream/relay_mem.h"
+#include "allium/core/stream/stream.h"
 
 static uint64_t fake_ms;
 static uint64_t

@@ -1,12 +1,12 @@
 /* relay_queue.h -- a FIFO of fixed-size records, used by the sans-IO
- * circuit and stream state machines (src/core/circuit, src/core/relay) to
+ * circuit and stream state machines (src/core/circuit, src/core/stream) to
  * hand output cells and events to their caller.
  *
  * The queue owns copies of the records it holds.  No record may be larger
  * than the elsize given at init.
  */
-#ifndef ALLIUM_CORE_RELAY_RELAY_QUEUE_H
-#define ALLIUM_CORE_RELAY_RELAY_QUEUE_H
+#ifndef ALLIUM_CORE_STREAM_RELAY_QUEUE_H
+#define ALLIUM_CORE_STREAM_RELAY_QUEUE_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* flow.c -- circuit and stream SENDME window accounting (tor-spec 7.3,
  * 7.3.1, 7.4; proposal 289 authenticated SENDMEs).
- * See include/allium/core/relay/flow.h. */
-#include "allium/core/relay/flow.h"
+ * See include/allium/core/stream/flow.h. */
+#include "allium/core/stream/flow.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/malloc/malloc.h"
 

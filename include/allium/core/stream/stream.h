@@ -16,8 +16,8 @@
  * whatever the peer still sends on it is ignored until its END arrives or
  * RELAY_STREAM_HALF_CLOSED_SECS pass (see relay_streams_set_time()).
  */
-#ifndef ALLIUM_CORE_RELAY_STREAM_H
-#define ALLIUM_CORE_RELAY_STREAM_H
+#ifndef ALLIUM_CORE_STREAM_STREAM_H
+#define ALLIUM_CORE_STREAM_STREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -167,6 +167,21 @@ int relay_streams_handle(relay_streams_t *t, uint8_t command,
 
 /** Oldest event into *ev: 1, or 0 if none. */
 int relay_streams_next_event(relay_streams_t *t, relay_stream_event_t *ev);
+/** True if an event waits for relay_streams_next_event(). */
+bool relay_streams_has_events(const relay_streams_t *t);
+
+/** Where incoming DATA goes instead of a RELAY_STREAM_EV_DATA event: the
+ * sink gets the stream id and a view of the body (valid during the call
+ * only; no copy was made).  It is used only while no event waits, so the
+ * order of events and data is kept.  The sink runs from inside
+ * relay_streams_handle() after the stream's window accounting; it may call
+ * any relay_stream function of this table, and its caller may close the
+ * circuit (the table must not be freed from it). */
+typedef void (*relay_stream_data_sink_t)(void *arg, uint16_t stream_id,
+                                         const uint8_t *data, size_t len);
+/** Set (fn not NULL) or clear the data sink. */
+void relay_streams_set_data_sink(relay_streams_t *t,
+                                 relay_stream_data_sink_t fn, void *arg);
 
 /** True for the commands relay_streams_handle() takes (BEGIN, DATA, END,
  * CONNECTED, SENDME with stream id != 0, RESOLVE, RESOLVED, BEGIN_DIR). */

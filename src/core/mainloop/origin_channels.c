@@ -1,8 +1,13 @@
-/* chanmgr.c -- the channel and circuit manager: one channel per relay RSA
- * identity (tor-spec 2, 4), multi-hop origin circuits built hop by hop
- * (tor-spec 5.1 CREATE2, 5.1.5 CREATE_FAST, 5.3 EXTEND2, 5.4 teardown),
- * a 1-second timer for build deadlines, stream expiry and reaping.
- * See include/allium/core/mainloop/chanmgr.h.
+/* origin_channels.c -- the channel table of a node's own (origin)
+ * circuits: one channel per relay RSA identity (tor-spec 2, 4), multi-hop
+ * origin circuits built hop by hop over them (tor-spec 5.1 CREATE2, 5.1.5
+ * CREATE_FAST, 5.3 EXTEND2, 5.4 teardown), a 1-second timer for build
+ * deadlines, stream expiry and reaping.  The API keeps its historical
+ * prefix chanmgr_.  See include/allium/core/mainloop/origin_channels.h.
+ *
+ * Lookups on the cell path are constant time: circuits by handle and by
+ * (channel, circuit id), channels by identity, all in lib/container hash
+ * maps that hold live entries only; the lists are walked by the timer.
  *
  * Memory discipline: owner callbacks may re-enter any chanmgr function, so
  * nothing is ever unlinked or freed while a callback may be on the stack.
@@ -10,11 +15,12 @@
  * chanmgr_free) reaps them from the top of the event loop.
  */
 #define LOG_MODULE "chanmgr"
-#include "allium/core/mainloop/chanmgr.h"
+#include "allium/core/mainloop/origin_channels.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/channel/channel.h"
-#include "allium/core/circuit/circuit_mgr.h"
-#include "allium/core/relay/relay_mem.h"
+#include "allium/core/circuit/circuit_origin_table.h"
+#include "allium/core/stream/relay_mem.h"
+#include "allium/lib/container/hashmap.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -38,6 +44,8 @@ typedef struct cm_chan_t {
   uint8_t rsa_id[20];
   bool open;                  /**< on_open ran */
   bool dead;                  /**< closed: never reused, reaped later */
+  size_t n_circs;             /**< cm_circ_t (live or dead) pointing here */
+  hmap_t *by_id;              /**< live started circuits by circuit id */
   struct cm_chan_t *next;
 } cm_chan_t;
 
@@ -47,6 +55,9 @@ typedef struct cm_circ_t {
   cm_chan_t *chan;
   uint32_t circ_id;           /**< valid once started */
   bool started;               /**< given to chan->mgr */
+  circ_origin_t *origin;      /**< chan->mgr's circuit once started; it is
+                               *   freed only after its CLOSED event made
+                               *   this one dead */
   bool built;                 /**< on_built ran (or is about to) */
   bool dead;                  /**< on_closed ran; reaped later */
   bool fast_first;
@@ -65,6 +76,9 @@ struct chanmgr_t {
   struct event *oom_ev;       /**< the deferred MaxMemInQueues pass */
   cm_chan_t *chans;
   cm_circ_t *circs;
+  hmap_t *by_handle;          /**< live circuits by handle (8-byte key) */
+  cm_circ_t *last;            /**< the last live circuit found by handle */
+  hmap_t *by_rsa;             /**< usable channels by RSA identity */
   uint64_t next_handle;
   uint32_t idle_msec;
   uint32_t keepalive_msec;
@@ -73,24 +87,55 @@ struct chanmgr_t {
 
 /* ---- lookups ---- */
 
+/* A live circuit by handle: the last one found first, then the map. */
 static cm_circ_t *
 find_circ(const chanmgr_t *cm, uint64_t handle)
 {
   if (!cm || handle == 0)
     return NULL;
-  for (cm_circ_t *x = cm->circs; x; x = x->next)
-    if (x->handle == handle)
-      return x->dead ? NULL : x;
-  return NULL;
+  if (cm->last && cm->last->handle == handle)
+    return cm->last;
+  cm_circ_t *x = hmap_get_u64(cm->by_handle, handle);
+  if (x)
+    ((chanmgr_t *)cm)->last = x;
+  return x;
 }
 
 static cm_circ_t *
-find_circ_by_id(chanmgr_t *cm, const cm_chan_t *chan, uint32_t circ_id)
+find_circ_by_id(const cm_chan_t *chan, uint32_t circ_id)
 {
-  for (cm_circ_t *x = cm->circs; x; x = x->next)
-    if (!x->dead && x->started && x->chan == chan && x->circ_id == circ_id)
-      return x;
-  return NULL;
+  return chan->by_id ? hmap_get(chan->by_id, &circ_id) : NULL;
+}
+
+/* x got circuit id id on its channel. */
+static void
+circ_set_started(cm_circ_t *x, uint32_t id)
+{
+  x->circ_id = id;
+  x->started = true;
+  x->origin = circ_mgr_get(x->chan->mgr, id);
+  (void)hmap_put(x->chan->by_id, &id, x, NULL);
+}
+
+/* x is dead: leave the lookup maps (the lists keep it until reaped). */
+static void
+circ_unmap(cm_circ_t *x)
+{
+  if (x->chan->cm->last == x)
+    x->chan->cm->last = NULL;
+  x->origin = NULL;
+  if (hmap_get_u64(x->chan->cm->by_handle, x->handle) == x)
+    (void)hmap_remove_u64(x->chan->cm->by_handle, x->handle);
+  if (x->started && find_circ_by_id(x->chan, x->circ_id) == x)
+    (void)hmap_remove(x->chan->by_id, &x->circ_id);
+}
+
+/* chan is dead: no new circuit may pick it. */
+static void
+chan_unmap(cm_chan_t *chan)
+{
+  if (hmap_get(chan->cm->by_rsa, chan->rsa_id) == chan)
+    (void)hmap_remove(chan->cm->by_rsa, chan->rsa_id);
 }
 
 /* The circ_origin_t of a started live circuit, or NULL. */
@@ -99,7 +144,7 @@ circ_of(cm_circ_t *x)
 {
   if (!x || x->dead || !x->started || !x->chan->mgr)
     return NULL;
-  return circ_mgr_get(x->chan->mgr, x->circ_id);
+  return x->origin;
 }
 
 /* ---- ending circuits ---- */
@@ -111,6 +156,7 @@ circ_finish(cm_circ_t *x, uint8_t reason, bool remote, const char *what)
   if (x->dead)
     return;
   x->dead = true;
+  circ_unmap(x);
   chanmgr_close_info_t info;
   memset(&info, 0, sizeof(info));
   info.reason = reason;
@@ -166,7 +212,7 @@ circ_close_local(cm_circ_t *x, uint8_t reason, const char *what)
   }
   circ_finish(x, reason, false, what);
   if (x->started && x->chan->mgr)
-    circ_mgr_flush(x->chan->mgr);   /* the DESTROY; CLOSED is ignored */
+    circ_mgr_flush_circ(x->chan->mgr, x->circ_id);   /* the DESTROY */
 }
 
 /* ---- building ---- */
@@ -189,8 +235,17 @@ circ_start(cm_circ_t *x)
     circ_finish(x, CELL_DESTROY_INTERNAL, false, "cannot launch circuit");
     return;
   }
-  x->circ_id = id;
-  x->started = true;
+  circ_set_started(x, id);
+}
+
+/* The stream table's data sink: DATA from the cell buffer to the owner.
+ * x is freed only by reap(), never under a callback. */
+static void
+circ_on_data(void *arg, uint16_t stream_id, const uint8_t *data, size_t len)
+{
+  cm_circ_t *x = arg;
+  if (!x->dead && x->cbs.on_data)
+    x->cbs.on_data(x->chan->cm, x->handle, stream_id, data, len, x->cbs.arg);
 }
 
 /* Hop number hop is in: tell the owner, then extend or finish. */
@@ -213,10 +268,13 @@ circ_hop_added(cm_circ_t *x, unsigned hop)
     return;
   }
   circ_origin_build_done(c);
-  if (!circ_origin_attach_streams(c, x->n_hops - 1)) {
+  relay_streams_t *t = circ_origin_attach_streams(c, x->n_hops - 1);
+  if (!t) {
     circ_close_local(x, CELL_DESTROY_INTERNAL, "cannot attach streams");
     return;
   }
+  if (x->cbs.on_data)
+    relay_streams_set_data_sink(t, circ_on_data, x);
   x->built = true;
   log_info("circuit %llu built (%zu hops)", (unsigned long long)x->handle,
            x->n_hops);
@@ -232,7 +290,7 @@ mgr_on_circ(circ_mgr_t *m, uint32_t circ_id, const circ_event_t *ev,
 {
   cm_chan_t *chan = arg;
   (void)m;
-  cm_circ_t *x = find_circ_by_id(chan->cm, chan, circ_id);
+  cm_circ_t *x = find_circ_by_id(chan, circ_id);
   if (!x)
     return;   /* closed by us already */
   switch (ev->type) {
@@ -263,7 +321,7 @@ mgr_on_stream(circ_mgr_t *m, uint32_t circ_id, const relay_stream_event_t *ev,
 {
   cm_chan_t *chan = arg;
   (void)m;
-  cm_circ_t *x = find_circ_by_id(chan->cm, chan, circ_id);
+  cm_circ_t *x = find_circ_by_id(chan, circ_id);
   if (x && x->cbs.on_stream)
     x->cbs.on_stream(chan->cm, x->handle, ev, x->cbs.arg);
 }
@@ -312,6 +370,7 @@ ch_on_close(channel_t *ch, int reason, const char *why, void *arg)
   if (chan->dead)
     return;
   chan->dead = true;
+  chan_unmap(chan);
   if (cm->freeing)
     return;
   log_info("channel to a relay closed: %s%s%s",
@@ -372,13 +431,14 @@ chan_get(chanmgr_t *cm, const circ_hop_spec_t *hop)
 {
   struct sockaddr_storage ss;
   socklen_t sslen = 0;
-  for (cm_chan_t *c = cm->chans; c; c = c->next)
-    if (!c->dead && !memcmp(c->rsa_id, hop->rsa_id, 20))
-      return c;
+  cm_chan_t *c = hmap_get(cm->by_rsa, hop->rsa_id);
+  if (c && !c->dead)
+    return c;
   if (hop_sockaddr(hop, &ss, &sslen) < 0)
     return NULL;
-  cm_chan_t *c = al_calloc(1, sizeof(*c));
+  c = al_calloc(1, sizeof(*c));
   c->cm = cm;
+  c->by_id = hmap_new(sizeof(uint32_t));
   memcpy(c->rsa_id, hop->rsa_id, 20);
   ed25519_public_key_t ed;
   memset(&ed, 0, sizeof(ed));
@@ -390,6 +450,7 @@ chan_get(chanmgr_t *cm, const circ_hop_spec_t *hop)
   channel_callbacks_t ccb = { ch_on_open, ch_on_cell, ch_on_close, c };
   c->ch = channel_connect(cm->base, cm->tls, &t, &ccb);
   if (!c->ch) {
+    hmap_free(c->by_id);
     al_free(c);
     return NULL;
   }
@@ -398,6 +459,8 @@ chan_get(chanmgr_t *cm, const circ_hop_spec_t *hop)
    * the timer reaps it. */
   c->next = cm->chans;
   cm->chans = c;
+  if (!c->dead)
+    (void)hmap_put(cm->by_rsa, c->rsa_id, c, NULL);
   return c->dead ? NULL : c;
 }
 
@@ -416,22 +479,23 @@ reap(chanmgr_t *cm)
       continue;
     }
     *pp = x->next;
+    circ_unmap(x);
+    x->chan->n_circs--;
     memwipe(x, sizeof(*x));
     al_free(x);
   }
   cm_chan_t **cp = &cm->chans;
   while (*cp) {
     cm_chan_t *c = *cp;
-    bool used = false;
-    for (cm_circ_t *x = cm->circs; x && !used; x = x->next)
-      used = x->chan == c;
-    if (!c->dead || used) {
+    if (!c->dead || c->n_circs > 0) {
       cp = &c->next;
       continue;
     }
     *cp = c->next;
+    chan_unmap(c);
     circ_mgr_free(c->mgr);
     channel_free(c->ch);
+    hmap_free(c->by_id);
     al_free(c);
   }
 }
@@ -536,12 +600,16 @@ chanmgr_new(struct event_base *base, tls_context_t *tls)
   cm->next_handle = 1;
   cm->idle_msec = CHANMGR_DEFAULT_IDLE_MSEC;
   cm->keepalive_msec = CHANMGR_DEFAULT_KEEPALIVE_MSEC;
+  cm->by_handle = hmap_new(sizeof(uint64_t));
+  cm->by_rsa = hmap_new(20);
   cm->timer = event_new(base, -1, EV_PERSIST, on_tick, cm);
   struct timeval tv = { CHANMGR_TICK_MSEC / 1000,
                         (CHANMGR_TICK_MSEC % 1000) * 1000 };
   if (!cm->timer || event_add(cm->timer, &tv) < 0) {
     if (cm->timer)
       event_free(cm->timer);
+    hmap_free(cm->by_handle);
+    hmap_free(cm->by_rsa);
     al_free(cm);
     return NULL;
   }
@@ -569,6 +637,8 @@ chanmgr_free_(chanmgr_t *cm)
   for (cm_chan_t *c = cm->chans; c; c = c->next)
     c->dead = true;
   reap(cm);
+  hmap_free(cm->by_handle);
+  hmap_free(cm->by_rsa);
   al_free(cm);
 }
 
@@ -607,6 +677,7 @@ chanmgr_launch(chanmgr_t *cm, const chanmgr_launch_t *l,
   cm_circ_t *x = al_calloc(1, sizeof(*x));
   x->handle = cm->next_handle++;
   x->chan = chan;
+  chan->n_circs++;
   x->fast_first = l->fast_first;
   x->n_hops = l->n_hops;
   memcpy(x->hops, l->hops, l->n_hops * sizeof(*l->hops));
@@ -620,15 +691,16 @@ chanmgr_launch(chanmgr_t *cm, const chanmgr_launch_t *l,
       ? circ_mgr_launch_fast(chan->mgr, &x->hops[0], 0, 0, &id)
       : circ_mgr_launch(chan->mgr, &x->hops[0], 0, 0, &id);
     if (r < 0) {
+      chan->n_circs--;
       memwipe(x, sizeof(*x));
       al_free(x);
       return -1;
     }
-    x->circ_id = id;
-    x->started = true;
+    circ_set_started(x, id);
   }
   x->next = cm->circs;
   cm->circs = x;
+  (void)hmap_put_u64(cm->by_handle, x->handle, x);
   if (circ_out)
     *circ_out = x->handle;
   log_debug("circuit %llu launched (%zu hops)", (unsigned long long)x->handle,
@@ -655,7 +727,7 @@ chanmgr_flush(chanmgr_t *cm, uint64_t circ)
 {
   cm_circ_t *x = find_circ(cm, circ);
   if (x && x->started && x->chan->mgr)
-    circ_mgr_flush(x->chan->mgr);
+    circ_mgr_flush_circ(x->chan->mgr, x->circ_id);
 }
 
 int
@@ -667,7 +739,7 @@ chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
   if (!c)
     return -1;
   int r = circ_origin_send(c, hop, command, stream_id, body, len);
-  circ_mgr_flush(x->chan->mgr);
+  circ_mgr_flush_circ(x->chan->mgr, x->circ_id);
   return r < 0 ? r : 0;
 }
 
@@ -708,8 +780,5 @@ chanmgr_n_channels(const chanmgr_t *cm)
 size_t
 chanmgr_n_circuits(const chanmgr_t *cm)
 {
-  size_t n = 0;
-  for (cm_circ_t *x = cm ? cm->circs : NULL; x; x = x->next)
-    n += !x->dead;
-  return n;
+  return cm ? hmap_count(cm->by_handle) : 0;
 }
