@@ -405,8 +405,17 @@ channel_io_start(channel_t *ch, int fd, const struct sockaddr *connect_to,
     return 0;
   }
   ch->tcp_connecting = 1;
-  if (connect(fd, connect_to, addrlen) < 0 && errno != EINPROGRESS)
-    ch->connect_errno = errno ? errno : ECONNREFUSED;
+  if (connect(fd, connect_to, addrlen) < 0 && errno != EINPROGRESS) {
+    /* Refused (a closed port on this host) is reported from the loop like
+     * a refusal that arrives later; anything else (no route, no address
+     * family) fails the call at once, so the caller knows nothing started
+     * (as with bufferevent_socket_connect()). */
+    if (errno != ECONNREFUSED) {
+      log_info_rl(60, "channel connect failed at once: %s", strerror(errno));
+      goto fail;
+    }
+    ch->connect_errno = ECONNREFUSED;
+  }
   io_want_write(ch, 1);
   if (ch->connect_errno)
     event_active(ch->wev, EV_WRITE, 0);   /* report from the loop */
