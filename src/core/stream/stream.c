@@ -508,8 +508,10 @@ stream_send_xon_xoff(relay_streams_t *t, relay_stream_t *s, bool paused)
   if (paused == s->xoff_sent || s->state == RELAY_STREAM_CLOSING)
     return;
   s->xoff_sent = paused;
-  log_info_rl(5, "flow control: sent %s on stream %u", paused ? "XOFF" : "XON",
-              s->id);
+  if (paused)
+    log_info_rl(5, "flow control: sent XOFF on stream %u", s->id);
+  else
+    log_info_rl(5, "flow control: sent XON on stream %u", s->id);
   if (paused ? cc_xoff_encode(b, sizeof(b), &blen) == 0
              : cc_xon_encode(0, b, sizeof(b), &blen) == 0)
     (void)send_msg(t, paused ? RELAY_XOFF : RELAY_XON, s->id, b, blen);
