@@ -3,13 +3,18 @@
  * RELAY_EARLY accounting (5.6), teardown by DESTROY / TRUNCATED (5.4),
  * layered relay crypto (5.5, 6.1) and circuit-level authenticated SENDMEs
  * (7.3, proposal 289); one-hop CREATE_FAST / CREATED_FAST with KDF-TOR
- * (5.1.5, 5.2.1).  See include/allium/core/circuit/circuit_origin.h. */
+ * (5.1.5, 5.2.1); ntor v3 with the CC_REQUEST extension towards a hop
+ * that should run congestion control (proposal 324 10, proposal 332), and
+ * then that hop's congestion window and SENDME pacing (congestion.h).
+ * See include/allium/core/circuit/circuit_origin.h. */
 #define LOG_MODULE "circuit"
 #include "allium/core/circuit/circuit_origin.h"
 #include "allium/core/circuit/relay_crypto.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
+#include "allium/core/circuit/congestion_codec.h"
 #include "allium/core/onion/onion_ntor.h"
+#include "allium/core/onion/onion_ntor_v3.h"
 #include "allium/core/stream/relay_queue.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/crypto/kdf.h"
@@ -18,6 +23,7 @@
 #include "allium/lib/malloc/malloc.h"
 
 #include <string.h>
+#include <time.h>
 
 #define NTOR_KEY_MATERIAL 72   /* Df | Db | Kf | Kb */
 #define FAST_KEY_MATERIAL (CELL_FAST_KEY_LEN + NTOR_KEY_MATERIAL) /* KH | ... */
@@ -25,6 +31,7 @@
 typedef struct origin_hop_t {
   circ_hop_spec_t spec;
   relay_flow_t flow;
+  cc_state_t *cc;                   /**< congestion control; NULL: windows */
 } origin_hop_t;
 
 struct circ_origin_t {
@@ -33,6 +40,7 @@ struct circ_origin_t {
   relay_crypto_t *crypto[CIRC_ORIGIN_MAX_HOPS];
   size_t n_hops;
   ntor_client_state_t *pending;     /**< handshake in progress */
+  ntor3_client_state_t *pending3;   /**< ... or an ntor v3 one */
   circ_hop_spec_t pending_spec;
   bool fast_pending;                /**< CREATE_FAST sent, X below */
   uint8_t fast_x[CELL_FAST_KEY_LEN];
@@ -46,7 +54,33 @@ struct circ_origin_t {
   relay_queue_t events;
   circ_origin_cell_sink_t sink;     /**< cells go here when set */
   void *sink_arg;
+  circ_origin_clock_t clock;        /**< NULL: CLOCK_MONOTONIC */
+  void *clock_arg;
 };
+
+/* A CREATE2 / EXTEND2 answer is awaited. */
+static bool
+handshake_pending(const circ_origin_t *c)
+{
+  return c->pending || c->pending3;
+}
+
+static void
+pending_free(circ_origin_t *c)
+{
+  ntor_client_state_free(c->pending);
+  ntor3_client_state_free(c->pending3);
+}
+
+static uint64_t
+origin_now_usec(const circ_origin_t *c)
+{
+  if (c->clock)
+    return c->clock(c->clock_arg);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 circ_origin_t *
 circ_origin_new(void)
@@ -62,9 +96,11 @@ circ_origin_free_(circ_origin_t *c)
 {
   if (!c)
     return;
-  for (size_t i = 0; i < c->n_hops; i++)
+  for (size_t i = 0; i < c->n_hops; i++) {
     relay_crypto_free(c->crypto[i]);
-  ntor_client_state_free(c->pending);
+    cc_free(c->hops[i].cc);
+  }
+  pending_free(c);
   relay_streams_free(c->streams);
   relay_queue_clear(&c->cells);
   relay_queue_clear(&c->events);
@@ -103,6 +139,29 @@ push_event(circ_origin_t *c, circ_event_t *ev)
   memwipe(ev, sizeof(*ev));
 }
 
+/* What congestion control did on this circuit (info level, no addresses). */
+static void
+origin_log_cc_stats(const circ_origin_t *c)
+{
+  for (size_t i = 0; i < c->n_hops; i++) {
+    if (!c->hops[i].cc)
+      continue;
+    cc_stats_t st;
+    cc_get_stats(c->hops[i].cc, &st);
+    log_info("Congestion control stats (hop %zu): sendme_inc %u, cwnd %llu, "
+             "%s, DATA cells sent %llu / received %llu, circuit SENDMEs "
+             "sent %llu / received %llu, RTT min %llu ms ewma %llu ms",
+             i + 1, st.sendme_inc, (unsigned long long)st.cwnd,
+             st.in_slow_start ? "slow start" : "steady state",
+             (unsigned long long)st.cells_sent,
+             (unsigned long long)st.cells_received,
+             (unsigned long long)st.sendmes_sent,
+             (unsigned long long)st.sendmes_received,
+             (unsigned long long)(st.rtt_min_usec / 1000),
+             (unsigned long long)(st.rtt_ewma_usec / 1000));
+  }
+}
+
 /* Close the circuit.  send_destroy: queue a DESTROY (reason NONE, 5.4). */
 static void
 origin_close(circ_origin_t *c, uint8_t reason, bool remote, size_t hop,
@@ -110,14 +169,16 @@ origin_close(circ_origin_t *c, uint8_t reason, bool remote, size_t hop,
 {
   if (c->state == CIRC_ORIGIN_CLOSED)
     return;
-  if (send_destroy && (c->n_hops > 0 || c->pending || c->fast_pending)) {
+  if (send_destroy && (c->n_hops > 0 || handshake_pending(c) ||
+                       c->fast_pending)) {
     uint8_t p[CELL_PAYLOAD_LEN] = { 0 };
     size_t n;
     if (cell_destroy_encode(CELL_DESTROY_NONE, p, sizeof(p), &n) == 0)
       push_cell(c, CELL_DESTROY, p, sizeof(p));
   }
   c->state = CIRC_ORIGIN_CLOSED;
-  ntor_client_state_free(c->pending);
+  pending_free(c);
+  origin_log_cc_stats(c);
   c->fast_pending = false;
   memwipe(c->fast_x, sizeof(c->fast_x));
   if (c->streams)
@@ -145,7 +206,8 @@ circ_origin_close(circ_origin_t *c, uint8_t reason)
   origin_close(c, reason, false, CIRC_HOP_NONE, "closed by caller", true);
 }
 
-static void origin_add_hop(circ_origin_t *c, const uint8_t *keys);
+static void origin_add_hop(circ_origin_t *c, const uint8_t *keys,
+                           cc_state_t *cc);
 
 /* ---- sending ---- */
 
@@ -160,7 +222,9 @@ origin_send_msg(circ_origin_t *c, size_t hop, uint8_t command,
   if (hop >= c->n_hops || len > RELAY_BODY_MAX || (len && !body))
     return CIRC_ERR_ARG;
   relay_flow_t *flow = &c->hops[hop].flow;
-  if (command == RELAY_DATA && !relay_flow_can_package(flow))
+  cc_state_t *cc = c->hops[hop].cc;
+  if (command == RELAY_DATA &&
+      !(cc ? cc_can_send(cc) : relay_flow_can_package(flow)))
     return CIRC_ERR_WINDOW;
   memset(&h, 0, sizeof(h));
   h.command = command;
@@ -172,7 +236,10 @@ origin_send_msg(circ_origin_t *c, size_t hop, uint8_t command,
   if (command == RELAY_DATA) {
     uint8_t d[RELAY_SENDME_DIGEST_LEN];
     relay_crypto_digest_peek(c->crypto[hop], 0, d, sizeof(d));
-    (void)relay_flow_note_packaged(flow, d);
+    if (cc)
+      (void)cc_note_cell_sent(cc, origin_now_usec(c), d);
+    else
+      (void)relay_flow_note_packaged(flow, d);
     memwipe(d, sizeof(d));
   }
   /* buf is ciphertext now: it goes out as it is, no wipe needed. */
@@ -282,7 +349,7 @@ origin_handle_created_fast(circ_origin_t *c,
   }
   memwipe(&cf, sizeof(cf));
   c->fast_pending = false;
-  origin_add_hop(c, keys + CELL_FAST_KEY_LEN);
+  origin_add_hop(c, keys + CELL_FAST_KEY_LEN, NULL);
   memwipe(keys, sizeof(keys));
 }
 
@@ -311,33 +378,60 @@ fill_lspecs(relay_extend2_t *m, const circ_hop_spec_t *spec)
   return 0;
 }
 
+/* The onionskin for next into m: ntor, or ntor v3 with a CC_REQUEST when
+ * next wants congestion control (proposal 324 10.3).  *skin3 gets the v3
+ * onionskin buffer (caller frees). */
+static int
+make_onionskin(circ_origin_t *c, const circ_hop_spec_t *next,
+               relay_extend2_t *m, uint8_t skin[NTOR_ONIONSKIN_LEN],
+               uint8_t **skin3)
+{
+  if (next->want_cc && next->has_ed_id) {
+    uint8_t cm[CC_EXT_REQUEST_LEN];
+    size_t cm_len, len;
+    if (cc_ext_encode_request(cm, sizeof(cm), &cm_len) < 0 ||
+        ntor3_client_create(&c->pending3, skin3, &len, next->ed_id,
+                            next->ntor_key,
+                            (const uint8_t *)NTOR3_CIRC_VERIFICATION,
+                            strlen(NTOR3_CIRC_VERIFICATION), cm, cm_len,
+                            NULL) < 0)
+      return CIRC_ERR_CRYPTO;
+    m->htype = CELL_HTYPE_NTOR_V3;
+    m->hlen = (uint16_t)len;
+    m->hdata = *skin3;
+    return 0;
+  }
+  if (ntor_client_create(&c->pending, skin, next->rsa_id, next->ntor_key) < 0)
+    return CIRC_ERR_CRYPTO;
+  m->htype = CELL_HTYPE_NTOR;
+  m->hlen = NTOR_ONIONSKIN_LEN;
+  m->hdata = skin;
+  return 0;
+}
+
 int
 circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next)
 {
   uint8_t skin[NTOR_ONIONSKIN_LEN];
+  uint8_t *skin3 = NULL;
   uint8_t body[RELAY_BODY_MAX];
   size_t blen;
-  if (c->state != CIRC_ORIGIN_OPEN || c->pending)
+  if (c->state != CIRC_ORIGIN_OPEN || handshake_pending(c))
     return CIRC_ERR_STATE;
   if (c->early_used >= CIRC_MAX_RELAY_EARLY || c->n_hops >= CIRC_ORIGIN_MAX_HOPS)
     return CIRC_ERR_EARLY;
   relay_extend2_t *m = al_calloc(1, sizeof(*m));
   int r = fill_lspecs(m, next);
-  if (r == 0 && ntor_client_create(&c->pending, skin, next->rsa_id,
-                                   next->ntor_key) < 0)
-    r = CIRC_ERR_CRYPTO;
-  if (r == 0) {
-    m->htype = CELL_HTYPE_NTOR;
-    m->hlen = NTOR_ONIONSKIN_LEN;
-    m->hdata = skin;
-    if (relay_extend2_encode(m, body, sizeof(body), &blen) < 0)
-      r = CIRC_ERR_ARG;
-  }
+  if (r == 0)
+    r = make_onionskin(c, next, m, skin, &skin3);
+  if (r == 0 && relay_extend2_encode(m, body, sizeof(body), &blen) < 0)
+    r = CIRC_ERR_ARG;
   al_free(m);
+  al_free(skin3);
   if (r == 0)
     r = origin_send_msg(c, c->n_hops - 1, RELAY_EXTEND2, 0, body, blen, true);
   if (r < 0) {
-    ntor_client_state_free(c->pending);
+    pending_free(c);
     return r;
   }
   c->early_used++;
@@ -363,35 +457,86 @@ circ_origin_tick(circ_origin_t *c, uint64_t now)
                  "circuit build timed out", true);
 }
 
-/* Finish the pending ntor handshake with a 64-byte reply; add the hop. */
+/* Finish the pending ntor v3 handshake; the reply's extensions decide
+ * whether the hop runs congestion control (proposal 324 10.5).  0 with
+ * keys filled and *cc_out set (NULL: windows), or -1 (circuit closed). */
+static int
+origin_finish_v3(circ_origin_t *c, const uint8_t *hdata, uint16_t hlen,
+                 uint8_t *keys, cc_state_t **cc_out)
+{
+  uint8_t *sm = NULL;
+  size_t sm_len = 0;
+  cc_ext_t ext;
+  uint8_t inc = 0;
+  size_t idx = c->n_hops;
+  const circ_hop_spec_t *spec = &c->pending_spec;
+  *cc_out = NULL;
+  if (ntor3_client_finish(c->pending3, hdata, hlen, &sm, &sm_len, keys,
+                          NTOR_KEY_MATERIAL) < 0) {
+    protocol_error(c, idx, "ntor v3 handshake failed");
+    return -1;
+  }
+  int r = cc_ext_parse(sm, sm_len, &ext);
+  al_free(sm);
+  if (r == 0)
+    r = cc_ext_check_response(&ext, spec->want_cc,
+                              (uint8_t)spec->cc_params.sendme_inc, &inc);
+  if (r < 0) {
+    memwipe(keys, NTOR_KEY_MATERIAL);
+    protocol_error(c, idx, r == CC_CODEC_ERR_INC
+                   ? "congestion control: sendme_inc out of range"
+                   : "bad ntor v3 reply extensions");
+    return -1;
+  }
+  if (r == 1) {
+    *cc_out = cc_new(&spec->cc_params, inc);
+    log_info_rl(300, "Congestion control negotiated with exit (hop %zu): "
+                "sendme_inc %u, circuit SENDMEs only, XON/XOFF for streams",
+                idx + 1, inc);
+  } else {
+    log_info_rl(300, "Exit (hop %zu) did not accept congestion control: "
+                "fixed SENDME windows", idx + 1);
+  }
+  return 0;
+}
+
+/* Finish the pending ntor handshake with a 64-byte reply (or ntor v3);
+ * add the hop. */
 static void
 origin_finish_hop(circ_origin_t *c, const uint8_t *hdata, uint16_t hlen)
 {
   uint8_t keys[NTOR_KEY_MATERIAL];
+  cc_state_t *cc = NULL;
   size_t idx = c->n_hops;
-  if (hlen != NTOR_REPLY_LEN ||
-      ntor_client_finish(c->pending, hdata, keys, sizeof(keys)) < 0) {
+  if (c->pending3) {
+    if (origin_finish_v3(c, hdata, hlen, keys, &cc) < 0)
+      return;
+  } else if (hlen != NTOR_REPLY_LEN ||
+             ntor_client_finish(c->pending, hdata, keys, sizeof(keys)) < 0) {
     protocol_error(c, idx, "ntor handshake failed");
     return;
   }
-  ntor_client_state_free(c->pending);
-  origin_add_hop(c, keys);
+  pending_free(c);
+  origin_add_hop(c, keys, cc);
   memwipe(keys, sizeof(keys));
 }
 
-/* Add hop n_hops with TOR1 key material Df|Db|Kf|Kb (72 bytes). */
+/* Add hop n_hops with TOR1 key material Df|Db|Kf|Kb (72 bytes) and its
+ * congestion control state (NULL: windows; owned by the hop now). */
 static void
-origin_add_hop(circ_origin_t *c, const uint8_t *keys)
+origin_add_hop(circ_origin_t *c, const uint8_t *keys, cc_state_t *cc)
 {
   size_t idx = c->n_hops;
   c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_TOR1, keys,
                                     NTOR_KEY_MATERIAL, 0);
   if (!c->crypto[idx]) {
+    cc_free(cc);
     origin_close(c, CELL_DESTROY_INTERNAL, false, idx, "relay crypto setup",
                  true);
     return;
   }
   c->hops[idx].spec = c->pending_spec;
+  c->hops[idx].cc = cc;
   relay_flow_init_circuit(&c->hops[idx].flow);
   c->n_hops++;
   c->state = CIRC_ORIGIN_OPEN;
@@ -430,7 +575,9 @@ origin_handle_data(circ_origin_t *c, size_t hop, const relay_header_t *h,
     protocol_error(c, hop, "DATA on stream 0");
     return;
   }
-  int w = relay_flow_note_delivered(&c->hops[hop].flow);
+  cc_state_t *cc = c->hops[hop].cc;
+  int w = cc ? cc_note_cell_received(cc)
+             : relay_flow_note_delivered(&c->hops[hop].flow);
   if (w < 0) {
     protocol_error(c, hop, "circuit deliver window exceeded");
     return;
@@ -462,6 +609,21 @@ origin_handle_sendme(circ_origin_t *c, size_t hop, const relay_header_t *h,
     protocol_error(c, hop, "malformed SENDME");
     return;
   }
+  cc_state_t *cc = c->hops[hop].cc;
+  if (cc) {
+    int e = cc_note_sendme_received(cc, origin_now_usec(c),
+                                    s.version == 1 ? s.digest : NULL, false);
+    memwipe(&s, sizeof(s));
+    if (e < 0) {
+      protocol_error(c, hop, e == CC_ERR_UNEXPECTED
+                     ? "circuit SENDME with nothing outstanding"
+                     : "circuit SENDME digest or version rejected");
+      return;
+    }
+    if (c->streams && hop == c->streams_hop)
+      relay_streams_flush(c->streams);
+    return;
+  }
   int r = relay_flow_handle_sendme(&c->hops[hop].flow, &s);
   memwipe(&s, sizeof(s));
   if (r < 0) {
@@ -479,7 +641,7 @@ origin_handle_extended2(circ_origin_t *c, size_t hop, const relay_header_t *h,
                         const uint8_t *body)
 {
   relay_extended2_t e;
-  if (!c->pending || hop + 1 != c->n_hops || c->n_hops == 0) {
+  if (!handshake_pending(c) || hop + 1 != c->n_hops || c->n_hops == 0) {
     protocol_error(c, hop, "unexpected EXTENDED2");
     return;
   }
@@ -600,8 +762,9 @@ circ_origin_handle_cell_inplace(circ_origin_t *c, uint8_t command,
     if (cell_destroy_decode(&reason, payload, CELL_PAYLOAD_LEN) < 0)
       reason = CELL_DESTROY_NONE;
     origin_close(c, reason, true,
-                 (c->pending || c->fast_pending) ? c->n_hops : CIRC_HOP_NONE,
-                 (c->pending || c->fast_pending)
+                 (handshake_pending(c) || c->fast_pending) ? c->n_hops
+                                                           : CIRC_HOP_NONE,
+                 (handshake_pending(c) || c->fast_pending)
                  ? "DESTROY received while building"
                             : "DESTROY received", false);
     return 0;
@@ -624,15 +787,18 @@ static bool
 stream_can_package_cb(void *ctx)
 {
   circ_origin_t *c = ctx;
+  const origin_hop_t *h = &c->hops[c->streams_hop];
   return c->state == CIRC_ORIGIN_OPEN &&
-         relay_flow_can_package(&c->hops[c->streams_hop].flow);
+         (h->cc ? cc_can_send(h->cc) : relay_flow_can_package(&h->flow));
 }
 
 static size_t
 stream_max_data_cb(void *ctx)
 {
   circ_origin_t *c = ctx;
-  return relay_flow_max_data_len(&c->hops[c->streams_hop].flow);
+  const origin_hop_t *h = &c->hops[c->streams_hop];
+  return h->cc ? cc_max_data_len(h->cc, RELAY_BODY_MAX)
+               : relay_flow_max_data_len(&h->flow);
 }
 
 relay_streams_t *
@@ -644,6 +810,8 @@ circ_origin_attach_streams(circ_origin_t *c, size_t hop)
                               stream_max_data_cb, c };
   c->streams = relay_streams_new(RELAY_STREAM_ROLE_CLIENT, &s);
   c->streams_hop = hop;
+  if (c->hops[hop].cc)
+    relay_streams_set_flowctrl(c->streams, true);
   return c->streams;
 }
 
@@ -704,6 +872,19 @@ const relay_flow_t *
 circ_origin_flow(const circ_origin_t *c, size_t hop)
 {
   return hop < c->n_hops ? &c->hops[hop].flow : NULL;
+}
+
+const cc_state_t *
+circ_origin_cc(const circ_origin_t *c, size_t hop)
+{
+  return hop < c->n_hops ? c->hops[hop].cc : NULL;
+}
+
+void
+circ_origin_set_clock(circ_origin_t *c, circ_origin_clock_t fn, void *arg)
+{
+  c->clock = fn;
+  c->clock_arg = fn ? arg : NULL;
 }
 
 const circ_hop_spec_t *

@@ -1,6 +1,7 @@
 /* stream.c -- per-circuit stream table: ids, states, BEGIN / BEGIN_DIR /
  * CONNECTED / DATA / END / RESOLVE / RESOLVED and stream-level SENDMEs
- * (tor-spec 6.2, 6.2.1, 6.3, 6.4, 7.4), with half-closed streams.
+ * (tor-spec 6.2, 6.2.1, 6.3, 6.4, 7.4), with half-closed streams; under
+ * congestion control no stream windows but XON / XOFF (proposal 324 4.1).
  * See include/allium/core/stream/stream.h.
  *
  * Constant-time cell path: streams are found by id in a hash map; only
@@ -14,6 +15,7 @@
 #include "allium/core/stream/relay_mem.h"
 #include "allium/core/stream/relay_queue.h"
 #include "allium/core/cell/cell.h"
+#include "allium/core/circuit/congestion_codec.h"
 #include "allium/lib/container/dlist.h"
 #include "allium/lib/container/hashmap.h"
 #include "allium/lib/log/log.h"
@@ -33,6 +35,8 @@ typedef struct relay_stream_t {
   uint64_t closed_at;
   bool recv_paused;         /**< the reader is full: hold our SENDMEs */
   unsigned sendmes_owed;    /**< SENDMEs held back while paused */
+  bool xoff_recv;           /**< flow control: the peer sent XOFF */
+  bool xoff_sent;           /**< flow control: we sent XOFF */
   size_t idx;               /**< index in t->s */
   dlist_node_t ready;       /**< in t->ready: bytes queued or END pending */
 } relay_stream_t;
@@ -52,6 +56,7 @@ struct relay_streams_t {
   relay_queue_t events;
   relay_stream_data_sink_t data_sink;
   void *data_sink_arg;
+  bool flowctrl;            /**< congestion control: XON/XOFF, no windows */
 };
 
 #define STREAM_OF(node) DLIST_ENTRY(node, relay_stream_t, ready)
@@ -493,6 +498,25 @@ relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason)
   return 0;
 }
 
+/* Flow control (324 4.1.1): XOFF when the reader backs up, XON (rate 0:
+ * unlimited) once it drained. */
+static void
+stream_send_xon_xoff(relay_streams_t *t, relay_stream_t *s, bool paused)
+{
+  uint8_t b[CC_XON_LEN];
+  size_t blen;
+  if (paused == s->xoff_sent || s->state == RELAY_STREAM_CLOSING)
+    return;
+  s->xoff_sent = paused;
+  if (paused)
+    log_info_rl(5, "flow control: sent XOFF on stream %u", s->id);
+  else
+    log_info_rl(5, "flow control: sent XON on stream %u", s->id);
+  if (paused ? cc_xoff_encode(b, sizeof(b), &blen) == 0
+             : cc_xon_encode(0, b, sizeof(b), &blen) == 0)
+    (void)send_msg(t, paused ? RELAY_XOFF : RELAY_XON, s->id, b, blen);
+}
+
 int
 relay_stream_set_recv_paused(relay_streams_t *t, uint16_t id, bool paused)
 {
@@ -500,6 +524,10 @@ relay_stream_set_recv_paused(relay_streams_t *t, uint16_t id, bool paused)
   if (!s)
     return RELAY_STREAM_ERR_STATE;
   s->recv_paused = paused;
+  if (t->flowctrl) {
+    stream_send_xon_xoff(t, s, paused);
+    return 0;
+  }
   while (!paused && s->sendmes_owed > 0) {
     s->sendmes_owed--;
     if (s->state != RELAY_STREAM_CLOSING)
@@ -529,7 +557,7 @@ stream_package_bytes(relay_streams_t *t, relay_stream_t *s, const uint8_t *p,
                      size_t avail)
 {
   if (s->state != RELAY_STREAM_OPEN || avail == 0 ||
-      !relay_flow_can_package(&s->flow) ||
+      (t->flowctrl ? s->xoff_recv : !relay_flow_can_package(&s->flow)) ||
       !t->sender.can_package(t->sender.ctx))
     return 0;
   size_t max = t->sender.max_data ? t->sender.max_data(t->sender.ctx)
@@ -539,7 +567,8 @@ stream_package_bytes(relay_streams_t *t, relay_stream_t *s, const uint8_t *p,
   size_t n = avail < max ? avail : max;
   if (send_msg(t, RELAY_DATA, s->id, p, n) < 0)
     return -1;
-  (void)relay_flow_note_packaged(&s->flow, NULL);
+  if (!t->flowctrl)
+    (void)relay_flow_note_packaged(&s->flow, NULL);
   return (int)n;
 }
 
@@ -604,6 +633,8 @@ relay_stream_command_is_stream(uint8_t command, uint16_t stream_id)
   case RELAY_RESOLVE: case RELAY_RESOLVED: case RELAY_BEGIN_DIR:
     return true;
   case RELAY_SENDME:
+  case RELAY_XON:
+  case RELAY_XOFF:
     return stream_id != 0;
   default:
     return false;
@@ -691,7 +722,7 @@ handle_data(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
     stream_fail(t, s, RELAY_DATA, r);
     return 0;
   }
-  int w = relay_flow_note_delivered(&s->flow);
+  int w = t->flowctrl ? 0 : relay_flow_note_delivered(&s->flow);
   if (w < 0)
     return RELAY_STREAM_ERR_PROTOCOL;
   if (w == 1 && s->recv_paused) {
@@ -776,6 +807,42 @@ handle_end(relay_streams_t *t, relay_stream_t *s, const uint8_t *body,
   return 0;
 }
 
+/* XON / XOFF from the peer (324 4.1.1): stop or resume packaging s. */
+static int
+handle_xon_xoff(relay_streams_t *t, relay_stream_t *s, uint8_t cmd,
+                const uint8_t *body, size_t len)
+{
+  uint32_t kbps;
+  if (!t->flowctrl) {
+    log_info_rl(60, "ignoring %s on a circuit without congestion control",
+                cmd == RELAY_XON ? "XON" : "XOFF");
+    return 0;
+  }
+  int r = cmd == RELAY_XON ? cc_xon_decode(body, len, &kbps)
+                           : cc_xoff_decode(body, len);
+  if (r < 0)
+    return RELAY_STREAM_ERR_PROTOCOL;
+  if (s->state == RELAY_STREAM_CLOSING)
+    return 0;
+  s->xoff_recv = cmd == RELAY_XOFF;
+  if (!s->xoff_recv)
+    relay_streams_flush(t);
+  return 0;
+}
+
+void
+relay_streams_set_flowctrl(relay_streams_t *t, bool on)
+{
+  t->flowctrl = on;
+}
+
+bool
+relay_stream_xoff_received(const relay_streams_t *t, uint16_t id)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  return s && s->xoff_recv;
+}
+
 int
 relay_streams_handle(relay_streams_t *t, uint8_t cmd, uint16_t id,
                      const uint8_t *body, size_t len)
@@ -799,7 +866,12 @@ relay_streams_handle(relay_streams_t *t, uint8_t cmd, uint16_t id,
     return handle_data(t, s, body, len);
   case RELAY_END:
     return handle_end(t, s, body, len);
+  case RELAY_XON:
+  case RELAY_XOFF:
+    return handle_xon_xoff(t, s, cmd, body, len);
   case RELAY_SENDME:
+    if (t->flowctrl)
+      return RELAY_STREAM_ERR_PROTOCOL;   /* 324 2.2: no stream SENDMEs */
     if (s->state == RELAY_STREAM_CLOSING)
       return 0;
     if (relay_flow_handle_sendme(&s->flow, NULL) < 0)

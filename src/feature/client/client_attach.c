@@ -12,6 +12,7 @@
 #define LOG_MODULE "client"
 
 #include "allium/core/cell/relay_msg.h"
+#include "allium/core/circuit/congestion_codec.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client_attach.h"
 #include "allium/lib/log/log.h"
@@ -65,6 +66,25 @@ client_hop_spec_first_hop(const node_t *n, const pathsel_options_t *o,
     return -1;
   }
   return 0;
+}
+
+static int32_t
+cc_param_from_nodelist(void *arg, const char *name, int32_t def, int32_t min,
+                       int32_t max)
+{
+  return nodelist_get_param(arg, name, def, min, max);
+}
+
+bool
+client_hop_spec_set_cc(const node_t *exit, const nodelist_t *nl,
+                       circ_hop_spec_t *out)
+{
+  out->want_cc = false;
+  if (!exit || !out->has_ed_id || !cc_protover_supports_cc(exit->protocols))
+    return false;
+  cc_params_load(&out->cc_params, cc_param_from_nodelist, (void *)nl);
+  out->want_cc = out->cc_params.alg != CC_ALG_FIXED;
+  return out->want_cc;
 }
 
 bool

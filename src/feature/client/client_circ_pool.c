@@ -341,6 +341,8 @@ circ_try_launch(client_t *c, const client_launch_t *want, client_circ_t **out)
         g->is_pending = false;
       return -2;
     }
+  if (!want->internal)
+    (void)client_hop_spec_set_cc(hops[2], c->nl, &spec[2]);
   client_circ_t *circ = al_calloc(1, sizeof(*circ));
   circ->c = c;
   circ->num = c->next_circ_num++;

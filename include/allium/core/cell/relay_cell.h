@@ -56,8 +56,11 @@ typedef enum relay_command_t {
   RELAY_INTRODUCE_ACK = 40,
   RELAY_PADDING_NEGOTIATE = 41,
   RELAY_PADDING_NEGOTIATED = 42,
-  RELAY_XON = 43,
-  RELAY_XOFF = 44,
+  /* Proposal 324 flow control.  tor 0.4.9 uses 43 = XOFF, 44 = XON (a
+   * 1-byte body sent as 44 is logged by a tor exit as "malformed XON");
+   * the 2023 tor-spec.txt table lists the two the other way round. */
+  RELAY_XOFF = 43,
+  RELAY_XON = 44,
 } relay_command_t;
 
 /** Static name ("EXTEND2", ...), or NULL for an unknown command. */

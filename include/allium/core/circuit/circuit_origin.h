@@ -16,8 +16,13 @@
  * cell for this circuit from the channel goes to circ_origin_handle_cell().
  * Time is supplied by the caller (circ_origin_tick()).
  *
- * Only the ntor handshake (HTYPE 2) is used.  EXTEND2 always travels in
- * RELAY_EARLY (at most 8 per circuit, so at most 9 hops).
+ * The ntor handshake (HTYPE 2) is used, except for a hop whose spec has
+ * want_cc: it is extended to with ntor v3 (HTYPE 3) carrying a CC_REQUEST,
+ * and a CC_RESPONSE in its reply turns congestion control on for that hop
+ * (proposal 324 10): a congestion window instead of the 1000-cell circuit
+ * window, a circuit SENDME every sendme_inc DATA cells, no stream SENDMEs,
+ * XON/XOFF for streams.  EXTEND2 always travels in RELAY_EARLY (at most 8
+ * per circuit, so at most 9 hops).
  */
 #ifndef ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_H
 #define ALLIUM_CORE_CIRCUIT_CIRCUIT_ORIGIN_H
@@ -27,6 +32,7 @@
 #include <stdint.h>
 
 #include "allium/core/circuit/circuit_event.h"
+#include "allium/core/circuit/congestion.h"
 #include "allium/core/stream/flow.h"
 #include "allium/core/stream/stream.h"
 
@@ -40,6 +46,11 @@ typedef struct circ_hop_spec_t {
   uint8_t ntor_key[32];                  /**< ntor onion key (curve25519) */
   uint8_t n_addr;                        /**< 1 or 2 (IPv4 first) */
   relay_lspec_t addr[2];                 /**< RELAY_LSPEC_IPV4 / _IPV6 */
+  /** Negotiate congestion control with this hop (ntor v3 + CC_REQUEST,
+   * needs has_ed_id; only with circ_origin_extend()): the caller checked
+   * FlowCtrl=2, Relay=4 and cc_alg != 0 (proposal 324 10.1). */
+  bool want_cc;
+  cc_params_t cc_params;                 /**< with want_cc: the consensus's */
 } circ_hop_spec_t;
 
 typedef enum circ_origin_state_t {
@@ -140,5 +151,12 @@ const circ_hop_spec_t *circ_origin_hop_spec(const circ_origin_t *c,
                                             size_t hop);
 /** Circuit-level windows of hop (NULL if no such hop); read-only. */
 const relay_flow_t *circ_origin_flow(const circ_origin_t *c, size_t hop);
+/** Congestion control state of hop: NULL unless it was negotiated. */
+const cc_state_t *circ_origin_cc(const circ_origin_t *c, size_t hop);
+/** The clock congestion control reads (microseconds, monotonic); NULL
+ * restores the default (CLOCK_MONOTONIC). */
+typedef uint64_t (*circ_origin_clock_t)(void *arg);
+void circ_origin_set_clock(circ_origin_t *c, circ_origin_clock_t fn,
+                           void *arg);
 
 #endif

@@ -147,6 +147,14 @@ int relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason);
  * for an unknown stream. */
 int relay_stream_set_recv_paused(relay_streams_t *t, uint16_t id,
                                  bool paused);
+/** Congestion control was negotiated on the circuit (proposal 324 4.1):
+ * no stream windows and no stream SENDMEs (one arriving is a protocol
+ * violation); relay_stream_set_recv_paused() sends XOFF / XON instead, and
+ * an XOFF from the peer stops packaging that stream until its XON.  Off:
+ * XON / XOFF are ignored. */
+void relay_streams_set_flowctrl(relay_streams_t *t, bool on);
+/** Flow control: the peer's last word on the stream was XOFF. */
+bool relay_stream_xoff_received(const relay_streams_t *t, uint16_t id);
 /** SENDMEs held back so far (0 if unknown). */
 unsigned relay_stream_sendmes_owed(const relay_streams_t *t, uint16_t id);
 /** State of a stream (RELAY_STREAM_NONE if unknown). */
@@ -184,7 +192,8 @@ void relay_streams_set_data_sink(relay_streams_t *t,
                                  relay_stream_data_sink_t fn, void *arg);
 
 /** True for the commands relay_streams_handle() takes (BEGIN, DATA, END,
- * CONNECTED, SENDME with stream id != 0, RESOLVE, RESOLVED, BEGIN_DIR). */
+ * CONNECTED, SENDME / XON / XOFF with stream id != 0, RESOLVE, RESOLVED,
+ * BEGIN_DIR). */
 bool relay_stream_command_is_stream(uint8_t command, uint16_t stream_id);
 
 #endif

@@ -30,6 +30,13 @@ int client_hop_spec_from_node(const node_t *n, circ_hop_spec_t *out);
 int client_hop_spec_first_hop(const node_t *n, const pathsel_options_t *o,
                               circ_hop_spec_t *out);
 
+/** Congestion control for the exit hop (proposal 324 10.1): sets
+ * out->want_cc and out->cc_params when the consensus's cc_alg is not 0 and
+ * the exit lists FlowCtrl=2 and Relay=4 and its ed25519 id is known (ntor
+ * v3 needs it).  nl may be NULL (defaults).  Returns out->want_cc. */
+bool client_hop_spec_set_cc(const node_t *exit, const nodelist_t *nl,
+                            circ_hop_spec_t *out);
+
 /** What the attach decision looks at for one circuit. */
 typedef struct client_circ_view_t {
   bool built;                       /**< on_built ran */

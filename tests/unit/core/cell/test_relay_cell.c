@@ -19,7 +19,8 @@ Test(relay_cell, names)
   cr_assert_str_eq(relay_command_name(14), "EXTEND2");
   cr_assert_str_eq(relay_command_name(15), "EXTENDED2");
   cr_assert_str_eq(relay_command_name(40), "INTRODUCE_ACK");
-  cr_assert_str_eq(relay_command_name(44), "XOFF");
+  cr_assert_str_eq(relay_command_name(43), "XOFF");
+  cr_assert_str_eq(relay_command_name(44), "XON");
   cr_assert_null(relay_command_name(0));
   cr_assert_null(relay_command_name(23));
   cr_assert_null(relay_command_name(45));

@@ -74,9 +74,21 @@ sim_create(sim_t *s, size_t idx, uint8_t command, const uint8_t *payload)
 {
   uint8_t reason = 0;
   sim_relay_t *r = &s->r[idx];
-  if (circ_relay_create_cell(&r->circ, &r->keys, command, payload,
-                             CELL_PAYLOAD_LEN, &reason) == 0)
+  if (r->server_params.cc_sendme_inc) {
+    /* Answer with the server parameters (a CC_RESPONSE when asked). */
+    onion_answer_t ans;
+    if (onion_server_answer(&ans, &r->keys, &r->server_params, command,
+                            payload, CELL_PAYLOAD_LEN) == 0 &&
+        (r->circ = circ_relay_new_answered(&ans)) != NULL) {
+      memset(&ans, 0, sizeof(ans));
+      return;
+    }
+    memset(&ans, 0, sizeof(ans));
+    reason = CELL_DESTROY_PROTOCOL;
+  } else if (circ_relay_create_cell(&r->circ, &r->keys, command, payload,
+                                    CELL_PAYLOAD_LEN, &reason) == 0) {
     return;   /* CREATED2 is in its queue */
+  }
   circ_cell_t d;
   memset(&d, 0, sizeof(d));
   d.dir = CIRC_DIR_PREV;

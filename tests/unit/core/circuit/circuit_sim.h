@@ -11,6 +11,7 @@
 
 #include "allium/core/circuit/circuit_origin.h"
 #include "allium/core/circuit/circuit_relay.h"
+#include "allium/core/onion/onion_server.h"
 
 #define SIM_MAX_RELAYS 10
 
@@ -34,6 +35,9 @@ typedef struct sim_relay_t {
   int n_extend_requests;
   circ_event_t last_extend;    /**< the last EXTEND_REQUEST event */
   int n_next_closed;           /**< NEXT_CLOSED events (TRUNCATE) */
+  /** Non-zero cc_sendme_inc: the relay answers CREATE2 through
+   * onion_server_answer() with these (CC_RESPONSE to a CC_REQUEST). */
+  onion_server_params_t server_params;
 } sim_relay_t;
 
 struct sim_t {

@@ -464,3 +464,34 @@ Test(client_attach, check_target)
                SOCKS5_NOT_ALLOWED);
   cr_assert_eq(client_check_target(true, "::1", 80, SOCKS_ATYP_IPV6, all), 0);
 }
+
+/* Proposal 324 10.1: congestion control only with FlowCtrl=2 + Relay=4
+ * and a known ed25519 id (ntor v3); nl NULL gives cc_alg's default 2. */
+Test(client_attach, hop_spec_congestion_control)
+{
+  node_t n;
+  circ_hop_spec_t h;
+  mk_node(&n);
+  char pr[] = "Cons=1-2 FlowCtrl=1-2 Link=3-5 Relay=2-4";
+  n.protocols = pr;
+  cr_assert_eq(client_hop_spec_from_node(&n, &h), 0);
+  cr_assert_not(h.want_cc, "not set by default");
+  cr_assert(client_hop_spec_set_cc(&n, NULL, &h));
+  cr_assert(h.want_cc);
+  cr_assert_eq(h.cc_params.alg, 2);
+  cr_assert_eq(h.cc_params.sendme_inc, 31);
+  char old[] = "FlowCtrl=1 Relay=2-4";
+  n.protocols = old;
+  cr_assert_not(client_hop_spec_set_cc(&n, NULL, &h));
+  cr_assert_not(h.want_cc);
+  char nov3[] = "FlowCtrl=1-2 Relay=2-3";
+  n.protocols = nov3;
+  cr_assert_not(client_hop_spec_set_cc(&n, NULL, &h));
+  n.protocols = NULL;
+  cr_assert_not(client_hop_spec_set_cc(&n, NULL, &h));
+  n.protocols = pr;
+  h.has_ed_id = false;
+  cr_assert_not(client_hop_spec_set_cc(&n, NULL, &h), "ntor v3 needs the ed25519 id");
+  cr_assert_not(client_hop_spec_set_cc(NULL, NULL, &h));
+  n.protocols = NULL;
+}
