@@ -11,11 +11,13 @@
 #include <criterion/criterion.h>
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/event.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/cell/relay_cell.h"
 #include "allium/core/circuit/circuit_origin.h"
 #include "allium/core/dos/dos.h"
 #include "allium/core/stream/relay_mem.h"
@@ -372,12 +374,13 @@ Test(cellswitch_dos, sniper_stays_under_max_mem_in_queues)
   }
   cellswitch_stats_t cs;
   cellswitch_get_stats(srelay_switch(r), &cs);
-  cr_log_warn("sniper: %d circuits x %d KiB echoed, never read: peak %zu "
-              "bytes queued (limit %llu), %llu circuits closed by the "
-              "MaxMemInQueues pass, %zu bytes queued now",
-              SNIPER_CIRCS, SNIPER_BYTES / 1024, peak,
-              (unsigned long long)limit,
-              (unsigned long long)cs.oom_circuits_closed, queued_bytes(r));
+  fprintf(stderr, "sniper: %d circuits x %d KiB echoed, never read: peak "
+          "%llu bytes queued (limit %llu; %zu in the engine's cells), %llu "
+          "circuits closed by the MaxMemInQueues pass, %llu bytes queued "
+          "now\n", SNIPER_CIRCS, SNIPER_BYTES / 1024,
+          (unsigned long long)peak_total, (unsigned long long)limit, peak,
+          (unsigned long long)cs.oom_circuits_closed,
+          (unsigned long long)relay_mem_total());
   /* The data offered (48 x 240 KiB = 11 MiB) is well over the limit: the
    * pass must have run and kept the queues under it, give or take the
    * cells queued between the crossing and the pass (one loop turn). */
@@ -393,4 +396,74 @@ Test(cellswitch_dos, sniper_stays_under_max_mem_in_queues)
   srelay_free(r);
   relay_mem_set_oom_cb(NULL, NULL);
   relay_mem_set_limit(0);
+}
+
+/* ---- single-hop ESTABLISH_RENDEZVOUS ---- */
+
+/* One CREATE_FAST circuit from a client channel, then n
+ * ESTABLISH_RENDEZVOUS on it. */
+static void
+send_rendezvous(srelay_t *r, int n)
+{
+  sniper_t s;
+  memset(&s, 0, sizeof(s));
+  const circ_hop_spec_t *sp = srelay_spec(r);
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  memcpy(&sin.sin_addr, sp->addr[0].u.ipv4.addr, 4);
+  sin.sin_port = htons(sp->addr[0].u.ipv4.port);
+  channel_target_t t = { (struct sockaddr *)&sin, sizeof(sin), sp->rsa_id,
+                         NULL };
+  channel_callbacks_t cbs = { p_open, sn_cell, p_close, &s };
+  s.ch = channel_connect(BASE, TLS, &t, &cbs);
+  run_until(&s.open, 1, &s.closed, 5000);
+  cr_assert_eq(s.open, 1);
+  s.o[0] = circ_origin_new();
+  cr_assert_eq(circid_set_alloc(channel_circids(s.ch), &s.id[0]), 0);
+  cr_assert_eq(circ_origin_start_fast(s.o[0], sp, evloop_monotonic_msec(),
+                                      0), 0);
+  sn_pump(&s, 0);
+  /* CREATED_FAST back: feed it to the origin circuit. */
+  uint64_t end = evloop_monotonic_msec() + 5000;
+  while (circ_origin_n_hops(s.o[0]) < 1 && evloop_monotonic_msec() < end)
+    event_base_loop(BASE, EVLOOP_ONCE);
+  cr_assert_eq(circ_origin_n_hops(s.o[0]), 1);
+  uint8_t cookie[20] = { 1, 2, 3 };
+  for (int i = 0; i < n; i++) {
+    cr_assert_eq(circ_origin_send(s.o[0], 0, RELAY_ESTABLISH_RENDEZVOUS, 0,
+                                  cookie, sizeof(cookie)), 0);
+    sn_pump(&s, 0);
+  }
+  for (int i = 0; i < 30; i++)
+    event_base_loop(BASE, EVLOOP_NONBLOCK);
+  uint64_t t_end = evloop_monotonic_msec() + 300;
+  while (evloop_monotonic_msec() < t_end)
+    event_base_loop(BASE, EVLOOP_ONCE);
+  circ_origin_free(s.o[0]);
+  channel_close(s.ch, CHANNEL_CLOSE_REQUESTED);
+  channel_free(s.ch);
+}
+
+Test(cellswitch_dos, single_hop_rendezvous_dropped)
+{
+  srelay_t *r = srelay_new(BASE, NULL);
+  dos_params_t dp;
+  dos_params_default(&dp);
+  dos_t *d = dos_new(&dp);
+  cellswitch_set_dos(srelay_switch(r), d);
+  dos_stats_t st;
+  /* Off: nothing refused. */
+  send_rendezvous(r, 2);
+  dos_get_stats(d, evloop_monotonic_msec(), &st);
+  cr_assert_eq(st.single_hop_refused, 0);
+  /* On: a client's one-hop circuit has its ESTABLISH_RENDEZVOUS dropped. */
+  dp.refuse_single_hop_rend = true;
+  dos_set_params(d, &dp);
+  send_rendezvous(r, 3);
+  dos_get_stats(d, evloop_monotonic_msec(), &st);
+  cr_assert_eq(st.single_hop_refused, 3);
+  cellswitch_set_dos(srelay_switch(r), NULL);
+  srelay_free(r);
+  dos_free(d);
 }
