@@ -3,9 +3,13 @@
  * "auto" / 0 take the consensus parameter within tor's bounds, else tor
  * 0.4.9's default; a torrc value overrides the consensus. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "allium/feature/dirparse/consensus.h"
+#include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/relay/relay_dos.h"
+#include "feature/dirparse/fixture.h"
 
 /* A fake consensus: name=value pairs. */
 typedef struct fake_t {
@@ -97,4 +101,37 @@ Test(relay_dos, heartbeat_without_state_is_quiet)
 {
   relay_dos_log_heartbeat(NULL);   /* no crash */
   cr_assert_eq(relay_dos_set_relays_from(NULL, NULL), 0);
+}
+
+/* The relay addresses of a real tor 0.4.9 consensus (a loopback network:
+ * every relay on 127.0.0.1) become exempt; its parameters resolve. */
+Test(relay_dos, relays_of_a_consensus_are_exempt)
+{
+  size_t len;
+  char *doc = fixture_load("consensus-md.txt", &len);
+  consensus_t *c = NULL;
+  netdoc_err_t err;
+  cr_assert_eq(consensus_parse(doc, len, &c, &err), 0);
+  free(doc);
+  nodelist_t *nl = nodelist_new();
+  cr_assert_eq(nodelist_set_consensus(nl, c), 0);
+  dos_t *d = dos_new(NULL);
+  dos_addr_t lo = { 4, { 127, 0, 0, 1 } }, other = { 4, { 127, 0, 0, 5 } };
+  cr_assert_not(dos_addr_is_relay(d, &lo));
+  size_t n = relay_dos_set_relays_from(d, nl);
+  cr_assert_geq(n, nodelist_n_nodes(nl));
+  cr_assert_gt(n, 0);
+  cr_assert(dos_addr_is_relay(d, &lo));
+  cr_assert_not(dos_addr_is_relay(d, &other));
+  cr_assert_eq(dos_conn_accept(d, &lo, 0), DOS_CONN_UNTRACKED);
+  cr_assert_eq(dos_conn_accept(d, &other, 0), DOS_CONN_TRACKED);
+  /* No DoS parameter in this consensus: tor's defaults. */
+  relay_dos_options_t o;
+  dos_params_t p;
+  relay_dos_options_default(&o);
+  relay_dos_resolve_nodelist(&o, nl, &p);
+  cr_assert_not(p.cc_enabled);
+  cr_assert_eq(p.cc_burst, 90);
+  dos_free(d);
+  nodelist_free(nl);
 }
