@@ -6,6 +6,7 @@
  *                 --ntor-key B64) [--channels K] [--window W] [--seconds S]
  *                 [--warmup S] [--bogus] [--keep-circuits]
  *                 [--verify-every N] [--timeout-ms MS] [--json]
+ *                 [--bind 127.X.Y.Z]
  *
  * Each channel is opened with allium's channel_connect() (TLS, then the link
  * handshake of section 4 as initiator, checking the relay's RSA identity),
@@ -88,6 +89,8 @@ typedef struct counts_t {
 struct flood_t {
   /* options */
   struct sockaddr_in sin;
+  struct sockaddr_in bind_sin;   /**< --bind: source address (port 0) */
+  int bind;
   uint8_t rsa_id[20];
   uint8_t ntor_key[32];
   int channels, window, bogus, keep, verify_every, json;
@@ -462,7 +465,8 @@ static void print_text(const flood_t *f, const counts_t *w, double secs)
 
 static void print_json(const flood_t *f, const counts_t *w, double secs)
 {
-  printf("{\"channels\": %d, \"channels_open\": %d, \"channels_closed\": %d, "
+  printf("{\"channels\": %d, \"channels_failed\": %d, "
+         "\"channels_open\": %d, \"channels_closed\": %d, "
          "\"window\": %d, \"mode\": \"%s\", \"keep_circuits\": %d, "
          "\"seconds\": %.3f, \"sent\": %llu, \"created\": %llu, "
          "\"destroyed\": %llu, \"timeouts\": %llu, \"window_sent\": %llu, "
@@ -470,7 +474,7 @@ static void print_json(const flood_t *f, const counts_t *w, double secs)
          "\"answered_per_sec\": %.1f, \"created_per_sec\": %.1f, "
          "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"verify_ok\": %llu, "
          "\"verify_fail\": %llu, \"destroy_reasons\": {",
-         f->channels, f->n_open, f->n_closed, f->window,
+         f->channels, f->n_failed, f->n_open, f->n_closed, f->window,
          f->bogus ? "bogus" : "ntor", f->keep, secs,
          (unsigned long long)f->total.sent,
          (unsigned long long)f->total.created,
@@ -514,6 +518,10 @@ static int open_channels(flood_t *f)
 {
   channel_target_t t = { (const struct sockaddr *)&f->sin, sizeof(f->sin),
                          f->rsa_id, NULL };
+  if (f->bind && channel_set_bind_address((const struct sockaddr *)
+                                          &f->bind_sin,
+                                          sizeof(f->bind_sin)) < 0)
+    return -1;
   for (int i = 0; i < f->channels; i++) {
     conn_t *c = &f->conns[i];
     c->f = f;
@@ -587,7 +595,8 @@ static void usage(void)
     "         [--channels K (4)] [--window W (32)] [--seconds S (10)] "
     "[--warmup S (1)]\n"
     "         [--bogus] [--keep-circuits] [--verify-every N (64)] "
-    "[--timeout-ms MS (10000)] [--json]\n");
+    "[--timeout-ms MS (10000)] [--json]\n"
+    "         [--bind 127.X.Y.Z (connect from this loopback address)]\n");
 }
 
 static int parse_target(flood_t *f, const char *arg)
@@ -609,6 +618,19 @@ static int parse_target(flood_t *f, const char *arg)
   return (ntohl(f->sin.sin_addr.s_addr) >> 24) == 127 ? 0 : -1;
 }
 
+/* --bind: a source address in 127.0.0.0/8 (the DoS scenario floods from
+ * another address than the tor client's). */
+static int parse_bind(flood_t *f, const char *arg)
+{
+  memset(&f->bind_sin, 0, sizeof(f->bind_sin));
+  f->bind_sin.sin_family = AF_INET;
+  if (inet_pton(AF_INET, arg, &f->bind_sin.sin_addr) != 1 ||
+      (ntohl(f->bind_sin.sin_addr.s_addr) >> 24) != 127)
+    return -1;
+  f->bind = 1;
+  return 0;
+}
+
 static int parse_key_args(flood_t *f, const char *rsa, const char *ntor)
 {
   uint8_t buf[48];
@@ -621,7 +643,8 @@ static int parse_key_args(flood_t *f, const char *rsa, const char *ntor)
 }
 
 enum { O_TARGET = 1, O_DATADIR, O_RSA, O_NTOR, O_CHANNELS, O_WINDOW,
-       O_SECONDS, O_WARMUP, O_BOGUS, O_KEEP, O_VERIFY, O_TIMEOUT, O_JSON };
+       O_SECONDS, O_WARMUP, O_BOGUS, O_KEEP, O_VERIFY, O_TIMEOUT, O_JSON,
+       O_BIND };
 
 static int parse_args(flood_t *f, int argc, char **argv)
 {
@@ -632,7 +655,7 @@ static int parse_args(flood_t *f, int argc, char **argv)
     { "seconds", 1, 0, O_SECONDS }, { "warmup", 1, 0, O_WARMUP },
     { "bogus", 0, 0, O_BOGUS }, { "keep-circuits", 0, 0, O_KEEP },
     { "verify-every", 1, 0, O_VERIFY }, { "timeout-ms", 1, 0, O_TIMEOUT },
-    { "json", 0, 0, O_JSON }, { 0, 0, 0, 0 },
+    { "json", 0, 0, O_JSON }, { "bind", 1, 0, O_BIND }, { 0, 0, 0, 0 },
   };
   const char *datadir = NULL, *rsa = NULL, *ntor = NULL;
   int have_target = 0, o;
@@ -652,6 +675,8 @@ static int parse_args(flood_t *f, int argc, char **argv)
     case O_VERIFY: f->verify_every = atoi(optarg); break;
     case O_TIMEOUT: f->timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
     case O_JSON: f->json = 1; break;
+    case O_BIND: if (parse_bind(f, optarg) < 0) return -1;
+      break;
     default: return -1;
     }
   }

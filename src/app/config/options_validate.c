@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -285,6 +286,36 @@ check_refused(const allium_options_t *o, char **errmsg)
   return -1;
 }
 
+/* DoS*DefenseType (tor(1)): 0 (the consensus), 1 (none), 2 (refuse) --
+ * and 3 (close the circuit) for streams.  tor accepts any integer and
+ * acts on none of the others; a typo here would silently leave a relay
+ * undefended, so it is an error. */
+static int
+check_dos(const allium_options_t *o, char **errmsg)
+{
+  static const struct {
+    const char *name;
+    size_t off;
+    int max;
+  } types[] = {
+    { "DoSCircuitCreationDefenseType",
+      offsetof(allium_options_t, DoSCircuitCreationDefenseType), 2 },
+    { "DoSConnectionDefenseType",
+      offsetof(allium_options_t, DoSConnectionDefenseType), 2 },
+    { "DoSStreamCreationDefenseType",
+      offsetof(allium_options_t, DoSStreamCreationDefenseType), 3 },
+  };
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    int v = *(const int *)(const void *)((const char *)o + types[i].off);
+    if (v < 0 || v > types[i].max)
+      return fail(errmsg, NULL, "Option '%s': %d is not a defense type "
+                  "(expected 0 for the consensus value, 1 for none, 2 to "
+                  "refuse%s)", types[i].name, v,
+                  types[i].max == 3 ? ", 3 to close the circuit" : "");
+  }
+  return 0;
+}
+
 int
 options_validate(const allium_options_t *o, char **errmsg)
 {
@@ -316,6 +347,8 @@ options_validate(const allium_options_t *o, char **errmsg)
                 "DirAuthority lines (or both AlternateDirAuthority and "
                 "AlternateBridgeAuthority)");
   if (check_node_lists(o, errmsg) < 0 || check_refused(o, errmsg) < 0)
+    return -1;
+  if (check_dos(o, errmsg) < 0)
     return -1;
   if (o->DirAuthority && !o->TestingTorNetwork)
     log_info("Using custom DirAuthority lines.");

@@ -95,6 +95,29 @@ heartbeat_of(const allium_options_t *o)
   return heartbeat;
 }
 
+/* The DoS* options (tor(1) DENIAL OF SERVICE MITIGATION OPTIONS). */
+static void
+dos_options_of(const allium_options_t *o, relay_dos_options_t *d)
+{
+  d->cc_enabled = o->DoSCircuitCreationEnabled;
+  d->cc_min_conns = o->DoSCircuitCreationMinConnections;
+  d->cc_rate = o->DoSCircuitCreationRate;
+  d->cc_burst = o->DoSCircuitCreationBurst;
+  d->cc_defense_type = o->DoSCircuitCreationDefenseType;
+  d->cc_period_sec = o->DoSCircuitCreationDefenseTimePeriod;
+  d->conn_enabled = o->DoSConnectionEnabled;
+  d->conn_max_concurrent = o->DoSConnectionMaxConcurrentCount;
+  d->conn_defense_type = o->DoSConnectionDefenseType;
+  d->conn_connect_rate = o->DoSConnectionConnectRate;
+  d->conn_connect_burst = o->DoSConnectionConnectBurst;
+  d->conn_connect_period_sec = o->DoSConnectionConnectDefenseTimePeriod;
+  d->stream_enabled = o->DoSStreamCreationEnabled;
+  d->stream_rate = o->DoSStreamCreationRate;
+  d->stream_burst = o->DoSStreamCreationBurst;
+  d->stream_defense_type = o->DoSStreamCreationDefenseType;
+  d->refuse_single_hop_rend = o->DoSRefuseSingleHopClientRendezvous;
+}
+
 /* The descriptor publisher for R from the options.  0 or an exit status. */
 static int
 publisher_init(const allium_options_t *o)
@@ -173,6 +196,8 @@ app_relay_init(void)
              "descriptor but not enforced yet: the relay does not limit its "
              "traffic.");
   int heartbeat = heartbeat_of(o);
+  relay_dos_options_t dos;
+  dos_options_of(o, &dos);
   relay_run_config_t cfg = {
     .orport = o->ORPort,
     .address = o->Address,
@@ -186,6 +211,7 @@ app_relay_init(void)
     .datadir = st->datadir,
     .dircache = o->DirCache != 0,
     .cachedir = o->CacheDirectory ? o->CacheDirectory : o->DataDirectory,
+    .dos = dos,
   };
   char *err = NULL;
   R = relay_run_new(evloop_base(), &cfg, &err);
@@ -251,6 +277,9 @@ app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo
   if (!R)
     return;
   relay_run_set_heartbeat(R, heartbeat_of(newo));
+  relay_dos_options_t dos;
+  dos_options_of(newo, &dos);
+  relay_run_set_dos_options(R, &dos);
   bool nick = relay_run_set_nickname(R, newo->Nickname);
   if (!PUB)
     return;

@@ -372,6 +372,29 @@ io_set_nodelay(int fd)
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* channel_set_bind_address(): the source address of new connections. */
+static struct sockaddr_storage io_bind_addr;
+static socklen_t io_bind_len;
+
+int
+channel_set_bind_address(const struct sockaddr *sa, socklen_t len)
+{
+  if (sa && len > sizeof(io_bind_addr))
+    return -1;
+  io_bind_len = sa ? len : 0;
+  if (sa)
+    memcpy(&io_bind_addr, sa, len);
+  return 0;
+}
+
+static int
+io_bind_source(int fd, int family)
+{
+  if (!io_bind_len || io_bind_addr.ss_family != family)
+    return 0;
+  return bind(fd, (const struct sockaddr *)&io_bind_addr, io_bind_len);
+}
+
 /** Start I/O on fd (accepted), or on a new socket connecting to
  * connect_to.  0, or -1 (nothing started; an accepted fd stays open). */
 int
@@ -382,6 +405,10 @@ channel_io_start(channel_t *ch, int fd, const struct sockaddr *connect_to,
     fd = socket(connect_to->sa_family, SOCK_STREAM, 0);
     if (fd < 0)
       return -1;
+    if (io_bind_source(fd, connect_to->sa_family) < 0) {
+      close(fd);
+      return -1;
+    }
   }
   if (evutil_make_socket_nonblocking(fd) < 0 ||
       evutil_make_socket_closeonexec(fd) < 0) {

@@ -33,6 +33,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
   cs_check_pauses(sw, evloop_monotonic_msec());
   cs_stream_tick(sw, evloop_monotonic_msec());
   cs_mem_tick(sw);
+  if (sw->dos)
+    dos_tick(sw->dos, evloop_monotonic_msec());
 }
 
 static void
@@ -137,8 +139,7 @@ cellswitch_free_(cellswitch_t *sw)
     event_free(sw->flush_ev);
   if (sw->tick)
     event_free(sw->tick);
-  if (relay_mem_oom_arg() == sw)
-    relay_mem_set_oom_cb(NULL, NULL);
+  cs_mem_unwatch(sw);
   if (sw->oom_ev)
     event_free(sw->oom_ev);
   hmap_free(sw->circ_by_id);
@@ -220,6 +221,27 @@ chan_unmap_identity(cs_chan_t *chan)
     hmap_remove(chan->sw->chan_by_rsa, chan->rsa_id);
 }
 
+/* ---- DoS defences (core/dos) ---- */
+
+/* The channel is no longer a counted client connection. */
+static void
+chan_dos_untrack(cs_chan_t *chan)
+{
+  chan->client = false;
+  if (!chan->dos_tracked)
+    return;
+  chan->dos_tracked = false;
+  if (chan->sw->dos)
+    dos_conn_closed(chan->sw->dos, &chan->peer_addr,
+                    evloop_monotonic_msec());
+}
+
+void
+cellswitch_set_dos(cellswitch_t *sw, dos_t *d)
+{
+  sw->dos = d;
+}
+
 /* ---- channel callbacks ---- */
 
 static void
@@ -239,6 +261,7 @@ on_open(channel_t *ch, void *arg)
     chan->ed_id = peer->ed_id;
     chan->has_id = chan->has_ed = true;
     chan_map_identity(chan);
+    chan_dos_untrack(chan);   /* a relay: not a client connection */
   }
   log_debug("%s channel open (link protocol %u, %s)",
             chan->outgoing ? "outgoing" : "incoming", peer->linkproto,
@@ -293,6 +316,7 @@ on_close(channel_t *ch, int reason, const char *why, void *arg)
            why ? why : "");
   chan->closed = true;
   chan->open = false;
+  chan_dos_untrack(chan);
   chan_unmap_identity(chan);
   dlist_remove(&chan->pending_node);
   chan->pending = false;
@@ -362,11 +386,26 @@ cellswitch_accept(cellswitch_t *sw, int fd, const struct sockaddr *peer,
       close(fd);
     return -1;
   }
+  /* DoSConnection*: refused before any TLS work. */
+  dos_addr_t pa;
+  int dos_r = DOS_CONN_UNTRACKED;
+  if (dos_addr_from_sockaddr(&pa, peer) < 0)
+    memset(&pa, 0, sizeof(pa));
+  else if (sw->dos)
+    dos_r = dos_conn_accept(sw->dos, &pa, evloop_monotonic_msec());
+  if (dos_r == DOS_CONN_REFUSED) {
+    close(fd);
+    return -1;
+  }
   cs_chan_t *chan = chan_new(sw, false);
+  chan->peer_addr = pa;
+  chan->client = true;
+  chan->dos_tracked = dos_r == DOS_CONN_TRACKED;
   channel_callbacks_t cbs = { on_open, on_cell, on_close, chan };
   chan->ch = channel_accept(sw->base, sw->cfg.server_tls, fd, peer, peerlen,
                             sw->cfg.creds, &cbs);
   if (!chan->ch) {
+    chan_dos_untrack(chan);
     dlist_remove(&chan->all_node);
     minheap_clear(&chan->active);
     al_free(chan);

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "allium/core/cell/circ_cells.h"
+#include "allium/core/cell/relay_cell.h"
+#include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "cellswitch_st.h"
@@ -131,6 +133,27 @@ drain_cells(cs_circ_t *c)
   }
 }
 
+/* DoSRefuseSingleHopClientRendezvous: an ESTABLISH_RENDEZVOUS whose
+ * circuit comes straight from a client (we are its first hop) is dropped
+ * silently (tor(1)).  true: pass the message on. */
+static bool
+cs_rend_allowed(cs_circ_t *c, const circ_event_t *ev)
+{
+  if (ev->command != RELAY_ESTABLISH_RENDEZVOUS || !c->sw->dos)
+    return true;
+  bool single_hop = c->prev.chan && c->prev.chan->client;
+  return dos_rend_allowed(c->sw->dos, single_hop);
+}
+
+int
+cellswitch_stream_admit(cellswitch_t *sw, uint64_t circ)
+{
+  cs_circ_t *c = sw ? hmap_get_u64(sw->circ_by_handle, circ) : NULL;
+  if (!c || !sw->dos)
+    return DOS_STREAM_ALLOW;
+  return dos_stream_check(sw->dos, &c->dos_streams, evloop_monotonic_msec());
+}
+
 static bool
 drain_events(cs_circ_t *c)
 {
@@ -148,6 +171,8 @@ drain_events(cs_circ_t *c)
       break;
     case CIRC_EV_RELAY_MSG:
       if (cs_stream_relay_msg(c, &ev))
+        break;
+      if (!cs_rend_allowed(c, &ev))
         break;
       if (sw->cfg.hooks.on_relay_msg)
         sw->cfg.hooks.on_relay_msg(sw->cfg.hooks.arg, sw, c->handle, &ev);
@@ -231,6 +256,13 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
     log_info_rl(60, "Refusing a CREATE (TAP) cell: only CREATE2 and "
                 "CREATE_FAST are served.");
     refuse_create(chan, cell->circ_id, CELL_DESTROY_PROTOCOL);
+    return;
+  }
+  /* DoSCircuitCreation*: a client address over its rate (dos-spec). */
+  if (sw->dos && chan->dos_tracked &&
+      !dos_create_allowed(sw->dos, &chan->peer_addr,
+                          evloop_monotonic_msec())) {
+    refuse_create(chan, cell->circ_id, CELL_DESTROY_RESOURCELIMIT);
     return;
   }
   if (circid_set_add(ids, cell->circ_id) < 0)

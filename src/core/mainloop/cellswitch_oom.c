@@ -98,14 +98,25 @@ on_over_limit(void *arg)
 int
 cellswitch_watch_memory(cellswitch_t *sw)
 {
-  if (relay_mem_oom_arg() != NULL && relay_mem_oom_arg() != sw)
-    return -1;
+  if (sw->oom_ev)
+    return 0;
+  sw->oom_ev = event_new(sw->base, -1, 0, on_oom_event, sw);
   if (!sw->oom_ev)
-    sw->oom_ev = event_new(sw->base, -1, 0, on_oom_event, sw);
-  if (!sw->oom_ev)
     return -1;
-  relay_mem_set_oom_cb(on_over_limit, sw);
+  /* Beside the client's pass (chanmgr) when both roles run: each frees
+   * from its own queues (a relay's cells are never left unbounded). */
+  if (relay_mem_add_oom_cb(on_over_limit, sw) < 0) {
+    event_free(sw->oom_ev);
+    sw->oom_ev = NULL;
+    return -1;
+  }
   return 0;
+}
+
+void
+cs_mem_unwatch(cellswitch_t *sw)
+{
+  relay_mem_remove_oom_cb(on_over_limit, sw);
 }
 
 /** Give memory back when the circuit count fell by at least this many ... */
@@ -116,6 +127,10 @@ cellswitch_watch_memory(cellswitch_t *sw)
 void
 cs_mem_tick(cellswitch_t *sw)
 {
+  /* Still over the limit (the crossing callback fires once per crossing;
+   * another owner's pass may have freed too little): our pass again. */
+  if (sw->oom_ev && relay_mem_over_limit())
+    cellswitch_oom_pass(sw, (size_t)relay_mem_to_free());
   size_t now = hmap_count(sw->circ_by_handle);
   if (now > sw->mem_peak_circs)
     sw->mem_peak_circs = now;

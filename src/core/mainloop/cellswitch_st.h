@@ -67,6 +67,7 @@ struct cs_circ_t {
   bool in_pump, closing, counted;
   onion_request_t *req;    /**< CREATE on the worker pool, not answered */
   struct cs_dirstreams_t *dir;  /**< engine-owned streams (cellswitch_stream.c) */
+  dos_stream_bucket_t dos_streams;  /**< DoSStreamCreation* (core/dos) */
 };
 
 struct cs_chan_t {
@@ -90,6 +91,11 @@ struct cs_chan_t {
   dlist_node_t paused_node;    /**< in sw->paused while n_full > 0 */
   uint64_t ewma_base_msec; /**< EWMA unit origin */
   double ewma_unit;        /**< the unit at the last flush (direct path) */
+  /* DoS defences (core/dos): the peer's address; counted as a client
+   * connection (accepted, peer not authenticated as a relay). */
+  dos_addr_t peer_addr;
+  bool dos_tracked;
+  bool client;             /**< accepted, peer not (yet) a relay */
 };
 
 struct cellswitch_t {
@@ -116,6 +122,7 @@ struct cellswitch_t {
   size_t dir_held;         /**< bytes held by directory streams */
   size_t mem_peak_circs;   /**< most circuits since memory was last given back */
   dlist_t dir_circs;       /**< circuits with directory streams */
+  dos_t *dos;              /**< DoS defences (borrowed), or NULL */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */
@@ -141,8 +148,11 @@ void cs_end_unpause(cs_end_t *end);
 void cs_check_pauses(cellswitch_t *sw, uint64_t now);
 
 /* ---- cellswitch_oom.c ---- */
-/** Every second: after many circuits went away, give their memory back. */
+/** Every second: after many circuits went away, give their memory back;
+ * run the MaxMemInQueues pass again while still over the limit. */
 void cs_mem_tick(cellswitch_t *sw);
+/** Unregister the MaxMemInQueues callback (cellswitch_free()). */
+void cs_mem_unwatch(cellswitch_t *sw);
 
 /* ---- cellswitch_circ.c: circuits ---- */
 static inline uint64_t cs_key(const cs_chan_t *chan, uint32_t id)

@@ -150,11 +150,33 @@ on_request_data(cs_circ_t *c, cs_dirstream_t *s, const uint8_t *data,
   }
 }
 
+/* DoSStreamCreation*: true when the stream may go on; otherwise it was
+ * ended or the circuit is closing. */
+static bool
+stream_admitted(cs_circ_t *c, uint16_t id)
+{
+  switch (cellswitch_stream_admit(c->sw, c->handle)) {
+  case DOS_STREAM_REFUSE:
+    stream_refuse(c->sw, c->dir->t, id, RELAY_END_RESOURCELIMIT);
+    return false;
+  case DOS_STREAM_CLOSE_CIRC:
+    circ_relay_close(c->rc, CELL_DESTROY_RESOURCELIMIT);
+    return false;
+  default:
+    return true;
+  }
+}
+
 static void
 handle_event(cs_circ_t *c, const relay_stream_event_t *ev)
 {
   cs_dirstreams_t *d = c->dir;
   cs_dirstream_t *s = slot_find(d, ev->stream_id);
+  if ((ev->type == RELAY_STREAM_EV_BEGIN_DIR ||
+       ev->type == RELAY_STREAM_EV_BEGIN ||
+       ev->type == RELAY_STREAM_EV_RESOLVE) &&
+      !stream_admitted(c, ev->stream_id))
+    return;
   switch (ev->type) {
   case RELAY_STREAM_EV_BEGIN_DIR:
     on_begin_dir(c, ev->stream_id);

@@ -14,6 +14,10 @@ static uint64_t mem_limit;
 static int oom_signalled;
 static relay_mem_oom_fn oom_fn;
 static void *oom_arg;
+static struct {
+  relay_mem_oom_fn fn;
+  void *arg;
+} extra_cbs[RELAY_MEM_MAX_EXTRA_CBS];
 static uint64_t (*mem_clock)(void);
 
 void
@@ -50,6 +54,30 @@ relay_mem_add(size_t n)
   oom_signalled = 1;
   if (oom_fn)
     oom_fn(oom_arg);
+  for (int i = 0; i < RELAY_MEM_MAX_EXTRA_CBS; i++)
+    if (extra_cbs[i].fn)
+      extra_cbs[i].fn(extra_cbs[i].arg);
+}
+
+int
+relay_mem_add_oom_cb(relay_mem_oom_fn fn, void *arg)
+{
+  for (int i = 0; i < RELAY_MEM_MAX_EXTRA_CBS; i++)
+    if (!extra_cbs[i].fn) {
+      extra_cbs[i].fn = fn;
+      extra_cbs[i].arg = arg;
+      oom_signalled = 0;
+      return 0;
+    }
+  return -1;
+}
+
+void
+relay_mem_remove_oom_cb(relay_mem_oom_fn fn, void *arg)
+{
+  for (int i = 0; i < RELAY_MEM_MAX_EXTRA_CBS; i++)
+    if (extra_cbs[i].fn == fn && extra_cbs[i].arg == arg)
+      extra_cbs[i].fn = NULL, extra_cbs[i].arg = NULL;
 }
 
 void

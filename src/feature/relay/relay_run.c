@@ -19,6 +19,7 @@
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/relay/relay_publish.h"
 #include "relay_run_st.h"
 
@@ -83,6 +84,71 @@ count_workers(int num_cpus)
   return n > 16 ? 16 : (int)n;
 }
 
+/* ---- DoS defences (relay_dos.c, core/dos) ---- */
+
+/* Resolve the options against the consensus we know (if any) and apply;
+ * a new consensus also renews the exempt relay addresses. */
+static void
+relay_run_dos_refresh(relay_run_t *rr)
+{
+  const nodelist_t *nl = rr->pub ? relay_publish_nodelist(rr->pub) : NULL;
+  const consensus_t *c = nl ? nodelist_get_consensus(nl) : NULL;
+  dos_params_t p;
+  relay_dos_resolve_nodelist(&rr->dos_opts, c ? nl : NULL, &p);
+  if (memcmp(&p, &rr->dos_last, sizeof(p))) {
+    memcpy(&rr->dos_last, &p, sizeof(p));
+    dos_set_params(rr->dos, &p);
+    log_notice("DoS defences: circuit creation %s (rate %u/s, burst %u, min "
+               "%u connections, type %u, %u s), connections %s (max %u, type "
+               "%u, rate %u/s, burst %u, %u s), streams %s (rate %u/s, burst "
+               "%u, type %u), single-hop rendezvous %s.",
+               p.cc_enabled ? "on" : "off", p.cc_rate, p.cc_burst,
+               p.cc_min_conns, p.cc_defense_type, p.cc_period_sec,
+               p.conn_enabled ? "on" : "off", p.conn_max_concurrent,
+               p.conn_defense_type, p.conn_connect_rate, p.conn_connect_burst,
+               p.conn_connect_period_sec, p.stream_enabled ? "on" : "off",
+               p.stream_rate, p.stream_burst, p.stream_defense_type,
+               p.refuse_single_hop_rend ? "refused" : "allowed");
+  }
+  if (c && c->valid_after != rr->dos_consensus_va) {
+    rr->dos_consensus_va = c->valid_after;
+    size_t n = relay_dos_set_relays_from(rr->dos, nl);
+    log_info("DoS defences: %zu relay addresses from the consensus are "
+             "exempt.", n);
+  }
+}
+
+static void
+dos_timer_cb(int what, void *arg)
+{
+  (void)what;
+  relay_run_dos_refresh(arg);
+}
+
+static void
+relay_run_dos_init(relay_run_t *rr, const relay_dos_options_t *o)
+{
+  dos_params_t p;
+  rr->dos_opts = *o;
+  relay_dos_resolve(o, NULL, NULL, &p);
+  memcpy(&rr->dos_last, &p, sizeof(p));
+  rr->dos = dos_new(&p);
+  cellswitch_set_dos(rr->sw, rr->dos);
+}
+
+void
+relay_run_set_dos_options(relay_run_t *rr, const relay_dos_options_t *o)
+{
+  rr->dos_opts = *o;
+  relay_run_dos_refresh(rr);
+}
+
+dos_t *
+relay_run_dos(relay_run_t *rr)
+{
+  return rr->dos;
+}
+
 relay_run_t *
 relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
               char **errmsg)
@@ -134,6 +200,7 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
     goto fail;
   }
   cellswitch_set_workers(rr->sw, rr->workers);
+  relay_run_dos_init(rr, &cfg->dos);
   if (relay_listen_open(rr, errmsg) < 0)
     goto fail;
   return rr;
@@ -175,8 +242,8 @@ relay_run_start(relay_run_t *rr)
   if (relay_listen_enable(rr) < 0)
     return -1;
   if (cellswitch_watch_memory(rr->sw) < 0)
-    log_info("MaxMemInQueues: the client's pass holds the memory callback; "
-             "relay queues are bounded by their per-circuit cap.");
+    log_warn("MaxMemInQueues: couldn't watch the relay's queues; they are "
+             "bounded by their per-circuit cap only.");
   relay_link_rotate_start(rr);
   if (rr->heartbeat_sec > 0)
     rr->heartbeat = evloop_timer_add((uint32_t)rr->heartbeat_sec * 1000u, 1,
@@ -185,6 +252,9 @@ relay_run_start(relay_run_t *rr)
              rr->nickname, rr->n_workers, rr->n_workers == 1 ? "" : "s");
   relay_dirserve_start(rr->dirserve);
   relay_run_publish_seam(rr);
+  /* Consensus parameters and relay addresses, re-read every 10 s. */
+  relay_run_dos_refresh(rr);
+  rr->dos_timer = evloop_timer_add(10 * 1000u, 1, dos_timer_cb, rr);
   return 0;
 }
 
@@ -196,8 +266,10 @@ relay_run_free_(relay_run_t *rr)
   relay_publish_free(rr->pub);
   relay_link_rotate_stop(rr);
   evloop_handle_free(rr->heartbeat);
+  evloop_handle_free(rr->dos_timer);
   relay_listen_close(rr);
   cellswitch_free(rr->sw);     /* cancels the pending requests */
+  dos_free(rr->dos);           /* after the engine that used it */
   onion_workers_free(rr->workers);
   relay_dirserve_free(rr->dirserve);
   link_keys_free(rr->lk);
@@ -269,6 +341,7 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.queue_overflows,
            (unsigned long long)s.oom_circuits_closed);
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
+  relay_dos_log_heartbeat(rr->dos);
 }
 
 /* ---- SIGHUP (app_relay.c: app_relay_reconfigure()) ---- */

@@ -53,6 +53,12 @@ struct relay_run_t {
   struct workqueue_job_t *link_job;    /**< renewal in flight, or NULL */
   bool link_stopping;
   unsigned link_rotations;             /**< renewals installed */
+  /* DoS defences (relay_dos.c; applied by the engine) */
+  dos_t *dos;
+  relay_dos_options_t dos_opts;
+  dos_params_t dos_last;               /**< last resolved (to log changes) */
+  evloop_handle_t *dos_timer;          /**< consensus parameters, relays */
+  time_t dos_consensus_va;             /**< valid-after last applied */
 };
 
 /* relay_link_rotate.c: link credentials renewed on a worker thread */

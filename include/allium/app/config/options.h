@@ -130,6 +130,25 @@ typedef struct allium_options_t {
   int DirCache;
   int BridgeRelay;
   char **PublishServerDescriptor;
+  /* --- Relay DoS defences (tor(1) DENIAL OF SERVICE MITIGATION OPTIONS;
+   * AUTOBOOL -1 = auto, numbers 0 = use the consensus) --- */
+  int DoSCircuitCreationEnabled;              /**< AUTOBOOL */
+  int DoSCircuitCreationMinConnections;
+  int DoSCircuitCreationRate;
+  int DoSCircuitCreationBurst;
+  int DoSCircuitCreationDefenseType;
+  int DoSCircuitCreationDefenseTimePeriod;    /**< seconds */
+  int DoSConnectionEnabled;                   /**< AUTOBOOL */
+  int DoSConnectionMaxConcurrentCount;
+  int DoSConnectionDefenseType;
+  int DoSConnectionConnectRate;
+  int DoSConnectionConnectBurst;
+  int DoSConnectionConnectDefenseTimePeriod;  /**< seconds */
+  int DoSStreamCreationEnabled;               /**< AUTOBOOL */
+  int DoSStreamCreationRate;
+  int DoSStreamCreationBurst;
+  int DoSStreamCreationDefenseType;
+  int DoSRefuseSingleHopClientRendezvous;     /**< AUTOBOOL */
   /* --- Onion services (every HiddenService* line, in file order) --- */
   config_line_t *HiddenServiceOptions;
   /* --- Not supported yet: refused unless default (options_table.c) --- */

@@ -207,4 +207,10 @@ void channel_set_output_low_water(channel_t *ch, size_t low,
 void channel_set_reading(channel_t *ch, int on);
 int channel_is_reading(const channel_t *ch);
 
+/** Process-wide source address for the channels opened from now on (load
+ * tools and tests: a flood from another loopback address, 127.0.0.5);
+ * NULL clears.  Only applied to targets of the same family.  0, or -1 if
+ * the address is too long. */
+int channel_set_bind_address(const struct sockaddr *sa, socklen_t len);
+
 #endif

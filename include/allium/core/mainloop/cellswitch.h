@@ -40,6 +40,7 @@
 #include "allium/core/cell/link_cells.h"
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_relay.h"
+#include "allium/core/dos/dos.h"
 #include "allium/core/onion/onion_workers.h"
 #include "allium/lib/tls/tls.h"
 
@@ -177,8 +178,9 @@ void cellswitch_circ_close(cellswitch_t *sw, uint64_t circ, uint8_t reason);
  * are freed; log what was freed.  Returns the bytes freed. */
 size_t cellswitch_oom_pass(cellswitch_t *sw, size_t to_free);
 /** Run cellswitch_oom_pass(sw, relay_mem_to_free()) from the loop whenever
- * the queued total crosses the limit (registers the relay_mem callback
- * unless another owner holds it; 0, or -1 if it is taken). */
+ * the queued total crosses the limit, and every second while it stays
+ * over (a relay_mem callback beside the client's, if one runs too).  0, or
+ * -1 on failure. */
 int cellswitch_watch_memory(cellswitch_t *sw);
 
 /** Counters for the heartbeat and tests. */
@@ -219,6 +221,25 @@ typedef struct cellswitch_stats_t {
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
+
+/* ---- DoS defences (core/dos/dos.h; cellswitch.c, cellswitch_circ.c) ----
+ * With a dos_t set, the engine applies it: an accepted connection from a
+ * client address passes dos_conn_accept() (refused: closed at once) and is
+ * counted until it closes or its peer authenticates as a relay; a CREATE /
+ * CREATE2 / CREATE_FAST on a client channel passes dos_create_allowed()
+ * (refused: DESTROY RESOURCELIMIT); BEGIN / BEGIN_DIR / RESOLVE on engine-
+ * owned streams pass the circuit's stream bucket (END RESOURCELIMIT, or
+ * the circuit closed); an ESTABLISH_RENDEZVOUS on a circuit from a client
+ * channel passes dos_rend_allowed() before it reaches hooks.on_relay_msg
+ * (dropped).  d is borrowed: it must outlive sw, or be unset (NULL). */
+void cellswitch_set_dos(cellswitch_t *sw, dos_t *d);
+/** For an owner that handles stream commands itself (hooks.on_streams,
+ * the exit: feature/exit): ask before acting on a BEGIN / BEGIN_DIR /
+ * RESOLVE of circuit circ.  DOS_STREAM_ALLOW, DOS_STREAM_REFUSE (send END
+ * RESOURCELIMIT) or DOS_STREAM_CLOSE_CIRC (close the circuit with
+ * cellswitch_circ_close(..., RESOURCELIMIT)).  ALLOW when no dos_t is set
+ * or the circuit is unknown. */
+int cellswitch_stream_admit(cellswitch_t *sw, uint64_t circ);
 
 /* ---- directory streams (cellswitch_stream.c; tor-spec 6.2 BEGIN_DIR) ----
  * A circuit ending here gets an engine-owned stream table at its first

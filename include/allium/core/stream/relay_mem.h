@@ -38,6 +38,15 @@ typedef void (*relay_mem_oom_fn)(void *arg);
 void relay_mem_set_oom_cb(relay_mem_oom_fn fn, void *arg);
 /** The callback's argument now (to unregister only one's own). */
 void *relay_mem_oom_arg(void);
+/** More owners of queues (a relay's cell engine beside the client's
+ * circuits): each registered callback is called too when the total
+ * crosses the limit, and each pass frees from its own queues what
+ * relay_mem_to_free() still asks when it runs.  At most
+ * RELAY_MEM_MAX_EXTRA_CBS; 0, or -1 when full. */
+#define RELAY_MEM_MAX_EXTRA_CBS 4
+int relay_mem_add_oom_cb(relay_mem_oom_fn fn, void *arg);
+/** Unregister (fn, arg) added with relay_mem_add_oom_cb(); no-op if absent. */
+void relay_mem_remove_oom_cb(relay_mem_oom_fn fn, void *arg);
 
 /** Milliseconds on the monotonic clock, for "oldest queued data"; tests
  * replace it (NULL restores). */

@@ -23,6 +23,7 @@
 #include "allium/core/mainloop/cellswitch.h"
 #include "allium/feature/dirclient/dir_boot.h"
 #include "allium/feature/keys/relay_keys.h"
+#include "allium/feature/relay/relay_dos.h"
 #include "allium/feature/relay/relay_ports.h"
 #include "allium/lib/conf/confline.h"
 
@@ -44,6 +45,9 @@ typedef struct relay_run_config_t {
                                       *   NULL: none */
   bool dircache;                     /**< DirCache: serve BEGIN_DIR */
   const char *cachedir;              /**< where the cache files are */
+  relay_dos_options_t dos;           /**< DoS* options (relay_dos.h); all
+                                      *   zero: every number from the
+                                      *   consensus, the switches off */
 } relay_run_config_t;
 
 typedef struct relay_run_t relay_run_t;
@@ -78,6 +82,10 @@ void relay_run_keys_changed(relay_run_t *rr, const relay_keys_t *keys);
 bool relay_run_set_nickname(relay_run_t *rr, const char *nickname);
 /** SIGHUP: a new HeartbeatPeriod (0: off); the period restarts now. */
 void relay_run_set_heartbeat(relay_run_t *rr, int heartbeat_sec);
+/** SIGHUP: new DoS* options, resolved against the consensus now. */
+void relay_run_set_dos_options(relay_run_t *rr, const relay_dos_options_t *o);
+/** The DoS state (tests, the exit's stream admission). */
+dos_t *relay_run_dos(relay_run_t *rr);
 
 /** The engine (borrowed) -- for the descriptor and bandwidth code. */
 cellswitch_t *relay_run_switch(relay_run_t *rr);

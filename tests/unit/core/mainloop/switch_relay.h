@@ -36,5 +36,7 @@ void srelay_set_async_answers(srelay_t *r, bool on);
  * answering on the loop). */
 void srelay_set_workers(srelay_t *r, unsigned n_threads);
 onion_workers_t *srelay_workers(srelay_t *r);
+/** DoS tests: the engine may refuse accepted connections. */
+void srelay_set_accept_may_fail(srelay_t *r, bool on);
 
 #endif

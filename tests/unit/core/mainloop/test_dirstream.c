@@ -7,7 +7,9 @@
  * them) and the relay's queues bounded by the circuit window.  BEGIN and
  * RESOLVE get END EXITPOLICY, BEGIN_DIR without a hook END NOTDIRECTORY;
  * hostile requests (endless, never completed, too many streams, the
- * global memory cap, a client that hangs up mid-response) stay bounded. */
+ * global memory cap, a client that hangs up mid-response) stay bounded;
+ * DoSStreamCreation* refuses streams past the burst, or closes the
+ * circuit (core/dos). */
 #include <criterion/criterion.h>
 
 #include <string.h>
@@ -546,4 +548,48 @@ Test(dirstream, request_never_completed_times_out)
   fetch_and_check(&d, &c);
   al_free(c.rx);
   dsrv_free(&d);
+}
+
+/* DoSStreamCreation* (core/dos; tor(1)) at the engine: per circuit, burst
+ * 3 at 1/s: the 4th and 5th BEGIN_DIR get END RESOURCELIMIT; with defense
+ * type 3 the next one closes the circuit; BEGIN counts too. */
+Test(dirstream, dos_stream_rate_refuses_then_closes)
+{
+  dsrv_t d;
+  dcli_t c = { 0 };
+  srelay_t *r = dir_relay(&d, SRV_HOLD, 10, true);
+  dos_params_t dp;
+  dos_params_default(&dp);
+  dp.stream_enabled = true;
+  dp.stream_rate = 1;
+  dp.stream_burst = 3;
+  dos_t *dos = dos_new(&dp);
+  cellswitch_set_dos(srelay_switch(r), dos);
+  build_one_hop(&c, r, false);
+  for (int i = 0; i < 5; i++)
+    (void)begin_dir(&c, REQ);
+  run_until(&c.ended, 2, 5000);
+  run_for(200);
+  cr_assert_eq(c.connected, 3);
+  cr_assert_eq(c.ended, 2);
+  cr_assert_eq(c.end_reason[0], RELAY_END_RESOURCELIMIT);
+  cr_assert_eq(c.end_reason[1], RELAY_END_RESOURCELIMIT);
+  cr_assert_eq(c.closed, 0);
+  dos_stats_t st;
+  dos_get_stats(dos, evloop_monotonic_msec(), &st);
+  cr_assert_eq(st.stream_rejected, 2);
+  dp.stream_defense_type = DOS_STREAM_DEFENSE_CLOSE;
+  dos_set_params(dos, &dp);
+  /* (Three: a token may have come back at 1/s on a slow machine.) */
+  for (int i = 0; i < 3; i++)
+    (void)begin_dir(&c, REQ);
+  run_until(&c.closed, 1, 5000);
+  cr_assert_eq(c.closed, 1, "the circuit was not closed");
+  dos_get_stats(dos, evloop_monotonic_msec(), &st);
+  cr_assert_eq(st.stream_circs_closed, 1);
+  run_for(200);
+  cr_assert_eq(stats(r).n_circuits, 0);
+  cellswitch_set_dos(srelay_switch(r), NULL);
+  dsrv_free(&d);
+  dos_free(dos);
 }
