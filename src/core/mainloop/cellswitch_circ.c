@@ -233,6 +233,11 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
     refuse_create(chan, cell->circ_id, CELL_DESTROY_PROTOCOL);
     return;
   }
+  if (sw->hibernating) {   /* tor: no new circuits while hibernating */
+    refuse_create(chan, cell->circ_id, CELL_DESTROY_HIBERNATING);
+    sw->st.creates_refused++;
+    return;
+  }
   if (circid_set_add(ids, cell->circ_id) < 0)
     return;
   cs_circ_t *c = al_calloc(1, sizeof(*c));
