@@ -278,7 +278,9 @@ app_relay_start(void)
   if (R && relay_run_start(R) < 0) {
     log_err("Couldn't start accepting relay connections.");
     evloop_exit();
+    return;
   }
+  relay_hibernate_reapply(HIB);   /* started asleep: ORPort stays closed */
 }
 
 void

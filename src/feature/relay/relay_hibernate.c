@@ -276,6 +276,15 @@ relay_hibernate_free_(relay_hibernate_t *h)
   al_free(h);
 }
 
+void
+relay_hibernate_reapply(relay_hibernate_t *h)
+{
+  if (!h || h->acct.state == RELAY_HIB_AWAKE)
+    return;
+  h->applied = RELAY_HIB_AWAKE;     /* listeners were (re)enabled */
+  apply(h, h->acct.state);
+}
+
 relay_hib_state_t
 relay_hibernate_state(const relay_hibernate_t *h)
 {

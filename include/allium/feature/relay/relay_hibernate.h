@@ -43,6 +43,10 @@ void relay_hibernate_free_(relay_hibernate_t *h);
 #define relay_hibernate_free(p) \
   do { relay_hibernate_free_(p); (p) = NULL; } while (0)
 
+/** Once the relay accepts (after relay_run_start()): apply the current
+ * state again, so that a relay starting asleep keeps its ORPort closed.
+ * NULL ok. */
+void relay_hibernate_reapply(relay_hibernate_t *h);
 /** The current state (RELAY_HIB_AWAKE when h is NULL). */
 relay_hib_state_t relay_hibernate_state(const relay_hibernate_t *h);
 /** The accounting (borrowed), for the heartbeat and tests. */
