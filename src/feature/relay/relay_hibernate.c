@@ -160,6 +160,9 @@ on_event(relay_hibernate_t *h, relay_acct_event_t ev, time_t now)
                "connections will be accepted.");
     break;
   case RELAY_ACCT_EV_HARD:
+    if (h->applied == RELAY_HIB_AWAKE)   /* both limits within one second */
+      log_notice("Bandwidth soft limit reached; commencing hibernation. No "
+                 "new connections will be accepted.");
     log_notice("Bandwidth hard limit reached (AccountingMax); hibernating "
                "until the next accounting period.");
     break;
