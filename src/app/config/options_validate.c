@@ -11,6 +11,7 @@
 #include "allium/app/config/options.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
+#include "allium/feature/relay/relay_acct.h"
 #include "allium/feature/relay/relay_ports.h"
 #include "options_table.h"
 
@@ -222,6 +223,61 @@ check_relay_ports(const allium_options_t *o, char **errmsg)
                              errmsg);
 }
 
+/* tor(1): every Bandwidth option fits in 31 bits; a relay needs at least
+ * 75 KBytes/s (76800 bytes), MaxAdvertisedBandwidth at least half that. */
+#define BW_RELAY_MIN 76800u
+#define BW_MAX 2147483647u
+
+static int
+check_bandwidth(const allium_options_t *o, char **errmsg)
+{
+  const struct { const char *name; uint64_t v; } all[] = {
+    { "BandwidthRate", o->BandwidthRate },
+    { "BandwidthBurst", o->BandwidthBurst },
+    { "RelayBandwidthRate", o->RelayBandwidthRate },
+    { "RelayBandwidthBurst", o->RelayBandwidthBurst },
+    { "MaxAdvertisedBandwidth", o->MaxAdvertisedBandwidth },
+  };
+  for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+    if (all[i].v > BW_MAX)
+      return fail(errmsg, NULL, "Option '%s' (%llu) must be at most %u",
+                  all[i].name, (unsigned long long)all[i].v, BW_MAX);
+  if (!ports_enabled(o->ORPort) || o->ClientOnly)
+    return 0;
+  if (o->BandwidthRate < BW_RELAY_MIN)
+    return fail(errmsg, NULL, "BandwidthRate is set to %llu bytes/second. "
+                "For servers, it must be at least %u.",
+                (unsigned long long)o->BandwidthRate, BW_RELAY_MIN);
+  if (o->RelayBandwidthRate && o->RelayBandwidthRate < BW_RELAY_MIN)
+    return fail(errmsg, NULL, "RelayBandwidthRate is set to %llu "
+                "bytes/second. For servers, it must be at least %u.",
+                (unsigned long long)o->RelayBandwidthRate, BW_RELAY_MIN);
+  if (o->MaxAdvertisedBandwidth < BW_RELAY_MIN / 2)
+    return fail(errmsg, NULL, "MaxAdvertisedBandwidth is set to %llu "
+                "bytes/second. For servers, it must be at least %u.",
+                (unsigned long long)o->MaxAdvertisedBandwidth,
+                BW_RELAY_MIN / 2);
+  return 0;
+}
+
+/* AccountingStart and AccountingRule syntax (feature/relay/relay_acct.h). */
+static int
+check_accounting(const allium_options_t *o, char **errmsg)
+{
+  relay_acct_start_t st;
+  relay_acct_rule_t rule;
+  char *why = NULL;
+  if (relay_acct_parse_start(o->AccountingStart, &st, &why) < 0) {
+    int r = fail(errmsg, NULL, "Option %s", why);
+    al_free(why);
+    return r;
+  }
+  if (relay_acct_parse_rule(o->AccountingRule, &rule) < 0)
+    return fail(errmsg, NULL, "Option 'AccountingRule': \"%.16s\" is not "
+                "valid (expected sum, max, in or out)", o->AccountingRule);
+  return 0;
+}
+
 static int
 check_relay(const allium_options_t *o, char **errmsg)
 {
@@ -239,6 +295,8 @@ check_relay(const allium_options_t *o, char **errmsg)
       o->RelayBandwidthBurst < o->RelayBandwidthRate)
     return fail(errmsg, NULL, "Option 'RelayBandwidthBurst' must be at "
                 "least RelayBandwidthRate");
+  if (check_bandwidth(o, errmsg) < 0 || check_accounting(o, errmsg) < 0)
+    return -1;
   return check_policy_list(o->ExitPolicy, errmsg);
 }
 

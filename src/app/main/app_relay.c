@@ -7,14 +7,18 @@
  * drop, start accepting when the loop starts, free it at shutdown.  Its
  * presence in the directory (feature/relay/relay_publish.h) comes from
  * DirAuthority (or the built-in authorities), DirCache, ContactInfo,
- * MyFamily, PublishServerDescriptor and the Bandwidth* options; the relay
+ * MyFamily, PublishServerDescriptor and the Bandwidth* options (enforced on
+ * every channel by core/channel/channel_bw.h; AccountingMax hibernation by
+ * feature/relay/relay_hibernate.h); the relay
  * keeps its own directory view (a cache's when DirCache is on) even when
  * the client role runs too.  No torspec section of its own: process
  * structure. */
 #define LOG_MODULE "main"
 #include "allium/app/main/exitcodes.h"
+#include "allium/core/channel/channel_bw.h"
 #include "allium/core/stream/relay_mem.h"
 #include "allium/feature/dirclient/dir_defaults.h"
+#include "allium/feature/relay/relay_hibernate.h"
 #include "allium/feature/relay/relay_publish.h"
 #include "allium/feature/relay/relay_run.h"
 #include "allium/lib/evloop/evloop.h"
@@ -26,6 +30,7 @@
 
 static relay_run_t *R;
 static relay_publish_t *PUB;   /* owned by R */
+static relay_hibernate_t *HIB; /* AccountingMax; freed before R */
 
 /* The values of a line list, as an array (caller frees). */
 static const char **
@@ -62,6 +67,68 @@ min_set(uint64_t a, uint64_t b)
   return b && b < a ? b : a;
 }
 
+/* RelayBandwidthRate and RelayBandwidthBurst as tor uses them: either one
+ * alone stands for both. */
+static void
+relay_bw_of(const allium_options_t *o, uint64_t *rate, uint64_t *burst)
+{
+  *rate = o->RelayBandwidthRate ? o->RelayBandwidthRate : o->RelayBandwidthBurst;
+  *burst = o->RelayBandwidthBurst ? o->RelayBandwidthBurst : *rate;
+}
+
+/* The token buckets (every role: tor's BandwidthRate bounds all traffic). */
+static void
+bw_apply(const allium_options_t *o)
+{
+  channel_bw_cfg_t c = {
+    .rate = o->BandwidthRate,
+    .burst = o->BandwidthBurst,
+    .refill_msec = (uint32_t)o->TokenBucketRefillInterval,
+  };
+  relay_bw_of(o, &c.relay_rate, &c.relay_burst);
+  if (channel_bw_configure(evloop_base(), &c) < 0)
+    log_warn("Couldn't start the bandwidth refill timer: BandwidthRate is "
+             "not enforced.");
+}
+
+static void
+hib_cfg_of(const allium_options_t *o, relay_hibernate_cfg_t *hc, char **path)
+{
+  app_state_t *st = app_state();
+  *path = st->datadir ? al_asprintf("%s/state", st->datadir) : NULL;
+  hc->max = o->AccountingMax;
+  hc->start = o->AccountingStart;
+  hc->rule = o->AccountingRule;
+  hc->state_file = *path;
+}
+
+/* AccountingMax: start, reconfigure or stop the hibernation module.
+ * 0, or -1 (logged). */
+static int
+hib_apply(const allium_options_t *o)
+{
+  relay_hibernate_cfg_t hc;
+  char *path = NULL, *err = NULL;
+  int r = 0;
+  if (!o->AccountingMax) {
+    if (HIB)
+      log_notice("AccountingMax is now 0: accounting off.");
+    relay_hibernate_free(HIB);
+    return 0;
+  }
+  hib_cfg_of(o, &hc, &path);
+  if (HIB)
+    r = relay_hibernate_reconfigure(HIB, &hc, &err);
+  else if (!(HIB = relay_hibernate_new(R, &hc, &err)))
+    r = -1;
+  if (r < 0) {
+    log_warn("Couldn't apply the accounting options: %s.", err ? err : "error");
+    al_free(err);
+  }
+  al_free(path);
+  return r;
+}
+
 /* The publisher's options from o (directory servers left empty). */
 static void
 publish_cfg_from(const allium_options_t *o, relay_publish_cfg_t *pc)
@@ -77,9 +144,13 @@ publish_cfg_from(const allium_options_t *o, relay_publish_cfg_t *pc)
   pc->contact = o->ContactInfo;
   pc->family = o->MyFamily;
   /* tor: the smallest of the configured rates, the relay ones if set. */
-  pc->bw_rate = min_set(min_set(o->BandwidthRate, o->RelayBandwidthRate),
+  uint64_t rrate, rburst;
+  relay_bw_of(o, &rrate, &rburst);
+  pc->bw_rate = min_set(min_set(o->BandwidthRate, rrate),
                         o->MaxAdvertisedBandwidth);
-  pc->bw_burst = min_set(o->BandwidthBurst, o->RelayBandwidthBurst);
+  pc->bw_burst = min_set(o->BandwidthBurst, rburst);
+  if (pc->bw_burst < pc->bw_rate)   /* MaxAdvertisedBandwidth >= burst */
+    pc->bw_burst = pc->bw_rate;
 }
 
 /* tor(1): HeartbeatPeriod below 30 minutes only in testing networks. */
@@ -166,6 +237,7 @@ app_relay_init(void)
 {
   app_state_t *st = app_state();
   const allium_options_t *o = st->opts;
+  bw_apply(o);
   if (!st->keys) {
     log_info("No ORPort: the relay role is off.");
     return 0;
@@ -191,10 +263,6 @@ app_relay_init(void)
   if (o->ExitRelay == 1 || accepts)
     log_warn("ExitRelay / ExitPolicy: allium's relay is not an exit yet; it "
              "publishes \"reject *:*\" and refuses every BEGIN.");
-  if (o->RelayBandwidthRate || o->BandwidthRate < (uint64_t)1 << 30)
-    log_warn("BandwidthRate / RelayBandwidthRate are advertised in the "
-             "descriptor but not enforced yet: the relay does not limit its "
-             "traffic.");
   int heartbeat = heartbeat_of(o);
   relay_dos_options_t dos;
   dos_options_of(o, &dos);
@@ -221,6 +289,8 @@ app_relay_init(void)
     return ALLIUM_EXIT_CONFIG;
   }
   int r = publisher_init(o);
+  if (!r && hib_apply(o) < 0)
+    r = ALLIUM_EXIT_CONFIG;
   if (r) {
     relay_run_free(R);
     PUB = NULL;
@@ -234,7 +304,9 @@ app_relay_start(void)
   if (R && relay_run_start(R) < 0) {
     log_err("Couldn't start accepting relay connections.");
     evloop_exit();
+    return;
   }
+  relay_hibernate_reapply(HIB);   /* started asleep: ORPort stays closed */
 }
 
 void
@@ -242,11 +314,31 @@ app_relay_log_status(void)
 {
   if (R)
     relay_run_log_heartbeat(R);
+  channel_bw_stats_t s;
+  channel_bw_get_stats(&s);
+  if (s.limited)
+    log_notice("Heartbeat: bandwidth limits: read %llu and wrote %llu bytes "
+               "(relayed %llu / %llu); the read bucket ran empty %llu times "
+               "(relay %llu), the write bucket %llu times (relay %llu); "
+               "channels waited %llu times to read, %llu to write.",
+               (unsigned long long)s.bytes_read,
+               (unsigned long long)s.bytes_written,
+               (unsigned long long)s.relay_bytes_read,
+               (unsigned long long)s.relay_bytes_written,
+               (unsigned long long)s.read_emptied,
+               (unsigned long long)s.relay_read_emptied,
+               (unsigned long long)s.write_emptied,
+               (unsigned long long)s.relay_write_emptied,
+               (unsigned long long)s.reads_blocked,
+               (unsigned long long)s.writes_blocked);
+  relay_hibernate_log_status(HIB);
 }
 
 void
 app_relay_shutdown(void)
 {
+  relay_hibernate_free(HIB);   /* saves the accounting state */
+  channel_bw_shutdown();
   relay_run_free(R);
   PUB = NULL;
 }
@@ -274,8 +366,10 @@ void
 app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo)
 {
   (void)oldo;
+  bw_apply(newo);              /* SIGHUP: new rates are enforced at once */
   if (!R)
     return;
+  (void)hib_apply(newo);
   relay_run_set_heartbeat(R, heartbeat_of(newo));
   relay_dos_options_t dos;
   dos_options_of(newo, &dos);

@@ -14,8 +14,15 @@
  * TLS 1.3 post-handshake messages (key updates, tickets: we ask for none)
  * are handled by OpenSSL inside SSL_read / SSL_write; a read that needs the
  * socket writable (or the converse) waits on the other event.  Tor links
- * never renegotiate (SSL_OP_NO_RENEGOTIATION in lib/tls). */
+ * never renegotiate (SSL_OP_NO_RENEGOTIATION in lib/tls).
+ *
+ * Bandwidth limits (channel_bw.c): every read and write is counted; while
+ * a BandwidthRate-style limit is on, each read and write first asks
+ * channel_bw for an allowance, and a channel whose bucket is empty stops
+ * reading (its read event removed) or writing until the refill timer
+ * calls channel_io_bw_resume(). */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -85,7 +92,7 @@ static void
 io_schedule_flush(channel_t *ch)
 {
   if (ch->flush_scheduled || ch->state == CHANNEL_STATE_CLOSED ||
-      !ch->tls_up)
+      !ch->tls_up || ch->bw_wblocked)
     return;
   ch->flush_scheduled = 1;
   event_active(ch->fev, EV_TIMEOUT, 0);
@@ -175,12 +182,29 @@ io_consume(channel_t *ch)
   ch->in_len -= used;
 }
 
+/* Under a bandwidth limit: the bytes this wakeup may read (0: the channel
+ * now waits for the refill, its read event removed). */
+static size_t
+io_read_budget(channel_t *ch)
+{
+  if (!channel_bw_on_)
+    return CHANNEL_READ_BUDGET;
+  size_t b = channel_bw_read_allow(ch, CHANNEL_READ_BUDGET);
+  if (b == 0 && ch->rev)
+    event_del(ch->rev);
+  return b;
+}
+
 static void
 io_read(channel_t *ch)
 {
-  size_t budget = CHANNEL_READ_BUDGET;
   ch->read_wants_write = 0;
   io_consume(ch);
+  if (ch->bw_rblocked)
+    return;
+  size_t budget = io_read_budget(ch);
+  if (budget == 0)
+    return;
   while (ch->state != CHANNEL_STATE_CLOSED && !ch->read_paused) {
     size_t n = 0;
     if (budget == 0) {
@@ -194,10 +218,14 @@ io_read(channel_t *ch)
       io_fail(ch, CHANNEL_CLOSE_PROTOCOL, "oversized cell");
       return;
     }
+    size_t room = ch->in_cap - ch->in_len;
     int r = tls_conn_read(ch->tls, ch->in + ch->in_len,
-                          ch->in_cap - ch->in_len, &n);
+                          room < budget ? room : budget, &n);
     if (r == TLS_OK) {
       ch->in_len += n;
+      channel_bw_nread_ += n;
+      if (channel_bw_on_)
+        channel_bw_read_done(ch, n);
       budget = budget > n ? budget - n : 0;
       io_consume(ch);
       /* OpenSSL holds nothing more: rather than a read(2) that would
@@ -221,21 +249,54 @@ io_read(channel_t *ch)
 
 /* ---- writing ---- */
 
+/* Under a bandwidth limit: the bytes this wakeup may write, at least what
+ * a repeated SSL_write must offer again (0: ch waits for the refill). */
+static size_t
+io_write_budget(channel_t *ch)
+{
+  if (ch->bw_wblocked)
+    return 0;                    /* the refill schedules the flush */
+  if (!channel_bw_on_)
+    return SIZE_MAX;
+  size_t want = ch->out_len - ch->out_head;
+  size_t b = channel_bw_write_allow(ch, want);
+  if (b < ch->bw_wretry)
+    b = ch->bw_wretry < want ? ch->bw_wretry : want;
+  if (b == 0 && !ch->read_wants_write)
+    io_want_write(ch, 0);
+  return b;
+}
+
 static void
 io_write(channel_t *ch)
 {
-  size_t wrote = 0;
+  size_t wrote = 0, budget = io_write_budget(ch);
   while (ch->state != CHANNEL_STATE_CLOSED && ch->out_head < ch->out_len) {
     size_t n = 0, len = ch->out_len - ch->out_head;
     if (len > CHANNEL_RECORD_MAX)
       len = CHANNEL_RECORD_MAX;
+    if (len > budget)
+      len = budget;
+    if (len == 0) {
+      /* This wakeup's share is spent but the bucket is not empty: let the
+       * other channels write first, then go on. */
+      if (!ch->bw_wblocked && channel_bw_on_)
+        io_schedule_flush(ch);
+      break;
+    }
     int r = tls_conn_write(ch->tls, ch->out + ch->out_head, len, &n);
     if (r == TLS_OK) {
       ch->out_head += n;
       wrote += n;
+      budget -= n;
+      ch->bw_wretry = 0;
+      channel_bw_nwritten_ += n;
+      if (channel_bw_on_)
+        channel_bw_write_done(ch, n);
       continue;
     }
     if (r == TLS_WANT_WRITE || r == TLS_WANT_READ) {
+      ch->bw_wretry = len;
       /* WANT_READ: the persistent read event brings us back. */
       if (r == TLS_WANT_WRITE)
         io_want_write(ch, 1);
@@ -417,6 +478,7 @@ channel_io_start(channel_t *ch, int fd, const struct sockaddr *connect_to,
     return -1;
   }
   ch->fd = fd;
+  channel_bw_attach(ch, ch->cfg.creds != NULL);
   io_set_nodelay(fd);
   ch->rev = event_new(ch->base, fd, EV_READ | EV_PERSIST, io_on_read, ch);
   ch->wev = event_new(ch->base, fd, EV_WRITE | EV_PERSIST, io_on_write, ch);
@@ -467,6 +529,7 @@ fail:
 void
 channel_io_close(channel_t *ch)
 {
+  channel_bw_detach(ch);
   if (ch->rev)
     event_del(ch->rev);
   if (ch->wev)
@@ -503,11 +566,32 @@ channel_io_set_reading(channel_t *ch, int on)
   if (!ch->rev)
     return;
   if (on) {
+    if (ch->bw_rblocked)
+      return;          /* the bandwidth refill turns reading back on */
     event_add(ch->rev, NULL);
     /* Cells may wait in our buffer or in OpenSSL's with no new bytes
      * coming: look at them from the loop, not from inside the caller. */
     event_active(ch->rev, EV_READ, 0);
   } else {
     event_del(ch->rev);
+  }
+}
+
+/** A bandwidth refill woke ch (channel_bw.c): read or write again. */
+void
+channel_io_bw_resume(channel_t *ch, int reading)
+{
+  if (ch->state == CHANNEL_STATE_CLOSED || !ch->rev)
+    return;
+  if (reading) {
+    if (!ch->read_paused) {
+      event_add(ch->rev, NULL);
+      event_active(ch->rev, EV_READ, 0);
+    }
+  } else if (ch->out_head < ch->out_len) {
+    if (ch->wev_added)
+      event_active(ch->wev, EV_WRITE, 0);
+    else
+      io_schedule_flush(ch);
   }
 }

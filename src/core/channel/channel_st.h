@@ -8,6 +8,7 @@
 
 #include "allium/core/channel/channel.h"
 #include "allium/core/channel/link_handshake.h"
+#include "allium/lib/container/dlist.h"
 
 #define CHANNEL_CREDS_BUFS 7
 
@@ -49,6 +50,12 @@ struct channel_t {
   size_t in_len, in_cap;
   uint8_t *out;            /* plaintext to write: [out_head, out_len) */
   size_t out_head, out_len, out_cap;
+  /* ---- channel_bw.c: BandwidthRate & co. ---- */
+  int bw_relayed;          /* relayed traffic: spends the relay buckets too */
+  int bw_rblocked;         /* reading stopped until the next refill */
+  int bw_wblocked;         /* writing stopped until the next refill */
+  size_t bw_wretry;        /* an SSL_write to repeat at least this long */
+  dlist_node_t bw_rnode, bw_wnode;   /* in the waiting lists */
 };
 
 /* channel_io.c */
@@ -60,6 +67,20 @@ uint8_t *channel_io_reserve(channel_t *ch, size_t n);
 void channel_io_commit(channel_t *ch, size_t n);
 void channel_io_set_reading(channel_t *ch, int on);
 void channel_io_trim(channel_t *ch);
+
+/* channel_bw.c: called by channel_io.c (only while channel_bw_on_) */
+extern bool channel_bw_on_;
+extern uint64_t channel_bw_nread_, channel_bw_nwritten_;
+void channel_bw_attach(channel_t *ch, int relayed);
+void channel_bw_detach(channel_t *ch);
+/** Bytes ch may read now (at most want); 0: ch waits for the refill. */
+size_t channel_bw_read_allow(channel_t *ch, size_t want);
+void channel_bw_read_done(channel_t *ch, size_t n);
+/** Bytes ch may write now (at most want); 0: ch waits for the refill. */
+size_t channel_bw_write_allow(channel_t *ch, size_t want);
+void channel_bw_write_done(channel_t *ch, size_t n);
+/* channel_io.c: called by channel_bw.c when a refill wakes ch */
+void channel_io_bw_resume(channel_t *ch, int reading);
 
 /* channel_tls.c: called by channel_io.c */
 void channel_tls_up(channel_t *ch);

@@ -481,3 +481,31 @@ cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out)
   out->n_circuits = sw->n_circuits;
   out->cells_pooled = sw->n_free_cells;
 }
+
+/* ---- hibernation (AccountingMax) ---- */
+
+void
+cellswitch_set_hibernating(cellswitch_t *sw, bool on)
+{
+  sw->hibernating = on;
+}
+
+size_t
+cellswitch_close_all_channels(cellswitch_t *sw)
+{
+  size_t n = 0;
+  for (dlist_node_t *it = sw->chans.next; it != &sw->chans; it = it->next)
+    n++;
+  if (!n)
+    return 0;
+  channel_t **v = al_calloc(n, sizeof(*v));
+  size_t k = 0;
+  for (dlist_node_t *it = sw->chans.next; it != &sw->chans && k < n;
+       it = it->next)
+    v[k++] = DLIST_ENTRY(it, cs_chan_t, all_node)->ch;
+  for (size_t i = 0; i < k; i++)
+    if (v[i])
+      channel_close(v[i], CHANNEL_CLOSE_REQUESTED);   /* -> dead list */
+  al_free(v);
+  return k;
+}

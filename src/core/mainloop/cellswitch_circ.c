@@ -258,6 +258,11 @@ cs_circ_handle_create(cs_chan_t *chan, const cell_t *cell)
     refuse_create(chan, cell->circ_id, CELL_DESTROY_PROTOCOL);
     return;
   }
+  if (sw->hibernating) {   /* tor: no new circuits while hibernating */
+    refuse_create(chan, cell->circ_id, CELL_DESTROY_HIBERNATING);
+    sw->st.creates_refused++;
+    return;
+  }
   /* DoSCircuitCreation*: a client address over its rate (dos-spec). */
   if (sw->dos && chan->dos_tracked &&
       !dos_create_allowed(sw->dos, &chan->peer_addr,

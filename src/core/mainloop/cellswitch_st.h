@@ -123,6 +123,7 @@ struct cellswitch_t {
   size_t mem_peak_circs;   /**< most circuits since memory was last given back */
   dlist_t dir_circs;       /**< circuits with directory streams */
   dos_t *dos;              /**< DoS defences (borrowed), or NULL */
+  bool hibernating;        /**< AccountingMax: CREATE gets DESTROY(HIBERNATING) */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */

@@ -47,6 +47,7 @@ struct relay_publish_t {
   relay_bw_hist_t bw;
   uint64_t last_in, last_out, start_msec;
   evloop_handle_t *bw_timer, *rotate_timer;
+  bool hibernating;            /* AccountingMax (relay_hibernate.c) */
 };
 
 /* ---- MyFamily ---- */
@@ -276,6 +277,10 @@ relay_publish_fill_params(relay_publish_t *p, time_t now, router_desc_params_t *
   out->family = (const char *const *)p->family;
   out->n_family = p->n_family;
   out->tunnelled_dir_server = p->dir_cache;
+  if (p->hibernating) {        /* tor reports no bandwidth while asleep */
+    out->hibernating = true;
+    out->bw_observed = 0;
+  }
   return 0;
 }
 
@@ -662,4 +667,19 @@ relay_publish_reconfigure(relay_publish_t *p, const relay_publish_cfg_t *cfg,
   if (p->dp)
     desc_publish_note_changed(p->dp);
   return 1;
+}
+
+/* ---- hibernation (AccountingMax: relay_hibernate.c) ---- */
+
+void
+relay_publish_set_hibernating(relay_publish_t *p, bool on)
+{
+  if (!p || p->hibernating == on)
+    return;
+  p->hibernating = on;
+  log_notice("%s: publishing a new server descriptor%s.",
+             on ? "Hibernating" : "Awake again",
+             on ? " with \"hibernating 1\"" : "");
+  if (p->dp)
+    desc_publish_note_changed(p->dp);
 }

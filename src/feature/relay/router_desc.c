@@ -203,6 +203,8 @@ write_keys_and_policy(desc_buf_t *d, const router_desc_params_t *p, const desc_c
       buf_printf(d, " %s", p->family[i]);
     buf_printf(d, "\n");
   }
+  if (p->hibernating)   /* dir-spec 2.1.1 "hibernating" bool */
+    buf_printf(d, "hibernating 1\n");
   if (p->hidden_service_dir)
     buf_printf(d, "hidden-service-dir\n");
   if (p->contact && *p->contact)

@@ -64,6 +64,10 @@ typedef struct allium_options_t {
   uint64_t RelayBandwidthRate;
   uint64_t RelayBandwidthBurst;
   uint64_t MaxAdvertisedBandwidth;
+  uint64_t AccountingMax;       /**< bytes per interval; 0: off */
+  char *AccountingStart;        /**< "day|week|month [day] HH:MM" */
+  char *AccountingRule;         /**< sum|max|in|out */
+  int TokenBucketRefillInterval;  /**< msec */
   config_line_t *DirAuthority;
   config_line_t *AlternateDirAuthority;
   config_line_t *AlternateBridgeAuthority;

@@ -273,4 +273,12 @@ int cellswitch_stream_admit(cellswitch_t *sw, uint64_t circ);
 int cellswitch_dir_respond(cellswitch_t *sw, uint64_t stream, uint8_t *body,
                            size_t len);
 
+/* ---- hibernation (AccountingMax, feature/relay/relay_hibernate.c) ---- */
+
+/** While on, every CREATE2 / CREATE_FAST is answered with
+ * DESTROY(HIBERNATING) (tor-spec 5.4) and counted in creates_refused. */
+void cellswitch_set_hibernating(cellswitch_t *sw, bool on);
+/** Close every channel (hard hibernation).  Returns how many. */
+size_t cellswitch_close_all_channels(cellswitch_t *sw);
+
 #endif

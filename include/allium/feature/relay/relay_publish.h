@@ -120,4 +120,9 @@ void relay_bw_hist_add(relay_bw_hist_t *h, uint64_t in_bps, uint64_t out_bps);
 /** The observed bandwidth: min(max read, max written) over the history. */
 uint64_t relay_bw_hist_observed(const relay_bw_hist_t *h);
 
+/** AccountingMax hibernation began (on) or ended: the next descriptor
+ * says "hibernating 1" with an observed bandwidth of 0 (dir-spec 2.1.1),
+ * published at once.  p NULL: nothing. */
+void relay_publish_set_hibernating(relay_publish_t *p, bool on);
+
 #endif

@@ -84,6 +84,7 @@ typedef struct router_desc_params_t {
   const char *const *policy;     /**< exit policy lines, e.g. "reject *:*";
                                   *   n_policy == 0 means {"reject *:*"} */
   size_t n_policy;
+  bool hibernating;              /**< "hibernating 1" (AccountingMax) */
 } router_desc_params_t;
 
 /** Build and sign the descriptor for p.  On success *out is a new

@@ -381,3 +381,96 @@ Test(channel, relay_authenticates_to_relay)
   link_keys_free(keys);
   relay_free(&me);
 }
+
+/* ---- bandwidth limits (channel_bw.h: RelayBandwidthRate) ---- */
+
+#include "allium/core/channel/channel_bw.h"
+#include "allium/lib/evloop/evloop.h"
+
+/* Send n AUTHORIZE cells of len bytes client -> server; loop until the
+ * server has them all (at most 20 s).  Returns the msec it took. */
+static uint64_t
+bw_push(world_t *w, int n, size_t len)
+{
+  uint8_t *body = al_calloc(1, len);
+  cell_t var = { 0, CELL_AUTHORIZE, (uint16_t)len, body };
+  int want = w->srv.cells + n;
+  uint64_t t0 = evloop_monotonic_msec();
+  for (int i = 0; i < n; i++)
+    cr_assert_eq(channel_send_cell(w->cli.ch, &var), 0);
+  while (w->srv.cells < want && evloop_monotonic_msec() - t0 < 20000)
+    event_base_loop(BASE, EVLOOP_ONCE);
+  al_free(body);
+  cr_assert_eq(w->srv.cells, want, "only %d of %d cells arrived",
+               w->srv.cells, want);
+  return evloop_monotonic_msec() - t0;
+}
+
+Test(channel, relay_bucket_limits_the_accepted_side)
+{
+  world_t w;
+  memset(&w, 0, sizeof(w));
+  tls_context_t *cctx = tls_context_new_client();
+  world_start(&w, cctx, R.rsa_fp, &R.ed_id.pub);
+  cr_assert(w.cli.opened && w.srv.opened);
+  /* Only relayed traffic is limited: the accepted (server) side is
+   * relayed, the client (no relay credentials) is our own traffic. */
+  channel_bw_cfg_t cfg = { CHANNEL_BW_DEFAULT, CHANNEL_BW_DEFAULT,
+                           256 * 1024, 32 * 1024, 50 };
+  cr_assert(!channel_bw_cfg_unlimited(&cfg));
+  cr_assert_eq(channel_bw_configure(BASE, &cfg), 0);
+  channel_bw_stats_t s0, s1, s2;
+  channel_bw_get_stats(&s0);
+  cr_assert(s0.limited);
+  /* 512 KiB at 256 KiB/s with a 32 KiB burst: at least 1.875 s. */
+  uint64_t ms = bw_push(&w, 32, 16384);
+  channel_bw_get_stats(&s1);
+  cr_assert_geq(ms, 1200, "512 KiB went through in %llu ms",
+                (unsigned long long)ms);
+  cr_assert_gt(s1.relay_read_emptied, s0.relay_read_emptied);
+  cr_assert_gt(s1.reads_blocked, s0.reads_blocked);
+  cr_assert_eq(s1.read_emptied, s0.read_emptied);   /* global: 1 GByte */
+  cr_assert_geq(s1.relay_bytes_read - s0.relay_bytes_read, 32 * 16384);
+  cr_assert_lt(s1.relay_bytes_written - s0.relay_bytes_written, 16384);
+  /* Limits lifted: the same transfer is not held back, still counted. */
+  cr_assert_eq(channel_bw_configure(BASE, NULL), 0);
+  ms = bw_push(&w, 32, 16384);
+  channel_bw_get_stats(&s2);
+  cr_assert(!s2.limited);
+  cr_assert_lt(ms, 1200, "unlimited transfer took %llu ms",
+               (unsigned long long)ms);
+  cr_assert_geq(s2.bytes_read - s1.bytes_read, 32 * 16384);
+  cr_assert_geq(s2.bytes_written - s1.bytes_written, 32 * 16384);
+  world_stop(&w);
+  tls_context_free(cctx);
+}
+
+Test(channel, global_write_bucket_limits_every_channel)
+{
+  world_t w;
+  memset(&w, 0, sizeof(w));
+  tls_context_t *cctx = tls_context_new_client();
+  world_start(&w, cctx, R.rsa_fp, &R.ed_id.pub);
+  cr_assert(w.cli.opened && w.srv.opened);
+  channel_bw_cfg_t cfg = { 256 * 1024, 256 * 1024, 0, 0, 100 };
+  cr_assert_eq(channel_bw_configure(BASE, &cfg), 0);
+  channel_bw_stats_t s0, s1;
+  channel_bw_get_stats(&s0);
+  /* 1 MiB over a 256 KiB/s global bucket (burst 256 KiB): >= 3 s for the
+   * write side; reading is bounded the same way. */
+  uint64_t ms = bw_push(&w, 64, 16384);
+  channel_bw_get_stats(&s1);
+  cr_assert_geq(ms, 2000, "1 MiB went through in %llu ms",
+                (unsigned long long)ms);
+  cr_assert_gt(s1.write_emptied + s1.read_emptied,
+               s0.write_emptied + s0.read_emptied);
+  /* SIGHUP-style change while running: a higher rate takes over. */
+  cfg.rate = cfg.burst = 64 * 1024 * 1024;
+  cr_assert_eq(channel_bw_configure(BASE, &cfg), 0);
+  ms = bw_push(&w, 64, 16384);
+  cr_assert_lt(ms, 2000, "after raising the rate 1 MiB took %llu ms",
+               (unsigned long long)ms);
+  channel_bw_shutdown();
+  world_stop(&w);
+  tls_context_free(cctx);
+}

@@ -447,3 +447,30 @@ Test(router_desc, platform_and_errors)
   cr_assert_eq(router_desc_digest("nothing", 7, d), -1);
   cr_assert_eq(router_desc_digest(NULL, 0, d), -1);
 }
+
+/* AccountingMax hibernation: "hibernating 1" after family, before
+ * hidden-service-dir and contact (tor's order), still parses and
+ * verifies; absent when awake. */
+Test(router_desc, hibernating_line)
+{
+  router_desc_params_t p = params();
+  p.hibernating = true;
+  p.hidden_service_dir = true;
+  p.bw_observed = 0;
+  char *text = NULL;
+  size_t len = 0;
+  routerdesc_t *rd = build_and_parse(&p, &text, &len);
+  const char *fam = strstr(text, "\nfamily "), *hib = strstr(text, "\nhibernating 1\n");
+  const char *hs = strstr(text, "\nhidden-service-dir\n"), *ct = strstr(text, "\ncontact ");
+  cr_assert(fam && hib && hs && ct, "%s", text);
+  cr_assert(fam < hib && hib < hs && hs < ct);
+  cr_assert_eq(rd->bw_observed, 0);
+  cr_assert_eq(rd->hibernating, 1);        /* our own parser reads it */
+  routerdesc_free(rd);
+  al_free(text);
+  p.hibernating = false;
+  rd = build_and_parse(&p, &text, &len);
+  cr_assert_null(strstr(text, "hibernating"));
+  routerdesc_free(rd);
+  al_free(text);
+}
