@@ -20,6 +20,7 @@
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "app_exit.h"
 #include "app_state.h"
 
 #include <string.h>
@@ -122,6 +123,7 @@ publisher_init(const allium_options_t *o)
   }
   relay_publish_cfg_t pc;
   publish_cfg_from(o, &pc);
+  app_exit_publish_cfg(&pc);
   pc.auths = dirs.auths;
   pc.n_auths = dirs.n_auths;
   pc.fallbacks = dirs.fallbacks;
@@ -159,15 +161,8 @@ app_relay_init(void)
       log_warn("MaxMemInQueues must be at least 256 MB; using 256 MB.");
   }
   /* Options a relay operator sets that this version cannot honour yet: say
-   * so instead of accepting them silently.  Both fail safe (no exit
-   * traffic; bandwidth only advertised), so they are warnings, not errors. */
-  bool accepts = false;
-  for (const config_line_t *l = o->ExitPolicy; l; l = l->next)
-    if (l->value && strstr(l->value, "accept"))
-      accepts = true;
-  if (o->ExitRelay == 1 || accepts)
-    log_warn("ExitRelay / ExitPolicy: allium's relay is not an exit yet; it "
-             "publishes \"reject *:*\" and refuses every BEGIN.");
+   * so instead of accepting them silently.  It fails safe (bandwidth only
+   * advertised), so it is a warning, not an error. */
   if (o->RelayBandwidthRate || o->BandwidthRate < (uint64_t)1 << 30)
     log_warn("BandwidthRate / RelayBandwidthRate are advertised in the "
              "descriptor but not enforced yet: the relay does not limit its "
@@ -194,10 +189,13 @@ app_relay_init(void)
     al_free(err);
     return ALLIUM_EXIT_CONFIG;
   }
-  int r = publisher_init(o);
+  int r = app_exit_init(R, o);
+  if (!r)
+    r = publisher_init(o);
   if (r) {
     relay_run_free(R);
     PUB = NULL;
+    app_exit_shutdown();
   }
   return r;
 }
@@ -223,6 +221,7 @@ app_relay_shutdown(void)
 {
   relay_run_free(R);
   PUB = NULL;
+  app_exit_shutdown();
 }
 
 /* ---- SIGHUP (tor(1) SIGNALS; tor republishes when an option that

@@ -116,6 +116,7 @@ struct cellswitch_t {
   size_t dir_held;         /**< bytes held by directory streams */
   size_t mem_peak_circs;   /**< most circuits since memory was last given back */
   dlist_t dir_circs;       /**< circuits with directory streams */
+  cellswitch_exit_hooks_t exit_hooks;   /**< feature/exit (may be unset) */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */

@@ -53,6 +53,7 @@ struct relay_run_t {
   struct workqueue_job_t *link_job;    /**< renewal in flight, or NULL */
   bool link_stopping;
   unsigned link_rotations;             /**< renewals installed */
+  struct exit_t *exit;                 /**< exit streams (relay_run_enable_exit) */
 };
 
 /* relay_link_rotate.c: link credentials renewed on a worker thread */
