@@ -523,6 +523,17 @@ configure_evdns(exit_dns_t *dns, const exit_dns_config_t *cfg)
   return NULL;
 }
 
+/* evdns's own messages (nameserver up/down) into our log: they name
+ * nameservers, never what was looked up. */
+static void
+on_evdns_log(int is_warn, const char *msg)
+{
+  if (is_warn)
+    log_notice_rl(300, "evdns: %s", msg);
+  else
+    log_info_rl(60, "evdns: %s", msg);
+}
+
 exit_dns_t *
 exit_dns_new(struct event_base *base, const exit_dns_config_t *cfg,
              const char **errmsg)
@@ -548,6 +559,7 @@ exit_dns_new(struct event_base *base, const exit_dns_config_t *cfg,
   dlist_init(&dns->reqs);
   dns_cache_init_(dns);
   dns->inflight = hmap_new(DNS_KEY_LEN);
+  evdns_set_log_fn(on_evdns_log);
   /* No nameservers from the system here: configure_evdns() reads exactly
    * the file asked for.  Idle, evdns lets the loop end. */
   dns->evdns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
