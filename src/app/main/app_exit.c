@@ -7,11 +7,16 @@
 #define LOG_MODULE "exit"
 #include "app_exit.h"
 
+#include "allium/app/config/options_exit_dns.h"
 #include "allium/app/main/exitcodes.h"
+#include "allium/feature/exit/exit_dns.h"
 #include "allium/feature/exit/exit_policy.h"
+#include "allium/feature/exit/exit_stream.h"
+#include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
+static exit_dns_t *DNS;
 static policy_t *POLICY;
 static char **LINES;
 static size_t N_LINES;
@@ -53,6 +58,44 @@ build_policy(relay_run_t *rr, const allium_options_t *o)
   return 0;
 }
 
+/* The exit's resolver is exit_dns (feature/exit/exit_dns.h). */
+static exit_dns_req_t *
+dns_resolve(void *ctx, const char *name, unsigned want, exit_dns_cb_t cb,
+            void *arg)
+{
+  return exit_dns_resolve(ctx, name, want, cb, arg);
+}
+
+static exit_dns_req_t *
+dns_resolve_ptr(void *ctx, const exit_dns_addr_t *a, exit_dns_cb_t cb,
+                void *arg)
+{
+  return exit_dns_resolve_ptr(ctx, a, cb, arg);
+}
+
+static void
+dns_cancel(void *ctx, exit_dns_req_t *req)
+{
+  (void)ctx;
+  exit_dns_cancel(req);
+}
+
+/* ServerDNS*: the resolver, or an exit status (fail closed: an exit that
+ * cannot resolve must not serve as one). */
+static int
+start_resolver(const allium_options_t *o)
+{
+  exit_dns_config_t dc;
+  const char *err = NULL;
+  options_exit_dns_config(o, &dc);
+  DNS = exit_dns_new(evloop_base(), &dc, &err);
+  if (!DNS) {
+    log_err("ServerDNS*: %s.", err ? err : "cannot start the resolver");
+    return ALLIUM_EXIT_CONFIG;
+  }
+  return 0;
+}
+
 int
 app_exit_init(relay_run_t *rr, const allium_options_t *o)
 {
@@ -67,13 +110,15 @@ app_exit_init(relay_run_t *rr, const allium_options_t *o)
                  "exit (as with ExitRelay 0).");
     return 0;
   }
-  if (relay_run_enable_exit(rr, POLICY, o->IPv6Exit != 0, NULL) < 0) {
+  r = start_resolver(o);
+  if (r)
+    return r;
+  exit_resolver_t res = { dns_resolve, dns_resolve_ptr, dns_cancel, DNS };
+  if (relay_run_enable_exit(rr, POLICY, o->IPv6Exit != 0, &res) < 0) {
     log_err("Couldn't start the exit streams.");
     return ALLIUM_EXIT_CONFIG;
   }
-  log_notice("This relay is an exit: %zu exit policy rules%s%s; names "
-             "cannot be looked up yet (BEGIN with a host name gets END "
-             "RESOLVEFAILED).", POLICY->n,
+  log_notice("This relay is an exit: %zu exit policy rules%s%s.", POLICY->n,
              V6_SUMMARY ? ", IPv6 " : "", V6_SUMMARY ? V6_SUMMARY : "");
   return 0;
 }
@@ -95,4 +140,5 @@ app_exit_shutdown(void)
   al_free(V6_SUMMARY);
   V6_SUMMARY = NULL;
   policy_free(POLICY);
+  exit_dns_free(DNS);   /* after the relay runtime: no request is left */
 }
