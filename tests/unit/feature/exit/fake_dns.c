@@ -143,50 +143,42 @@ put_answers(uint8_t *b, size_t o, const rule_t *r, int qtype, unsigned *an)
   return o;
 }
 
-static void
-reply(fake_dns_t *f, const uint8_t *q, size_t qlen, size_t qend,
-      const char *name, int qtype, const struct sockaddr_in *to)
+/* The rule for (name, qtype): its own, "no data" when the name has rules
+ * for other types only, else the default (filled into *dr). */
+static const rule_t *
+pick_rule(const fake_dns_t *f, const char *name, int qtype, rule_t *dr)
 {
   const rule_t *r = find_rule(f, name, qtype);
-  rule_t dr;
+  if (r)
+    return r;
   bool known_name = false;
   for (size_t i = 0; i < f->n_rules; i++)
     known_name = known_name || !strcasecmp(f->rules[i].name, name);
-  if (!r && known_name) {
-    memset(&dr, 0, sizeof(dr));
-    dr.action = FAKE_NODATA;   /* the name exists, not this type */
-    r = &dr;
-  } else if (!r) {
-    memset(&dr, 0, sizeof(dr));
-    dr.action = f->dflt;
-    dr.qtype = 1;
-    dr.n = qtype == 1 ? 1 : 0;
-    memcpy(dr.data, f->dflt_a4, 4);
-    dr.ttl = 60;
-    r = &dr;
+  memset(dr, 0, sizeof(*dr));
+  if (known_name) {
+    dr->action = FAKE_NODATA;   /* the name exists, not this type */
+    return dr;
   }
-  uint8_t b[1500];
-  unsigned rcode = 0, an = 0;
-  size_t o = 12;
-  memcpy(b, q, qend);           /* id, flags, counts, question as asked */
-  (void)qlen;
-  o = qend;
-  fake_dns_action_t act = r->action;
+  dr->action = f->dflt;
+  dr->qtype = 1;
+  dr->n = qtype == 1 ? 1 : 0;
+  memcpy(dr->data, f->dflt_a4, 4);
+  dr->ttl = 60;
+  return dr;
+}
+
+/* The answer section of a malformed reply (b[0..o) holds the header and
+ * question); returns the new end. */
+static size_t
+put_malformed(uint8_t *b, size_t o, fake_dns_action_t act, int qtype,
+              const rule_t *r, unsigned *an)
+{
   switch (act) {
-  case FAKE_DROP:
-    return;
-  case FAKE_NXDOMAIN: rcode = 3; break;
-  case FAKE_SERVFAIL: rcode = 2; break;
-  case FAKE_NODATA: break;
-  case FAKE_ANSWER: o = put_answers(b, o, r, qtype, &an); break;
-  case FAKE_TRUNCATED:
-    sendto(f->fd, b, 7, 0, (const struct sockaddr *)to, sizeof(*to));
-    return;
   case FAKE_WRONG_ID:
     b[0] ^= 0x5a;
     break;
   case FAKE_HUGE_COUNTS:
-    an = 0xffff;
+    *an = 0xffff;
     break;
   case FAKE_BAD_RDLENGTH:
     o = put16(b, o, 0xC00C);
@@ -195,7 +187,7 @@ reply(fake_dns_t *f, const uint8_t *q, size_t qlen, size_t qend,
     o = put32(b, o, 60);
     o = put16(b, o, 900);       /* far past the end */
     b[o++] = 1;
-    an = 1;
+    *an = 1;
     break;
   case FAKE_POINTER_LOOP:
     o = put16(b, o, 0xC000 | (unsigned)o);   /* points at itself */
@@ -205,7 +197,7 @@ reply(fake_dns_t *f, const uint8_t *q, size_t qlen, size_t qend,
     o = put16(b, o, 4);
     memset(b + o, 7, 4);
     o += 4;
-    an = 1;
+    *an = 1;
     break;
   case FAKE_WRONG_QUESTION: {
     /* Rewrite the question to another name, then answer it. */
@@ -218,12 +210,40 @@ reply(fake_dns_t *f, const uint8_t *q, size_t qlen, size_t qend,
     other.n = 1;
     memset(other.data, 9, 16);
     strcpy((char *)other.data, "x.test");
-    o = put_answers(b, o, &other, qtype, &an);
+    o = put_answers(b, o, &other, qtype, an);
     break;
   }
-  case FAKE_TC_BIT:
+  default:
     break;
   }
+  return o;
+}
+
+static void
+reply(fake_dns_t *f, const uint8_t *q, size_t qend, const char *name,
+      int qtype, const struct sockaddr_in *to)
+{
+  rule_t dr;
+  const rule_t *r = pick_rule(f, name, qtype, &dr);
+  uint8_t b[1500];
+  unsigned rcode = 0, an = 0;
+  memcpy(b, q, qend);           /* id, flags, counts, question as asked */
+  size_t o = qend;
+  fake_dns_action_t act = r->action;
+  if (act == FAKE_DROP)
+    return;
+  if (act == FAKE_TRUNCATED) {
+    sendto(f->fd, b, 7, 0, (const struct sockaddr *)to, sizeof(*to));
+    return;
+  }
+  if (act == FAKE_NXDOMAIN)
+    rcode = 3;
+  else if (act == FAKE_SERVFAIL)
+    rcode = 2;
+  else if (act == FAKE_ANSWER)
+    o = put_answers(b, o, r, qtype, &an);
+  else
+    o = put_malformed(b, o, act, qtype, r, &an);
   b[2] = (uint8_t)(0x80 | (q[2] & 0x01) | (act == FAKE_TC_BIT ? 0x02 : 0));
   b[3] = (uint8_t)(0x80 | rcode);
   put16(b, 4, 1);
@@ -256,12 +276,18 @@ on_read(evutil_socket_t fd, short what, void *arg)
     f->queries++;
     if (f->n_seen < MAX_SEEN)
       strcpy(f->seen[f->n_seen++], name);
-    reply(f, q, (size_t)n, pos, name, qtype, &from);
+    reply(f, q, pos, name, qtype, &from);
   }
 }
 
 fake_dns_t *
 fake_dns_new(struct event_base *base)
+{
+  return fake_dns_new_on(base, 0);
+}
+
+fake_dns_t *
+fake_dns_new_on(struct event_base *base, int port)
 {
   fake_dns_t *f = calloc(1, sizeof(*f));
   f->dflt = FAKE_NXDOMAIN;
@@ -270,6 +296,7 @@ fake_dns_new(struct event_base *base)
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = htons((uint16_t)port);
   socklen_t sl = sizeof(sin);
   if (f->fd < 0 || bind(f->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
       getsockname(f->fd, (struct sockaddr *)&sin, &sl) < 0 ||

@@ -30,6 +30,8 @@ typedef struct fake_dns_t fake_dns_t;
 
 /** A responder on 127.0.0.1, a free port; NULL on failure. */
 fake_dns_t *fake_dns_new(struct event_base *base);
+/** The same on a given port (0: any). */
+fake_dns_t *fake_dns_new_on(struct event_base *base, int port);
 void fake_dns_free(fake_dns_t *f);
 int fake_dns_port(const fake_dns_t *f);
 
