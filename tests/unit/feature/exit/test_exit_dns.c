@@ -707,3 +707,31 @@ Test(exit_dns, search_domains_off_by_default)
   cr_assert_eq(h.ans.status, EXIT_DNS_OK);
   cr_assert_eq(fake_dns_queries_for(fake, "host.example.test"), 1);
 }
+
+Test(exit_dns, pending_requests_bounded)
+{
+  fake_dns_add(fake, "slow.test", 0, FAKE_DROP, NULL, 0, 0);
+  exit_dns_config_t c = { .max_pending = 3, .timeout_msec = 150 };
+  dns = mk(&c);
+  got_t g[5] = { { 0 } };
+  for (int i = 0; i < 3; i++)
+    cr_assert_not_null(resolve("slow.test", EXIT_DNS_WANT_IPV4, &g[i]));
+  cr_assert_null(resolve("slow.test", EXIT_DNS_WANT_IPV4, &g[3]));
+  cr_assert_null(resolve("bad..name", EXIT_DNS_WANT_IPV4, &g[4]));
+  exit_dns_stats_t st;
+  exit_dns_get_stats(dns, &st);
+  cr_assert_eq(st.refused, 2);
+  cr_assert_eq(st.lookups, 3);
+  run_until(&g[2].calls, 3000);
+  run_until(NULL, 20);
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(g[i].calls, 1);
+  cr_assert_eq(g[3].calls + g[4].calls, 0);
+  cr_assert_eq(fake_dns_queries_for(fake, "slow.test"), 1,
+               "three requests shared one query");
+  /* Answered requests free their places. */
+  cr_assert_not_null(resolve("slow.test", EXIT_DNS_WANT_IPV4, &g[3]));
+  run_until(&g[3].calls, 3000);
+  cr_assert_eq(g[3].calls, 1);
+  cr_assert_eq(fake_dns_queries_for(fake, "slow.test"), 2);
+}
