@@ -254,6 +254,7 @@ req_free(exit_dns_req_t *req)
     dns_part_clear_(&req->parts[i]);
   }
   dlist_remove(&req->node);
+  req->dns->n_reqs--;
   if (req->deliver_ev)
     event_free(req->deliver_ev);
   al_free(req);
@@ -363,6 +364,12 @@ deliver_soon(exit_dns_req_t *req)
 static exit_dns_req_t *
 req_new(exit_dns_t *dns, exit_dns_cb_t cb, void *arg)
 {
+  if (dns->n_reqs >= dns->max_pending) {
+    dns->stats.refused++;
+    log_notice_rl(300, "Refused a DNS request: %zu already pending "
+                  "(the exit's resolver is overloaded)", dns->n_reqs);
+    return NULL;
+  }
   exit_dns_req_t *req = al_calloc(1, sizeof(*req));
   req->dns = dns;
   req->cb = cb;
@@ -379,6 +386,7 @@ req_new(exit_dns_t *dns, exit_dns_cb_t cb, void *arg)
     return NULL;
   }
   dlist_push_tail(&dns->reqs, &req->node);
+  dns->n_reqs++;
   dns->stats.lookups++;
   return req;
 }
@@ -520,6 +528,16 @@ configure_evdns(exit_dns_t *dns, const exit_dns_config_t *cfg)
   if (evdns_base_set_option(dns->evdns, "randomize-case:",
                             cfg->no_randomize_case ? "0" : "1") < 0)
     return "evdns refused randomize-case";
+  /* As tor: with one nameserver there is nothing to fail over to, so
+   * timeouts (from queries for names whose servers do not answer, which a
+   * client can ask for at will) never mark it down (libevent caps the
+   * value at 255); with several, 10 in a row do.  And a long in-flight
+   * queue, so slow answers do not stall every other lookup. */
+  if (evdns_base_set_option(dns->evdns, "max-timeouts:",
+                            evdns_base_count_nameservers(dns->evdns) == 1
+                                ? "255" : "10") < 0 ||
+      evdns_base_set_option(dns->evdns, "max-inflight:", "8192") < 0)
+    return "evdns refused max-timeouts / max-inflight";
   return NULL;
 }
 
@@ -554,6 +572,8 @@ exit_dns_new(struct event_base *base, const exit_dns_config_t *cfg,
   dns->allow_non_rfc953 = cfg->allow_non_rfc953;
   dns->search_domains = cfg->search_domains;
   dns->cache_max = cfg->cache_max ? cfg->cache_max : EXIT_DNS_CACHE_DEFAULT;
+  dns->max_pending = cfg->max_pending ? cfg->max_pending
+                                      : EXIT_DNS_PENDING_DEFAULT;
   dns->now_fn = default_now;
   dlist_init(&dns->lookups);
   dlist_init(&dns->reqs);

@@ -104,6 +104,8 @@ struct exit_dns_t {
   hmap_t *inflight;            /**< key -> dns_lookup_t (client lookups) */
   dlist_t lookups;             /**< every dns_lookup_t in flight */
   dlist_t reqs;                /**< every exit_dns_req_t not yet answered */
+  size_t n_reqs;
+  size_t max_pending;
   exit_dns_stats_t stats;
   uint64_t (*now_fn)(void *);
   void *now_arg;

@@ -99,10 +99,15 @@ typedef struct exit_dns_config_t {
   unsigned attempts;           /**< tries per nameserver; 0: 3 (tor's) */
   bool no_randomize_case;      /**< ServerDNSRandomizeCase 0 (default:
                                     0x20-bit case randomisation on) */
+  size_t max_pending;          /**< most requests not yet answered; over it
+                                    exit_dns_resolve*() return NULL; 0: a
+                                    default */
 } exit_dns_config_t;
 
 /** Default cache_max. */
 #define EXIT_DNS_CACHE_DEFAULT 8192
+/** Default max_pending. */
+#define EXIT_DNS_PENDING_DEFAULT 16384
 /** Tor's defaults for ServerDNSTestAddresses. */
 extern const char *const exit_dns_default_test_addresses[];
 
@@ -117,7 +122,11 @@ void exit_dns_free_(exit_dns_t *dns);
 /** Resolve name (NUL-terminated, not an address literal) for the address
  * families in want (EXIT_DNS_WANT_*).  Returns a handle usable with
  * exit_dns_cancel() until the callback runs, or NULL when the request
- * could not even be queued (then cb is not called). */
+ * could not even be queued (then cb is not called): NULL arguments, or
+ * max_pending requests already waiting.  An invalid name is answered
+ * EXIT_DNS_INVALID through the callback (from the loop), no query sent.
+ * A RESOLVE of "d.c.b.a.in-addr.arpa" / ".ip6.arpa" should go through
+ * exit_dns_reverse_name_parse() and exit_dns_resolve_ptr() instead. */
 exit_dns_req_t *exit_dns_resolve(exit_dns_t *dns, const char *name,
                                  unsigned want, exit_dns_cb_t cb, void *arg);
 /** Reverse lookup (RESOLVE of an in-addr.arpa / ip6.arpa name or of an
@@ -141,6 +150,7 @@ typedef struct exit_dns_stats_t {
   uint64_t cache_evictions;    /**< entries pushed out by cache_max */
   uint64_t test_failures;      /**< ServerDNSTestAddresses that failed */
   size_t cache_entries;        /**< entries now in the cache */
+  uint64_t refused;            /**< requests refused over max_pending */
 } exit_dns_stats_t;
 void exit_dns_get_stats(const exit_dns_t *dns, exit_dns_stats_t *out);
 

@@ -232,6 +232,18 @@ reply(fake_dns_t *f, const uint8_t *q, size_t qend, const char *name,
   fake_dns_action_t act = r->action;
   if (act == FAKE_DROP)
     return;
+  if (act == FAKE_RANDOM) {
+    size_t extra = (size_t)(rand() % 601);
+    for (size_t i = 0; i < extra; i++)
+      b[o + i] = (uint8_t)rand();
+    o += extra;
+    for (int i = 2; i < 12; i++)   /* flags and counts */
+      if (rand() % 2)
+        b[i] = (uint8_t)rand();
+    b[2] |= 0x80;                  /* still a response */
+    sendto(f->fd, b, o, 0, (const struct sockaddr *)to, sizeof(*to));
+    return;
+  }
   if (act == FAKE_TRUNCATED) {
     sendto(f->fd, b, 7, 0, (const struct sockaddr *)to, sizeof(*to));
     return;

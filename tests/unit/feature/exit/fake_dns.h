@@ -24,6 +24,8 @@ typedef enum fake_dns_action_t {
   FAKE_POINTER_LOOP,   /**< an answer name that points at itself */
   FAKE_WRONG_QUESTION, /**< a well-formed answer for another name */
   FAKE_TC_BIT,         /**< the truncation bit set, no answer */
+  FAKE_RANDOM,         /**< right id and question, then random flags,
+                            counts and 0..600 random bytes (rand()) */
 } fake_dns_action_t;
 
 typedef struct fake_dns_t fake_dns_t;

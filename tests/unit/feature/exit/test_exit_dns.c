@@ -707,3 +707,71 @@ Test(exit_dns, search_domains_off_by_default)
   cr_assert_eq(h.ans.status, EXIT_DNS_OK);
   cr_assert_eq(fake_dns_queries_for(fake, "host.example.test"), 1);
 }
+
+Test(exit_dns, pending_requests_bounded)
+{
+  fake_dns_add(fake, "slow.test", 0, FAKE_DROP, NULL, 0, 0);
+  exit_dns_config_t c = { .max_pending = 3, .timeout_msec = 150 };
+  dns = mk(&c);
+  got_t g[5] = { { 0 } };
+  for (int i = 0; i < 3; i++)
+    cr_assert_not_null(resolve("slow.test", EXIT_DNS_WANT_IPV4, &g[i]));
+  cr_assert_null(resolve("slow.test", EXIT_DNS_WANT_IPV4, &g[3]));
+  cr_assert_null(resolve("bad..name", EXIT_DNS_WANT_IPV4, &g[4]));
+  exit_dns_stats_t st;
+  exit_dns_get_stats(dns, &st);
+  cr_assert_eq(st.refused, 2);
+  cr_assert_eq(st.lookups, 3);
+  run_until(&g[2].calls, 3000);
+  run_until(NULL, 20);
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(g[i].calls, 1);
+  cr_assert_eq(g[3].calls + g[4].calls, 0);
+  cr_assert_eq(fake_dns_queries_for(fake, "slow.test"), 1,
+               "three requests shared one query");
+  /* Answered requests free their places. */
+  cr_assert_not_null(resolve("slow.test", EXIT_DNS_WANT_IPV4, &g[3]));
+  run_until(&g[3].calls, 3000);
+  cr_assert_eq(g[3].calls, 1);
+  cr_assert_eq(fake_dns_queries_for(fake, "slow.test"), 2);
+}
+
+/* Random garbage after a matching id and question: every request is
+ * answered exactly once, with a sane answer, whatever evdns makes of it. */
+Test(exit_dns, random_replies_do_not_crash)
+{
+  srand(424242);
+  fake_dns_default(fake, FAKE_RANDOM, NULL);
+  exit_dns_config_t c = { .timeout_msec = 150 };
+  dns = mk(&c);
+  enum { N = 120 };
+  static got_t g[N];
+  memset(g, 0, sizeof(g));
+  for (int i = 0; i < N; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "r%d.test", i);
+    if (i % 3 == 2) {
+      exit_dns_addr_t a = { .family = 4, .addr = { 10, 0, (uint8_t)(i >> 8),
+                                                   (uint8_t)i } };
+      cr_assert_not_null(resolve_ptr(&a, &g[i]));
+    } else {
+      cr_assert_not_null(resolve(name, i % 3 ? EXIT_DNS_WANT_IPV6
+                                             : EXIT_DNS_WANT_IPV4, &g[i]));
+    }
+  }
+  for (int i = 0; i < N; i++)
+    run_until(&g[i].calls, 3000);
+  run_until(NULL, 50);
+  int ok = 0;
+  for (int i = 0; i < N; i++) {
+    cr_assert_eq(g[i].calls, 1, "request %d", i);
+    cr_assert_leq(g[i].ans.n_addrs, EXIT_DNS_MAX_ADDRS);
+    cr_assert(g[i].ans.status == EXIT_DNS_OK ||
+              g[i].ans.status == EXIT_DNS_NOTFOUND ||
+              g[i].ans.status == EXIT_DNS_TRANSIENT);
+    cr_assert(g[i].ans.ttl == 300 || g[i].ans.ttl == 3600);
+    ok += g[i].ans.status == EXIT_DNS_OK;
+  }
+  cr_assert_geq(fake_dns_queries(fake), N);
+  cr_assert_lt(ok, N, "random bytes never all parse as answers");
+}
