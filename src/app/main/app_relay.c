@@ -24,6 +24,7 @@
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "app_exit.h"
 #include "app_state.h"
 
 #include <string.h>
@@ -216,6 +217,7 @@ publisher_init(const allium_options_t *o)
   }
   relay_publish_cfg_t pc;
   publish_cfg_from(o, &pc);
+  app_exit_publish_cfg(&pc);
   pc.auths = dirs.auths;
   pc.n_auths = dirs.n_auths;
   pc.fallbacks = dirs.fallbacks;
@@ -253,16 +255,6 @@ app_relay_init(void)
     if (raised)
       log_warn("MaxMemInQueues must be at least 256 MB; using 256 MB.");
   }
-  /* Options a relay operator sets that this version cannot honour yet: say
-   * so instead of accepting them silently.  Both fail safe (no exit
-   * traffic; bandwidth only advertised), so they are warnings, not errors. */
-  bool accepts = false;
-  for (const config_line_t *l = o->ExitPolicy; l; l = l->next)
-    if (l->value && strstr(l->value, "accept"))
-      accepts = true;
-  if (o->ExitRelay == 1 || accepts)
-    log_warn("ExitRelay / ExitPolicy: allium's relay is not an exit yet; it "
-             "publishes \"reject *:*\" and refuses every BEGIN.");
   int heartbeat = heartbeat_of(o);
   relay_dos_options_t dos;
   dos_options_of(o, &dos);
@@ -288,12 +280,15 @@ app_relay_init(void)
     al_free(err);
     return ALLIUM_EXIT_CONFIG;
   }
-  int r = publisher_init(o);
+  int r = app_exit_init(R, o);
+  if (!r)
+    r = publisher_init(o);
   if (!r && hib_apply(o) < 0)
     r = ALLIUM_EXIT_CONFIG;
   if (r) {
     relay_run_free(R);
     PUB = NULL;
+    app_exit_shutdown();
   }
   return r;
 }
@@ -341,6 +336,7 @@ app_relay_shutdown(void)
   channel_bw_shutdown();
   relay_run_free(R);
   PUB = NULL;
+  app_exit_shutdown();
 }
 
 /* ---- SIGHUP (tor(1) SIGNALS; tor republishes when an option that

@@ -124,6 +124,7 @@ struct cellswitch_t {
   dlist_t dir_circs;       /**< circuits with directory streams */
   dos_t *dos;              /**< DoS defences (borrowed), or NULL */
   bool hibernating;        /**< AccountingMax: CREATE gets DESTROY(HIBERNATING) */
+  cellswitch_exit_hooks_t exit_hooks;   /**< feature/exit (may be unset) */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */

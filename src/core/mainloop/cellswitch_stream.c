@@ -11,7 +11,8 @@
  * the stream a chunk at a time, only while the stream holds less than
  * CELLSWITCH_DIR_LOWAT unsent bytes, so the stream and circuit windows
  * (SENDMEs from the client) pace a multi-megabyte consensus; then END
- * DONE.  We are not an exit: BEGIN and RESOLVE get END EXITPOLICY.
+ * DONE.  BEGIN and RESOLVE go to the exit hooks when an exit set them
+ * (feature/exit/exit_stream.c), else they get END EXITPOLICY.
  * See include/allium/core/mainloop/cellswitch.h. */
 #define LOG_MODULE "cellswitch"
 #include <string.h>
@@ -42,6 +43,7 @@ typedef struct cs_dirstreams_t {
   dlist_node_t node;     /**< in sw->dir_circs */
   relay_streams_t *t;    /**< owned by the circuit (circ_relay) */
   cs_dirstream_t s[CELLSWITCH_DIR_STREAMS_PER_CIRC];
+  void *exit_data;       /**< the exit hooks' per-circuit state */
 } cs_dirstreams_t;
 
 static uint64_t
@@ -167,6 +169,17 @@ stream_admitted(cs_circ_t *c, uint16_t id)
   }
 }
 
+/* An event for the exit hooks: true if they took it. */
+static bool
+to_exit(cs_circ_t *c, const relay_stream_event_t *ev)
+{
+  const cellswitch_exit_hooks_t *h = &c->sw->exit_hooks;
+  if (!h->on_event)
+    return false;
+  h->on_event(h->arg, c->sw, c->handle, &c->dir->exit_data, c->dir->t, ev);
+  return true;
+}
+
 static void
 handle_event(cs_circ_t *c, const relay_stream_event_t *ev)
 {
@@ -176,6 +189,8 @@ handle_event(cs_circ_t *c, const relay_stream_event_t *ev)
        ev->type == RELAY_STREAM_EV_BEGIN ||
        ev->type == RELAY_STREAM_EV_RESOLVE) &&
       !stream_admitted(c, ev->stream_id))
+    return;
+  if (!s && ev->type != RELAY_STREAM_EV_BEGIN_DIR && to_exit(c, ev))
     return;
   switch (ev->type) {
   case RELAY_STREAM_EV_BEGIN_DIR:
@@ -246,7 +261,40 @@ cs_stream_pump(cs_circ_t *c)
     handle_event(c, &ev);
   write_responses(c);
   memwipe(&ev, sizeof(ev));
+  const cellswitch_exit_hooks_t *h = &c->sw->exit_hooks;
+  if (c->dir->exit_data && h->on_pump)
+    h->on_pump(h->arg, c->dir->exit_data);
   return true;
+}
+
+/* The table's data sink (exit hooks set): a directory request's bytes, or
+ * an exit stream's DATA without a copy. */
+static void
+data_sink(void *arg, uint16_t id, const uint8_t *data, size_t len)
+{
+  cs_circ_t *c = arg;
+  cs_dirstream_t *s = slot_find(c->dir, id);
+  const cellswitch_exit_hooks_t *h = &c->sw->exit_hooks;
+  if (s)
+    on_request_data(c, s, data, len);
+  else if (c->dir->exit_data && h->on_data)
+    h->on_data(h->arg, c->dir->exit_data, id, data, len);
+}
+
+void
+cellswitch_set_exit_hooks(cellswitch_t *sw, const cellswitch_exit_hooks_t *h)
+{
+  if (h)
+    sw->exit_hooks = *h;
+  else
+    memset(&sw->exit_hooks, 0, sizeof(sw->exit_hooks));
+}
+
+bool
+cellswitch_circ_prev_is_relay(cellswitch_t *sw, uint64_t circ)
+{
+  cs_circ_t *c = hmap_get_u64(sw->circ_by_handle, circ);
+  return c && c->prev.chan && c->prev.chan->has_id;
 }
 
 bool
@@ -264,6 +312,8 @@ cs_stream_relay_msg(cs_circ_t *c, const circ_event_t *ev)
     c->dir->t = t;
     c->dir->c = c;
     dlist_push_tail(&sw->dir_circs, &c->dir->node);
+    if (sw->exit_hooks.on_event)
+      relay_streams_set_data_sink(t, data_sink, c);
   }
   if (relay_streams_handle(c->dir->t, ev->command, ev->stream_id, ev->body,
                            ev->len) < 0) {
@@ -278,6 +328,10 @@ cs_stream_circ_free(cs_circ_t *c)
 {
   if (!c->dir)
     return;
+  const cellswitch_exit_hooks_t *h = &c->sw->exit_hooks;
+  if (c->dir->exit_data && h->on_circ_free)
+    h->on_circ_free(h->arg, c->dir->exit_data);
+  c->dir->exit_data = NULL;
   for (size_t i = 0; i < CELLSWITCH_DIR_STREAMS_PER_CIRC; i++)
     slot_clear(c->sw, &c->dir->s[i]);
   dlist_remove(&c->dir->node);

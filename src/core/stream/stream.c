@@ -32,6 +32,8 @@ typedef struct relay_stream_t {
   uint64_t oldest_msec;     /**< when the queue last went non-empty; 0 */
   bool end_pending;
   uint8_t end_reason;
+  cell_addr_t end_addr;     /**< EXITPOLICY: the refused address, or NONE */
+  uint32_t end_ttl;
   uint64_t closed_at;
   bool recv_paused;         /**< the reader is full: hold our SENDMEs */
   unsigned sendmes_owed;    /**< SENDMEs held back while paused */
@@ -266,6 +268,10 @@ stream_send_end(relay_streams_t *t, relay_stream_t *s, uint8_t reason)
   memset(&end, 0, sizeof(end));
   end.reason = reason;
   end.ttl = 0xffffffffu;
+  if (reason == RELAY_END_EXITPOLICY && s->end_addr.type != CELL_ADDR_NONE) {
+    end.addr = s->end_addr;
+    end.ttl = s->end_ttl;
+  }
   if (relay_end_encode(&end, body, sizeof(body), &blen) == 0)
     (void)send_msg(t, RELAY_END, s->id, body, blen);
   s->state = RELAY_STREAM_CLOSING;
@@ -515,6 +521,20 @@ stream_send_xon_xoff(relay_streams_t *t, relay_stream_t *s, bool paused)
   if (paused ? cc_xoff_encode(b, sizeof(b), &blen) == 0
              : cc_xon_encode(0, b, sizeof(b), &blen) == 0)
     (void)send_msg(t, paused ? RELAY_XOFF : RELAY_XON, s->id, b, blen);
+}
+
+int
+relay_stream_end_exitpolicy(relay_streams_t *t, uint16_t id,
+                            const cell_addr_t *addr, uint32_t ttl)
+{
+  relay_stream_t *s = stream_find(t, id, NULL);
+  if (!s || s->state == RELAY_STREAM_CLOSING || s->end_pending)
+    return RELAY_STREAM_ERR_STATE;
+  if (addr) {
+    s->end_addr = *addr;
+    s->end_ttl = ttl;
+  }
+  return relay_stream_end(t, id, RELAY_END_EXITPOLICY);
 }
 
 int

@@ -48,6 +48,10 @@ struct relay_publish_t {
   uint64_t last_in, last_out, start_msec;
   evloop_handle_t *bw_timer, *rotate_timer;
   bool hibernating;            /* AccountingMax (relay_hibernate.c) */
+  /* exit policy (feature/exit) */
+  char **exit_policy;
+  size_t n_exit_policy;
+  char *ipv6_policy;
 };
 
 /* ---- MyFamily ---- */
@@ -281,6 +285,9 @@ relay_publish_fill_params(relay_publish_t *p, time_t now, router_desc_params_t *
     out->hibernating = true;
     out->bw_observed = 0;
   }
+  out->policy = (const char *const *)p->exit_policy;
+  out->n_policy = p->n_exit_policy;
+  out->ipv6_policy = p->ipv6_policy;
   return 0;
 }
 
@@ -411,6 +418,13 @@ relay_publish_new(relay_run_t *rr, struct event_base *base, const relay_publish_
   p->testing_network = cfg->testing_network;
   bw_from(cfg, &p->bw_rate, &p->bw_burst);
   p->datadir = cfg->datadir ? al_strdup(cfg->datadir) : NULL;
+  if (cfg->n_exit_policy) {
+    p->exit_policy = al_calloc(cfg->n_exit_policy, sizeof(char *));
+    for (size_t i = 0; i < cfg->n_exit_policy; i++)
+      p->exit_policy[i] = al_strdup(cfg->exit_policy[i]);
+    p->n_exit_policy = cfg->n_exit_policy;
+  }
+  p->ipv6_policy = cfg->ipv6_policy ? al_strdup(cfg->ipv6_policy) : NULL;
   if (parse_contact_family(rr, cfg, &p->contact, &p->family, &p->n_family, errmsg) < 0)
     goto fail;
   router_desc_platform_default(p->platform, sizeof(p->platform));
@@ -563,6 +577,10 @@ relay_publish_free_(relay_publish_t *p)
   al_free(p->auths);
   al_free(p->datadir);
   al_free(p->contact);
+  for (size_t i = 0; i < p->n_exit_policy; i++)
+    al_free(p->exit_policy[i]);
+  al_free(p->exit_policy);
+  al_free(p->ipv6_policy);
   al_free(p->cache_dir);
   al_free(p);
 }

@@ -22,6 +22,10 @@
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/relay/relay_publish.h"
 #include "relay_run_st.h"
+#include "allium/feature/exit/exit_stream.h"
+#include "allium/core/policy/policy.h"
+
+static void relay_run_log_exit(relay_run_t *rr);
 
 /* A fresh set of link credentials (TLS context with a new RSA-2048 link
  * key, CERTS types 2, 3, 4, 5, 6, 7 and the AUTHENTICATE key). */
@@ -270,6 +274,8 @@ relay_run_free_(relay_run_t *rr)
   relay_listen_close(rr);
   cellswitch_free(rr->sw);     /* cancels the pending requests */
   dos_free(rr->dos);           /* after the engine that used it */
+  exit_free(rr->exit);         /* after the engine: its circuits close
+                                * their exit streams through the hooks */
   onion_workers_free(rr->workers);
   relay_dirserve_free(rr->dirserve);
   link_keys_free(rr->lk);
@@ -342,6 +348,7 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.oom_circuits_closed);
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
   relay_dos_log_heartbeat(rr->dos);
+  relay_run_log_exit(rr);
 }
 
 /* ---- SIGHUP (app_relay.c: app_relay_reconfigure()) ---- */
@@ -450,4 +457,62 @@ nodelist_t *
 relay_run_nodelist(relay_run_t *rr)
 {
   return relay_publish_nodelist(rr->pub);
+}
+
+/* ---- exit (feature/exit) ---- */
+
+int
+relay_run_enable_exit(relay_run_t *rr, const policy_t *policy,
+                      bool ipv6_exit, const exit_resolver_t *resolver)
+{
+  if (rr->exit || !policy)
+    return -1;
+  exit_cfg_t ec;
+  memset(&ec, 0, sizeof(ec));
+  ec.policy = policy;
+  ec.ipv6_exit = ipv6_exit;
+  ec.resolver = resolver;
+  rr->exit = exit_new(rr->base, rr->sw, &ec);
+  return rr->exit ? 0 : -1;
+}
+
+size_t
+relay_run_own_addrs(const relay_run_t *rr, policy_addr_t *out)
+{
+  size_t n = 0;
+  const relay_port_t *v4 = relay_ports_advertised(&rr->ports, 4);
+  const relay_port_t *v6 = relay_ports_advertised(&rr->ports, 6);
+  static const uint8_t zero[16];
+  memset(out, 0, 2 * sizeof(*out));
+  if (rr->addr.has_v4 || (v4 && memcmp(v4->addr, zero, 4))) {
+    out[n].family = 4;
+    memcpy(out[n++].addr, rr->addr.has_v4 ? rr->addr.v4 : v4->addr, 4);
+  }
+  if (rr->addr.has_v6 || (v6 && memcmp(v6->addr, zero, 16))) {
+    out[n].family = 6;
+    memcpy(out[n++].addr, rr->addr.has_v6 ? rr->addr.v6 : v6->addr, 16);
+  }
+  return n;
+}
+
+static void
+relay_run_log_exit(relay_run_t *rr)
+{
+  if (!rr->exit)
+    return;
+  exit_stats_t x;
+  exit_get_stats(rr->exit, &x);
+  log_notice("Heartbeat: exit: %llu BEGIN (%llu connected, %llu refused by "
+             "the exit policy, %llu from clients' circuits, %llu names not "
+             "resolved, %llu connects failed), %llu RESOLVE (%llu "
+             "answered), %zu streams open, %llu bytes to the network and "
+             "%llu from it.",
+             (unsigned long long)x.begins, (unsigned long long)x.connected,
+             (unsigned long long)x.refused_policy,
+             (unsigned long long)x.refused_client,
+             (unsigned long long)x.resolve_failed,
+             (unsigned long long)x.connect_failed,
+             (unsigned long long)x.resolves, (unsigned long long)x.resolved,
+             x.open_streams, (unsigned long long)x.bytes_to_net,
+             (unsigned long long)x.bytes_from_net);
 }

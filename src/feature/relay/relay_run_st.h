@@ -59,6 +59,7 @@ struct relay_run_t {
   dos_params_t dos_last;               /**< last resolved (to log changes) */
   evloop_handle_t *dos_timer;          /**< consensus parameters, relays */
   time_t dos_consensus_va;             /**< valid-after last applied */
+  struct exit_t *exit;                 /**< exit streams (relay_run_enable_exit) */
 };
 
 /* relay_link_rotate.c: link credentials renewed on a worker thread */

@@ -216,6 +216,8 @@ write_keys_and_policy(desc_buf_t *d, const router_desc_params_t *p, const desc_c
     buf_printf(d, "reject *:*\n");
   for (size_t i = 0; i < p->n_policy; i++)
     buf_printf(d, "%s\n", p->policy[i]);
+  if (p->ipv6_policy)
+    buf_printf(d, "ipv6-policy %s\n", p->ipv6_policy);
   if (p->tunnelled_dir_server)
     buf_printf(d, "tunnelled-dir-server\n");
 }

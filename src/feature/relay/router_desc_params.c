@@ -9,6 +9,8 @@
 #include <sys/utsname.h>
 
 #include "allium/feature/relay/router_desc.h"
+#include "allium/core/policy/policy.h"
+#include "allium/lib/malloc/malloc.h"
 #include "allium/lib/net/address.h"
 #include "config.h"
 #include "router_desc_internal.h"
@@ -125,6 +127,16 @@ addrspec_ok(const char *s, size_t n)
   return net_port_parse(slash, strlen(slash), 0, &bits) == 0 && bits <= 32;
 }
 
+/* "ipv6-policy": a port-list summary (dir-spec 2.1.1, 3.8.2). */
+static int
+ipv6_policy_ok(const char *s)
+{
+  policy_summary_t *sum = al_calloc(1, sizeof(*sum));
+  int ok = policy_summary_parse(s, strlen(s), sum) == 0;
+  al_free(sum);
+  return ok;
+}
+
 /* "accept" | "reject" SP addrspec ":" portspec. */
 int
 router_desc_policy_ok(const char *s)
@@ -185,6 +197,8 @@ router_desc_params_check(const router_desc_params_t *p)
   for (size_t i = 0; i < p->n_family; i++)
     if (!router_desc_family_ok(p->family[i]))
       return ROUTER_DESC_ERR_ARG;
+  if (p->ipv6_policy && !ipv6_policy_ok(p->ipv6_policy))
+    return ROUTER_DESC_ERR_ARG;
   for (size_t i = 0; i < p->n_policy; i++)
     if (!router_desc_policy_ok(p->policy[i]))
       return ROUTER_DESC_ERR_ARG;
@@ -246,5 +260,6 @@ router_desc_params_same_except_cosmetic(const router_desc_params_t *a,
          list_eq(a->family, a->n_family, b->family, b->n_family) &&
          a->tunnelled_dir_server == b->tunnelled_dir_server &&
          a->hidden_service_dir == b->hidden_service_dir &&
-         list_eq(a->policy, a->n_policy, b->policy, b->n_policy);
+         list_eq(a->policy, a->n_policy, b->policy, b->n_policy) &&
+         str_eq(a->ipv6_policy, b->ipv6_policy);
 }

@@ -153,6 +153,13 @@ typedef struct allium_options_t {
   int DoSStreamCreationBurst;
   int DoSStreamCreationDefenseType;
   int DoSRefuseSingleHopClientRendezvous;     /**< AUTOBOOL */
+  /* Exit resolver (ServerDNS*, options_exit_dns.h) */
+  char *ServerDNSResolvConfFile;
+  int ServerDNSSearchDomains;
+  int ServerDNSDetectHijacking;
+  char **ServerDNSTestAddresses;
+  int ServerDNSAllowNonRFC953Hostnames;
+  int ServerDNSRandomizeCase;
   /* --- Onion services (every HiddenService* line, in file order) --- */
   config_line_t *HiddenServiceOptions;
   /* --- Not supported yet: refused unless default (options_table.c) --- */

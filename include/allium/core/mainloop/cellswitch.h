@@ -42,6 +42,7 @@
 #include "allium/core/circuit/circuit_relay.h"
 #include "allium/core/dos/dos.h"
 #include "allium/core/onion/onion_workers.h"
+#include "allium/core/stream/stream.h"
 #include "allium/lib/tls/tls.h"
 
 struct event_base;
@@ -280,5 +281,38 @@ int cellswitch_dir_respond(cellswitch_t *sw, uint64_t stream, uint8_t *body,
 void cellswitch_set_hibernating(cellswitch_t *sw, bool on);
 /** Close every channel (hard hibernation).  Returns how many. */
 size_t cellswitch_close_all_channels(cellswitch_t *sw);
+/* ---- exit streams (cellswitch_stream.c; the owner: feature/exit) ----
+ * With exit hooks set, BEGIN and RESOLVE on the engine-owned stream tables
+ * go to the exit instead of END EXITPOLICY, and so do the DATA, END and
+ * ERROR events of every stream that is not a directory stream; BEGIN_DIR
+ * stays with the engine.  DATA reaches on_data without a copy whenever no
+ * event waits (relay_streams_set_data_sink()).  *cdata is one pointer per
+ * circuit the exit owns (NULL until it sets it); the hooks run from the
+ * engine's pump and may call relay_stream_*() on t, but not
+ * cellswitch_circ_flush() (the pump moves what they queued). */
+typedef struct cellswitch_exit_hooks_t {
+  /** BEGIN, RESOLVE, and DATA / END / ERROR of the exit's streams. */
+  void (*on_event)(void *arg, cellswitch_t *sw, uint64_t circ, void **cdata,
+                   relay_streams_t *t, const relay_stream_event_t *ev);
+  /** DATA for stream id of a circuit whose *cdata is set (a view, valid
+   * during the call only). */
+  void (*on_data)(void *arg, void *cdata, uint16_t id, const uint8_t *data,
+                  size_t len);
+  /** After every pump of a circuit whose *cdata is set: windows may have
+   * opened (a SENDME arrived). */
+  void (*on_pump)(void *arg, void *cdata);
+  /** The circuit and its stream table are gone (also while the engine is
+   * freed): free cdata, call nothing of the engine. */
+  void (*on_circ_free)(void *arg, void *cdata);
+  void *arg;
+} cellswitch_exit_hooks_t;
+
+/** Install (h not NULL) or remove the exit hooks (copied). */
+void cellswitch_set_exit_hooks(cellswitch_t *sw,
+                               const cellswitch_exit_hooks_t *h);
+/** True when circ's previous hop authenticated as a relay in the link
+ * handshake (tor refuses exit streams on circuits a client built straight
+ * to us); false for a client's channel or an unknown circuit. */
+bool cellswitch_circ_prev_is_relay(cellswitch_t *sw, uint64_t circ);
 
 #endif

@@ -139,6 +139,11 @@ size_t relay_streams_drop_queued(relay_streams_t *t);
 /** Close the stream: END with reason is sent once the queued data is out
  * (at once if none); the stream is then half-closed. */
 int relay_stream_end(relay_streams_t *t, uint16_t id, uint8_t reason);
+/** Refuse or close the stream with END EXITPOLICY carrying the refused
+ * address and its TTL (tor-spec 6.3; addr NULL or of type NONE: no
+ * address). */
+int relay_stream_end_exitpolicy(relay_streams_t *t, uint16_t id,
+                                const cell_addr_t *addr, uint32_t ttl);
 /** Receive-side back-pressure (tor-spec 7.4): while paused, the stream's
  * SENDMEs are held back, so the peer stops after one window (500 cells)
  * past the last SENDME; unpausing sends the held ones.  A peer that sends

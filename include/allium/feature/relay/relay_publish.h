@@ -54,6 +54,11 @@ typedef struct relay_publish_cfg_t {
   const config_line_t *family;      /**< MyFamily lines */
   uint64_t bw_rate, bw_burst;       /**< advertised rate/burst (bytes/s);
                                      *   0: RELAY_PUBLISH_DEFAULT_BW */
+  /* exit (feature/exit/exit_policy.h): the descriptor's policy lines
+   * (copied; n 0: "reject *:*") and "ipv6-policy" (copied; NULL: none) */
+  const char *const *exit_policy;
+  size_t n_exit_policy;
+  const char *ipv6_policy;
 } relay_publish_cfg_t;
 
 typedef struct relay_publish_t relay_publish_t;

@@ -130,4 +130,19 @@ void relay_run_set_dir_document_cb(relay_run_t *rr, dir_boot_document_fn fn,
 dir_boot_t *relay_run_dir_boot(relay_run_t *rr);
 nodelist_t *relay_run_nodelist(relay_run_t *rr);
 
+/* ---- exit (feature/exit/exit_stream.h) ---- */
+struct policy_t;
+struct exit_resolver_t;
+struct policy_addr_t;
+/** Serve BEGIN / RESOLVE on circuits ending here under policy (borrowed;
+ * must outlive rr), connecting to IPv6 only with ipv6_exit; names are
+ * looked up with resolver (copied; NULL: names fail with RESOLVEFAILED).
+ * Call once, before relay_run_start().  0, or -1. */
+int relay_run_enable_exit(relay_run_t *rr, const struct policy_t *policy,
+                          bool ipv6_exit,
+                          const struct exit_resolver_t *resolver);
+/** The published addresses of rr (its Address, else the advertised ORPort
+ * addresses) into out[0..2): the number written. */
+size_t relay_run_own_addrs(const relay_run_t *rr, struct policy_addr_t *out);
+
 #endif

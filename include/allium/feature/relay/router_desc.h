@@ -85,6 +85,9 @@ typedef struct router_desc_params_t {
                                   *   n_policy == 0 means {"reject *:*"} */
   size_t n_policy;
   bool hibernating;              /**< "hibernating 1" (AccountingMax) */
+  const char *ipv6_policy;       /**< "ipv6-policy" summary ("accept 80,443",
+                                  *   dir-spec 2.1.1); NULL: left out (no
+                                  *   IPv6 exit) */
 } router_desc_params_t;
 
 /** Build and sign the descriptor for p.  On success *out is a new

@@ -319,8 +319,10 @@ Test(options, option_kinds)
   cr_assert_eq(options_kind("Nickname"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("socksport"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("MaxConn"), OPTIONS_KIND_IMPLEMENTED);
-  cr_assert_eq(options_kind("ServerDNSDetectHijacking"),
+  cr_assert_eq(options_kind("ServerDNSAllowBrokenConfig"),
                OPTIONS_KIND_HARMLESS);
+  cr_assert_eq(options_kind("ServerDNSDetectHijacking"),
+               OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("HSLayer2Nodes"), OPTIONS_KIND_HARMLESS);
   cr_assert_eq(options_kind("FirewallPorts"), OPTIONS_KIND_HARMLESS);
   cr_assert_eq(options_kind("UseBridges"), OPTIONS_KIND_REFUSED);

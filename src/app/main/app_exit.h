@@ -1,0 +1,20 @@
+/* app_exit.h -- (private to src/app/main) the exit role's wiring: the
+ * effective exit policy from the options (feature/exit/exit_policy.h), the
+ * exit streams on the relay runtime, the policy lines of the descriptor. */
+#ifndef ALLIUM_SRC_APP_MAIN_APP_EXIT_H
+#define ALLIUM_SRC_APP_MAIN_APP_EXIT_H
+
+#include "allium/app/config/options.h"
+#include "allium/feature/relay/relay_publish.h"
+#include "allium/feature/relay/relay_run.h"
+
+/** Build the exit policy for rr from o; serve exit streams when it
+ * accepts anything.  0, or an exit status (ALLIUM_EXIT_CONFIG). */
+int app_exit_init(relay_run_t *rr, const allium_options_t *o);
+/** The descriptor's exit policy lines and ipv6-policy into pc (borrowed
+ * until app_exit_shutdown()). */
+void app_exit_publish_cfg(relay_publish_cfg_t *pc);
+/** After the relay runtime is freed. */
+void app_exit_shutdown(void);
+
+#endif

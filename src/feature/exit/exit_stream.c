@@ -1,0 +1,538 @@
+/* exit_stream.c -- exit streams at the last hop of a circuit (tor-spec 6.2
+ * BEGIN / CONNECTED / DATA, 6.3 END, 6.4 RESOLVE / RESOLVED, 7.4 stream
+ * flow control): policy check, resolution, non-blocking connect, the data
+ * path with back-pressure both ways, half-closed streams.
+ * See include/allium/feature/exit/exit_stream.h. */
+#define LOG_MODULE "exit"
+#include "allium/feature/exit/exit_stream.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "allium/core/cell/relay_cell.h"
+#include "allium/feature/exit/exit_parse.h"
+#include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
+#include "exit_stream_st.h"
+
+/* ---- small helpers ---- */
+
+static void
+conn_set_read(exit_conn_t *xc, bool on)
+{
+  if (!xc->rev || on == xc->reading)
+    return;
+  if (on)
+    event_add(xc->rev, NULL);
+  else
+    event_del(xc->rev);
+  xc->reading = on;
+}
+
+static void
+conn_want_write(exit_conn_t *xc, uint32_t timeout_msec)
+{
+  if (!xc->wev)
+    return;
+  struct timeval tv = { (time_t)(timeout_msec / 1000),
+                        (suseconds_t)(timeout_msec % 1000) * 1000 };
+  event_add(xc->wev, timeout_msec ? &tv : NULL);
+}
+
+/* Forget xc: cancel its lookup, close its socket, leave the circuit.
+ * Sends nothing. */
+void
+exit_conn_free(exit_conn_t *xc)
+{
+  exit_circ_t *ec = xc->ec;
+  exit_t *x = ec->x;
+  if (xc->req && x->resolver.cancel)
+    x->resolver.cancel(x->resolver.ctx, xc->req);
+  xc->req = NULL;
+  if (xc->rev)
+    event_free(xc->rev);
+  if (xc->wev)
+    event_free(xc->wev);
+  if (xc->fd >= 0)
+    close(xc->fd);
+  if (xc->counted)
+    x->st.open_streams--;
+  if (xc->obuf)
+    al_free(xc->obuf);
+  if (xc->prev)
+    xc->prev->next = xc->next;
+  else
+    ec->conns = xc->next;
+  if (xc->next)
+    xc->next->prev = xc->prev;
+  if (ec->last == xc)
+    ec->last = NULL;
+  al_free(xc);
+}
+
+/* End the stream with reason (unless the table already ended it) and
+ * forget the connection. */
+static void
+conn_end(exit_conn_t *xc, uint8_t reason)
+{
+  if (!xc->ended)
+    (void)relay_stream_end(xc->ec->t, xc->id, reason);
+  exit_conn_free(xc);
+}
+
+exit_conn_t *
+exit_conn_find(exit_circ_t *ec, uint16_t id)
+{
+  if (ec->last && ec->last->id == id)
+    return ec->last;
+  for (exit_conn_t *xc = ec->conns; xc; xc = xc->next)
+    if (xc->id == id)
+      return ec->last = xc;
+  return NULL;
+}
+
+exit_conn_t *
+exit_conn_new(exit_circ_t *ec, uint16_t id)
+{
+  exit_conn_t *xc = al_calloc(1, sizeof(*xc));
+  xc->ec = ec;
+  xc->id = id;
+  xc->fd = -1;
+  xc->next = ec->conns;
+  if (ec->conns)
+    ec->conns->prev = xc;
+  ec->conns = xc;
+  return xc;
+}
+
+/* Move what we queued on the circuit, from outside the engine's pump.
+ * The circuit (and with it every exit_conn_t of it) may be gone after. */
+static void
+circ_flush(exit_t *x, uint64_t circ)
+{
+  cellswitch_circ_flush(x->sw, circ);
+}
+
+/* ---- socket output (DATA from the circuit) ---- */
+
+static int
+obuf_append(exit_conn_t *xc, const uint8_t *p, size_t n)
+{
+  if (xc->ooff > 0 && xc->ooff == xc->olen)
+    xc->ooff = xc->olen = 0;
+  if (xc->olen + n > xc->ocap) {
+    if (xc->ooff > 0) {
+      memmove(xc->obuf, xc->obuf + xc->ooff, xc->olen - xc->ooff);
+      xc->olen -= xc->ooff;
+      xc->ooff = 0;
+    }
+    size_t cap = xc->ocap ? xc->ocap : 4096;
+    while (cap < xc->olen + n)
+      cap *= 2;
+    if (cap != xc->ocap) {
+      xc->obuf = al_realloc(xc->obuf, cap);
+      xc->ocap = cap;
+    }
+  }
+  memcpy(xc->obuf + xc->olen, p, n);
+  xc->olen += n;
+  return 0;
+}
+
+/* Write what we can of buf; the bytes written, or -1 with errno. */
+static ssize_t
+sock_write(int fd, const uint8_t *p, size_t n)
+{
+  ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+  if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return 0;
+  return w;
+}
+
+/* Hold back or release the stream's SENDMEs by the output queue size. */
+static void
+update_recv_pause(exit_conn_t *xc)
+{
+  size_t queued = xc->olen - xc->ooff;
+  if (!xc->recv_paused && queued >= EXIT_OBUF_HIGH) {
+    xc->recv_paused = true;
+    xc->ec->x->st.recv_paused++;
+    (void)relay_stream_set_recv_paused(xc->ec->t, xc->id, true);
+  } else if (xc->recv_paused && queued <= EXIT_OBUF_LOW) {
+    xc->recv_paused = false;
+    (void)relay_stream_set_recv_paused(xc->ec->t, xc->id, false);
+  }
+}
+
+/* DATA for an exit stream: straight to the socket, queued if it blocks.
+ * 0, or -1 when xc was closed. */
+static int
+conn_data(exit_conn_t *xc, const uint8_t *p, size_t n)
+{
+  exit_t *x = xc->ec->x;
+  if (xc->draining)
+    return 0;
+  if (xc->state == EXIT_CONN_OPEN && xc->olen == xc->ooff) {
+    ssize_t w = sock_write(xc->fd, p, n);
+    if (w < 0) {
+      log_info_rl(60, "Closing an exit stream: write failed (%s).",
+                  strerror(errno));
+      conn_end(xc, exit_end_reason_for_errno(errno));
+      return -1;
+    }
+    x->st.bytes_to_net += (uint64_t)w;
+    p += w;
+    n -= (size_t)w;
+    if (n == 0)
+      return 0;
+  }
+  obuf_append(xc, p, n);
+  if (xc->state == EXIT_CONN_OPEN)
+    conn_want_write(xc, 0);
+  update_recv_pause(xc);
+  return 0;
+}
+
+/* ---- socket input (DATA to the circuit) ---- */
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+  exit_conn_t *xc = arg;
+  exit_circ_t *ec = xc->ec;
+  exit_t *x = ec->x;
+  uint64_t circ = ec->circ;
+  (void)what;
+  if (relay_stream_pending(ec->t, xc->id) >= EXIT_PENDING_HIGH) {
+    conn_set_read(xc, false);
+    x->st.reads_paused++;
+    return;
+  }
+  ssize_t n = recv(fd, x->rbuf, sizeof(x->rbuf), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return;
+  if (n <= 0) {
+    /* EOF: END DONE once the data is out (6.3); the stream is then
+     * half-closed at the table.  A read error: its reason. */
+    uint8_t reason = n == 0 ? RELAY_END_DONE
+                            : exit_end_reason_for_errno(errno);
+    (void)relay_stream_end(ec->t, xc->id, reason);
+    xc->ended = true;
+    if (n == 0 && xc->olen > xc->ooff) {
+      conn_set_read(xc, false);
+      xc->draining = true;       /* write out what the client sent */
+      conn_want_write(xc, EXIT_DRAIN_TIMEOUT_MSEC);
+    } else {
+      exit_conn_free(xc);
+    }
+    circ_flush(x, circ);
+    return;
+  }
+  x->st.bytes_from_net += (uint64_t)n;
+  if (relay_stream_write(ec->t, xc->id, x->rbuf, (size_t)n) < 0) {
+    xc->ended = true;          /* the stream is gone or closing */
+    exit_conn_free(xc);
+  } else if (relay_stream_pending(ec->t, xc->id) >= EXIT_PENDING_HIGH) {
+    conn_set_read(xc, false);  /* a window is empty: wait for SENDMEs */
+    x->st.reads_paused++;
+  }
+  circ_flush(x, circ);
+}
+
+/* ---- connect ---- */
+
+static void on_writable(evutil_socket_t fd, short what, void *arg);
+
+static void
+conn_connected(exit_conn_t *xc)
+{
+  exit_t *x = xc->ec->x;
+  cell_addr_t ca;
+  exit_addr_to_cell(&xc->addr, &ca);
+  if (relay_stream_connected(xc->ec->t, xc->id, &ca, xc->ttl) < 0) {
+    xc->ended = true;
+    exit_conn_free(xc);
+    return;
+  }
+  xc->state = EXIT_CONN_OPEN;
+  x->st.connected++;
+  conn_set_read(xc, true);
+  if (xc->olen > xc->ooff)
+    conn_want_write(xc, 0);
+}
+
+static void
+conn_write_out(exit_conn_t *xc)
+{
+  exit_t *x = xc->ec->x;
+  while (xc->olen > xc->ooff) {
+    ssize_t w = sock_write(xc->fd, xc->obuf + xc->ooff, xc->olen - xc->ooff);
+    if (w < 0) {
+      log_info_rl(60, "Closing an exit stream: write failed (%s).",
+                  strerror(errno));
+      conn_end(xc, exit_end_reason_for_errno(errno));
+      return;
+    }
+    if (w == 0)
+      break;
+    xc->ooff += (size_t)w;
+    x->st.bytes_to_net += (uint64_t)w;
+  }
+  if (xc->olen > xc->ooff) {
+    conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
+  } else if (xc->draining) {
+    shutdown(xc->fd, SHUT_WR);
+    exit_conn_free(xc);
+    return;
+  }
+  update_recv_pause(xc);
+}
+
+static void
+on_writable(evutil_socket_t fd, short what, void *arg)
+{
+  exit_conn_t *xc = arg;
+  exit_t *x = xc->ec->x;
+  uint64_t circ = xc->ec->circ;
+  if (xc->state == EXIT_CONN_CONNECTING) {
+    int err = 0;
+    socklen_t el = sizeof(err);
+    if (what & EV_TIMEOUT)
+      err = ETIMEDOUT;
+    else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+      err = errno;
+    if (err == EINPROGRESS)
+      return;
+    if (err) {
+      x->st.connect_failed++;
+      log_info_rl(60, "Exit connect failed: %s.", strerror(err));
+      conn_end(xc, exit_end_reason_for_errno(err));
+    } else {
+      conn_connected(xc);
+    }
+    circ_flush(x, circ);
+    return;
+  }
+  if (what & EV_TIMEOUT) {   /* draining for too long */
+    exit_conn_free(xc);
+    return;
+  }
+  conn_write_out(xc);
+  circ_flush(x, circ);
+}
+
+static int
+sockaddr_of(const policy_addr_t *a, uint16_t port,
+            struct sockaddr_storage *ss, socklen_t *len)
+{
+  memset(ss, 0, sizeof(*ss));
+  if (a->family == 4) {
+    struct sockaddr_in *s = (struct sockaddr_in *)ss;
+    s->sin_family = AF_INET;
+    s->sin_port = htons(port);
+    memcpy(&s->sin_addr, a->addr, 4);
+    *len = sizeof(*s);
+    return 0;
+  }
+  if (a->family == 6) {
+    struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(port);
+    memcpy(&s->sin6_addr, a->addr, 16);
+    *len = sizeof(*s);
+    return 0;
+  }
+  return -1;
+}
+
+/* The address is known: check the policy, then connect.  The caller
+ * flushes the circuit. */
+void
+exit_conn_connect(exit_conn_t *xc)
+{
+  exit_t *x = xc->ec->x;
+  if (policy_eval(x->cfg.policy, &xc->addr, xc->port) !=
+      POLICY_RESULT_ACCEPTED) {
+    cell_addr_t ca;
+    exit_addr_to_cell(&xc->addr, &ca);
+    x->st.refused_policy++;
+    log_info_rl(60, "Refusing an exit stream: the exit policy rejects "
+                "the address (END EXITPOLICY).");
+    (void)relay_stream_end_exitpolicy(xc->ec->t, xc->id, &ca, xc->ttl);
+    xc->ended = true;
+    exit_conn_free(xc);
+    return;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = 0;
+  (void)sockaddr_of(&xc->addr, xc->port, &ss, &sl);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                  0);
+  if (fd < 0) {
+    x->st.connect_failed++;
+    conn_end(xc, exit_end_reason_for_errno(errno));
+    return;
+  }
+  xc->fd = fd;
+  if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+    x->st.connect_failed++;
+    log_info_rl(60, "Exit connect failed: %s.", strerror(errno));
+    conn_end(xc, exit_end_reason_for_errno(errno));
+    return;
+  }
+  xc->rev = event_new(x->base, fd, EV_READ | EV_PERSIST, on_readable, xc);
+  xc->wev = event_new(x->base, fd, EV_WRITE, on_writable, xc);
+  xc->state = EXIT_CONN_CONNECTING;
+  conn_want_write(xc, x->cfg.connect_timeout_msec
+                      ? x->cfg.connect_timeout_msec
+                      : EXIT_CONNECT_TIMEOUT_MSEC);
+}
+
+/* ---- engine hooks ---- */
+
+static void
+hook_on_data(void *arg, void *cdata, uint16_t id, const uint8_t *data,
+             size_t len)
+{
+  (void)arg;
+  exit_conn_t *xc = exit_conn_find(cdata, id);
+  if (xc)
+    (void)conn_data(xc, data, len);
+}
+
+static void
+hook_on_pump(void *arg, void *cdata)
+{
+  (void)arg;
+  exit_circ_t *ec = cdata;
+  exit_conn_t *next;
+  for (exit_conn_t *xc = ec->conns; xc; xc = next) {
+    next = xc->next;
+    if (xc->state == EXIT_CONN_OPEN && !xc->reading && !xc->ended &&
+        !xc->draining &&
+        relay_stream_pending(ec->t, xc->id) < EXIT_PENDING_LOW)
+      conn_set_read(xc, true);
+  }
+}
+
+static void
+hook_on_circ_free(void *arg, void *cdata)
+{
+  (void)arg;
+  exit_circ_t *ec = cdata;
+  while (ec->conns)
+    exit_conn_free(ec->conns);
+  al_free(ec);
+}
+
+/* The client ended the stream (END), or the table did (ERROR). */
+static void
+on_stream_gone(exit_circ_t *ec, uint16_t id, bool flush_first)
+{
+  exit_conn_t *xc = exit_conn_find(ec, id);
+  if (!xc)
+    return;
+  xc->ended = true;
+  if (flush_first && xc->state == EXIT_CONN_OPEN && xc->olen > xc->ooff) {
+    conn_set_read(xc, false);
+    xc->draining = true;
+    conn_want_write(xc, EXIT_DRAIN_TIMEOUT_MSEC);
+    return;
+  }
+  exit_conn_free(xc);
+}
+
+static void
+hook_on_event(void *arg, cellswitch_t *sw, uint64_t circ, void **cdata,
+              relay_streams_t *t, const relay_stream_event_t *ev)
+{
+  exit_t *x = arg;
+  exit_circ_t *ec = *cdata;
+  if (!ec && (ev->type == RELAY_STREAM_EV_BEGIN ||
+              ev->type == RELAY_STREAM_EV_RESOLVE)) {
+    ec = al_calloc(1, sizeof(*ec));
+    ec->x = x;
+    ec->circ = circ;
+    ec->t = t;
+    *cdata = ec;
+  }
+  switch (ev->type) {
+  case RELAY_STREAM_EV_BEGIN:
+    exit_on_begin(ec, ev, cellswitch_circ_prev_is_relay(sw, circ));
+    break;
+  case RELAY_STREAM_EV_RESOLVE:
+    exit_on_resolve(ec, ev);
+    break;
+  case RELAY_STREAM_EV_DATA:
+    if (ec) {
+      exit_conn_t *xc = exit_conn_find(ec, ev->stream_id);
+      if (xc)
+        (void)conn_data(xc, ev->data, ev->len);
+    }
+    break;
+  case RELAY_STREAM_EV_END:
+    if (ec)
+      on_stream_gone(ec, ev->stream_id, true);
+    break;
+  case RELAY_STREAM_EV_ERROR:
+    if (ec && relay_stream_state(t, ev->stream_id) != RELAY_STREAM_OPEN &&
+        relay_stream_state(t, ev->stream_id) != RELAY_STREAM_CONNECTING)
+      on_stream_gone(ec, ev->stream_id, false);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- the exit ---- */
+
+exit_t *
+exit_new(struct event_base *base, cellswitch_t *sw, const exit_cfg_t *cfg)
+{
+  if (!base || !sw || !cfg || !cfg->policy)
+    return NULL;
+  exit_t *x = al_calloc(1, sizeof(*x));
+  x->base = base;
+  x->sw = sw;
+  x->cfg = *cfg;
+  x->cfg.resolver = NULL;
+  if (cfg->resolver)
+    x->resolver = *cfg->resolver;
+  cellswitch_exit_hooks_t h = {
+    .on_event = hook_on_event,
+    .on_data = hook_on_data,
+    .on_pump = hook_on_pump,
+    .on_circ_free = hook_on_circ_free,
+    .arg = x,
+  };
+  cellswitch_set_exit_hooks(sw, &h);
+  return x;
+}
+
+void
+exit_set_resolver(exit_t *x, const exit_resolver_t *r)
+{
+  if (r)
+    x->resolver = *r;
+  else
+    memset(&x->resolver, 0, sizeof(x->resolver));
+}
+
+void
+exit_free_(exit_t *x)
+{
+  if (!x)
+    return;
+  memwipe(x->rbuf, sizeof(x->rbuf));
+  al_free(x);
+}
+
+void
+exit_get_stats(const exit_t *x, exit_stats_t *out)
+{
+  *out = x->st;
+}
