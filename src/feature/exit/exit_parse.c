@@ -6,33 +6,16 @@
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 
 #include "allium/core/cell/relay_cell.h"
-
-static bool
-ends_with_ci(const char *s, size_t n, const char *suffix)
-{
-  size_t k = strlen(suffix);
-  return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
-}
 
 bool
 exit_name_ok(const char *name)
 {
-  size_t n = name ? strnlen(name, EXIT_NAME_MAX) : 0;
-  if (n == 0 || n >= EXIT_NAME_MAX)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)name[i];
-    if (ch <= 0x20 || ch >= 0x7f)
-      return false;
-  }
-  /* Names only a client resolves (tor-spec 6.2: an exit never looks up
-   * .onion or .exit names). */
-  size_t m = name[n - 1] == '.' ? n - 1 : n;
-  return !ends_with_ci(name, m, ".onion") && !ends_with_ci(name, m, ".exit")
-         && m > 0;
+  /* The resolver's own check, whatever ServerDNSAllowNonRFC953Hostnames
+   * says (the resolver applies that one): lengths, labels, no blanks or
+   * controls, never a .onion or .exit name (tor-spec 6.2). */
+  return name && exit_dns_name_check(name, true) == EXIT_DNS_OK;
 }
 
 int
@@ -77,61 +60,7 @@ exit_begin_parse(const uint8_t *body, size_t len, exit_begin_t *out)
   return exit_begin_from(b.host, b.port, b.flags, out);
 }
 
-static int
-hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* "d.c.b.a" (n bytes, no suffix) into 4 bytes, reversed. */
-static int
-ptr_v4(const char *s, size_t n, uint8_t out[4])
-{
-  int part = 0;
-  unsigned v = 0, digits = 0;
-  for (size_t i = 0; i <= n; i++) {
-    if (i == n || s[i] == '.') {
-      if (digits == 0 || part >= 4)
-        return -1;
-      out[3 - part++] = (uint8_t)v;
-      v = digits = 0;
-    } else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
-      if (digits == 1 && v == 0)
-        return -1;   /* no leading zeros */
-      v = v * 10 + (unsigned)(s[i] - '0');
-      digits++;
-      if (v > 255)
-        return -1;
-    } else {
-      return -1;
-    }
-  }
-  return part == 4 ? 0 : -1;
-}
-
-/* 32 dot-separated nibbles, least significant first. */
-static int
-ptr_v6(const char *s, size_t n, uint8_t out[16])
-{
-  if (n != 63)
-    return -1;
-  memset(out, 0, 16);
-  for (int i = 0; i < 32; i++) {
-    int v = hexval(s[2 * i]);
-    if (v < 0 || (i < 31 && s[2 * i + 1] != '.'))
-      return -1;
-    int nib = 31 - i;
-    out[nib / 2] |= (uint8_t)(nib % 2 ? v : v << 4);
-  }
-  return 0;
-}
-
+/* The reverse-name grammar lives with the resolver (exit_dns_name.c). */
 int
 exit_ptr_name_parse(const char *name, policy_addr_t *out)
 {
@@ -139,21 +68,12 @@ exit_ptr_name_parse(const char *name, policy_addr_t *out)
   size_t n = name ? strnlen(name, EXIT_NAME_MAX) : 0;
   if (n == 0 || n >= EXIT_NAME_MAX)
     return EXIT_PARSE_E_NAME;
-  if (name[n - 1] == '.')
-    n--;
-  if (ends_with_ci(name, n, ".in-addr.arpa")) {
-    if (ptr_v4(name, n - 13, out->addr) < 0)
-      return EXIT_PARSE_E_NAME;
-    out->family = 4;
-    return 0;
-  }
-  if (ends_with_ci(name, n, ".ip6.arpa")) {
-    if (ptr_v6(name, n - 9, out->addr) < 0)
-      return EXIT_PARSE_E_NAME;
-    out->family = 6;
-    return 0;
-  }
-  return EXIT_PARSE_E_NAME;
+  exit_dns_addr_t a;
+  if (exit_dns_reverse_name_parse(name, &a) != 1)
+    return EXIT_PARSE_E_NAME;
+  out->family = (uint8_t)a.family;
+  memcpy(out->addr, a.addr, sizeof(out->addr));
+  return 0;
 }
 
 int
