@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "allium/core/onion/onion_ntor_v3.h"
+
 int
 cc_ext_encode_request(uint8_t *out, size_t cap, size_t *len_out)
 {
@@ -33,36 +35,33 @@ cc_ext_encode_response(uint8_t sendme_inc, uint8_t *out, size_t cap,
   return 0;
 }
 
+static int
+cc_ext_one(void *arg, uint8_t type, const uint8_t *body, uint8_t elen)
+{
+  cc_ext_t *out = arg;
+  if (type == CC_EXT_REQUEST) {
+    out->cc_request = true;
+  } else if (type == CC_EXT_RESPONSE && !out->cc_response) {
+    if (elen < 1)
+      return CC_CODEC_ERR_TRUNCATED;
+    out->cc_response = true;
+    out->sendme_inc = body[0];
+  } else if (type == CC_EXT_SUBPROTO) {
+    out->subproto = true;
+  }
+  return 0;
+}
+
 int
 cc_ext_parse(const uint8_t *msg, size_t len, cc_ext_t *out)
 {
   memset(out, 0, sizeof(*out));
-  if (len == 0)
-    return 0;
-  if (!msg)
+  unsigned n = 0;
+  int r = ntor3_ext_walk(msg, len, cc_ext_one, out, &n);
+  if (r == NTOR3_EXT_TRUNCATED)
     return CC_CODEC_ERR_TRUNCATED;
-  unsigned n = msg[0];
-  size_t off = 1;
-  for (unsigned i = 0; i < n; i++) {
-    if (len - off < 2)
-      return CC_CODEC_ERR_TRUNCATED;
-    uint8_t type = msg[off], elen = msg[off + 1];
-    off += 2;
-    if (len - off < elen)
-      return CC_CODEC_ERR_TRUNCATED;
-    const uint8_t *body = msg + off;
-    off += elen;
-    if (type == CC_EXT_REQUEST) {
-      out->cc_request = true;
-    } else if (type == CC_EXT_RESPONSE && !out->cc_response) {
-      if (elen < 1)
-        return CC_CODEC_ERR_TRUNCATED;
-      out->cc_response = true;
-      out->sendme_inc = body[0];
-    } else if (type == CC_EXT_SUBPROTO) {
-      out->subproto = true;
-    }
-  }
+  if (r)
+    return r;
   out->n_ext = n;
   return 0;
 }

@@ -480,3 +480,32 @@ ntor3_server_state_free_(ntor3_server_state_t *st)
   common_wipe(&st->c);
   al_free_secret_(st, sizeof(*st));
 }
+
+int
+ntor3_ext_walk(const uint8_t *msg, size_t len, ntor3_ext_fn_t fn, void *arg,
+               unsigned *n_out)
+{
+  if (n_out)
+    *n_out = 0;
+  if (len == 0)
+    return 0;
+  if (!msg)
+    return NTOR3_EXT_TRUNCATED;
+  unsigned n = msg[0];
+  size_t off = 1;
+  for (unsigned i = 0; i < n; i++) {
+    if (len - off < 2)
+      return NTOR3_EXT_TRUNCATED;
+    uint8_t type = msg[off], elen = msg[off + 1];
+    off += 2;
+    if (len - off < elen)
+      return NTOR3_EXT_TRUNCATED;
+    int r = fn(arg, type, msg + off, elen);
+    if (r)
+      return r;
+    off += elen;
+  }
+  if (n_out)
+    *n_out = n;
+  return 0;
+}

@@ -30,37 +30,35 @@ fail(onion_answer_t *ans, int err, uint8_t reason, const char *what)
   return err;
 }
 
+typedef struct client_ext_t {
+  onion_v3_client_msg_t *out;
+  bool seen_sub;
+} client_ext_t;
+
+static int
+client_ext_one(void *arg, uint8_t type, const uint8_t *body, uint8_t elen)
+{
+  client_ext_t *x = arg;
+  (void)body;
+  if (type == ONION_EXT_CC_REQUEST) {
+    x->out->cc_requested = true;  /* body is empty; extra bytes ignored */
+  } else if (type == ONION_EXT_SUBPROTO && !x->seen_sub) {
+    x->seen_sub = true;
+    /* (protocol id, capability) pairs; we support none of them, so any
+     * request (even an odd-length one) is one we must refuse. */
+    x->out->subproto_requested = elen > 0;
+  }
+  return 0;
+}
+
 int
 onion_v3_client_msg_parse(onion_v3_client_msg_t *out, const uint8_t *msg,
                           size_t len)
 {
-  bool seen_cc = false, seen_sub = false;
   memset(out, 0, sizeof(*out));
-  if (len == 0)
-    return 0;
-  if (!msg)
-    return ONION_ERR_MALFORMED;
-  unsigned n = msg[0];
-  size_t off = 1;
-  for (unsigned i = 0; i < n; i++) {
-    if (len - off < 2)
-      return ONION_ERR_MALFORMED;
-    uint8_t type = msg[off], elen = msg[off + 1];
-    off += 2;
-    if (len - off < elen)
-      return ONION_ERR_MALFORMED;
-    if (type == ONION_EXT_CC_REQUEST && !seen_cc) {
-      seen_cc = true;
-      out->cc_requested = true;   /* body is empty; extra bytes ignored */
-    } else if (type == ONION_EXT_SUBPROTO && !seen_sub) {
-      seen_sub = true;
-      /* (protocol id, capability) pairs; we support none of them, so any
-       * request (even an odd-length one) is one we must refuse. */
-      out->subproto_requested = elen > 0;
-    }
-    off += elen;
-  }
-  return 0;
+  client_ext_t x = { out, false };
+  return ntor3_ext_walk(msg, len, client_ext_one, &x, NULL) == 0
+             ? 0 : ONION_ERR_MALFORMED;
 }
 
 /* ---- CREATE_FAST (5.1.5): K0 = X | Y; reply Y | KH ---- */

@@ -94,4 +94,21 @@ void ntor3_server_state_free_(ntor3_server_state_t *state);
 #define ntor3_server_state_free(p) \
   do { ntor3_server_state_free_(p); (p) = NULL; } while (0)
 
+/* ---- the extension list carried in ntor v3 messages (proposal 332
+ * "MESSAGE": N_EXTENSIONS, then TYPE, LEN, BODY for each; used for
+ * proposal 324's CC_REQUEST / CC_RESPONSE and 346's SUBPROTO) ---- */
+
+/** Called once per extension; a nonzero return stops the walk and is
+ * returned by ntor3_ext_walk(). */
+typedef int (*ntor3_ext_fn_t)(void *arg, uint8_t type, const uint8_t *body,
+                              uint8_t body_len);
+/** Walk the extensions of msg[0..len) (len 0: none).  0 when every
+ * extension was whole (*n_out, if not NULL, gets N_EXTENSIONS), the first
+ * nonzero return of fn, or NTOR3_EXT_TRUNCATED when the list is cut short
+ * (also for a NULL msg with len > 0).  Bytes after the last extension are
+ * ignored, as tor does. */
+#define NTOR3_EXT_TRUNCATED (-1)
+int ntor3_ext_walk(const uint8_t *msg, size_t len, ntor3_ext_fn_t fn,
+                   void *arg, unsigned *n_out);
+
 #endif
