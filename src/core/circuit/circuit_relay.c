@@ -4,11 +4,15 @@
  * limits (5.6), DESTROY / TRUNCATE (5.4), one layer of relay crypto with the
  * recognized check, in place (5.5, 6.1), per-circuit queue cap (tor's
  * circ_max_cell_queue_size, param-spec) and circuit-level authenticated
- * SENDMEs at the edge (7.3, proposal 289).
+ * SENDMEs at the edge (7.3, proposal 289) -- or, once congestion control
+ * was negotiated in the ntor v3 handshake (proposal 324 4, 2.2), a
+ * congestion window (congestion.c) instead of the fixed circuit windows and
+ * XON/XOFF instead of stream windows.
  * See include/allium/core/circuit/circuit_relay.h. */
 #define LOG_MODULE "circuit"
 #include "allium/core/circuit/circuit_relay.h"
 #include "allium/core/circuit/relay_crypto.h"
+#include "allium/core/circuit/congestion.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/onion/onion_server.h"
@@ -20,12 +24,14 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 struct circ_relay_t {
   circ_relay_state_t state;
   relay_crypto_t *crypto;
   relay_flow_t *flow;        /* allocated when first needed: only a circuit
                               * with messages for this hop uses windows */
+  cc_state_t *cc;            /* congestion control negotiated: no windows */
   unsigned early_seen;
   uint16_t htype;
   bool cc_requested;
@@ -178,6 +184,57 @@ circ_relay_extend_failed(circ_relay_t *c, uint8_t reason)
 
 /* ---- creation ---- */
 
+/* ---- congestion control (proposal 324) ---- */
+
+static uint64_t
+now_usec(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* At info level, what a circuit with congestion control did (no
+ * addresses, no payload: counts only), for circuits that carried at least
+ * CC_LOG_MIN_CELLS DATA cells (a log line costs a peer ~500 KB). */
+#define CC_LOG_MIN_CELLS 1000
+static void
+cc_log_stats(const circ_relay_t *c)
+{
+  if (!c->cc || !log_is_enabled(SEV_INFO))
+    return;
+  cc_stats_t st;
+  cc_get_stats(c->cc, &st);
+  if (st.cells_sent + st.cells_received < CC_LOG_MIN_CELLS)
+    return;
+  log_info("Congestion control stats (exit circuit): sendme_inc %u, cwnd "
+           "%llu, DATA cells sent %llu / received %llu, circuit SENDMEs "
+           "received %llu / sent %llu, min RTT %llu us.", st.sendme_inc,
+           (unsigned long long)st.cwnd, (unsigned long long)st.cells_sent,
+           (unsigned long long)st.cells_received,
+           (unsigned long long)st.sendmes_received,
+           (unsigned long long)st.sendmes_sent,
+           (unsigned long long)st.rtt_min_usec);
+}
+
+int
+circ_relay_enable_cc(circ_relay_t *c, const cc_params_t *p,
+                     uint8_t sendme_inc)
+{
+  if (!c || !p || sendme_inc == 0 || c->cc)
+    return CIRC_ERR_ARG;
+  if (c->streams || c->flow)
+    return CIRC_ERR_STATE;   /* only before the first relay message */
+  c->cc = cc_new(p, sendme_inc);
+  return c->cc ? 0 : CIRC_ERR_ARG;
+}
+
+const cc_state_t *
+circ_relay_cc(const circ_relay_t *c)
+{
+  return c ? c->cc : NULL;
+}
+
 circ_relay_t *
 circ_relay_new_answered(const onion_answer_t *ans)
 {
@@ -240,6 +297,8 @@ circ_relay_free_(circ_relay_t *c)
     return;
   relay_crypto_free(c->crypto);
   relay_streams_free(c->streams);
+  cc_log_stats(c);
+  cc_free(c->cc);
   if (c->flow) {
     relay_flow_clear(c->flow);
     al_free(c->flow);
@@ -262,7 +321,8 @@ circ_relay_send(circ_relay_t *c, uint8_t command, uint16_t stream_id,
     return CIRC_ERR_STATE;
   if (body_len > RELAY_BODY_MAX || (body_len && !body))
     return CIRC_ERR_ARG;
-  if (command == RELAY_DATA && !relay_flow_can_package(flow_get(c)))
+  if (command == RELAY_DATA &&
+      !(c->cc ? cc_can_send(c->cc) : relay_flow_can_package(flow_get(c))))
     return CIRC_ERR_WINDOW;
   memset(&h, 0, sizeof(h));
   h.command = command;
@@ -273,7 +333,10 @@ circ_relay_send(circ_relay_t *c, uint8_t command, uint16_t stream_id,
   if (command == RELAY_DATA) {
     uint8_t d[RELAY_SENDME_DIGEST_LEN];
     relay_crypto_digest_peek(c->crypto, 1, d, sizeof(d));
-    (void)relay_flow_note_packaged(flow_get(c), d);
+    if (c->cc)
+      (void)cc_note_cell_sent(c->cc, now_usec(), d);
+    else
+      (void)relay_flow_note_packaged(flow_get(c), d);
     memwipe(d, sizeof(d));
   }
   push_cell(c, CIRC_DIR_PREV, CELL_RELAY, buf, sizeof(buf));
@@ -407,7 +470,8 @@ relay_handle_data(circ_relay_t *c, const relay_header_t *h,
     protocol_error(c, "DATA on stream 0");
     return;
   }
-  int w = relay_flow_note_delivered(flow_get(c));
+  int w = c->cc ? cc_note_cell_received(c->cc)
+                : relay_flow_note_delivered(flow_get(c));
   if (w < 0) {
     protocol_error(c, "circuit deliver window exceeded");
     return;
@@ -437,6 +501,20 @@ relay_handle_sendme(circ_relay_t *c, const relay_header_t *h,
   relay_sendme_t s;
   if (relay_sendme_decode(&s, body, h->length) < 0) {
     protocol_error(c, "malformed SENDME");
+    return;
+  }
+  if (c->cc) {
+    int e = cc_note_sendme_received(c->cc, now_usec(),
+                                    s.version == 1 ? s.digest : NULL, false);
+    memwipe(&s, sizeof(s));
+    if (e < 0) {
+      protocol_error(c, e == CC_ERR_UNEXPECTED
+                     ? "circuit SENDME with nothing outstanding"
+                     : "circuit SENDME digest or version rejected");
+      return;
+    }
+    if (c->streams)
+      relay_streams_flush(c->streams);
     return;
   }
   int r = relay_flow_handle_sendme(flow_get(c), &s);
@@ -695,14 +773,16 @@ static bool
 stream_can_package_cb(void *ctx)
 {
   circ_relay_t *c = ctx;
-  return c->state != CIRC_RELAY_CLOSED && relay_flow_can_package(flow_get(c));
+  return c->state != CIRC_RELAY_CLOSED &&
+         (c->cc ? cc_can_send(c->cc) : relay_flow_can_package(flow_get(c)));
 }
 
 static size_t
 stream_max_data_cb(void *ctx)
 {
   circ_relay_t *c = ctx;
-  return relay_flow_max_data_len(flow_get(c));
+  return c->cc ? cc_max_data_len(c->cc, RELAY_BODY_MAX)
+               : relay_flow_max_data_len(flow_get(c));
 }
 
 relay_streams_t *
@@ -713,6 +793,8 @@ circ_relay_attach_streams(circ_relay_t *c)
   relay_stream_sender_t s = { stream_send_cb, stream_can_package_cb,
                               stream_max_data_cb, c };
   c->streams = relay_streams_new(RELAY_STREAM_ROLE_EXIT, &s);
+  if (c->cc)
+    relay_streams_set_flowctrl(c->streams, true);
   return c->streams;
 }
 

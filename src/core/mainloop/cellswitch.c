@@ -72,6 +72,7 @@ cellswitch_new(struct event_base *base, const cellswitch_config_t *cfg)
   cellswitch_t *sw = al_calloc(1, sizeof(*sw));
   sw->base = base;
   sw->cfg = *cfg;
+  cc_params_default(&sw->cc_params);
   apply_defaults(&sw->cfg);
   sw->circ_by_id = hmap_new(sizeof(uint64_t));
   sw->circ_by_handle = hmap_new(sizeof(uint64_t));
@@ -240,6 +241,16 @@ void
 cellswitch_set_dos(cellswitch_t *sw, dos_t *d)
 {
   sw->dos = d;
+}
+
+void
+cellswitch_set_cc_params(cellswitch_t *sw, const cc_params_t *p)
+{
+  if (!p)
+    cc_params_default(&sw->cc_params);
+  else
+    sw->cc_params = *p;
+  cc_params_clamp(&sw->cc_params);
 }
 
 /* ---- channel callbacks ---- */

@@ -73,6 +73,22 @@ cs_end_send_destroy(cs_end_t *end, uint8_t reason)
   cs_end_detach(end);
 }
 
+/* A circuit with congestion control closes: add what it did to the
+ * relay's totals (heartbeat). */
+static void
+cc_note_closed(cellswitch_t *sw, const circ_relay_t *rc)
+{
+  const cc_state_t *cc = circ_relay_cc(rc);
+  if (!cc)
+    return;
+  cc_stats_t st;
+  cc_get_stats(cc, &st);
+  sw->st.cc_data_sent += st.cells_sent;
+  sw->st.cc_data_received += st.cells_received;
+  sw->st.cc_sendmes_received += st.sendmes_received;
+  sw->st.cc_sendmes_sent += st.sendmes_sent;
+}
+
 void
 cs_circ_free(cs_circ_t *c)
 {
@@ -94,6 +110,7 @@ cs_circ_free(cs_circ_t *c)
       sw->cfg.hooks.on_circ_closed(sw->cfg.hooks.arg, sw, c->handle);
   }
   cs_stream_circ_free(c);
+  cc_note_closed(sw, c->rc);
   circ_relay_free(c->rc);
   al_free(c);
 }
@@ -237,6 +254,13 @@ worker_done(void *ctx, int result, onion_answer_t *ans)
     return;
   }
   circ_relay_t *rc = circ_relay_new_answered(ans);
+  /* We answered CC_RESPONSE: the circuit runs congestion control. */
+  if (rc && ans->cc_negotiated) {
+    if (circ_relay_enable_cc(rc, &c->sw->cc_params, ans->cc_sendme_inc) == 0)
+      c->sw->st.cc_circuits++;
+    else
+      circ_relay_free(rc);   /* cannot honour what we promised */
+  }
   (void)cellswitch_create_answered(c->sw, c->handle, rc,
                                    CELL_DESTROY_INTERNAL);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "allium/core/circuit/congestion.h"
 #include "allium/core/mainloop/cellswitch.h"
 #include "allium/core/onion/onion_workers.h"
 #include "allium/lib/container/dlist.h"
@@ -125,6 +126,9 @@ struct cellswitch_t {
   dos_t *dos;              /**< DoS defences (borrowed), or NULL */
   bool hibernating;        /**< AccountingMax: CREATE gets DESTROY(HIBERNATING) */
   cellswitch_exit_hooks_t exit_hooks;   /**< feature/exit (may be unset) */
+  cc_params_t cc_params;   /**< for circuits that negotiated congestion
+                            *   control (proposal 324); tor's defaults until
+                            *   cellswitch_set_cc_params() */
 };
 
 /* ---- cellswitch_sched.c: slots, queues, scheduling, back-pressure ---- */

@@ -88,6 +88,45 @@ count_workers(int num_cpus)
   return n > 16 ? 16 : (int)n;
 }
 
+/* ---- congestion control (proposal 324) ---- */
+
+static int32_t
+cc_param_get(void *arg, const char *name, int32_t def, int32_t min,
+             int32_t max)
+{
+  return nodelist_get_param(arg, name, def, min, max);
+}
+
+/* The consensus's cc_* parameters (tor's defaults before one): the onion
+ * workers answer an ntor v3 CC_REQUEST with CC_RESPONSE(cc_sendme_inc)
+ * unless cc_alg is 0, and the engine gives such circuits a congestion
+ * window with these parameters (proposal 324 4, 6.5). */
+static void
+relay_run_cc_refresh(relay_run_t *rr)
+{
+  const nodelist_t *nl = rr->pub ? relay_publish_nodelist(rr->pub) : NULL;
+  bool have = nl && nodelist_get_consensus(nl);
+  cc_params_t p;
+  cc_params_load(&p, have ? cc_param_get : NULL, (void *)nl);
+  if (rr->cc_applied && !memcmp(&p, &rr->cc_last, sizeof(p)))
+    return;
+  rr->cc_last = p;
+  rr->cc_applied = true;
+  onion_server_params_t op = { 0 };
+  if (p.alg != CC_ALG_FIXED)
+    op.cc_sendme_inc = (uint8_t)p.sendme_inc;
+  onion_workers_set_params(rr->workers, &op);
+  cellswitch_set_cc_params(rr->sw, &p);
+  if (op.cc_sendme_inc)
+    log_notice("Congestion control for circuits ending here: offered to "
+               "clients that ask (Vegas, sendme_inc %d, cwnd_init %d, "
+               "%s).", p.sendme_inc, p.cwnd_init,
+               have ? "consensus parameters" : "defaults until a consensus");
+  else
+    log_notice("Congestion control for circuits ending here: off "
+               "(cc_alg=0 in the consensus).");
+}
+
 /* ---- DoS defences (relay_dos.c, core/dos) ---- */
 
 /* Resolve the options against the consensus we know (if any) and apply;
@@ -98,6 +137,7 @@ relay_run_dos_refresh(relay_run_t *rr)
   const nodelist_t *nl = rr->pub ? relay_publish_nodelist(rr->pub) : NULL;
   const consensus_t *c = nl ? nodelist_get_consensus(nl) : NULL;
   dos_params_t p;
+  relay_run_cc_refresh(rr);
   relay_dos_resolve_nodelist(&rr->dos_opts, c ? nl : NULL, &p);
   if (memcmp(&p, &rr->dos_last, sizeof(p))) {
     memcpy(&rr->dos_last, &p, sizeof(p));
@@ -205,6 +245,7 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   }
   cellswitch_set_workers(rr->sw, rr->workers);
   relay_run_dos_init(rr, &cfg->dos);
+  relay_run_cc_refresh(rr);
   if (relay_listen_open(rr, errmsg) < 0)
     goto fail;
   return rr;

@@ -4,6 +4,7 @@
 #define ALLIUM_SRC_FEATURE_RELAY_RELAY_RUN_ST_H
 
 #include "allium/core/channel/link_keys.h"
+#include "allium/core/circuit/congestion.h"
 #include "allium/feature/relay/relay_run.h"
 #include <time.h>
 
@@ -60,6 +61,9 @@ struct relay_run_t {
   evloop_handle_t *dos_timer;          /**< consensus parameters, relays */
   time_t dos_consensus_va;             /**< valid-after last applied */
   struct exit_t *exit;                 /**< exit streams (relay_run_enable_exit) */
+  /* congestion control at circuits ending here (proposal 324) */
+  cc_params_t cc_last;                 /**< applied (to log changes) */
+  bool cc_applied;
 };
 
 /* relay_link_rotate.c: link credentials renewed on a worker thread */

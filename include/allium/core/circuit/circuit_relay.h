@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "allium/core/circuit/circuit_event.h"
+#include "allium/core/circuit/congestion.h"
 #include "allium/core/stream/flow.h"
 #include "allium/core/stream/stream.h"
 #include "allium/core/onion/onion_server.h"
@@ -128,6 +129,15 @@ const relay_flow_t *circ_relay_flow(const circ_relay_t *c);
 uint16_t circ_relay_htype(const circ_relay_t *c);
 /** The client asked for congestion control (ntor v3 CC_REQUEST). */
 bool circ_relay_cc_requested(const circ_relay_t *c);
+/** Congestion control was negotiated (we answered the ntor v3 CC_REQUEST
+ * with CC_RESPONSE(sendme_inc), proposal 324 4): run a congestion window
+ * with parameters p instead of the fixed circuit windows, and XON/XOFF
+ * instead of stream windows.  Only before the circuit carried any relay
+ * message.  0, or CIRC_ERR_ARG / CIRC_ERR_STATE. */
+int circ_relay_enable_cc(circ_relay_t *c, const cc_params_t *p,
+                         uint8_t sendme_inc);
+/** The circuit's congestion control state, or NULL (fixed windows). */
+const cc_state_t *circ_relay_cc(const circ_relay_t *c);
 
 /** True if the EXTEND2 target names this identity (its RSA id equals
  * rsa_id, or ed_id is non-NULL and equals its ed25519 id): the runtime

@@ -219,6 +219,11 @@ typedef struct cellswitch_stats_t {
                                  *   us") */
   uint64_t created_inbound_private; /**< ... of those, from a private or
                                  *   loopback peer address */
+  /* congestion control at circuits ending here (proposal 324): circuits
+   * that negotiated it; totals of closed ones */
+  uint64_t cc_circuits;
+  uint64_t cc_data_sent, cc_data_received;
+  uint64_t cc_sendmes_received, cc_sendmes_sent;
 } cellswitch_stats_t;
 
 void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
@@ -234,6 +239,11 @@ void cellswitch_get_stats(const cellswitch_t *sw, cellswitch_stats_t *out);
  * channel passes dos_rend_allowed() before it reaches hooks.on_relay_msg
  * (dropped).  d is borrowed: it must outlive sw, or be unset (NULL). */
 void cellswitch_set_dos(cellswitch_t *sw, dos_t *d);
+/** Congestion control (proposal 324) for circuits ending here that
+ * negotiated it (the ntor v3 CC_REQUEST answered by the onion workers, see
+ * onion_workers_set_params()): the consensus parameters their congestion
+ * window runs with (copied; a circuit keeps those it was created with). */
+void cellswitch_set_cc_params(cellswitch_t *sw, const cc_params_t *p);
 /** For an owner that handles stream commands itself (hooks.on_streams,
  * the exit: feature/exit): ask before acting on a BEGIN / BEGIN_DIR /
  * RESOLVE of circuit circ.  DOS_STREAM_ALLOW, DOS_STREAM_REFUSE (send END

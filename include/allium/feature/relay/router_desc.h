@@ -35,16 +35,21 @@
  *   Cons=1-2 Desc=1-2 Microdesc=1-2   directory documents allium parses
  *   DirCache=2         BEGIN_DIR directory requests incl. consensus diffs
  *                      (feature/dircache, cellswitch_stream.c)
- *   FlowCtrl=1         authenticated (v1) SENDMEs
+ *   FlowCtrl=1-2       authenticated (v1) SENDMEs; congestion control
+ *                      (proposal 324) at circuits ending here: the ntor v3
+ *                      CC_REQUEST answered (relay_run.c), a congestion
+ *                      window and XON/XOFF (circuit_relay.c, stream.c);
+ *                      proven with tor clients in tests/integration/
+ *                      allium-exit-cc
  *   Link=4-5           allium negotiates only link protocols 4 and 5
  *   LinkAuth=3         Ed25519-SHA256-RFC5705 AUTHENTICATE
  *   Relay=2-4          ntor + CREATE2/EXTEND2, extends over IPv6 link specs,
  *                      ntor v3 answered (onion_server.c; checked against
  *                      tor's own answer in tests/cellswitch/run-relay-interop)
  * Not advertised: Relay=5-6 (subprotocol requests, CGO), HSDir, HSIntro,
- * HSRend, Padding, Conflux, FlowCtrl=2, Desc=3-4, Microdesc=3. */
+ * HSRend, Padding, Conflux, Desc=3-4, Microdesc=3. */
 #define ROUTER_DESC_PROTO \
-  "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1 Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-4"
+  "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1-2 Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-4"
 
 /** Largest descriptor an authority accepts (dir-spec 2.1). */
 #define ROUTER_DESC_MAX_LEN 20000

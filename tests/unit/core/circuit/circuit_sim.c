@@ -80,6 +80,12 @@ sim_create(sim_t *s, size_t idx, uint8_t command, const uint8_t *payload)
     if (onion_server_answer(&ans, &r->keys, &r->server_params, command,
                             payload, CELL_PAYLOAD_LEN) == 0 &&
         (r->circ = circ_relay_new_answered(&ans)) != NULL) {
+      /* As the engine does: CC_RESPONSE sent -> a congestion window. */
+      if (ans.cc_negotiated) {
+        cc_params_t p;
+        cc_params_default(&p);
+        cr_assert_eq(circ_relay_enable_cc(r->circ, &p, ans.cc_sendme_inc), 0);
+      }
       memset(&ans, 0, sizeof(ans));
       return;
     }
