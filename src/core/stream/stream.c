@@ -832,7 +832,7 @@ static int
 handle_xon_xoff(relay_streams_t *t, relay_stream_t *s, uint8_t cmd,
                 const uint8_t *body, size_t len)
 {
-  uint32_t kbps;
+  uint32_t kbps = 0;
   if (!t->flowctrl) {
     log_info_rl(60, "ignoring %s on a circuit without congestion control",
                 cmd == RELAY_XON ? "XON" : "XOFF");
@@ -844,6 +844,11 @@ handle_xon_xoff(relay_streams_t *t, relay_stream_t *s, uint8_t cmd,
     return RELAY_STREAM_ERR_PROTOCOL;
   if (s->state == RELAY_STREAM_CLOSING)
     return 0;
+  if (cmd == RELAY_XOFF)
+    log_info_rl(5, "flow control: got XOFF on stream %u", s->id);
+  else
+    log_info_rl(5, "flow control: got XON on stream %u (rate %u kB/s)", s->id,
+                (unsigned)kbps);
   s->xoff_recv = cmd == RELAY_XOFF;
   if (!s->xoff_recv)
     relay_streams_flush(t);
