@@ -22,7 +22,9 @@ Violations (each listed; exit status 1 when there is one):
   - DNS traffic on a socket not known to be non-blocking;
   - poll/ppoll/select/pselect6 waiting on a DNS socket with a timeout
     other than 0 (the glibc resolver's wait), or any call on a DNS socket
-    that took longer than --max-block seconds (-T);
+    that took longer than --max-block seconds (-T; default 1: a
+    non-blocking call returns at once, but strace and a loaded machine
+    stretch it);
   - any of the above, or any use of a DNS socket, in a thread other than
     the main thread (allium's worker threads must not resolve names).
 Each of those is counted over the whole log; --since EPOCH only splits the
@@ -34,7 +36,12 @@ randomises the case) sent from the main thread after --since, answers
 read there, and the DNS socket handled by the event loop (epoll_ctl).
 
   strace-dns-check.py --log F --dns-port P [--since EPOCH]
-      [--expect NAME ...] [--max-block S] [--expect-violations]
+      [--expect NAME ...] [--slow NAME=SECONDS ...] [--max-block S]
+      [--expect-violations]
+--slow NAME=SECONDS: the responder answered NAME that late; the answer must
+have been read no sooner than 0.8 x SECONDS after the query left, and the
+main thread must have gone on working meanwhile (at least one connect():
+the scenario opens another stream through the exit while it waits).
 --expect-violations inverts the verdict (the scenario's self-test on a
 strace log of getent, which does resolve through the system resolver).
 """
@@ -160,6 +167,8 @@ class Checker:
         self.fds = {}            # fd -> {"nb": bool|None, "dns": port|None}
         self.violations = []
         self.queries = []        # (tid, t, qtype, qname)
+        self.answers = []        # (t, qname) read on the main thread
+        self.main_calls = []     # (t, syscall) of the main thread after since
         self.counts = {}
         self.threads = set()
         self.thread_names = {}   # syscall -> count, threads other than main
@@ -204,6 +213,7 @@ class Checker:
             self.thread_names[name] = self.thread_names.get(name, 0) + 1
         if tid == self.main and t >= self.since:
             self.count("main_calls_run")
+            self.main_calls.append((t, c.group(1)))
         self.call(tid, t, name, args, ret, dur, body)
 
     def call(self, tid, t, name, args, ret, dur, body):
@@ -299,6 +309,10 @@ class Checker:
                 self.count("dns_recv_main")
                 if rv is not None and rv > 0:
                     self.count("dns_answers_main")
+                    q = QSTR.search(args)
+                    question = dns_question(unescape(q.group(1))) if q else None
+                    if question:
+                        self.answers.append((t, question[1]))
                 elif "EAGAIN" in c_rest(body):
                     self.count("dns_eagain_main")
 
@@ -331,7 +345,32 @@ class Checker:
                      body)
 
 
-def check(lines, dns_port, since=0.0, expect=(), max_block=0.1,
+def slow_window(ck, name, seconds):
+    """The main thread while the query for name waited for its answer:
+    (summary, problem or None)."""
+    name = name.lower().rstrip(".")
+    sent = [q[1] for q in ck.queries if q[3] == name]
+    if not sent:
+        return None, "no query for %s (--slow)" % name
+    got = [t for t, n in ck.answers if n == name and t > sent[0]]
+    if not got:
+        return None, "no answer read for %s (--slow)" % name
+    t0, t1 = sent[0], got[0]
+    calls = [c for t, c in ck.main_calls if t0 < t < t1]
+    other = [c for c in calls if c not in ("epoll_wait", "epoll_pwait")]
+    connects = calls.count("connect")
+    summary = ("while %s waited %.2f s for its answer the main thread made %d "
+               "calls (%d besides epoll_wait), %d connect()"
+               % (name, t1 - t0, len(calls), len(other), connects))
+    if t1 - t0 < 0.8 * seconds:
+        return summary, "%s was answered after %.2f s, not ~%.1f s: the slow answer was not waited for" % (
+            name, t1 - t0, seconds)
+    if connects < 1:
+        return summary, "the main thread made no connect() while %s waited" % name
+    return summary, None
+
+
+def check(lines, dns_port, since=0.0, expect=(), max_block=1.0,
           expect_violations=False):
     """(checker, missing expectations) for the lines of one log."""
     ck = Checker(dns_port, since, max_block)
@@ -390,7 +429,7 @@ def selftest():
           '101 3.1 <... sendto resumed>) = 31 <0.000030>'], 1),
         ("poll with a timeout", ['100 3.0 poll([{fd=10, events=POLLIN}], 1, 5000) = 1 ([{fd=10, revents=POLLIN}]) <0.00001>'], 1),
         ("ppoll with a timeout", ['100 3.0 ppoll([{fd=10, events=POLLIN}], 1, {tv_sec=5, tv_nsec=0}, NULL, 8) = 1 <0.00001>'], 1),
-        ("recvfrom blocked", ['100 3.0 recvfrom(10, "\\x12", 1500, 0, NULL, NULL) = 47 <0.500000>'], 1),
+        ("recvfrom blocked", ['100 3.0 recvfrom(10, "\\x12", 1500, 0, NULL, NULL) = 47 <2.500000>'], 1),
         ("/etc/hosts in a worker", ['101 3.0 openat(AT_FDCWD, "/etc/hosts", O_RDONLY|O_CLOEXEC) = 5 <0.00001>'], 1),
         ("libnss", ['100 3.0 openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libnss_dns.so.2", O_RDONLY|O_CLOEXEC) = 5 <0.00001>'], 1),
         ("nscd", ['100 3.0 connect(7, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT (No such file or directory) <0.00001>'], 1),
@@ -405,6 +444,23 @@ def selftest():
         print("strace-dns-check: selftest %-34s %s (%d violation(s)%s)"
               % (label, "ok" if ok else "WRONG", len(ck.violations),
                  "; missing: " + "; ".join(missing) if missing else ""))
+    slow_q = send(100, 10, "slow.exit.test", "3.0")
+    slow_a = ('100 6.0 recvfrom(10, "%s", 1500, 0, NULL, NULL) = 31 <0.00001>'
+              % q("sLoW.exit.test"))
+    for label, extra, want in (
+            ("slow answer, exit kept working",
+             [slow_q, '100 4.0 connect(13, {sa_family=AF_INET, sin_port=htons(80), '
+              'sin_addr=inet_addr("127.0.0.2")}, 16) = -1 EINPROGRESS (Operation '
+              'now in progress) <0.00002>', slow_a], True),
+            ("slow answer, nothing else done", [slow_q, slow_a], False),
+            ("slow name answered at once",
+             [slow_q, slow_a.replace("100 6.0", "100 3.1")], False)):
+        ck, _ = check(base + extra, P)
+        _, problem = slow_window(ck, "slow.exit.test", 2.0)
+        ok = (problem is None) == want
+        bad += 0 if ok else 1
+        print("strace-dns-check: selftest %-34s %s (%s)"
+              % (label, "ok" if ok else "WRONG", problem or "no problem"))
     for label, drop in (("no query sent", 3), ("no answer read", 4),
                         ("not in the event loop", 2)):
         _, missing = check(base[:drop] + base[drop + 1:], P, expect=["www.exit.test"])
@@ -421,8 +477,10 @@ def main():
     ap.add_argument("--dns-port", type=int)
     ap.add_argument("--since", type=float, default=0.0)
     ap.add_argument("--expect", action="append", default=[])
-    ap.add_argument("--max-block", type=float, default=0.1)
+    ap.add_argument("--max-block", type=float, default=1.0)
     ap.add_argument("--expect-violations", action="store_true")
+    ap.add_argument("--slow", action="append", default=[],
+                    help="NAME=SECONDS answered that late by the responder")
     ap.add_argument("--selftest", action="store_true")
     o = ap.parse_args()
     if o.selftest:
@@ -454,6 +512,13 @@ def main():
     print("strace-dns-check: violations: %d at startup, %d after (resolver "
           "files, port 53, blocking DNS sockets, DNS in other threads)"
           % (c.get("violations_startup", 0), c.get("violations_run", 0)))
+    for spec in o.slow:
+        name, _, secs = spec.partition("=")
+        summary, problem = slow_window(ck, name, float(secs or 0))
+        if summary:
+            print("strace-dns-check: " + summary)
+        if problem:
+            missing.append(problem)
     for v in ck.violations[:50]:
         print("strace-dns-check:   " + v)
     for m in missing:
