@@ -219,9 +219,7 @@ class Checker:
     def call(self, tid, t, name, args, ret, dur, body):
         rv = first_int(ret)
         fd = first_int(args)
-        main = tid == self.main
-        # resolver files and sockets
-        if name in PATH_CALLS:
+        if name in PATH_CALLS:          # resolver files
             q = QSTR.search(args)
             path = unescape(q.group(1)).decode("latin-1") if q else ""
             base = path.rsplit("/", 1)[-1]
@@ -231,53 +229,57 @@ class Checker:
         if name == "connect" and "AF_UNIX" in args and any(
                 s in args for s in RESOLVER_SOCKETS):
             self.bad(tid, t, "resolver daemon socket", body)
-        # descriptor bookkeeping
-        if name == "socket" and rv is not None and rv >= 0:
-            self.fds[rv] = {"nb": "SOCK_NONBLOCK" in args, "dns": None,
-                            "domain": split_top(args)[0] if args else "?"}
+        if self.track_fd(tid, name, args, fd, rv):
             return
-        if name in ("accept", "accept4") and rv is not None and rv >= 0:
-            self.fds[rv] = {"nb": "SOCK_NONBLOCK" in args, "dns": None,
-                            "domain": "accepted"}
-            return
-        if name == "close" and fd is not None:
-            self.fds.pop(fd, None)
-            return
-        if name in ("dup", "dup2", "dup3") and rv is not None and rv >= 0:
-            if fd in self.fds:
+        self.dns_call(tid, t, name, args, fd, rv, dur, body)
+
+    def fd_state(self, fd):
+        return self.fds.setdefault(fd, {"nb": None, "dns": None})
+
+    def track_fd(self, tid, name, args, fd, rv):
+        """Descriptor bookkeeping (O_NONBLOCK, epoll); True if consumed."""
+        made = rv is not None and rv >= 0
+        if name in ("socket", "accept", "accept4"):
+            if made:
+                self.fds[rv] = {"nb": "SOCK_NONBLOCK" in args, "dns": None}
+            return True
+        if name == "close":
+            if fd is not None:
+                self.fds.pop(fd, None)
+            return True
+        if name in ("dup", "dup2", "dup3"):
+            if made and fd in self.fds:
                 self.fds[rv] = dict(self.fds[fd])
-            return
-        if name == "fcntl" and fd is not None:
-            a = split_top(args)
-            if len(a) >= 3 and a[1] == "F_SETFL" and rv == 0:
-                self.fds.setdefault(fd, {"nb": None, "dns": None,
-                                         "domain": "?"})["nb"] = "O_NONBLOCK" in a[2]
-            elif len(a) >= 2 and a[1].startswith("F_DUPFD") and rv is not None \
-                    and rv >= 0 and fd in self.fds:
+            return True
+        a = split_top(args)
+        if name == "fcntl" and fd is not None and len(a) >= 2:
+            if a[1] == "F_SETFL" and rv == 0 and len(a) >= 3:
+                self.fd_state(fd)["nb"] = "O_NONBLOCK" in a[2]
+            elif a[1].startswith("F_DUPFD") and made and fd in self.fds:
                 self.fds[rv] = dict(self.fds[fd])
-            return
-        if name == "ioctl" and fd is not None and "FIONBIO" in args and rv == 0:
-            self.fds.setdefault(fd, {"nb": None, "dns": None, "domain": "?"})[
-                "nb"] = "[0]" not in args
-            return
+            return True
+        if name == "ioctl" and fd is not None and "FIONBIO" in args:
+            if rv == 0:
+                self.fd_state(fd)["nb"] = "[0]" not in args
+            return True
         if name == "epoll_ctl":
-            a = split_top(args)
             target = first_int(a[2]) if len(a) >= 3 else None
-            if target is not None and main and rv == 0 and len(a) >= 2 \
-                    and a[1] in ("EPOLL_CTL_ADD", "EPOLL_CTL_MOD"):
-                self.fds.setdefault(target, {"nb": None, "dns": None,
-                                             "domain": "?"})["ep"] = True
+            if target is not None and tid == self.main and rv == 0 and \
+                    a[1] in ("EPOLL_CTL_ADD", "EPOLL_CTL_MOD"):
+                self.fd_state(target)["ep"] = True
                 self.note_dns_in_loop(self.fds[target])
-            return
-        # DNS traffic
+            return True
+        return False
+
+    def dns_call(self, tid, t, name, args, fd, rv, dur, body):
+        """A call that may send to, wait on or read a DNS socket."""
+        main = tid == self.main
         ports = [int(p) for p in PORT.findall(args)]
         st = self.fds.get(fd) if fd is not None else None
         if name in ("connect", "sendto", "sendmsg", "sendmmsg") and \
                 any(p in self.dns_ports for p in ports):
             port = next(p for p in ports if p in self.dns_ports)
-            if st is None:
-                st = self.fds.setdefault(fd, {"nb": None, "dns": None,
-                                              "domain": "?"})
+            st = self.fd_state(fd)
             st["dns"] = port
             self.note_dns_in_loop(st)
             if port == 53 and self.dns_port != 53:
@@ -286,7 +288,6 @@ class Checker:
             if name in WAIT_CALLS:
                 self.wait_call(tid, t, name, args, body)
             return
-        # a call on a DNS socket
         if not main:
             self.bad(tid, t, "DNS socket used outside the main thread", body)
         if st["nb"] is not True:
@@ -295,26 +296,22 @@ class Checker:
         if dur > self.max_block:
             self.bad(tid, t, "%s on a DNS socket blocked %.3fs" % (name, dur),
                      body)
-        if name in SEND_CALLS or name == "connect":
-            if name == "connect":
-                return
-            q = QSTR.search(args)
-            question = dns_question(unescape(q.group(1))) if q else None
-            if main:
-                self.count("dns_sends_main")
-            if question and main and t >= self.since:
+        if not main or name == "connect":
+            return
+        q = QSTR.search(args)
+        question = dns_question(unescape(q.group(1))) if q else None
+        if name in SEND_CALLS:
+            self.count("dns_sends_main")
+            if question and t >= self.since:
                 self.queries.append((tid, t) + question)
         elif name in RECV_CALLS:
-            if main:
-                self.count("dns_recv_main")
-                if rv is not None and rv > 0:
-                    self.count("dns_answers_main")
-                    q = QSTR.search(args)
-                    question = dns_question(unescape(q.group(1))) if q else None
-                    if question:
-                        self.answers.append((t, question[1]))
-                elif "EAGAIN" in c_rest(body):
-                    self.count("dns_eagain_main")
+            self.count("dns_recv_main")
+            if rv is not None and rv > 0:
+                self.count("dns_answers_main")
+                if question:
+                    self.answers.append((t, question[1]))
+            elif "EAGAIN" in c_rest(body):
+                self.count("dns_eagain_main")
 
     def note_dns_in_loop(self, st):
         """Count a DNS socket the main thread gave to epoll, once."""
