@@ -6,11 +6,16 @@ NOERROR for other types of a known name.  Counts the queries it answered
 in --log (one line per query: type and name).
 
   dns-responder.py --port P --a NAME=IPV4 ... --ptr IPV4=NAME ... [--log F]
+      [--slow NAME=SECONDS ...]
+--slow answers NAME that many seconds late, without holding up the others
+(allium-exit-strace: the exit must go on serving while a lookup waits).
 """
 import argparse
+import select
 import socket
 import struct
 import sys
+import time
 
 
 def read_name(msg, off):
@@ -66,20 +71,34 @@ def main():
     ap.add_argument("--ptr", action="append", default=[])
     ap.add_argument("--ttl", type=int, default=300)
     ap.add_argument("--log")
+    ap.add_argument("--slow", action="append", default=[])
     a = ap.parse_args()
     recs = dict(x.lower().split("=", 1) for x in a.a)
     ptrs = {ptr_name(k): v for k, v in (x.split("=", 1) for x in a.ptr)}
+    slow = {k.lower(): float(v) for k, v in (x.split("=", 1) for x in a.slow)}
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", a.port))
     log = open(a.log, "a", buffering=1) if a.log else None
+    late = []    # (when, answer, peer) for --slow names
     while True:
+        now = time.monotonic()
+        for item in [x for x in late if x[0] <= now]:
+            s.sendto(item[1], item[2])
+            late.remove(item)
+        wait = max(0.0, min(x[0] for x in late) - now) if late else None
+        if not select.select([s], [], [], wait)[0]:
+            continue
         msg, peer = s.recvfrom(4096)
         try:
             out, qtype, qname = answer(msg, recs, ptrs, a.ttl)
         except (ValueError, IndexError, struct.error):
             continue
         if out:
-            s.sendto(out, peer)
+            delay = slow.get(qname.lower().rstrip("."), 0.0)
+            if delay > 0:
+                late.append((time.monotonic() + delay, out, peer))
+            else:
+                s.sendto(out, peer)
             if log:
                 log.write("%d %s\n" % (qtype, qname))
 
