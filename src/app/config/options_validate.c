@@ -9,6 +9,7 @@
  */
 #define LOG_MODULE "config"
 #include "allium/app/config/options.h"
+#include "allium/core/policy/policy.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
 #include "allium/feature/relay/relay_acct.h"
@@ -64,7 +65,9 @@ check_log_line(const config_line_t *ln, char **errmsg)
   return 0;
 }
 
-/* One ExitPolicy item: accept|reject|accept6|reject6 PATTERN. */
+/* One ExitPolicy item, through the policy parser the exit uses
+ * (core/policy: accept|reject[6] ADDRESS[/MASK][:PORT[-PORT]], "*", "*4",
+ * "*6", "private"), so --verify-config refuses what the relay would. */
 static int
 check_policy_item(const config_line_t *ln, const char *it, size_t n,
                   char **errmsg)
@@ -77,27 +80,17 @@ check_policy_item(const config_line_t *ln, const char *it, size_t n,
     n--;
   if (n == 0)
     return 0;
-  size_t w = 0;
-  while (w < n && !isspace((unsigned char)it[w]))
-    w++;
-  size_t rest = w;
-  while (rest < n && isspace((unsigned char)it[rest]))
-    rest++;
-  int verb_ok = (w == 6 && (!strncasecmp(it, "accept", 6) ||
-                            !strncasecmp(it, "reject", 6))) ||
-                (w == 7 && (!strncasecmp(it, "accept6", 7) ||
-                            !strncasecmp(it, "reject6", 7)));
-  int pat_ok = rest < n;
-  for (size_t i = rest; i < n && pat_ok; i++) {
-    char c = it[i];
-    if (!isxdigit((unsigned char)c) && !strchr("*.:/[]-", c))
-      pat_ok = 0;
-  }
-  if (!verb_ok || !pat_ok)
-    return fail(errmsg, ln, "Option '%s': \"%.*s\" is not a policy entry "
-                "(expected accept|reject[6] ADDRESS[/MASK][:PORT[-PORT]])",
-                ln->key, (int)(n > 64 ? 64 : n), it);
-  return 0;
+  policy_t *p = policy_new();
+  int r = policy_add_entry(p, it, n);
+  policy_free(p);
+  if (r == 0)
+    return 0;
+  return fail(errmsg, ln, "Option '%s': \"%.*s\" is not a policy entry "
+              "(%s; expected accept|reject[6] ADDRESS[/MASK][:PORT[-PORT]])",
+              ln->key, (int)(n > 64 ? 64 : n), it,
+              r == POLICY_E_MASK ? "bad mask"
+              : r == POLICY_E_PORT ? "bad port or port range"
+              : r == POLICY_E_TOOLONG ? "too long" : "syntax");
 }
 
 static int
