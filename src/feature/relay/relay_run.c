@@ -387,6 +387,15 @@ relay_run_log_heartbeat(relay_run_t *rr)
            (unsigned long long)s.outbuf_blocked,
            (unsigned long long)s.queue_overflows,
            (unsigned long long)s.oom_circuits_closed);
+  if (s.cc_circuits)
+    log_notice("Heartbeat: congestion control negotiated on %llu circuits "
+               "ending here; the closed ones sent %llu and received %llu "
+               "DATA cells, got %llu and sent %llu circuit SENDMEs.",
+               (unsigned long long)s.cc_circuits,
+               (unsigned long long)s.cc_data_sent,
+               (unsigned long long)s.cc_data_received,
+               (unsigned long long)s.cc_sendmes_received,
+               (unsigned long long)s.cc_sendmes_sent);
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
   relay_dos_log_heartbeat(rr->dos);
   relay_run_log_exit(rr);
