@@ -293,13 +293,16 @@ static const conf_var_t option_vars[] = {
   VX(FascistFirewall, BOOL, "0",
      "Only connect to relays on FirewallPorts (not supported yet)"),
   /* Outgoing connections must leave from this address (a VPN, one
-   * interface); the default route may bypass it.  (OutboundBindAddressExit
-   * stays harmless: no exit traffic yet; OutboundBindAddressPT too: the
-   * transports themselves are refused.) */
+   * interface); the default route may bypass it.  (OutboundBindAddressPT
+   * stays harmless: the transports themselves are refused.) */
   VX(OutboundBindAddress, LINELIST, NULL,
      "Source address of outgoing connections (not supported yet)"),
   VX(OutboundBindAddressOR, LINELIST, NULL,
      "Source address of outgoing OR connections (not supported yet)"),
+  /* An exit's connections would leave from another address than the
+   * operator chose (its abuse contact, its reverse DNS). */
+  VX(OutboundBindAddressExit, LINELIST, NULL,
+     "Source address of exit connections (not supported yet)"),
   /* Middle hops would come from outside the user's list. */
   VX(MiddleNodes, CSV, NULL,
      "Use only these nodes as middle hops (not supported yet)"),
@@ -333,9 +336,9 @@ static const conf_var_t option_vars[] = {
  *     for traffic to be kept somewhere.
  *   DNSPort, TransPort, NATDPort (and the __*Port forms): a listener that is
  *     not opened fails closed (nothing answers, nothing is sent).
- *   FirewallPorts, OutboundBindAddressExit, OutboundBindAddressPT,
+ *   FirewallPorts, OutboundBindAddressPT,
  *     UpdateBridgesFromAuthority: no effect without a refused option
- *     (FascistFirewall, an exit role, ClientTransportPlugin, UseBridges).
+ *     (FascistFirewall, ClientTransportPlugin, UseBridges).
  *   GeoIPFile, GeoIPv6File, GeoIPExcludeUnknown: country codes in node
  *     lists are refused by options_validate() instead (no GeoIP yet).
  *   TrackHostExits, AutomapHostsOnResolve, WarnPlaintextPorts: convenience

@@ -183,6 +183,7 @@ typedef struct allium_options_t {
   int FascistFirewall;
   config_line_t *OutboundBindAddress;
   config_line_t *OutboundBindAddressOR;
+  config_line_t *OutboundBindAddressExit;
   char **MiddleNodes;
   config_line_t *NodeFamily;
   config_line_t *MapAddress;

@@ -363,6 +363,7 @@ Test(options, refused_each)
     { "ClientOnly", "ClientOnly 1" },
     { "OutboundBindAddress", "OutboundBindAddress 10.0.0.1" },
     { "OutboundBindAddressOR", "OutboundBindAddressOR 10.0.0.1" },
+    { "OutboundBindAddressExit", "OutboundBindAddressExit 10.0.0.1" },
     { "MiddleNodes", "MiddleNodes $0123456789ABCDEF0123456789ABCDEF01234567" },
     { "NodeFamily", "NodeFamily a,b" },
     { "MapAddress", "MapAddress a.example b.example" },
