@@ -347,6 +347,8 @@ app_relay_check_reload(const allium_options_t *newo)
 {
   relay_publish_cfg_t pc;
   char *err = NULL;
+  if (app_exit_check_reload(R, app_state()->opts, newo) < 0)
+    return -1;
   if (!PUB)
     return 0;
   publish_cfg_from(newo, &pc);
@@ -371,11 +373,13 @@ app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo
   dos_options_of(newo, &dos);
   relay_run_set_dos_options(R, &dos);
   bool nick = relay_run_set_nickname(R, newo->Nickname);
+  app_exit_reconfigure(R);     /* new BEGINs: the new exit policy */
   if (!PUB)
     return;
   relay_publish_cfg_t pc;
   char *err = NULL;
   publish_cfg_from(newo, &pc);
+  app_exit_publish_cfg(&pc);
   if (relay_publish_reconfigure(PUB, &pc, nick, &err) < 0) {
     log_warn("Couldn't apply the new relay options: %s.", err ? err : "error");
     al_free(err);

@@ -80,9 +80,6 @@ static const char *const restart_options[] = {
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
   "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
   "DirCache",
-  /* the exit policy and resolver (app_exit.c) are built once at start */
-  "ExitRelay", "ExitPolicy", "ExitPolicyRejectPrivate",
-  "ExitPolicyRejectLocalInterfaces", "ReducedExitPolicy", "IPv6Exit",
   NULL
 };
 

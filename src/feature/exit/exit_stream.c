@@ -15,6 +15,7 @@
 
 #include "allium/core/cell/relay_cell.h"
 #include "allium/feature/exit/exit_parse.h"
+#include "allium/feature/exit/exit_policy.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "exit_stream_st.h"
@@ -426,6 +427,12 @@ hook_on_circ_free(void *arg, void *cdata)
   exit_circ_t *ec = cdata;
   while (ec->conns)
     exit_conn_free(ec->conns);
+  if (ec->cprev)
+    ec->cprev->cnext = ec->cnext;
+  else
+    ec->x->circs = ec->cnext;
+  if (ec->cnext)
+    ec->cnext->cprev = ec->cprev;
   al_free(ec);
 }
 
@@ -446,18 +453,38 @@ on_stream_gone(exit_circ_t *ec, uint16_t id, bool flush_first)
   exit_conn_free(xc);
 }
 
+/* The policy accepts nothing (ExitRelay 0 since a reload): BEGIN and
+ * RESOLVE get END EXITPOLICY, as on a relay that never was an exit. */
+static void
+refuse_not_exit(exit_t *x, relay_streams_t *t, const relay_stream_event_t *ev)
+{
+  x->st.refused_policy++;
+  log_info_rl(60, "Refusing a %s stream: this relay is not an exit.",
+              ev->type == RELAY_STREAM_EV_BEGIN ? "BEGIN" : "RESOLVE");
+  (void)relay_stream_end(t, ev->stream_id, RELAY_END_EXITPOLICY);
+}
+
 static void
 hook_on_event(void *arg, cellswitch_t *sw, uint64_t circ, void **cdata,
               relay_streams_t *t, const relay_stream_event_t *ev)
 {
   exit_t *x = arg;
   exit_circ_t *ec = *cdata;
-  if (!ec && (ev->type == RELAY_STREAM_EV_BEGIN ||
-              ev->type == RELAY_STREAM_EV_RESOLVE)) {
+  bool opens = ev->type == RELAY_STREAM_EV_BEGIN ||
+               ev->type == RELAY_STREAM_EV_RESOLVE;
+  if (opens && !x->accepting) {
+    refuse_not_exit(x, t, ev);
+    return;
+  }
+  if (!ec && opens) {
     ec = al_calloc(1, sizeof(*ec));
     ec->x = x;
     ec->circ = circ;
     ec->t = t;
+    ec->cnext = x->circs;
+    if (x->circs)
+      x->circs->cprev = ec;
+    x->circs = ec;
     *cdata = ec;
   }
   switch (ev->type) {
@@ -500,6 +527,7 @@ exit_new(struct event_base *base, cellswitch_t *sw, const exit_cfg_t *cfg)
   x->sw = sw;
   x->cfg = *cfg;
   x->cfg.resolver = NULL;
+  x->accepting = exit_policy_is_exit(cfg->policy);
   if (cfg->resolver)
     x->resolver = *cfg->resolver;
   cellswitch_exit_hooks_t h = {
@@ -514,8 +542,78 @@ exit_new(struct event_base *base, cellswitch_t *sw, const exit_cfg_t *cfg)
 }
 
 void
+exit_set_policy(exit_t *x, const policy_t *policy, bool ipv6_exit)
+{
+  if (!x || !policy)
+    return;
+  x->cfg.policy = policy;
+  x->cfg.ipv6_exit = ipv6_exit;
+  x->accepting = exit_policy_is_exit(policy);
+}
+
+/* Cancel xc's lookup on the resolver in use and answer it: a BEGIN gets
+ * END RESOLVEFAILED, a RESOLVE a transient error. */
+static void
+conn_lookup_refuse(exit_t *x, exit_conn_t *xc)
+{
+  if (x->resolver.cancel)
+    x->resolver.cancel(x->resolver.ctx, xc->req);
+  xc->req = NULL;
+  exit_dns_answer_t a;
+  memset(&a, 0, sizeof(a));
+  a.status = EXIT_DNS_TRANSIENT;
+  if (xc->state == EXIT_CONN_LOOKUP) {
+    uint8_t body[RELAY_BODY_MAX];
+    size_t len;
+    relay_resolved_t rr;
+    if (exit_resolved_build(&a, true, true, body, sizeof(body), &len) == 0 &&
+        relay_resolved_decode(&rr, body, len) == 0)
+      (void)relay_stream_resolved(xc->ec->t, xc->id, &rr);
+    else
+      (void)relay_stream_end(xc->ec->t, xc->id, RELAY_END_INTERNAL);
+  } else {
+    x->st.resolve_failed++;
+    (void)relay_stream_end(xc->ec->t, xc->id, RELAY_END_RESOLVEFAILED);
+  }
+  xc->ended = true;
+  exit_conn_free(xc);
+}
+
+size_t
+exit_refuse_lookups(exit_t *x)
+{
+  size_t n = 0, n_circ = 0, k = 0;
+  for (exit_circ_t *ec = x->circs; ec; ec = ec->cnext)
+    n_circ++;
+  uint64_t *ids = al_calloc(n_circ ? n_circ : 1, sizeof(*ids));
+  for (exit_circ_t *ec = x->circs; ec; ec = ec->cnext) {
+    exit_conn_t *next;
+    bool any = false;
+    for (exit_conn_t *xc = ec->conns; xc; xc = next) {
+      next = xc->next;
+      if (!xc->req)
+        continue;
+      conn_lookup_refuse(x, xc);
+      any = true;
+      n++;
+    }
+    if (any)
+      ids[k++] = ec->circ;
+  }
+  /* Flush after the walk: a flush may free its circuit. */
+  for (size_t i = 0; i < k; i++)
+    circ_flush(x, ids[i]);
+  al_free(ids);
+  if (n)
+    log_notice("The exit's resolver changed: %zu lookup%s in flight "
+               "answered with an error.", n, n == 1 ? "" : "s");
+  return n;
+}
+
+void
 exit_set_resolver(exit_t *x, const exit_resolver_t *r)
 {
+  (void)exit_refuse_lookups(x);
   if (r)
     x->resolver = *r;
   else

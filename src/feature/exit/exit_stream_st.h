@@ -40,6 +40,7 @@ typedef struct exit_conn_t {
 
 struct exit_circ_t {
   exit_t *x;
+  exit_circ_t *cnext, *cprev;  /**< in x->circs */
   uint64_t circ;
   relay_streams_t *t;
   exit_conn_t *conns;
@@ -52,6 +53,8 @@ struct exit_t {
   exit_cfg_t cfg;
   exit_resolver_t resolver;
   exit_stats_t st;
+  exit_circ_t *circs;        /**< circuits with exit streams */
+  bool accepting;            /**< the policy accepts something */
   uint8_t rbuf[EXIT_READ_CHUNK];   /**< socket reads land here */
 };
 

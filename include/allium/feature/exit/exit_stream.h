@@ -74,8 +74,19 @@ exit_t *exit_new(struct event_base *base, cellswitch_t *sw,
                  const exit_cfg_t *cfg);
 void exit_free_(exit_t *x);
 #define exit_free(p) do { exit_free_(p); (p) = NULL; } while (0)
-/** Use another resolver from now on (copied; NULL: none). */
+/** Use another resolver from now on (copied; NULL: none).  Lookups in
+ * flight on the old one are first cancelled and answered (BEGIN: END
+ * RESOLVEFAILED; RESOLVE: a transient RESOLVED error, tor-spec 6.4), so
+ * the old resolver may be freed right after. */
 void exit_set_resolver(exit_t *x, const exit_resolver_t *r);
+/** Cancel and answer every lookup in flight, as exit_set_resolver() does;
+ * how many there were. */
+size_t exit_refuse_lookups(exit_t *x);
+/** A new effective policy (borrowed: must outlive the exit or the next
+ * call) and IPv6Exit, for BEGINs from now on (a reload); streams already
+ * connected keep going.  A policy that accepts nothing refuses every
+ * BEGIN and RESOLVE with END EXITPOLICY, as a non-exit does. */
+void exit_set_policy(exit_t *x, const policy_t *policy, bool ipv6_exit);
 
 typedef struct exit_stats_t {
   uint64_t begins;              /**< BEGIN received */
