@@ -16,6 +16,7 @@
 
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/origin_channels.h"
+#include "allium/feature/exit/exit_policy.h"
 #include "allium/feature/exit/exit_stream.h"
 #include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/evloop/evloop.h"
@@ -226,6 +227,26 @@ static exit_dns_req_t *fake_resolve(void *ctx, const char *name, unsigned want,
     r->a.addrs[0].addr[15] = 1;
     r->a.addrs[1].family = 4;
     memcpy(r->a.addrs[1].addr, "\x7f\x00\x00\x01", 4);
+  } else if (!strcmp(name, "dual.test")) {
+    /* A and AAAA, as the real resolver: only the families asked for */
+    if (want & EXIT_DNS_WANT_IPV4) {
+      r->a.addrs[r->a.n_addrs].family = 4;
+      memcpy(r->a.addrs[r->a.n_addrs++].addr, "\x7f\x00\x00\x01", 4);
+    }
+    if (want & EXIT_DNS_WANT_IPV6) {
+      r->a.addrs[r->a.n_addrs].family = 6;
+      r->a.addrs[r->a.n_addrs++].addr[15] = 1;
+    }
+    r->a.status = r->a.n_addrs ? EXIT_DNS_OK : EXIT_DNS_NOTFOUND;
+  } else if (!strcmp(name, "hang.test")) {
+    r->a.status = EXIT_DNS_OK;   /* never answered within a test */
+    r->cb = cb;
+    r->arg = arg;
+    r->ev = evtimer_new(BASE, fake_fire, r);
+    struct timeval tv = { 600, 0 };
+    evtimer_add(r->ev, &tv);
+    N_LOOKUPS++;
+    return (exit_dns_req_t *)r;
   } else {
     r->a.status = EXIT_DNS_NOTFOUND;
   }
@@ -247,10 +268,13 @@ static exit_dns_req_t *fake_ptr(void *ctx, const exit_dns_addr_t *a,
   return fake_queue(r, cb, arg);
 }
 
+static int N_CANCELS;
+
 static void fake_cancel(void *ctx, exit_dns_req_t *req)
 {
   fake_req_t *r = (fake_req_t *)req;
   (void)ctx;
+  N_CANCELS++;
   event_free(r->ev);
   al_free(r);
 }
@@ -310,6 +334,7 @@ typedef struct cli_t {
   uint16_t sid;
   const char *target;    /* BEGIN host:port, or RESOLVE name */
   uint16_t port;
+  uint32_t flags;        /* BEGIN flags (tor-spec 6.2) */
   bool resolve;
   size_t to_send;
   size_t rx;
@@ -326,7 +351,8 @@ static void c_built(chanmgr_t *cm, uint64_t circ, void *arg)
   if (c->resolve) {
     cr_assert_eq(relay_stream_resolve(t, c->target, &c->sid), 0);
   } else {
-    cr_assert_eq(relay_stream_begin(t, c->target, c->port, 0, &c->sid), 0);
+    cr_assert_eq(relay_stream_begin(t, c->target, c->port, c->flags,
+                                    &c->sid), 0);
     if (c->to_send) {
       uint8_t *buf = al_malloc(c->to_send);
       for (size_t i = 0; i < c->to_send; i++)
@@ -631,5 +657,349 @@ Test(exit_stream, slow_server_holds_back_sendmes)
   cr_assert_eq(c.closed, 0, "the circuit died (window violation?)");
   (void)srv_has;
   srv_stop(&s);
+  net_stop(&n);
+}
+
+/* ---- reload (exit_set_policy / exit_set_resolver, app_exit.c) ---- */
+
+static bool connected_or_ended(void *arg)
+{
+  cli_t *c = arg;
+  return c->connected || c->ended || c->closed;
+}
+
+static policy_t *exit_off_policy(void)
+{
+  exit_policy_cfg_t pc;
+  policy_t *p = NULL;
+  char *err = NULL;
+  memset(&pc, 0, sizeof(pc));
+  pc.exit_relay = 0;
+  cr_assert_eq(exit_policy_build(&pc, &p, &err), 0);
+  return p;
+}
+
+Test(exit_stream, new_policy_applies_to_new_begins_only)
+{
+  net_t n;
+  srv_t s;
+  cli_t a = { 0 }, b = { 0 };
+  net_start(&n, "accept 127.0.0.1:*,reject *:*", NULL);
+  srv_start(&s, 0, true);
+  a.target = "127.0.0.1";
+  a.port = s.port;
+  launch(&a, &n, 3);
+  run_until(connected_or_ended, &a, 20000);
+  cr_assert_eq(a.connected, 1);
+  /* the reload: this port is now refused */
+  policy_t *p2 = policy_new();
+  char line[64];
+  snprintf(line, sizeof(line), "reject 127.0.0.1:%u,accept *:*",
+           (unsigned)s.port);
+  cr_assert_eq(policy_parse_config(p2, line), 0);
+  exit_set_policy(n.x, p2, false);
+  policy_free(n.policy);   /* the exit must not use the old one again */
+  n.policy = p2;
+  b.target = "127.0.0.1";
+  b.port = s.port;
+  one_stream(&b, &n, 3);
+  cr_assert_eq(b.connected, 0);
+  cr_assert_eq(b.end_reason, RELAY_END_EXITPOLICY);
+  cr_assert_eq(s.accepted, 1, "the exit connected for the refused BEGIN");
+  /* the stream opened before the reload keeps going */
+  s.to_send = 5000;
+  srv_write(s.fd, EV_WRITE, &s);
+  run_until(ended_or_resolved, &a, 20000);
+  cr_assert_eq(a.rx, 5000, "old stream got %zu", a.rx);
+  cr_assert(!a.bad);
+  cr_assert_eq(a.end_reason, RELAY_END_DONE);
+  srv_stop(&s);
+  net_stop(&n);
+}
+
+Test(exit_stream, exit_relay_0_on_reload_refuses_begin_and_resolve)
+{
+  net_t n;
+  srv_t s;
+  cli_t c = { 0 }, r = { 0 }, d = { 0 };
+  net_start(&n, "accept *:*", &FAKE);
+  srv_start(&s, 10, true);
+  policy_t *off = exit_off_policy();
+  exit_set_policy(n.x, off, false);
+  c.target = "127.0.0.1";
+  c.port = s.port;
+  one_stream(&c, &n, 3);
+  cr_assert_eq(c.end_reason, RELAY_END_EXITPOLICY);
+  r.resolve = true;
+  r.target = "good.test";
+  one_stream(&r, &n, 3);
+  cr_assert_eq(r.resolved, 0);
+  cr_assert_eq(r.end_reason, RELAY_END_EXITPOLICY);
+  cr_assert_eq(s.accepted, 0);
+  cr_assert_eq(net_stats(&n).refused_policy, 2);
+  /* and back on (ExitRelay 1 again) */
+  exit_set_policy(n.x, n.policy, false);
+  policy_free(off);
+  d.target = "127.0.0.1";
+  d.port = s.port;
+  one_stream(&d, &n, 3);
+  cr_assert_eq(d.connected, 1);
+  cr_assert_eq(d.end_reason, RELAY_END_DONE);
+  srv_stop(&s);
+  net_stop(&n);
+}
+
+static bool lookups_are(void *arg)
+{
+  return N_LOOKUPS >= *(int *)arg;
+}
+
+Test(exit_stream, new_resolver_answers_lookups_in_flight)
+{
+  net_t n;
+  srv_t s;
+  cli_t b = { 0 }, r = { 0 }, c = { 0 };
+  net_start(&n, "accept 127.0.0.1:*,reject *:*", &FAKE);
+  srv_start(&s, 100, true);
+  N_LOOKUPS = N_CANCELS = 0;
+  b.target = "hang.test";
+  b.port = s.port;
+  launch(&b, &n, 3);
+  r.resolve = true;
+  r.target = "hang.test";
+  launch(&r, &n, 3);
+  int two = 2;
+  run_until(lookups_are, &two, 20000);
+  cr_assert_eq(N_LOOKUPS, 2, "lookups started: %d", N_LOOKUPS);
+  cr_assert_eq(b.ended + r.resolved, 0);
+  /* ServerDNS* changed: the old resolver's lookups are answered now */
+  exit_set_resolver(n.x, &FAKE);
+  cr_assert_eq(N_CANCELS, 2, "cancelled %d", N_CANCELS);
+  run_until(ended_or_resolved, &b, 20000);
+  run_until(ended_or_resolved, &r, 20000);
+  cr_assert_eq(b.end_reason, RELAY_END_RESOLVEFAILED);
+  cr_assert_eq(b.connected, 0);
+  cr_assert_eq(r.resolved, 1);
+  relay_resolved_t rr;
+  cr_assert_eq(relay_resolved_decode(&rr, r.resolved_body, r.resolved_len),
+               0);
+  cr_assert_eq(rr.answers[0].type, RELAY_RESOLVED_ERROR_TRANSIENT);
+  cr_assert_eq(b.closed + r.closed, 0);
+  /* the new resolver serves new streams */
+  c.target = "good.test";
+  c.port = s.port;
+  one_stream(&c, &n, 3);
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.rx, 100);
+  cr_assert_eq(exit_refuse_lookups(n.x), 0);
+  srv_stop(&s);
+  net_stop(&n);
+}
+
+/* ---- IPv6 (IPv6Exit, BEGIN flags IPv6-ok / IPv6-preferred) ---- */
+
+/* A TCP server on [::1]; false (and nothing started) if ::1 is missing. */
+static bool srv6_start(srv_t *s, size_t to_send)
+{
+  struct sockaddr_in6 sin;
+  socklen_t sl = sizeof(sin);
+  memset(s, 0, sizeof(*s));
+  s->fd = -1;
+  s->to_send = to_send;
+  s->reading = true;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin6_family = AF_INET6;
+  sin.sin6_addr = in6addr_loopback;
+  s->lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (s->lfd < 0)
+    return false;
+  if (bind(s->lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+      listen(s->lfd, 8) < 0 ||
+      getsockname(s->lfd, (struct sockaddr *)&sin, &sl) < 0) {
+    close(s->lfd);
+    return false;
+  }
+  s->port = ntohs(sin.sin6_port);
+  s->lev = event_new(BASE, s->lfd, EV_READ | EV_PERSIST, srv_accept, s);
+  event_add(s->lev, NULL);
+  return true;
+}
+
+/* The exit with IPv6Exit and "accept6 [::1]:*": a policy as
+ * exit_policy_build() makes it. */
+static void net_start6(net_t *n, bool ipv6_exit)
+{
+  net_start(n, "accept *:*", &FAKE);
+  policy_free(n->policy);
+  exit_policy_cfg_t pc;
+  config_line_t l1 = { 0 }, l2 = { 0 }, l3 = { 0 };
+  l1.key = l2.key = l3.key = (char *)"ExitPolicy";
+  l1.value = (char *)"accept6 [::1]:*";
+  l2.value = (char *)"accept 127.0.0.1:*";
+  l3.value = (char *)"reject *:*";
+  l1.next = &l2;
+  l2.next = &l3;
+  memset(&pc, 0, sizeof(pc));
+  pc.exit_relay = 1;
+  pc.policy = &l1;
+  pc.ipv6_exit = ipv6_exit;
+  char *err = NULL;
+  cr_assert_eq(exit_policy_build(&pc, &n->policy, &err), 0);
+  exit_set_policy(n->x, n->policy, ipv6_exit);
+}
+
+Test(exit_stream, ipv6_begin_to_loopback_with_ipv6_exit)
+{
+  net_t n;
+  srv_t s;
+  if (!srv6_start(&s, 3000))
+    cr_skip_test("::1 is not available on this machine: IPv6 exit test "
+                 "skipped");
+  net_start6(&n, true);
+  uint32_t flags[2] = { RELAY_BEGIN_FLAG_IPV6_OK,
+                        RELAY_BEGIN_FLAG_IPV6_OK |
+                            RELAY_BEGIN_FLAG_IPV6_PREFERRED };
+  for (int i = 0; i < 2; i++) {
+    cli_t c = { 0 };
+    c.target = "::1";
+    c.port = s.port;
+    c.flags = flags[i];
+    one_stream(&c, &n, 3);
+    cr_assert_eq(c.connected, 1, "flags %u: end %d", flags[i], c.end_reason);
+    cr_assert_eq(c.addr.type, CELL_ADDR_IPV6);
+    cr_assert_eq(c.addr.addr[15], 1);
+    cr_assert_eq(c.rx, 3000);
+    cr_assert(!c.bad);
+    if (s.fd >= 0) {   /* one connection per server: take the next one */
+      close(s.fd);
+      event_free(s.rev);
+      event_free(s.wev);
+      s.fd = -1;
+      s.rev = s.wev = NULL;
+      s.sent = 0;
+    }
+  }
+  cr_assert_eq(s.accepted, 2);
+  /* no IPv6-ok flag: an IPv6 literal is refused (tor-spec 6.2) */
+  cli_t d = { 0 };
+  d.target = "::1";
+  d.port = s.port;
+  one_stream(&d, &n, 3);
+  cr_assert_eq(d.end_reason, RELAY_END_EXITPOLICY);
+  cr_assert_eq(s.accepted, 2);
+  srv_stop(&s);
+  net_stop(&n);
+}
+
+Test(exit_stream, ipv6_exit_0_refuses_ipv6)
+{
+  net_t n;
+  srv_t s;
+  if (!srv6_start(&s, 10))
+    cr_skip_test("::1 is not available on this machine: IPv6 exit test "
+                 "skipped");
+  net_start6(&n, false);
+  cli_t c = { 0 };
+  c.target = "::1";
+  c.port = s.port;
+  c.flags = RELAY_BEGIN_FLAG_IPV6_OK | RELAY_BEGIN_FLAG_IPV6_PREFERRED;
+  one_stream(&c, &n, 3);
+  cr_assert_eq(c.connected, 0);
+  cr_assert_eq(c.end_reason, RELAY_END_EXITPOLICY);
+  cr_assert_eq(s.accepted, 0, "the exit connected over IPv6");
+  srv_stop(&s);
+  net_stop(&n);
+}
+
+Test(exit_stream, names_with_aaaa_follow_the_begin_flags)
+{
+  net_t n;
+  srv_t s4, s6;
+  if (!srv6_start(&s6, 600))
+    cr_skip_test("::1 is not available on this machine: IPv6 exit test "
+                 "skipped");
+  net_start6(&n, true);
+  srv_start(&s4, 400, true);
+  /* the same port on both families is not guaranteed: use a policy-less
+   * check of where each stream went by the CONNECTED address */
+  struct { uint32_t flags; uint16_t port; int type; size_t rx; } k[3] = {
+    { 0, s4.port, CELL_ADDR_IPV4, 400 },                 /* IPv4 only */
+    { RELAY_BEGIN_FLAG_IPV6_OK, s4.port, CELL_ADDR_IPV4, 400 }, /* v4 first */
+    { RELAY_BEGIN_FLAG_IPV6_OK | RELAY_BEGIN_FLAG_IPV6_PREFERRED, s6.port,
+      CELL_ADDR_IPV6, 600 },
+  };
+  for (int i = 0; i < 3; i++) {
+    cli_t c = { 0 };
+    srv_t *s = k[i].type == CELL_ADDR_IPV6 ? &s6 : &s4;
+    if (s->fd >= 0) {
+      close(s->fd);
+      event_free(s->rev);
+      event_free(s->wev);
+      s->fd = -1;
+      s->rev = s->wev = NULL;
+      s->sent = 0;
+    }
+    c.target = "dual.test";
+    c.port = k[i].port;
+    c.flags = k[i].flags;
+    one_stream(&c, &n, 3);
+    cr_assert_eq(c.connected, 1, "case %d: end %d", i, c.end_reason);
+    cr_assert_eq(c.addr.type, k[i].type, "case %d", i);
+    cr_assert_eq(c.rx, k[i].rx, "case %d: %zu", i, c.rx);
+  }
+  /* IPv4-not-okay with IPv6-ok: only the AAAA answer */
+  cli_t v6only = { 0 };
+  if (s6.fd >= 0) {
+    close(s6.fd);
+    event_free(s6.rev);
+    event_free(s6.wev);
+    s6.fd = -1;
+    s6.rev = s6.wev = NULL;
+    s6.sent = 0;
+  }
+  v6only.target = "dual.test";
+  v6only.port = s6.port;
+  v6only.flags = RELAY_BEGIN_FLAG_IPV6_OK | RELAY_BEGIN_FLAG_IPV4_NOT_OK;
+  one_stream(&v6only, &n, 3);
+  cr_assert_eq(v6only.connected, 1);
+  cr_assert_eq(v6only.addr.type, CELL_ADDR_IPV6);
+  /* RESOLVE: AAAA answers too, since this exit does IPv6 */
+  relay_resolved_t r = resolve_one(&n, "dual.test");
+  cr_assert_eq(r.n, 2);
+  cr_assert(r.answers[0].type == RELAY_RESOLVED_IPV6 ||
+            r.answers[1].type == RELAY_RESOLVED_IPV6);
+  srv_stop(&s4);
+  srv_stop(&s6);
+  net_stop(&n);
+}
+
+Test(exit_stream, names_with_aaaa_without_ipv6_exit)
+{
+  net_t n;
+  net_start6(&n, false);
+  /* IPv6-preferred, but IPv6Exit 0: the A answer is used */
+  srv_t s4;
+  srv_start(&s4, 50, true);
+  cli_t c = { 0 };
+  c.target = "dual.test";
+  c.port = s4.port;
+  c.flags = RELAY_BEGIN_FLAG_IPV6_OK | RELAY_BEGIN_FLAG_IPV6_PREFERRED;
+  one_stream(&c, &n, 3);
+  cr_assert_eq(c.connected, 1);
+  cr_assert_eq(c.addr.type, CELL_ADDR_IPV4);
+  /* IPv4-not-okay leaves nothing this exit may use */
+  cli_t d = { 0 };
+  d.target = "dual.test";
+  d.port = s4.port;
+  d.flags = RELAY_BEGIN_FLAG_IPV6_OK | RELAY_BEGIN_FLAG_IPV4_NOT_OK;
+  one_stream(&d, &n, 3);
+  cr_assert_eq(d.connected, 0);
+  cr_assert(d.end_reason == RELAY_END_RESOLVEFAILED ||
+            d.end_reason == RELAY_END_EXITPOLICY, "end %d", d.end_reason);
+  /* RESOLVE: the IPv4 answer only */
+  relay_resolved_t r = resolve_one(&n, "dual.test");
+  cr_assert_eq(r.n, 1);
+  cr_assert_eq(r.answers[0].type, RELAY_RESOLVED_IPV4);
+  srv_stop(&s4);
   net_stop(&n);
 }
