@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "allium/core/cell/relay_cell.h"
+#include "allium/core/channel/channel_bw.h"
 #include "allium/feature/exit/exit_parse.h"
 #include "allium/feature/exit/exit_policy.h"
 #include "allium/lib/log/log.h"
@@ -60,6 +61,7 @@ exit_conn_free(exit_conn_t *xc)
     event_free(xc->wev);
   if (xc->fd >= 0)
     close(xc->fd);
+  channel_bw_sock_free(xc->bw);
   if (xc->counted)
     x->st.open_streams--;
   if (xc->obuf)
@@ -116,6 +118,48 @@ static void
 circ_flush(exit_t *x, uint64_t circ)
 {
   cellswitch_circ_flush(x->sw, circ);
+}
+
+/* ---- BandwidthRate / BandwidthBurst (core/channel/channel_bw.h): the
+ * destination sockets spend the global buckets, not RelayBandwidthRate's
+ * (tor(1): those bound relayed traffic only), and count for
+ * AccountingMax. ---- */
+
+static void
+bw_resume(void *arg, int reading)
+{
+  exit_conn_t *xc = arg;
+  if (!reading) {
+    xc->bw_wwait = false;
+    if (xc->olen > xc->ooff &&
+        (xc->state == EXIT_CONN_OPEN || xc->draining))
+      conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
+  } else if (xc->state == EXIT_CONN_OPEN && !xc->ended && !xc->draining &&
+             relay_stream_pending(xc->ec->t, xc->id) < EXIT_PENDING_LOW) {
+    conn_set_read(xc, true);
+  }
+}
+
+/* How much xc may read now (0: wait for bw_resume()). */
+static size_t
+bw_read_room(exit_conn_t *xc, size_t want)
+{
+  size_t n = channel_bw_sock_read_allow(xc->bw, want);
+  if (!n)
+    xc->ec->x->st.bw_waits++;
+  return n;
+}
+
+/* How much xc may write now (0: wait for bw_resume()). */
+static size_t
+bw_write_room(exit_conn_t *xc, size_t want)
+{
+  size_t n = channel_bw_sock_write_allow(xc->bw, want);
+  if (!n && want) {
+    xc->bw_wwait = true;
+    xc->ec->x->st.bw_waits++;
+  }
+  return n;
 }
 
 /* ---- socket output (DATA from the circuit) ---- */
@@ -177,8 +221,9 @@ conn_data(exit_conn_t *xc, const uint8_t *p, size_t n)
   exit_t *x = xc->ec->x;
   if (xc->draining)
     return 0;
-  if (xc->state == EXIT_CONN_OPEN && xc->olen == xc->ooff) {
-    ssize_t w = sock_write(xc->fd, p, n);
+  if (xc->state == EXIT_CONN_OPEN && xc->olen == xc->ooff && !xc->bw_wwait) {
+    size_t room = bw_write_room(xc, n);
+    ssize_t w = room ? sock_write(xc->fd, p, room) : 0;
     if (w < 0) {
       log_info_rl(60, "Closing an exit stream: write failed (%s).",
                   strerror(errno));
@@ -186,13 +231,14 @@ conn_data(exit_conn_t *xc, const uint8_t *p, size_t n)
       return -1;
     }
     x->st.bytes_to_net += (uint64_t)w;
+    channel_bw_sock_write_done((size_t)w);
     p += w;
     n -= (size_t)w;
     if (n == 0)
       return 0;
   }
   obuf_append(xc, p, n);
-  if (xc->state == EXIT_CONN_OPEN)
+  if (xc->state == EXIT_CONN_OPEN && !xc->bw_wwait)
     conn_want_write(xc, 0);
   update_recv_pause(xc);
   return 0;
@@ -213,7 +259,12 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     x->st.reads_paused++;
     return;
   }
-  ssize_t n = recv(fd, x->rbuf, sizeof(x->rbuf), 0);
+  size_t room = bw_read_room(xc, sizeof(x->rbuf));
+  if (!room) {
+    conn_set_read(xc, false);  /* bw_resume() after the next refill */
+    return;
+  }
+  ssize_t n = recv(fd, x->rbuf, room, 0);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return;
   if (n <= 0) {
@@ -234,6 +285,7 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     return;
   }
   x->st.bytes_from_net += (uint64_t)n;
+  channel_bw_sock_read_done((size_t)n);
   if (relay_stream_write(ec->t, xc->id, x->rbuf, (size_t)n) < 0) {
     xc->ended = true;          /* the stream is gone or closing */
     exit_conn_free(xc);
@@ -270,8 +322,11 @@ static void
 conn_write_out(exit_conn_t *xc)
 {
   exit_t *x = xc->ec->x;
-  while (xc->olen > xc->ooff) {
-    ssize_t w = sock_write(xc->fd, xc->obuf + xc->ooff, xc->olen - xc->ooff);
+  while (xc->olen > xc->ooff && !xc->bw_wwait) {
+    size_t room = bw_write_room(xc, xc->olen - xc->ooff);
+    if (!room)
+      break;                   /* bw_resume() after the next refill */
+    ssize_t w = sock_write(xc->fd, xc->obuf + xc->ooff, room);
     if (w < 0) {
       log_info_rl(60, "Closing an exit stream: write failed (%s).",
                   strerror(errno));
@@ -282,9 +337,11 @@ conn_write_out(exit_conn_t *xc)
       break;
     xc->ooff += (size_t)w;
     x->st.bytes_to_net += (uint64_t)w;
+    channel_bw_sock_write_done((size_t)w);
   }
   if (xc->olen > xc->ooff) {
-    conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
+    if (!xc->bw_wwait)
+      conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
   } else if (xc->draining) {
     shutdown(xc->fd, SHUT_WR);
     exit_conn_free(xc);
@@ -385,6 +442,7 @@ exit_conn_connect(exit_conn_t *xc)
     conn_end(xc, exit_end_reason_for_errno(errno));
     return;
   }
+  xc->bw = channel_bw_sock_new(bw_resume, xc);
   xc->rev = event_new(x->base, fd, EV_READ | EV_PERSIST, on_readable, xc);
   xc->wev = event_new(x->base, fd, EV_WRITE, on_writable, xc);
   xc->state = EXIT_CONN_CONNECTING;

@@ -7,6 +7,7 @@
 #include "allium/feature/exit/exit_stream.h"
 
 struct event;
+struct channel_bw_sock_t;
 
 typedef enum exit_conn_state_t {
   EXIT_CONN_RESOLVING = 1,   /**< BEGIN: looking the name up */
@@ -27,6 +28,8 @@ typedef struct exit_conn_t {
   bool reading;              /**< rev is added */
   bool recv_paused;          /**< our SENDMEs are held back */
   bool counted;              /**< in st.open_streams */
+  bool bw_wwait;             /**< BandwidthRate: waiting to write */
+  struct channel_bw_sock_t *bw;   /**< the socket's share of the buckets */
   bool want_v4, want_v6, prefer_v6;
   int fd;
   struct event *rev, *wev;

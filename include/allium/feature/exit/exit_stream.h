@@ -100,6 +100,8 @@ typedef struct exit_stats_t {
   uint64_t bytes_to_net, bytes_from_net;
   uint64_t reads_paused;        /**< socket reads paused (window empty) */
   uint64_t recv_paused;         /**< SENDMEs held (socket output full) */
+  uint64_t bw_waits;            /**< socket I/O waited for BandwidthRate
+                                 *   tokens (core/channel/channel_bw.h) */
   size_t open_streams;          /**< now */
 } exit_stats_t;
 void exit_get_stats(const exit_t *x, exit_stats_t *out);
