@@ -204,8 +204,8 @@ app_exit_dns_options_changed(const allium_options_t *a,
          a->ServerDNSRandomizeCase != b->ServerDNSRandomizeCase;
 }
 
-static void
-next_discard(void)
+void
+app_exit_abort_reload(void)
 {
   built_clear(&NEXT);
   exit_dns_free(NEXT_DNS);
@@ -216,7 +216,7 @@ int
 app_exit_check_reload(relay_run_t *rr, const allium_options_t *oldo,
                       const allium_options_t *newo)
 {
-  next_discard();
+  app_exit_abort_reload();
   if (!rr)
     return 0;
   if (build_policy(rr, newo, &NEXT, true) < 0)
@@ -224,7 +224,7 @@ app_exit_check_reload(relay_run_t *rr, const allium_options_t *oldo,
   bool changed = app_exit_dns_options_changed(oldo, newo);
   if (exit_policy_is_exit(NEXT.policy)) {
     if ((!DNS || changed) && !(NEXT_DNS = start_resolver(newo, true))) {
-      next_discard();
+      app_exit_abort_reload();
       return -1;
     }
   } else if (changed) {
@@ -256,7 +256,7 @@ app_exit_reconfigure(relay_run_t *rr)
   exit_t *x = relay_run_exit(rr);
   bool was_exit = x && exit_policy_is_exit(CUR.policy);
   bool is_exit = exit_policy_is_exit(NEXT.policy);
-  if (NEXT_DNS || NEXT_DROP_DNS)
+  if (NEXT_DNS || (NEXT_DROP_DNS && DNS))
     swap_resolver(x, NEXT_DNS);
   NEXT_DNS = NULL;
   if (x) {
@@ -265,7 +265,7 @@ app_exit_reconfigure(relay_run_t *rr)
     exit_resolver_t res = { dns_resolve, dns_resolve_ptr, dns_cancel, DNS };
     if (relay_run_enable_exit(rr, NEXT.policy, NEXT.ipv6_exit, &res) < 0) {
       log_warn("Couldn't start the exit streams: not an exit.");
-      next_discard();
+      app_exit_abort_reload();
       return;
     }
   }
@@ -283,7 +283,7 @@ app_exit_reconfigure(relay_run_t *rr)
 void
 app_exit_shutdown(void)
 {
-  next_discard();
+  app_exit_abort_reload();
   built_clear(&CUR);
   exit_dns_free(DNS);   /* after the relay runtime: no request is left */
 }

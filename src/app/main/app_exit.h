@@ -23,6 +23,8 @@ int app_exit_check_reload(relay_run_t *rr, const allium_options_t *oldo,
  * new policy; lookups on a replaced resolver are answered first), before
  * app_exit_publish_cfg() for the new descriptor. */
 void app_exit_reconfigure(relay_run_t *rr);
+/** SIGHUP rejected after app_exit_check_reload(): forget what it built. */
+void app_exit_abort_reload(void);
 /** True when a ServerDNS* option differs between a and b. */
 bool app_exit_dns_options_changed(const allium_options_t *a,
                                   const allium_options_t *b);

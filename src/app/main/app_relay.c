@@ -361,6 +361,12 @@ app_relay_check_reload(const allium_options_t *newo)
 }
 
 void
+app_relay_abort_reload(void)
+{
+  app_exit_abort_reload();
+}
+
+void
 app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo)
 {
   (void)oldo;

@@ -113,6 +113,7 @@ app_reload_config(void)
    * changes: an error keeps the whole old configuration. */
   if (app_relay_check_reload(newo) < 0 ||
       app_client_reconfigure(st->opts, newo) < 0) {
+    app_relay_abort_reload();
     log_warn("Reloading the configuration failed (see above). Keeping the "
              "old configuration.");
     options_free(newo);
