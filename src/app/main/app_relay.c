@@ -326,6 +326,14 @@ app_relay_log_status(void)
                (unsigned long long)s.relay_write_emptied,
                (unsigned long long)s.reads_blocked,
                (unsigned long long)s.writes_blocked);
+  if (s.limited && (s.other_bytes_read || s.other_bytes_written))
+    log_notice("Heartbeat: bandwidth limits: exit connections read %llu and "
+               "wrote %llu bytes (in the totals above); they waited %llu "
+               "times to read, %llu to write.",
+               (unsigned long long)s.other_bytes_read,
+               (unsigned long long)s.other_bytes_written,
+               (unsigned long long)s.other_reads_blocked,
+               (unsigned long long)s.other_writes_blocked);
   relay_hibernate_log_status(HIB);
 }
 
