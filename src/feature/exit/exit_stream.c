@@ -1,7 +1,8 @@
 /* exit_stream.c -- exit streams at the last hop of a circuit (tor-spec 6.2
  * BEGIN / CONNECTED / DATA, 6.3 END, 6.4 RESOLVE / RESOLVED, 7.4 stream
  * flow control): policy check, resolution, non-blocking connect, the data
- * path with back-pressure both ways, half-closed streams.
+ * path with back-pressure both ways, half-closed streams; the sockets'
+ * share of the BandwidthRate buckets; a new policy or resolver on reload.
  * See include/allium/feature/exit/exit_stream.h. */
 #define LOG_MODULE "exit"
 #include "allium/feature/exit/exit_stream.h"

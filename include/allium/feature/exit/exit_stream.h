@@ -16,7 +16,10 @@
  * circuit window is empty) and read again below EXIT_PENDING_LOW; a
  * socket whose output queue passes EXIT_OBUF_HIGH holds back its stream's
  * SENDMEs (the client stops within one window) until it drains to
- * EXIT_OBUF_LOW. */
+ * EXIT_OBUF_LOW.  Bandwidth: the destination sockets take their bytes
+ * from the BandwidthRate buckets (core/channel/channel_bw.h
+ * channel_bw_sock_*; not RelayBandwidthRate's) and wait for the next
+ * refill when those are empty; their bytes count for AccountingMax. */
 #ifndef ALLIUM_FEATURE_EXIT_EXIT_STREAM_H
 #define ALLIUM_FEATURE_EXIT_EXIT_STREAM_H
 
