@@ -120,6 +120,8 @@ Test(exit_bw, exit_streams_are_rate_limited)
   cr_assert_eq(after.other_bytes_written - before.other_bytes_written, up);
   exit_stats_t st = net_stats(&n);
   cr_assert_gt(st.bw_waits, 0, "the exit's socket never waited for tokens");
+  cr_assert_gt(after.other_reads_blocked - before.other_reads_blocked, 0,
+               "the exit never waited to read from its destination");
   /* the exit alone reads `down` bytes from a bucket of `rate` per second
    * that starts full */
   cr_assert_geq(ms + 150, (down - rate) * 1000 / rate, "took %llu ms",
