@@ -326,6 +326,14 @@ app_relay_log_status(void)
                (unsigned long long)s.relay_write_emptied,
                (unsigned long long)s.reads_blocked,
                (unsigned long long)s.writes_blocked);
+  if (s.limited && (s.other_bytes_read || s.other_bytes_written))
+    log_notice("Heartbeat: bandwidth limits: exit connections read %llu and "
+               "wrote %llu bytes (in the totals above); they waited %llu "
+               "times to read, %llu to write.",
+               (unsigned long long)s.other_bytes_read,
+               (unsigned long long)s.other_bytes_written,
+               (unsigned long long)s.other_reads_blocked,
+               (unsigned long long)s.other_writes_blocked);
   relay_hibernate_log_status(HIB);
 }
 
@@ -347,6 +355,8 @@ app_relay_check_reload(const allium_options_t *newo)
 {
   relay_publish_cfg_t pc;
   char *err = NULL;
+  if (app_exit_check_reload(R, app_state()->opts, newo) < 0)
+    return -1;
   if (!PUB)
     return 0;
   publish_cfg_from(newo, &pc);
@@ -356,6 +366,12 @@ app_relay_check_reload(const allium_options_t *newo)
     return -1;
   }
   return 0;
+}
+
+void
+app_relay_abort_reload(void)
+{
+  app_exit_abort_reload();
 }
 
 void
@@ -371,11 +387,13 @@ app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo
   dos_options_of(newo, &dos);
   relay_run_set_dos_options(R, &dos);
   bool nick = relay_run_set_nickname(R, newo->Nickname);
+  app_exit_reconfigure(R);     /* new BEGINs: the new exit policy */
   if (!PUB)
     return;
   relay_publish_cfg_t pc;
   char *err = NULL;
   publish_cfg_from(newo, &pc);
+  app_exit_publish_cfg(&pc);
   if (relay_publish_reconfigure(PUB, &pc, nick, &err) < 0) {
     log_warn("Couldn't apply the new relay options: %s.", err ? err : "error");
     al_free(err);

@@ -80,9 +80,6 @@ static const char *const restart_options[] = {
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
   "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
   "DirCache",
-  /* the exit policy and resolver (app_exit.c) are built once at start */
-  "ExitRelay", "ExitPolicy", "ExitPolicyRejectPrivate",
-  "ExitPolicyRejectLocalInterfaces", "ReducedExitPolicy", "IPv6Exit",
   NULL
 };
 
@@ -116,6 +113,7 @@ app_reload_config(void)
    * changes: an error keeps the whole old configuration. */
   if (app_relay_check_reload(newo) < 0 ||
       app_client_reconfigure(st->opts, newo) < 0) {
+    app_relay_abort_reload();
     log_warn("Reloading the configuration failed (see above). Keeping the "
              "old configuration.");
     options_free(newo);

@@ -81,8 +81,11 @@ int app_relay_init(void);
 /** SIGHUP (app_relay.c): whether newo's relay options (ContactInfo,
  * MyFamily) are acceptable (-1, logged, rejects the reload); then apply
  * Nickname, HeartbeatPeriod, ContactInfo, MyFamily, the Bandwidth* options
- * and PublishServerDescriptor, republishing when the descriptor changed. */
+ * and PublishServerDescriptor, republishing when the descriptor changed;
+ * the exit options (app_exit.c).  app_relay_abort_reload() forgets what
+ * app_relay_check_reload() prepared when the reload is rejected later. */
 int app_relay_check_reload(const allium_options_t *newo);
+void app_relay_abort_reload(void);
 void app_relay_reconfigure(const allium_options_t *oldo, const allium_options_t *newo);
 void app_relay_start(void);
 void app_relay_log_status(void);

@@ -13,7 +13,12 @@
  *
  * Fairness: a channel may take at most an eighth of a bucket (but at least
  * one TLS record's worth) per wakeup; one that finds a bucket empty waits
- * in a FIFO list and the refill wakes the list in order. */
+ * in a FIFO list and the refill wakes the list in order.
+ *
+ * Other sockets (channel_bw_sock_t: an exit's connections to its
+ * destinations) spend the global buckets only -- tor(1): BandwidthRate
+ * bounds all of this node's traffic, RelayBandwidthRate only relayed
+ * traffic -- and their bytes count with the channels' (AccountingMax). */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +26,7 @@
 
 #include "allium/core/channel/channel_bw.h"
 #include "allium/lib/evloop/evloop.h"
+#include "allium/lib/malloc/malloc.h"
 #include "allium/lib/time/rate_bucket.h"
 #define LOG_MODULE "channel"
 #include "allium/lib/log/log.h"
@@ -41,6 +47,7 @@ static struct {
   struct event_base *base;
   uint32_t refill_msec;
   dlist_t rwait, wwait;              /* channels waiting for tokens */
+  dlist_t srwait, swwait;            /* other sockets waiting */
   bool lists_ready;
   channel_bw_stats_t st;
 } BW;
@@ -51,6 +58,8 @@ lists_init(void)
   if (!BW.lists_ready) {
     dlist_init(&BW.rwait);
     dlist_init(&BW.wwait);
+    dlist_init(&BW.srwait);
+    dlist_init(&BW.swwait);
     BW.lists_ready = true;
   }
 }
@@ -68,20 +77,29 @@ channel_bw_cfg_unlimited(const channel_bw_cfg_t *cfg)
 
 /* ---- waking channels ---- */
 
+/* Move every node of l to batch (l left empty). */
+static void
+list_take(dlist_t *l, dlist_t *batch)
+{
+  dlist_init(batch);
+  if (!dlist_is_empty(l)) {
+    batch->next = l->next;
+    batch->prev = l->prev;
+    batch->next->prev = batch;
+    batch->prev->next = batch;
+    dlist_init(l);
+  }
+}
+
+static void wake_socks(dlist_t *l, int reading);
+
 static void
 wake_list(dlist_t *l, int reading)
 {
   /* Take the list as it is now: a channel that blocks again while being
    * woken goes to the new list's tail (next refill). */
   dlist_t batch;
-  dlist_init(&batch);
-  if (!dlist_is_empty(l)) {
-    batch.next = l->next;
-    batch.prev = l->prev;
-    batch.next->prev = &batch;
-    batch.prev->next = &batch;
-    dlist_init(l);
-  }
+  list_take(l, &batch);
   while (!dlist_is_empty(&batch)) {
     dlist_node_t *n = batch.next;
     dlist_remove(n);
@@ -108,10 +126,14 @@ on_refill(evutil_socket_t fd, short what, void *arg)
     rate_bucket_refill(&BW.rrd, now);
     rate_bucket_refill(&BW.rwr, now);
   }
-  if (rate_bucket_available(&BW.rd))
+  if (rate_bucket_available(&BW.rd)) {
     wake_list(&BW.rwait, 1);
-  if (rate_bucket_available(&BW.wr))
+    wake_socks(&BW.srwait, 1);
+  }
+  if (rate_bucket_available(&BW.wr)) {
     wake_list(&BW.wwait, 0);
+    wake_socks(&BW.swwait, 0);
+  }
 }
 
 /* ---- configuration ---- */
@@ -191,6 +213,8 @@ channel_bw_shutdown(void)
   if (BW.lists_ready) {
     wake_list(&BW.rwait, 1);
     wake_list(&BW.wwait, 0);
+    wake_socks(&BW.srwait, 1);
+    wake_socks(&BW.swwait, 0);
   }
 }
 
@@ -306,4 +330,97 @@ channel_bw_write_done(channel_t *ch, size_t n)
     log_info_rl(60, "Relay write bucket exhausted: writing relayed traffic "
                 "paused until the next refill.");
   }
+}
+
+/* ---- other sockets (an exit's destination connections) ---- */
+
+struct channel_bw_sock_t {
+  dlist_node_t rnode, wnode;
+  channel_bw_resume_fn resume;
+  void *arg;
+};
+
+static void
+wake_socks(dlist_t *l, int reading)
+{
+  dlist_t batch;
+  list_take(l, &batch);
+  while (!dlist_is_empty(&batch)) {
+    dlist_node_t *n = batch.next;
+    dlist_remove(n);
+    channel_bw_sock_t *s = reading ? DLIST_ENTRY(n, channel_bw_sock_t, rnode)
+                                   : DLIST_ENTRY(n, channel_bw_sock_t, wnode);
+    s->resume(s->arg, reading);
+  }
+}
+
+channel_bw_sock_t *
+channel_bw_sock_new(channel_bw_resume_fn resume, void *arg)
+{
+  lists_init();
+  channel_bw_sock_t *s = al_calloc(1, sizeof(*s));
+  dlist_init(&s->rnode);
+  dlist_init(&s->wnode);
+  s->resume = resume;
+  s->arg = arg;
+  return s;
+}
+
+void
+channel_bw_sock_free_(channel_bw_sock_t *s)
+{
+  if (!s)
+    return;
+  dlist_remove(&s->rnode);
+  dlist_remove(&s->wnode);
+  al_free(s);
+}
+
+/* What s may move now from bucket b; 0 queues s on wait. */
+static size_t
+sock_allow(dlist_node_t *node, dlist_t *wait,
+           rate_bucket_t *b, size_t want, uint64_t *blocked)
+{
+  if (!channel_bw_on_ || !want)
+    return want;
+  uint64_t n = share_of(b);
+  if (n)
+    return n < want ? (size_t)n : want;
+  if (!dlist_node_is_linked(node)) {
+    (*blocked)++;
+    dlist_push_tail(wait, node);
+  }
+  return 0;
+}
+
+size_t
+channel_bw_sock_read_allow(channel_bw_sock_t *s, size_t want)
+{
+  return sock_allow(&s->rnode, &BW.srwait, &BW.rd, want,
+                    &BW.st.other_reads_blocked);
+}
+
+size_t
+channel_bw_sock_write_allow(channel_bw_sock_t *s, size_t want)
+{
+  return sock_allow(&s->wnode, &BW.swwait, &BW.wr, want,
+                    &BW.st.other_writes_blocked);
+}
+
+void
+channel_bw_sock_read_done(size_t n)
+{
+  channel_bw_nread_ += n;
+  BW.st.other_bytes_read += n;
+  if (channel_bw_on_ && rate_bucket_spend(&BW.rd, n))
+    BW.st.read_emptied++;
+}
+
+void
+channel_bw_sock_write_done(size_t n)
+{
+  channel_bw_nwritten_ += n;
+  BW.st.other_bytes_written += n;
+  if (channel_bw_on_ && rate_bucket_spend(&BW.wr, n))
+    BW.st.write_emptied++;
 }

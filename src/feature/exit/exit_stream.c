@@ -1,7 +1,8 @@
 /* exit_stream.c -- exit streams at the last hop of a circuit (tor-spec 6.2
  * BEGIN / CONNECTED / DATA, 6.3 END, 6.4 RESOLVE / RESOLVED, 7.4 stream
  * flow control): policy check, resolution, non-blocking connect, the data
- * path with back-pressure both ways, half-closed streams.
+ * path with back-pressure both ways, half-closed streams; the sockets'
+ * share of the BandwidthRate buckets; a new policy or resolver on reload.
  * See include/allium/feature/exit/exit_stream.h. */
 #define LOG_MODULE "exit"
 #include "allium/feature/exit/exit_stream.h"
@@ -14,7 +15,9 @@
 #include <unistd.h>
 
 #include "allium/core/cell/relay_cell.h"
+#include "allium/core/channel/channel_bw.h"
 #include "allium/feature/exit/exit_parse.h"
+#include "allium/feature/exit/exit_policy.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "exit_stream_st.h"
@@ -59,6 +62,7 @@ exit_conn_free(exit_conn_t *xc)
     event_free(xc->wev);
   if (xc->fd >= 0)
     close(xc->fd);
+  channel_bw_sock_free(xc->bw);
   if (xc->counted)
     x->st.open_streams--;
   if (xc->obuf)
@@ -115,6 +119,48 @@ static void
 circ_flush(exit_t *x, uint64_t circ)
 {
   cellswitch_circ_flush(x->sw, circ);
+}
+
+/* ---- BandwidthRate / BandwidthBurst (core/channel/channel_bw.h): the
+ * destination sockets spend the global buckets, not RelayBandwidthRate's
+ * (tor(1): those bound relayed traffic only), and count for
+ * AccountingMax. ---- */
+
+static void
+bw_resume(void *arg, int reading)
+{
+  exit_conn_t *xc = arg;
+  if (!reading) {
+    xc->bw_wwait = false;
+    if (xc->olen > xc->ooff &&
+        (xc->state == EXIT_CONN_OPEN || xc->draining))
+      conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
+  } else if (xc->state == EXIT_CONN_OPEN && !xc->ended && !xc->draining &&
+             relay_stream_pending(xc->ec->t, xc->id) < EXIT_PENDING_LOW) {
+    conn_set_read(xc, true);
+  }
+}
+
+/* How much xc may read now (0: wait for bw_resume()). */
+static size_t
+bw_read_room(exit_conn_t *xc, size_t want)
+{
+  size_t n = channel_bw_sock_read_allow(xc->bw, want);
+  if (!n)
+    xc->ec->x->st.bw_waits++;
+  return n;
+}
+
+/* How much xc may write now (0: wait for bw_resume()). */
+static size_t
+bw_write_room(exit_conn_t *xc, size_t want)
+{
+  size_t n = channel_bw_sock_write_allow(xc->bw, want);
+  if (!n && want) {
+    xc->bw_wwait = true;
+    xc->ec->x->st.bw_waits++;
+  }
+  return n;
 }
 
 /* ---- socket output (DATA from the circuit) ---- */
@@ -176,8 +222,9 @@ conn_data(exit_conn_t *xc, const uint8_t *p, size_t n)
   exit_t *x = xc->ec->x;
   if (xc->draining)
     return 0;
-  if (xc->state == EXIT_CONN_OPEN && xc->olen == xc->ooff) {
-    ssize_t w = sock_write(xc->fd, p, n);
+  if (xc->state == EXIT_CONN_OPEN && xc->olen == xc->ooff && !xc->bw_wwait) {
+    size_t room = bw_write_room(xc, n);
+    ssize_t w = room ? sock_write(xc->fd, p, room) : 0;
     if (w < 0) {
       log_info_rl(60, "Closing an exit stream: write failed (%s).",
                   strerror(errno));
@@ -185,13 +232,14 @@ conn_data(exit_conn_t *xc, const uint8_t *p, size_t n)
       return -1;
     }
     x->st.bytes_to_net += (uint64_t)w;
+    channel_bw_sock_write_done((size_t)w);
     p += w;
     n -= (size_t)w;
     if (n == 0)
       return 0;
   }
   obuf_append(xc, p, n);
-  if (xc->state == EXIT_CONN_OPEN)
+  if (xc->state == EXIT_CONN_OPEN && !xc->bw_wwait)
     conn_want_write(xc, 0);
   update_recv_pause(xc);
   return 0;
@@ -212,7 +260,12 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     x->st.reads_paused++;
     return;
   }
-  ssize_t n = recv(fd, x->rbuf, sizeof(x->rbuf), 0);
+  size_t room = bw_read_room(xc, sizeof(x->rbuf));
+  if (!room) {
+    conn_set_read(xc, false);  /* bw_resume() after the next refill */
+    return;
+  }
+  ssize_t n = recv(fd, x->rbuf, room, 0);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return;
   if (n <= 0) {
@@ -233,6 +286,7 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     return;
   }
   x->st.bytes_from_net += (uint64_t)n;
+  channel_bw_sock_read_done((size_t)n);
   if (relay_stream_write(ec->t, xc->id, x->rbuf, (size_t)n) < 0) {
     xc->ended = true;          /* the stream is gone or closing */
     exit_conn_free(xc);
@@ -269,8 +323,11 @@ static void
 conn_write_out(exit_conn_t *xc)
 {
   exit_t *x = xc->ec->x;
-  while (xc->olen > xc->ooff) {
-    ssize_t w = sock_write(xc->fd, xc->obuf + xc->ooff, xc->olen - xc->ooff);
+  while (xc->olen > xc->ooff && !xc->bw_wwait) {
+    size_t room = bw_write_room(xc, xc->olen - xc->ooff);
+    if (!room)
+      break;                   /* bw_resume() after the next refill */
+    ssize_t w = sock_write(xc->fd, xc->obuf + xc->ooff, room);
     if (w < 0) {
       log_info_rl(60, "Closing an exit stream: write failed (%s).",
                   strerror(errno));
@@ -281,9 +338,11 @@ conn_write_out(exit_conn_t *xc)
       break;
     xc->ooff += (size_t)w;
     x->st.bytes_to_net += (uint64_t)w;
+    channel_bw_sock_write_done((size_t)w);
   }
   if (xc->olen > xc->ooff) {
-    conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
+    if (!xc->bw_wwait)
+      conn_want_write(xc, xc->draining ? EXIT_DRAIN_TIMEOUT_MSEC : 0);
   } else if (xc->draining) {
     shutdown(xc->fd, SHUT_WR);
     exit_conn_free(xc);
@@ -384,6 +443,7 @@ exit_conn_connect(exit_conn_t *xc)
     conn_end(xc, exit_end_reason_for_errno(errno));
     return;
   }
+  xc->bw = channel_bw_sock_new(bw_resume, xc);
   xc->rev = event_new(x->base, fd, EV_READ | EV_PERSIST, on_readable, xc);
   xc->wev = event_new(x->base, fd, EV_WRITE, on_writable, xc);
   xc->state = EXIT_CONN_CONNECTING;
@@ -426,6 +486,12 @@ hook_on_circ_free(void *arg, void *cdata)
   exit_circ_t *ec = cdata;
   while (ec->conns)
     exit_conn_free(ec->conns);
+  if (ec->cprev)
+    ec->cprev->cnext = ec->cnext;
+  else
+    ec->x->circs = ec->cnext;
+  if (ec->cnext)
+    ec->cnext->cprev = ec->cprev;
   al_free(ec);
 }
 
@@ -446,18 +512,38 @@ on_stream_gone(exit_circ_t *ec, uint16_t id, bool flush_first)
   exit_conn_free(xc);
 }
 
+/* The policy accepts nothing (ExitRelay 0 since a reload): BEGIN and
+ * RESOLVE get END EXITPOLICY, as on a relay that never was an exit. */
+static void
+refuse_not_exit(exit_t *x, relay_streams_t *t, const relay_stream_event_t *ev)
+{
+  x->st.refused_policy++;
+  log_info_rl(60, "Refusing a %s stream: this relay is not an exit.",
+              ev->type == RELAY_STREAM_EV_BEGIN ? "BEGIN" : "RESOLVE");
+  (void)relay_stream_end(t, ev->stream_id, RELAY_END_EXITPOLICY);
+}
+
 static void
 hook_on_event(void *arg, cellswitch_t *sw, uint64_t circ, void **cdata,
               relay_streams_t *t, const relay_stream_event_t *ev)
 {
   exit_t *x = arg;
   exit_circ_t *ec = *cdata;
-  if (!ec && (ev->type == RELAY_STREAM_EV_BEGIN ||
-              ev->type == RELAY_STREAM_EV_RESOLVE)) {
+  bool opens = ev->type == RELAY_STREAM_EV_BEGIN ||
+               ev->type == RELAY_STREAM_EV_RESOLVE;
+  if (opens && !x->accepting) {
+    refuse_not_exit(x, t, ev);
+    return;
+  }
+  if (!ec && opens) {
     ec = al_calloc(1, sizeof(*ec));
     ec->x = x;
     ec->circ = circ;
     ec->t = t;
+    ec->cnext = x->circs;
+    if (x->circs)
+      x->circs->cprev = ec;
+    x->circs = ec;
     *cdata = ec;
   }
   switch (ev->type) {
@@ -500,6 +586,7 @@ exit_new(struct event_base *base, cellswitch_t *sw, const exit_cfg_t *cfg)
   x->sw = sw;
   x->cfg = *cfg;
   x->cfg.resolver = NULL;
+  x->accepting = exit_policy_is_exit(cfg->policy);
   if (cfg->resolver)
     x->resolver = *cfg->resolver;
   cellswitch_exit_hooks_t h = {
@@ -514,8 +601,78 @@ exit_new(struct event_base *base, cellswitch_t *sw, const exit_cfg_t *cfg)
 }
 
 void
+exit_set_policy(exit_t *x, const policy_t *policy, bool ipv6_exit)
+{
+  if (!x || !policy)
+    return;
+  x->cfg.policy = policy;
+  x->cfg.ipv6_exit = ipv6_exit;
+  x->accepting = exit_policy_is_exit(policy);
+}
+
+/* Cancel xc's lookup on the resolver in use and answer it: a BEGIN gets
+ * END RESOLVEFAILED, a RESOLVE a transient error. */
+static void
+conn_lookup_refuse(exit_t *x, exit_conn_t *xc)
+{
+  if (x->resolver.cancel)
+    x->resolver.cancel(x->resolver.ctx, xc->req);
+  xc->req = NULL;
+  exit_dns_answer_t a;
+  memset(&a, 0, sizeof(a));
+  a.status = EXIT_DNS_TRANSIENT;
+  if (xc->state == EXIT_CONN_LOOKUP) {
+    uint8_t body[RELAY_BODY_MAX];
+    size_t len;
+    relay_resolved_t rr;
+    if (exit_resolved_build(&a, true, true, body, sizeof(body), &len) == 0 &&
+        relay_resolved_decode(&rr, body, len) == 0)
+      (void)relay_stream_resolved(xc->ec->t, xc->id, &rr);
+    else
+      (void)relay_stream_end(xc->ec->t, xc->id, RELAY_END_INTERNAL);
+  } else {
+    x->st.resolve_failed++;
+    (void)relay_stream_end(xc->ec->t, xc->id, RELAY_END_RESOLVEFAILED);
+  }
+  xc->ended = true;
+  exit_conn_free(xc);
+}
+
+size_t
+exit_refuse_lookups(exit_t *x)
+{
+  size_t n = 0, n_circ = 0, k = 0;
+  for (exit_circ_t *ec = x->circs; ec; ec = ec->cnext)
+    n_circ++;
+  uint64_t *ids = al_calloc(n_circ ? n_circ : 1, sizeof(*ids));
+  for (exit_circ_t *ec = x->circs; ec; ec = ec->cnext) {
+    exit_conn_t *next;
+    bool any = false;
+    for (exit_conn_t *xc = ec->conns; xc; xc = next) {
+      next = xc->next;
+      if (!xc->req)
+        continue;
+      conn_lookup_refuse(x, xc);
+      any = true;
+      n++;
+    }
+    if (any)
+      ids[k++] = ec->circ;
+  }
+  /* Flush after the walk: a flush may free its circuit. */
+  for (size_t i = 0; i < k; i++)
+    circ_flush(x, ids[i]);
+  al_free(ids);
+  if (n)
+    log_notice("The exit's resolver changed: %zu lookup%s in flight "
+               "answered with an error.", n, n == 1 ? "" : "s");
+  return n;
+}
+
+void
 exit_set_resolver(exit_t *x, const exit_resolver_t *r)
 {
+  (void)exit_refuse_lookups(x);
   if (r)
     x->resolver = *r;
   else

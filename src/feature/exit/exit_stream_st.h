@@ -7,6 +7,7 @@
 #include "allium/feature/exit/exit_stream.h"
 
 struct event;
+struct channel_bw_sock_t;
 
 typedef enum exit_conn_state_t {
   EXIT_CONN_RESOLVING = 1,   /**< BEGIN: looking the name up */
@@ -27,6 +28,8 @@ typedef struct exit_conn_t {
   bool reading;              /**< rev is added */
   bool recv_paused;          /**< our SENDMEs are held back */
   bool counted;              /**< in st.open_streams */
+  bool bw_wwait;             /**< BandwidthRate: waiting to write */
+  struct channel_bw_sock_t *bw;   /**< the socket's share of the buckets */
   bool want_v4, want_v6, prefer_v6;
   int fd;
   struct event *rev, *wev;
@@ -40,6 +43,7 @@ typedef struct exit_conn_t {
 
 struct exit_circ_t {
   exit_t *x;
+  exit_circ_t *cnext, *cprev;  /**< in x->circs */
   uint64_t circ;
   relay_streams_t *t;
   exit_conn_t *conns;
@@ -52,6 +56,8 @@ struct exit_t {
   exit_cfg_t cfg;
   exit_resolver_t resolver;
   exit_stats_t st;
+  exit_circ_t *circs;        /**< circuits with exit streams */
+  bool accepting;            /**< the policy accepts something */
   uint8_t rbuf[EXIT_READ_CHUNK];   /**< socket reads land here */
 };
 

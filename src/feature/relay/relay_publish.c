@@ -642,6 +642,33 @@ note_what(char *what, size_t len, const char *name)
   snprintf(what + n, len - n, "%s%s", n ? ", " : "", name);
 }
 
+/* The exit policy lines of cfg (a reload): true when they differ from
+ * what the descriptor says. */
+static bool
+policy_update(relay_publish_t *p, const relay_publish_cfg_t *cfg)
+{
+  bool same = p->n_exit_policy == cfg->n_exit_policy &&
+              str_eq(p->ipv6_policy, cfg->ipv6_policy);
+  for (size_t i = 0; same && i < cfg->n_exit_policy; i++)
+    same = !strcmp(p->exit_policy[i], cfg->exit_policy[i]);
+  if (same)
+    return false;
+  for (size_t i = 0; i < p->n_exit_policy; i++)
+    al_free(p->exit_policy[i]);
+  al_free(p->exit_policy);
+  p->exit_policy = NULL;
+  p->n_exit_policy = 0;
+  if (cfg->n_exit_policy) {
+    p->exit_policy = al_calloc(cfg->n_exit_policy, sizeof(char *));
+    for (size_t i = 0; i < cfg->n_exit_policy; i++)
+      p->exit_policy[i] = al_strdup(cfg->exit_policy[i]);
+    p->n_exit_policy = cfg->n_exit_policy;
+  }
+  al_free(p->ipv6_policy);
+  p->ipv6_policy = cfg->ipv6_policy ? al_strdup(cfg->ipv6_policy) : NULL;
+  return true;
+}
+
 int
 relay_publish_reconfigure(relay_publish_t *p, const relay_publish_cfg_t *cfg,
                           bool nickname_changed, char **errmsg)
@@ -656,6 +683,8 @@ relay_publish_reconfigure(relay_publish_t *p, const relay_publish_cfg_t *cfg,
     note_what(what, sizeof(what), "ContactInfo");
   if (!family_eq(family, n_family, p->family, p->n_family))
     note_what(what, sizeof(what), "MyFamily");
+  if (policy_update(p, cfg))
+    note_what(what, sizeof(what), "exit policy");
   al_free(p->contact);
   p->contact = contact;
   relay_publish_family_free(p->family, p->n_family);

@@ -526,6 +526,12 @@ relay_run_enable_exit(relay_run_t *rr, const policy_t *policy,
   return rr->exit ? 0 : -1;
 }
 
+struct exit_t *
+relay_run_exit(relay_run_t *rr)
+{
+  return rr ? rr->exit : NULL;
+}
+
 size_t
 relay_run_own_addrs(const relay_run_t *rr, policy_addr_t *out)
 {

@@ -16,6 +16,7 @@
 #define ALLIUM_CORE_CHANNEL_CHANNEL_BW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
@@ -38,6 +39,9 @@ typedef struct channel_bw_stats_t {
   uint64_t read_emptied, write_emptied;         /**< global bucket ran dry */
   uint64_t relay_read_emptied, relay_write_emptied;
   uint64_t reads_blocked, writes_blocked;       /**< channel pauses */
+  /* other sockets (channel_bw_sock_t), also in bytes_read/bytes_written */
+  uint64_t other_bytes_read, other_bytes_written;
+  uint64_t other_reads_blocked, other_writes_blocked;
 } channel_bw_stats_t;
 
 /** True when cfg sets no limit below the defaults (buckets stay off). */
@@ -50,5 +54,29 @@ int channel_bw_configure(struct event_base *base, const channel_bw_cfg_t *cfg);
 void channel_bw_shutdown(void);
 /** Counters since start. */
 void channel_bw_get_stats(channel_bw_stats_t *out);
+
+/* ---- Other sockets: an exit's connections to its destinations.  They
+ * spend the global buckets (tor(1) BandwidthRate: all of this node's
+ * traffic) but not RelayBandwidthRate's (relayed traffic only), and their
+ * bytes count in bytes_read / bytes_written (AccountingMax). ---- */
+
+typedef struct channel_bw_sock_t channel_bw_sock_t;
+/** Called from the refill (or when limits are lifted) for a socket that
+ * found a bucket empty: reading 1 for the read bucket, 0 for write. */
+typedef void (*channel_bw_resume_fn)(void *arg, int reading);
+channel_bw_sock_t *channel_bw_sock_new(channel_bw_resume_fn resume,
+                                       void *arg);
+/** Leaves the waiting lists (no resume after); accepts NULL. */
+void channel_bw_sock_free_(channel_bw_sock_t *s);
+#define channel_bw_sock_free(s) \
+  do { channel_bw_sock_free_(s); (s) = NULL; } while (0)
+/** Bytes s may read (write) now, at most want: want itself with no limit;
+ * 0 when the bucket is empty, and resume(arg, 1) (or (arg, 0)) comes with
+ * the next refill. */
+size_t channel_bw_sock_read_allow(channel_bw_sock_t *s, size_t want);
+size_t channel_bw_sock_write_allow(channel_bw_sock_t *s, size_t want);
+/** n bytes were read (written) on such a socket. */
+void channel_bw_sock_read_done(size_t n);
+void channel_bw_sock_write_done(size_t n);
 
 #endif

@@ -16,7 +16,10 @@
  * circuit window is empty) and read again below EXIT_PENDING_LOW; a
  * socket whose output queue passes EXIT_OBUF_HIGH holds back its stream's
  * SENDMEs (the client stops within one window) until it drains to
- * EXIT_OBUF_LOW. */
+ * EXIT_OBUF_LOW.  Bandwidth: the destination sockets take their bytes
+ * from the BandwidthRate buckets (core/channel/channel_bw.h
+ * channel_bw_sock_*; not RelayBandwidthRate's) and wait for the next
+ * refill when those are empty; their bytes count for AccountingMax. */
 #ifndef ALLIUM_FEATURE_EXIT_EXIT_STREAM_H
 #define ALLIUM_FEATURE_EXIT_EXIT_STREAM_H
 
@@ -74,8 +77,19 @@ exit_t *exit_new(struct event_base *base, cellswitch_t *sw,
                  const exit_cfg_t *cfg);
 void exit_free_(exit_t *x);
 #define exit_free(p) do { exit_free_(p); (p) = NULL; } while (0)
-/** Use another resolver from now on (copied; NULL: none). */
+/** Use another resolver from now on (copied; NULL: none).  Lookups in
+ * flight on the old one are first cancelled and answered (BEGIN: END
+ * RESOLVEFAILED; RESOLVE: a transient RESOLVED error, tor-spec 6.4), so
+ * the old resolver may be freed right after. */
 void exit_set_resolver(exit_t *x, const exit_resolver_t *r);
+/** Cancel and answer every lookup in flight, as exit_set_resolver() does;
+ * how many there were. */
+size_t exit_refuse_lookups(exit_t *x);
+/** A new effective policy (borrowed: must outlive the exit or the next
+ * call) and IPv6Exit, for BEGINs from now on (a reload); streams already
+ * connected keep going.  A policy that accepts nothing refuses every
+ * BEGIN and RESOLVE with END EXITPOLICY, as a non-exit does. */
+void exit_set_policy(exit_t *x, const policy_t *policy, bool ipv6_exit);
 
 typedef struct exit_stats_t {
   uint64_t begins;              /**< BEGIN received */
@@ -89,6 +103,8 @@ typedef struct exit_stats_t {
   uint64_t bytes_to_net, bytes_from_net;
   uint64_t reads_paused;        /**< socket reads paused (window empty) */
   uint64_t recv_paused;         /**< SENDMEs held (socket output full) */
+  uint64_t bw_waits;            /**< socket I/O waited for BandwidthRate
+                                 *   tokens (core/channel/channel_bw.h) */
   size_t open_streams;          /**< now */
 } exit_stats_t;
 void exit_get_stats(const exit_t *x, exit_stats_t *out);

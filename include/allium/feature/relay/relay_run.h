@@ -137,10 +137,14 @@ struct policy_addr_t;
 /** Serve BEGIN / RESOLVE on circuits ending here under policy (borrowed;
  * must outlive rr), connecting to IPv6 only with ipv6_exit; names are
  * looked up with resolver (copied; NULL: names fail with RESOLVEFAILED).
- * Call once, before relay_run_start().  0, or -1. */
+ * Call once (before relay_run_start(), or later when a reload makes the
+ * relay an exit).  0, or -1. */
 int relay_run_enable_exit(relay_run_t *rr, const struct policy_t *policy,
                           bool ipv6_exit,
                           const struct exit_resolver_t *resolver);
+struct exit_t;
+/** The exit of rr (a reload changes its policy and resolver), or NULL. */
+struct exit_t *relay_run_exit(relay_run_t *rr);
 /** The published addresses of rr (its Address, else the advertised ORPort
  * addresses) into out[0..2): the number written. */
 size_t relay_run_own_addrs(const relay_run_t *rr, struct policy_addr_t *out);
