@@ -238,6 +238,15 @@ conn_data(exit_conn_t *xc, const uint8_t *p, size_t n)
     if (n == 0)
       return 0;
   }
+  size_t cap = x->cfg.obuf_max ? x->cfg.obuf_max : EXIT_OBUF_MAX;
+  if (xc->olen - xc->ooff + n > cap) {
+    x->st.obuf_overflows++;
+    log_info_rl(60, "Closing an exit stream: the client sent more than %zu "
+                "bytes the destination has not taken (stop signals "
+                "ignored): END RESOURCELIMIT.", cap);
+    conn_end(xc, RELAY_END_RESOURCELIMIT);
+    return -1;
+  }
   obuf_append(xc, p, n);
   if (xc->state == EXIT_CONN_OPEN && !xc->bw_wwait)
     conn_want_write(xc, 0);

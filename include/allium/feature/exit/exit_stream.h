@@ -37,6 +37,13 @@ struct event_base;
 #define EXIT_PENDING_LOW (8 * 1024)
 #define EXIT_OBUF_HIGH (256 * 1024)
 #define EXIT_OBUF_LOW (64 * 1024)
+/** Most bytes one stream may hold for its destination.  Past EXIT_OBUF_HIGH
+ * the client is told to stop (stream SENDMEs held back, or XOFF under
+ * congestion control); a client that goes on sending anyway (XOFF ignored:
+ * congestion control has no stream window to enforce it) gets END
+ * RESOURCELIMIT at this size, so one stream cannot grow the exit without
+ * bound. */
+#define EXIT_OBUF_MAX (8 * 1024 * 1024)
 #define EXIT_READ_CHUNK (16 * 1024)
 /** A connect not finished after this long: END TIMEOUT. */
 #define EXIT_CONNECT_TIMEOUT_MSEC (30 * 1000)
@@ -65,6 +72,7 @@ typedef struct exit_cfg_t {
   /** Accept BEGIN on circuits whose previous hop is not a relay (tests
    * only; tor refuses them: a client must not use us as a one-hop proxy). */
   bool allow_client_circuits;
+  size_t obuf_max;              /**< 0: EXIT_OBUF_MAX (tests set less) */
 } exit_cfg_t;
 
 typedef struct exit_t exit_t;
@@ -103,6 +111,7 @@ typedef struct exit_stats_t {
   uint64_t bytes_to_net, bytes_from_net;
   uint64_t reads_paused;        /**< socket reads paused (window empty) */
   uint64_t recv_paused;         /**< SENDMEs held (socket output full) */
+  uint64_t obuf_overflows;      /**< END RESOURCELIMIT: EXIT_OBUF_MAX passed */
   uint64_t bw_waits;            /**< socket I/O waited for BandwidthRate
                                  *   tokens (core/channel/channel_bw.h) */
   size_t open_streams;          /**< now */

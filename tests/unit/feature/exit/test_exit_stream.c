@@ -9,6 +9,7 @@
 #include "allium/lib/evloop/evloop.h"
 
 #include "exit_net.h"
+#include "feature/exit/exit_stream_st.h"
 
 TestSuite(exit_stream, .init = exit_net_setup, .fini = exit_net_teardown,
           .timeout = 60);
@@ -218,3 +219,31 @@ Test(exit_stream, slow_server_holds_back_sendmes)
   net_stop(&n);
 }
 
+
+/* A client that goes on sending after the exit said stop (as one ignoring
+ * XOFF under congestion control could) is cut off at the exit's per-stream
+ * output cap with END RESOURCELIMIT; the cap is lowered below the point
+ * where the exit asks it to stop, so any backlog trips it. */
+Test(exit_stream, output_cap_ends_the_stream)
+{
+  net_t n;
+  srv_t s;
+  cli_t c = { 0 };
+  net_start(&n, "accept *:*", NULL);
+  n.x->cfg.obuf_max = 96 * 1024;
+  srv_start(&s, 0, false);          /* never reads */
+  c.target = "127.0.0.1";
+  c.port = s.port;
+  c.to_send = 16 * 1024 * 1024;
+  launch(&c, &n, 3);
+  uint64_t end = evloop_monotonic_msec() + 20000;
+  while (!c.ended && !c.closed && evloop_monotonic_msec() < end)
+    event_base_loop(BASE, EVLOOP_ONCE);
+  cr_assert_eq(c.ended, 1, "the stream was not ended");
+  cr_assert_eq(c.end_reason, RELAY_END_RESOURCELIMIT, "reason %u",
+               c.end_reason);
+  cr_assert_eq(net_stats(&n).obuf_overflows, 1);
+  cr_assert_eq(c.closed, 0, "the circuit died, not just the stream");
+  srv_stop(&s);
+  net_stop(&n);
+}
