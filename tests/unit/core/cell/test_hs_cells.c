@@ -1,6 +1,7 @@
 /* test_hs_cells.c -- onion-service relay message bodies and the
  * ESTABLISH_INTRO check (src/core/cell/hs_cells.c, rend-spec-v3 3.1-3.4, 4). */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "allium/core/cell/cell.h"
@@ -673,6 +674,84 @@ Test(hs_cells, introduce_end_to_end_with_hs_ntor)
   cr_assert_arr_eq(got.cookie, p.cookie, 20);
   cr_assert_eq(got.n_spec, 4);
   cr_assert_eq(got.pad_len, 100);
+}
+
+/* rend-spec-v3 Appendix G.1 (shared/testvectors/hs_ntor.json): an
+ * INTRODUCE1 body a tor client sent in a Chutney network.  Our decoders
+ * must find the auth key, CLIENT_PK and MAC, the MAC must cover exactly
+ * mac_covered_len bytes, and the decrypted plaintext must decode (and
+ * re-encode to the same bytes: its padding is zeros). */
+Test(hs_cells, introduce1_from_tor_vector)
+{
+  json_t *doc = vectors_load("hs_ntor.json");
+  const json_t *v = json_at(json_get(doc, "vectors"), 0);
+  cr_assert_not_null(v);
+  uint8_t *body, *plain, *hdr, again[RELAY_BODY_MAX], dec[RELAY_BODY_MAX];
+  size_t n = vectors_hex(v, "intro1_body", &body);
+  size_t pn = vectors_hex(v, "intro1_plaintext", &plain);
+  size_t hn = vectors_hex(v, "intro1_header", &hdr);
+  x25519_keypair_t b;
+  uint8_t subcred[32];
+  vectors_hex_fixed(v, "b", b.sec, 32);
+  vectors_hex_fixed(v, "B", b.pub, 32);
+  vectors_hex_fixed(v, "subcredential", subcred, 32);
+
+  static hs_introduce1_t m;
+  cr_assert_eq(hs_introduce1_decode(&m, body, n), CELL_OK);
+  vectors_check_hex(v, "AUTH_KEY", m.auth_key, 32);
+  cr_assert_eq(m.exts.n, 0);
+  cr_assert_eq(m.encrypted, body + hn);
+  vectors_check_hex(v, "X", m.client_pk, 32);
+  vectors_check_hex(v, "intro1_mac", m.mac, 32);
+  cr_assert_eq(m.enc_data_len, pn);
+  hs_ntor_intro_keys_t k;
+  cr_assert_eq(hs_ntor_service_intro_keys(&k, &b, m.client_pk, m.auth_key,
+                                          subcred), 0);
+  uint8_t mac[32];
+  cr_assert_eq(hs_ntor_mac(mac, k.mac_key, 32, body, m.mac_covered_len), 0);
+  cr_assert_arr_eq(mac, m.mac, 32);
+  size_t n2 = 0;
+  cr_assert_eq(hs_introduce1_encode(&m, again, sizeof(again), &n2), CELL_OK);
+  cr_assert_eq(n2, n);
+  cr_assert_arr_eq(again, body, n);
+
+  memcpy(dec, m.enc_data, m.enc_data_len);
+  cr_assert_eq(hs_ntor_intro_crypt(&k, dec, m.enc_data_len), 0);
+  cr_assert_arr_eq(dec, plain, pn);
+  static hs_intro2_plain_t p;
+  cr_assert_eq(hs_intro2_plain_decode(&p, dec, pn), CELL_OK);
+  cr_assert_arr_eq(p.cookie, plain, 20);
+  cr_assert_eq(p.exts.n, 1);
+  cr_assert_eq(p.exts.ext[0].type, HS_EXT_INTRO2_CC_REQUEST);
+  cr_assert_eq(p.exts.ext[0].len, 0);
+  cr_assert_eq(p.n_spec, 3);
+  cr_assert_eq(p.spec[0].type, RELAY_LSPEC_IPV4);
+  cr_assert_arr_eq(p.spec[0].u.ipv4.addr, "\x7f\x00\x00\x01", 4);
+  cr_assert_eq(p.spec[0].u.ipv4.port, 5001);
+  cr_assert_eq(p.spec[1].type, RELAY_LSPEC_LEGACY_ID);
+  cr_assert_eq(p.spec[2].type, RELAY_LSPEC_ED25519_ID);
+  cr_assert_eq(p.lspecs_raw_len, 1 + 8 + 22 + 34);
+  cr_assert_eq(p.lspecs_raw, dec + 20 + 3 + 3 + 32);
+  cr_assert_eq(p.pad_len, pn - (20 + 3 + 3 + 32 + 65));
+  cr_assert_eq(hs_intro2_plain_encode(&p, again, sizeof(again), &n2),
+               CELL_OK);
+  cr_assert_eq(n2, pn);
+  cr_assert_arr_eq(again, plain, pn);
+
+  /* The service's answer relayed as RENDEZVOUS2. */
+  uint8_t *info;
+  size_t in = vectors_hex(v, "rendezvous_handshake_info", &info);
+  hs_rendezvous2_t r2;
+  cr_assert_eq(hs_rendezvous2_decode(&r2, info, in), CELL_OK);
+  vectors_check_hex(v, "Y", r2.server_pk, 32);
+  vectors_check_hex(v, "AUTH_INPUT_MAC", r2.auth, 32);
+  memwipe(&b, sizeof(b));
+  memwipe(&k, sizeof(k));
+  free(body);
+  free(plain);
+  free(hdr);
+  free(info);
+  json_free(doc);
 }
 
 /* ---- rendezvous ---- */
