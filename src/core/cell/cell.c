@@ -19,6 +19,7 @@ cell_err_name(int err)
   case CELL_ERR_SPACE: return "SPACE";
   case CELL_ERR_DUPLICATE: return "DUPLICATE";
   case CELL_ERR_UNSUPPORTED: return "UNSUPPORTED";
+  case CELL_ERR_AUTH: return "AUTH";
   default: return "UNKNOWN";
   }
 }

@@ -7,6 +7,7 @@
 
 #include "allium/core/cell/cell.h"
 #include "allium/core/cell/relay_cell.h"
+#include "allium/core/cell/relay_msg.h"
 #include "allium/lib/bytes/bytes.h"
 
 /* Map an encoder's writer state to 0 / CELL_ERR_SPACE, storing the length. */
@@ -30,5 +31,17 @@ cell_body_writer(bytes_writer_t *w, uint8_t *out, size_t outlen)
 
 /** Write a one-byte reason body (DESTROY, TRUNCATED). */
 int cell_reason_encode(uint8_t reason, uint8_t *out, size_t outlen, size_t *len_out);
+
+/* Link specifiers (tor-spec 5.1.2), shared by EXTEND2 (relay_extend.c) and
+ * the INTRODUCE2 plaintext (hs_cells.c). */
+/** Read NSPEC and the specifiers into spec[]; known types must have their
+ * exact length; a second legacy or ed25519 identity is CELL_ERR_DUPLICATE.
+ * *n_out gets NSPEC on success.  0 or a negative cell_err_t. */
+int cell_lspecs_decode(relay_lspec_t *spec, uint8_t *n_out,
+                       bytes_reader_t *r);
+/** Append one specifier (LSTYPE, LSLEN, LSPEC). */
+int cell_lspec_encode(bytes_writer_t *w, const relay_lspec_t *s);
+/** CELL_ERR_DUPLICATE if spec[0..n) has two legacy or two ed25519 ids. */
+int cell_lspecs_check_dups(const relay_lspec_t *spec, unsigned n);
 
 #endif

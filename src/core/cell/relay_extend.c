@@ -48,9 +48,8 @@ lspec_parse(relay_lspec_t *s, const uint8_t *v)
   }
 }
 
-/* Reject a second legacy or ed25519 identity. */
-static int
-lspec_check_dups(const relay_lspec_t *spec, unsigned n)
+int
+cell_lspecs_check_dups(const relay_lspec_t *spec, unsigned n)
 {
   unsigned legacy = 0, ed = 0;
   for (unsigned i = 0; i < n; i++) {
@@ -60,13 +59,13 @@ lspec_check_dups(const relay_lspec_t *spec, unsigned n)
   return (legacy > 1 || ed > 1) ? CELL_ERR_DUPLICATE : CELL_OK;
 }
 
-/* Decode the NSPEC list; returns 0 or an error. */
-static int
-lspecs_decode(relay_extend2_t *m, bytes_reader_t *r)
+int
+cell_lspecs_decode(relay_lspec_t *spec, uint8_t *n_out, bytes_reader_t *r)
 {
   uint8_t n = bytes_get_u8(r);
+  *n_out = 0;
   for (unsigned i = 0; i < n; i++) {
-    relay_lspec_t *s = &m->spec[i];
+    relay_lspec_t *s = &spec[i];
     s->type = bytes_get_u8(r);
     s->len = bytes_get_u8(r);
     const uint8_t *v = bytes_get_bytes(r, s->len);
@@ -77,8 +76,8 @@ lspecs_decode(relay_extend2_t *m, bytes_reader_t *r)
       return CELL_ERR_LENGTH;
     lspec_parse(s, v);
   }
-  m->n_spec = n;
-  return lspec_check_dups(m->spec, n);
+  *n_out = n;
+  return cell_lspecs_check_dups(spec, n);
 }
 
 int
@@ -89,7 +88,7 @@ relay_extend2_decode(relay_extend2_t *m, const uint8_t *body, size_t len)
   if (len > RELAY_BODY_MAX)
     return CELL_ERR_LENGTH;
   bytes_reader_init(&r, body, len);
-  int rv = lspecs_decode(m, &r);
+  int rv = cell_lspecs_decode(m->spec, &m->n_spec, &r);
   if (rv == CELL_OK) {
     m->htype = bytes_get_u16(&r);
     m->hlen = bytes_get_u16(&r);
@@ -106,9 +105,8 @@ relay_extend2_decode(relay_extend2_t *m, const uint8_t *body, size_t len)
   return rv;
 }
 
-/* Append one specifier. */
-static int
-lspec_encode(bytes_writer_t *w, const relay_lspec_t *s)
+int
+cell_lspec_encode(bytes_writer_t *w, const relay_lspec_t *s)
 {
   size_t known = lspec_known_len(s->type);
   bytes_put_u8(w, s->type);
@@ -141,7 +139,7 @@ int
 relay_extend2_encode(const relay_extend2_t *m, uint8_t *out, size_t outlen,
                      size_t *len_out)
 {
-  int rv = lspec_check_dups(m->spec, m->n_spec);
+  int rv = cell_lspecs_check_dups(m->spec, m->n_spec);
   if (rv == CELL_OK)
     rv = cell_check_client_handshake(m->htype, m->hlen);
   if (rv < 0)
@@ -152,7 +150,7 @@ relay_extend2_encode(const relay_extend2_t *m, uint8_t *out, size_t outlen,
   cell_body_writer(&w, out, outlen);
   bytes_put_u8(&w, m->n_spec);
   for (unsigned i = 0; i < m->n_spec; i++) {
-    rv = lspec_encode(&w, &m->spec[i]);
+    rv = cell_lspec_encode(&w, &m->spec[i]);
     if (rv < 0)
       return rv;
   }

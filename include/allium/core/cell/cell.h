@@ -46,6 +46,7 @@ typedef enum cell_err_t {
   CELL_ERR_SPACE = -6,       /**< encoder: does not fit the output/format */
   CELL_ERR_DUPLICATE = -7,   /**< an item that may appear once repeats */
   CELL_ERR_UNSUPPORTED = -8, /**< unknown version or linkproto */
+  CELL_ERR_AUTH = -9,        /**< a MAC or signature does not verify */
 } cell_err_t;
 
 /** Static name of a cell_err_t ("TRUNCATED", ...), "UNKNOWN" otherwise. */
