@@ -256,77 +256,78 @@ from_template(const char *tpl, const char *cert, const char *msg,
 #define STD_HEAD "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C"
 #define STD_TAIL "revision-counter 1\nsuperencrypted\n@M"
 
+static const struct {
+  const char *tpl;
+  int want;
+} malformed_cases[] = {
+  { STD_HEAD STD_TAIL, 0 },
+  { STD_HEAD "unknown-keyword x\n" STD_TAIL, 0 },
+  /* order and multiplicity */
+  { "descriptor-lifetime 180\nhs-descriptor 3\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "descriptor-lifetime 180\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 2\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "superencrypted\n@M", DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-signing-key-cert\n@C" STD_TAIL, DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 180\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD STD_TAIL "descriptor-signing-key-cert\n@C", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "hs-descriptor 3\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
+  /* arguments and objects */
+  { "hs-descriptor 2\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    HS_DESC_ERR_VERSION },
+  { "hs-descriptor 4\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    HS_DESC_ERR_VERSION },
+  { "hs-descriptor three\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C"
+    STD_TAIL, DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 29\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 30\ndescriptor-signing-key-cert\n@C" STD_TAIL, 0 },
+  { "hs-descriptor 3\ndescriptor-lifetime 720\ndescriptor-signing-key-cert\n@C" STD_TAIL, 0 },
+  { "hs-descriptor 3\ndescriptor-lifetime 721\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 180 1\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime -180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert x\n@C" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter -1\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 01\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 0x10\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 18446744073709551616\nsuperencrypted\n@M",
+    DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 18446744073709551615\nsuperencrypted\n@M", 0 },
+  { STD_HEAD "revision-counter 0\nsuperencrypted\n@M", 0 },
+  { STD_HEAD "revision-counter 1\nsuperencrypted\n", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 1\nsuperencrypted\n@C", DIRPARSE_ERR_SYNTAX },
+  { STD_HEAD "revision-counter 1\nsuperencrypted x\n@M", DIRPARSE_ERR_SYNTAX },
+  { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@M" STD_TAIL,
+    DIRPARSE_ERR_SYNTAX },
+  /* the signing-key cert is not a cert */
+  { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n"
+    "-----BEGIN ED25519 CERT-----\nAQgAB51t\n-----END ED25519 CERT-----\n" STD_TAIL,
+    HS_DESC_ERR_CERT },
+};
+
 Test(hs_desc_outer, malformed, .init = setup)
 {
-  static const struct {
-    const char *tpl;
-    int want;
-  } cases[] = {
-    { STD_HEAD STD_TAIL, 0 },
-    { STD_HEAD "unknown-keyword x\n" STD_TAIL, 0 },
-    /* order and multiplicity */
-    { "descriptor-lifetime 180\nhs-descriptor 3\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "descriptor-lifetime 180\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 2\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "superencrypted\n@M", DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-signing-key-cert\n@C" STD_TAIL, DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 180\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD STD_TAIL "descriptor-signing-key-cert\n@C", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "hs-descriptor 3\n" STD_TAIL, DIRPARSE_ERR_SYNTAX },
-    /* arguments and objects */
-    { "hs-descriptor 2\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      HS_DESC_ERR_VERSION },
-    { "hs-descriptor 4\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      HS_DESC_ERR_VERSION },
-    { "hs-descriptor three\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C"
-      STD_TAIL, DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 29\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 30\ndescriptor-signing-key-cert\n@C" STD_TAIL, 0 },
-    { "hs-descriptor 3\ndescriptor-lifetime 720\ndescriptor-signing-key-cert\n@C" STD_TAIL, 0 },
-    { "hs-descriptor 3\ndescriptor-lifetime 721\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 180 1\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime -180\ndescriptor-signing-key-cert\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert x\n@C" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter -1\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 01\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 0x10\nsuperencrypted\n@M", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 18446744073709551616\nsuperencrypted\n@M",
-      DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 18446744073709551615\nsuperencrypted\n@M", 0 },
-    { STD_HEAD "revision-counter 0\nsuperencrypted\n@M", 0 },
-    { STD_HEAD "revision-counter 1\nsuperencrypted\n", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 1\nsuperencrypted\n@C", DIRPARSE_ERR_SYNTAX },
-    { STD_HEAD "revision-counter 1\nsuperencrypted x\n@M", DIRPARSE_ERR_SYNTAX },
-    { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n@M" STD_TAIL,
-      DIRPARSE_ERR_SYNTAX },
-    /* the signing-key cert is not a cert */
-    { "hs-descriptor 3\ndescriptor-lifetime 180\ndescriptor-signing-key-cert\n"
-      "-----BEGIN ED25519 CERT-----\nAQgAB51t\n-----END ED25519 CERT-----\n" STD_TAIL,
-      HS_DESC_ERR_CERT },
-  };
   ed25519_keypair_t bk, sk;
   hsdesc_keypair(&bk, 20);
   hsdesc_keypair(&sk, 21);
   uint8_t *blob = hsdesc_blob(HS_DESC_BLOB_MIN_LEN);
   char *cert = hsdesc_cert(CERT_TYPE_SIGNING_HS_DESC, &bk, &sk, 3600, 1);
   char *msg = hsdesc_armor("MESSAGE", blob, HS_DESC_BLOB_MIN_LEN);
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    char *doc = from_template(cases[i].tpl, cert, msg, &sk);
+  for (size_t i = 0; i < sizeof(malformed_cases) / sizeof(malformed_cases[0]); i++) {
+    char *doc = from_template(malformed_cases[i].tpl, cert, msg, &sk);
     hs_desc_outer_t *d = NULL;
     netdoc_err_t e;
     int rv = parse(doc, strlen(doc), &bk.pub, HSDESC_NOW, &d, &e);
-    cr_assert_eq(rv, cases[i].want, "case %zu: got %d (%s)", i, rv, e.msg);
+    cr_assert_eq(rv, malformed_cases[i].want, "case %zu: got %d (%s)", i, rv, e.msg);
     if (rv == 0)
       cr_assert_not_null(d);
     hs_desc_outer_free(d);
