@@ -158,9 +158,11 @@ parse_armor(const char *l, size_t n, const char *pfx, const char **type, size_t 
 
 /* Parse the object starting at *pos (a BEGIN line) into t. */
 static int
-parse_object(const char *s, size_t len, size_t *pos, int *lineno,
+parse_object(const char *s, size_t len, size_t *pos, int *lineno, int flags,
              netdoc_token_t *t, netdoc_err_t *err)
 {
+  const size_t maxobj = (flags & NETDOC_F_LARGE_OBJECTS) ? (size_t)NETDOC_MAX_LARGE_OBJECT
+                                                         : (size_t)NETDOC_MAX_OBJECT;
   size_t n;
   int rv = next_line(s, len, *pos, *lineno, &n, err);
   if (rv < 0)
@@ -173,7 +175,7 @@ parse_object(const char *s, size_t len, size_t *pos, int *lineno,
   *pos += n + 1;
   (*lineno)++;
   int first_data_line = *lineno;
-  size_t maxb64 = BASE64_ENCODED_LEN((size_t)NETDOC_MAX_OBJECT);
+  size_t maxb64 = BASE64_ENCODED_LEN(maxobj);
   char *b64 = al_malloc(maxb64 + 1);
   size_t nb = 0;
   for (;;) {
@@ -207,8 +209,8 @@ parse_object(const char *s, size_t len, size_t *pos, int *lineno,
       }
     }
     if (nb + n > maxb64) {
-      rv = netdoc_err(err, DIRPARSE_ERR_LIMIT, *lineno, "object larger than %d bytes",
-                      NETDOC_MAX_OBJECT);
+      rv = netdoc_err(err, DIRPARSE_ERR_LIMIT, *lineno, "object larger than %zu bytes",
+                      maxobj);
       goto out;
     }
     memcpy(b64 + nb, l, n);
@@ -218,7 +220,7 @@ parse_object(const char *s, size_t len, size_t *pos, int *lineno,
   }
   t->obj = al_malloc(nb / 4 * 3 + 3);
   int dl = nb ? base64_decode(t->obj, nb / 4 * 3 + 3, b64, nb) : -1;
-  if (dl <= 0 || dl > NETDOC_MAX_OBJECT) {
+  if (dl <= 0 || (size_t)dl > maxobj) {
     rv = netdoc_err(err, DIRPARSE_ERR_SYNTAX, first_data_line, "bad base64 in %s object",
                     t->obj_type);
     goto out;
@@ -274,7 +276,7 @@ netdoc_tokenize(const char *s, size_t len, int flags, netdoc_t **out,
     lineno++;
     if (len - pos >= sizeof(BEGIN_PFX) - 1 &&
         memcmp(s + pos, BEGIN_PFX, sizeof(BEGIN_PFX) - 1) == 0) {
-      if ((rv = parse_object(s, len, &pos, &lineno, &t, err)) < 0) {
+      if ((rv = parse_object(s, len, &pos, &lineno, flags, &t, err)) < 0) {
         token_clear(&t);
         goto fail;
       }

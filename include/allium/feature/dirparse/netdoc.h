@@ -23,6 +23,7 @@
 /* Limits. */
 #define NETDOC_MAX_LINE      32768  /* bytes in a keyword line, without NL */
 #define NETDOC_MAX_OBJECT    16384  /* decoded bytes in one object */
+#define NETDOC_MAX_LARGE_OBJECT 65536 /* ... with NETDOC_F_LARGE_OBJECTS */
 #define NETDOC_MAX_ARGS      4096   /* arguments on one line */
 #define NETDOC_MAX_OBJ_LINE  64     /* base64 characters per object line */
 
@@ -39,6 +40,9 @@ int netdoc_err(netdoc_err_t *err, int code, int line, const char *fmt, ...)
 
 /* Flags for netdoc_tokenize(). */
 #define NETDOC_F_ANNOTATIONS 1  /* accept "@keyword ..." annotation lines */
+/* objects up to NETDOC_MAX_LARGE_OBJECT bytes (a caller that bounds the whole
+ * document, e.g. an onion-service descriptor's superencrypted blob) */
+#define NETDOC_F_LARGE_OBJECTS 2
 
 #define NETDOC_ID_UNKNOWN (-1)
 
