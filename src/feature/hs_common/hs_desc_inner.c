@@ -123,15 +123,14 @@ intro_cert(torcert_t **out, const netdoc_token_t *t, uint8_t type,
            const ed25519_public_key_t *signing_key, time_t now, netdoc_err_t *err)
 {
   if (torcert_parse(out, t->obj, t->obj_len) < 0)
-    return netdoc_err(err, HS_DESC_ERR_CERT, t->lineno, "line %d: bad certificate",
-                      t->lineno);
+    return netdoc_err(err, HS_DESC_ERR_CERT, t->lineno, "bad certificate");
   if ((*out)->cert_type != type || !(*out)->has_signing_key)
     return netdoc_err(err, HS_DESC_ERR_CERT, t->lineno,
-                      "line %d: wrong certificate type or no signing key", t->lineno);
+                      "wrong certificate type or no signing key");
   if (signing_key && torcert_validate(*out, signing_key, now) < 0)
     return netdoc_err(err, HS_DESC_ERR_CERT, t->lineno,
-                      "line %d: certificate not signed by the descriptor signing key "
-                      "or expired", t->lineno);
+                      "certificate not signed by the descriptor signing key "
+                      "or expired");
   return HS_DESC_OK;
 }
 
@@ -146,11 +145,11 @@ ntor_key(uint8_t key[X25519_KEY_LEN], const netdoc_token_t *tok, size_t n, int i
       continue;
     if (found++ || netdoc_parse_b64(tok[i].args[1], key, X25519_KEY_LEN) < 0)
       return netdoc_err(err, HS_DESC_ERR_SYNTAX, tok[i].lineno,
-                        "line %d: bad or repeated ntor key", tok[i].lineno);
+                        "bad or repeated ntor key");
   }
   if (!found)
     return netdoc_err(err, HS_DESC_ERR_SYNTAX, lineno,
-                      "line %d: introduction point without an ntor key", lineno);
+                      "introduction point without an ntor key");
   return HS_DESC_OK;
 }
 
@@ -177,7 +176,7 @@ intro_parse(hs_desc_intro_point_t *ip, netdoc_token_t *tok, size_t n,
   const char *a = tok[0].args[0];
   int r = base64_decode(buf, sizeof(buf), a, strlen(a));
   if (r <= 0 || intro_point_set_lspecs(ip, buf, (size_t)r) < 0)
-    return netdoc_err(err, HS_DESC_ERR_SYNTAX, line, "line %d: bad link specifiers", line);
+    return netdoc_err(err, HS_DESC_ERR_SYNTAX, line, "bad link specifiers");
   if ((rv = ntor_key(ip->onion_key, tok, n, K_ONION_KEY, line, err)) < 0 ||
       (rv = ntor_key(ip->enc_key, tok, n, K_ENC_KEY, line, err)) < 0)
     return rv;
@@ -191,7 +190,7 @@ intro_parse(hs_desc_intro_point_t *ip, netdoc_token_t *tok, size_t n,
     return rv;
   if (!certifies_curve_key(ip->enc_key_cert, ip->enc_key))
     return netdoc_err(err, HS_DESC_ERR_CERT, t->lineno,
-                      "line %d: enc-key-cert does not certify enc-key", t->lineno);
+                      "enc-key-cert does not certify enc-key");
   return HS_DESC_OK;
 }
 
@@ -206,8 +205,7 @@ header_pow(hs_desc_layer2_t *l, const netdoc_token_t *t, netdoc_err_t *err)
       netdoc_parse_b64(t->args[1], l->pow_seed, HS_DESC_POW_SEED_LEN) < 0 ||
       netdoc_parse_int(t->args[2], 0, UINT32_MAX, &effort) < 0 ||
       civil_parse_iso(t->args[3], 'T', &exp) < 0)
-    return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno, "line %d: bad pow-params",
-                      t->lineno);
+    return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno, "bad pow-params");
   l->has_pow_v1 = 1;
   l->pow_suggested_effort = (uint32_t)effort;
   l->pow_expiration = exp;
@@ -223,8 +221,7 @@ header_flow_control(hs_desc_layer2_t *l, const netdoc_token_t *t, netdoc_err_t *
   if (n == 0 || n >= sizeof(l->flow_control_versions) ||
       strspn(v, "0123456789,-") != n ||
       netdoc_parse_int(t->args[1], 0, 255, &inc) < 0)
-    return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno, "line %d: bad flow-control",
-                      t->lineno);
+    return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno, "bad flow-control");
   memcpy(l->flow_control_versions, v, n + 1);
   l->flow_control_sendme_inc = (uint8_t)inc;
   l->has_flow_control = 1;
@@ -245,13 +242,13 @@ header_parse(hs_desc_layer2_t *l, netdoc_token_t *tok, size_t n, netdoc_err_t *e
         int64_t v;
         if (k >= HS_DESC_CREATE2_MAX_FORMATS || netdoc_parse_int(t->args[k], 0, 65535, &v) < 0)
           return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno,
-                            "line %d: bad create2-formats", t->lineno);
+                            "bad create2-formats");
         l->create2_formats[l->n_create2_formats++] = (uint16_t)v;
         has_ntor |= v == 2;
       }
       if (!has_ntor)
         return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno,
-                          "line %d: create2-formats without ntor", t->lineno);
+                          "create2-formats without ntor");
       break;
     case K_INTRO_AUTH:
       l->has_intro_auth_required = 1;
@@ -287,7 +284,7 @@ layer2_fill(hs_desc_layer2_t *l, netdoc_t *d, const ed25519_public_key_t *signin
       continue;
     if (n_ip == HS_DESC_MAX_INTRO_POINTS)
       return netdoc_err(err, HS_DESC_ERR_LIMIT, d->tok[i].lineno,
-                        "line %d: more than %d introduction points", d->tok[i].lineno,
+                        "more than %d introduction points",
                         HS_DESC_MAX_INTRO_POINTS);
     starts[n_ip++] = i;
   }

@@ -74,7 +74,7 @@ layer1_cut_message(const char *doc, size_t len, size_t *kw_end, size_t *obj_end,
     } else if (state == 1) {
       if (!line_is(line, n, MSG_BEGIN))
         return netdoc_err(err, HS_DESC_ERR_SYNTAX, lineno,
-                          "line %d: \"encrypted\" without a MESSAGE object", lineno);
+                          "\"encrypted\" without a MESSAGE object");
       body_start = next;
       state = 2;
     } else if (state == 2) {
@@ -83,26 +83,26 @@ layer1_cut_message(const char *doc, size_t len, size_t *kw_end, size_t *obj_end,
         size_t cap = b64len / 4 * 3 + 3;
         if (cap > HS_DESC_MAX_BLOB + 3)
           return netdoc_err(err, HS_DESC_ERR_LIMIT, lineno,
-                            "line %d: encrypted object too large", lineno);
+                            "encrypted object too large");
         l->encrypted = al_malloc(cap);
         int r = base64_decode(l->encrypted, cap, doc + body_start, b64len);
         if (r < 0 || b64len == 0)
           return netdoc_err(err, HS_DESC_ERR_SYNTAX, lineno,
-                            "line %d: bad base64 in encrypted object", lineno);
+                            "bad base64 in encrypted object");
         l->encrypted_len = (size_t)r;
         *obj_end = next;
         return 1;
       }
       if (n == 0 || n > NETDOC_MAX_OBJ_LINE)
         return netdoc_err(err, HS_DESC_ERR_SYNTAX, lineno,
-                          "line %d: bad line in encrypted object", lineno);
+                          "bad line in encrypted object");
     }
     pos = next;
     lineno++;
   }
   if (state != 0)
     return netdoc_err(err, HS_DESC_ERR_SYNTAX, lineno,
-                      "line %d: unterminated encrypted object", lineno);
+                      "unterminated encrypted object");
   return 0;
 }
 
@@ -113,11 +113,11 @@ layer1_fill(hs_desc_layer1_t *l, const netdoc_t *d, netdoc_err_t *err)
   const netdoc_token_t *t = netdoc_find(d->tok, d->n_tok, K_AUTH_TYPE);
   if (strcmp(t->args[0], "x25519") != 0)
     return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno,
-                      "line %d: unknown desc-auth-type", t->lineno);
+                      "unknown desc-auth-type");
   t = netdoc_find(d->tok, d->n_tok, K_EPHEMERAL);
   if (netdoc_parse_b64(t->args[0], l->ephemeral_key, X25519_KEY_LEN) < 0)
     return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno,
-                      "line %d: bad desc-auth-ephemeral-key", t->lineno);
+                      "bad desc-auth-ephemeral-key");
   size_t n = 0;
   for (size_t i = 0; i < d->n_tok; i++)
     if (d->tok[i].id == K_AUTH_CLIENT)
@@ -136,7 +136,7 @@ layer1_fill(hs_desc_layer1_t *l, const netdoc_t *d, netdoc_err_t *err)
         netdoc_parse_b64(t->args[1], c->iv, sizeof(c->iv)) < 0 ||
         netdoc_parse_b64(t->args[2], c->encrypted_cookie, sizeof(c->encrypted_cookie)) < 0)
       return netdoc_err(err, HS_DESC_ERR_SYNTAX, t->lineno,
-                        "line %d: bad auth-client", t->lineno);
+                        "bad auth-client");
   }
   return HS_DESC_OK;
 }
@@ -183,12 +183,13 @@ hs_desc_layer1_parse(const char *s, size_t len, hs_desc_layer1_t **out, netdoc_e
   return HS_DESC_OK;
 }
 
-/* Append base64 of p[0..n) (padded, one line). */
+/* Append base64 of p[0..n) on one line.  As C tor: the ephemeral key padded,
+ * the auth-client fields without padding. */
 static void
-put_b64(bytes_writer_t *w, const uint8_t *p, size_t n)
+put_b64(bytes_writer_t *w, const uint8_t *p, size_t n, int flags)
 {
   char buf[64];
-  int r = base64_encode(buf, sizeof(buf), p, n, 0);   /* n <= 32: fits */
+  int r = base64_encode(buf, sizeof(buf), p, n, flags);   /* n <= 32: fits */
   if (r > 0)
     bytes_put_bytes(w, buf, (size_t)r);
 }
@@ -212,16 +213,16 @@ hs_desc_layer1_build(const hs_desc_layer1_t *l, char **out, size_t *outlen)
   bytes_writer_t w;
   bytes_writer_init_heap(&w, 0);
   put_str(&w, "desc-auth-type x25519\ndesc-auth-ephemeral-key ");
-  put_b64(&w, l->ephemeral_key, X25519_KEY_LEN);
+  put_b64(&w, l->ephemeral_key, X25519_KEY_LEN, 0);
   put_str(&w, "\n");
   for (size_t i = 0; i < l->n_clients; i++) {
     const hs_desc_auth_client_t *c = &l->clients[i];
     put_str(&w, "auth-client ");
-    put_b64(&w, c->client_id, sizeof(c->client_id));
+    put_b64(&w, c->client_id, sizeof(c->client_id), BASE64_FLAG_NOPAD);
     put_str(&w, " ");
-    put_b64(&w, c->iv, sizeof(c->iv));
+    put_b64(&w, c->iv, sizeof(c->iv), BASE64_FLAG_NOPAD);
     put_str(&w, " ");
-    put_b64(&w, c->encrypted_cookie, sizeof(c->encrypted_cookie));
+    put_b64(&w, c->encrypted_cookie, sizeof(c->encrypted_cookie), BASE64_FLAG_NOPAD);
     put_str(&w, "\n");
   }
   put_str(&w, "encrypted\n" MSG_BEGIN "\n");

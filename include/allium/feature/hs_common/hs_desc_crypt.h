@@ -30,7 +30,7 @@
 #define HS_DESC_KEY_LEN 32
 #define HS_DESC_IV_LEN 16
 #define HS_DESC_MAC_KEY_LEN 32
-#define HS_DESC_COOKIE_LEN 32
+#define HS_DESC_COOKIE_LEN 16   /* N_hs_desc_enc: 16 bytes in tor (the spec says 32) */
 #define HS_DESC_CRYPT_OVERHEAD (HS_DESC_SALT_LEN + HS_DESC_MAC_LEN)
 /** First-layer plaintexts are NUL-padded to a multiple of this. */
 #define HS_DESC_PAD_MULTIPLE 10000

@@ -47,7 +47,7 @@ reference_encrypt(uint8_t *blob, const char *constant, const uint8_t *cookie, ui
     revb[i] = (uint8_t)(rev >> (56 - 8 * i));
   size_t n = cat(in, 0, BK.pubkey, 32);
   if (cookie)
-    n = cat(in, n, cookie, 32);
+    n = cat(in, n, cookie, HS_DESC_COOKIE_LEN);
   n = cat(in, n, SUBCRED, 32);
   n = cat(in, n, revb, 8);
   n = cat(in, n, SALT, 16);

@@ -536,7 +536,7 @@ Test(hs_desc_inner, layer1_auth_clients)
     for (size_t i = 0; i < counts[k]; i++) {
       memset(got, 0, 32);
       cr_assert_eq(hs_desc_layer1_find_cookie(p, c[i].sec, subcred, got), 0);
-      cr_assert_arr_eq(got, cookie, 32);
+      cr_assert_arr_eq(got, cookie, HS_DESC_COOKIE_LEN);
     }
     if (counts[k] < 17)
       cr_assert_eq(hs_desc_layer1_find_cookie(p, c[16].sec, subcred, got), HS_DESC_ERR_AUTH);
