@@ -30,12 +30,14 @@ typedef struct tor_desc_t {
 } tor_desc_t;
 
 static char *
-load(size_t *len)
+load(const char *live, size_t *len)
 {
   const char *src = getenv("ALLIUM_SRCDIR");
   char path[1024];
   snprintf(path, sizeof(path), "%s/tests/unit/feature/hs_desc/tor049-desc.txt",
            src ? src : ALLIUM_SRCDIR);
+  if (live)
+    snprintf(path, sizeof(path), "%s", live);
   FILE *f = fopen(path, "rb");
   cr_assert_not_null(f, "cannot open %s", path);
   char *buf = al_malloc(65536);
@@ -57,12 +59,12 @@ item(const netdoc_t *d, const char *kw)
 
 /* Just enough of the outer layer (rend-spec-v3 2.4) for this test. */
 static void
-open_tor_desc(tor_desc_t *t)
+open_desc(tor_desc_t *t, const char *live, const char *onion, time_t now)
 {
   memset(t, 0, sizeof(*t));
   cr_assert_eq(crypto_global_init(), 0);
   size_t len = 0;
-  t->text = load(&len);
+  t->text = load(live, &len);
   cr_assert_eq(netdoc_tokenize(t->text, len, 0, &t->doc, NULL), 0);
   const netdoc_token_t *c = item(t->doc, "descriptor-signing-key-cert");
   cr_assert_eq(torcert_parse(&t->signing_cert, c->obj, c->obj_len), 0);
@@ -70,13 +72,19 @@ open_tor_desc(tor_desc_t *t)
   cr_assert(t->signing_cert->has_signing_key);
   t->blinded = t->signing_cert->signing_key;
   memcpy(t->signing.pubkey, t->signing_cert->certified_key, 32);
-  cr_assert_eq(torcert_validate(t->signing_cert, &t->blinded, CAPTURED), 0);
+  cr_assert_eq(torcert_validate(t->signing_cert, &t->blinded, now), 0);
   t->revision = strtoull(item(t->doc, "revision-counter")->args[0], NULL, 10);
   const netdoc_token_t *s = item(t->doc, "superencrypted");
   t->superenc = s->obj;
   t->superenc_len = s->obj_len;
-  cr_assert_eq(hs_onion_address_parse(ONION, &t->identity), 0);
+  cr_assert_eq(hs_onion_address_parse(onion, &t->identity), 0);
   cr_assert_eq(hs_subcredential_from_identity(t->subcred, &t->identity, &t->blinded), 0);
+}
+
+static void
+open_tor_desc(tor_desc_t *t)
+{
+  open_desc(t, NULL, ONION, CAPTURED);
 }
 
 static void
@@ -144,10 +152,10 @@ Test(hs_desc_tor, decrypt_tor_descriptor)
   close_tor_desc(&t);
 }
 
-Test(hs_desc_tor, rebuild_tor_plaintexts)
+static void
+rebuild_plaintexts(tor_desc_t *t_, time_t now)
 {
-  tor_desc_t t;
-  open_tor_desc(&t);
+  tor_desc_t t = *t_;
   char *pt1 = NULL, *pt2 = NULL, *b1 = NULL, *b2 = NULL;
   size_t n1 = 0, n2 = 0, m1 = 0, m2 = 0;
   cr_assert_eq(hs_desc_layer_decrypt(&pt1, &n1, HS_DESC_LAYER_SUPERENCRYPTED, &t.blinded, NULL,
@@ -164,7 +172,7 @@ Test(hs_desc_tor, rebuild_tor_plaintexts)
                0);
   cr_assert_eq(l1->encrypted_len, n2 + 48, "tor does not pad the second layer");
   hs_desc_layer2_t *l2 = NULL;
-  cr_assert_eq(hs_desc_layer2_parse(pt2, n2, &t.signing, CAPTURED, &l2, NULL), 0);
+  cr_assert_eq(hs_desc_layer2_parse(pt2, n2, &t.signing, now, &l2, NULL), 0);
   cr_assert_eq(hs_desc_layer2_build(l2, &b2, &m2), 0);
   cr_assert_str_eq(b2, pt2, "our second layer differs from tor's");
   al_free(b1);
@@ -173,5 +181,47 @@ Test(hs_desc_tor, rebuild_tor_plaintexts)
   al_free(pt2);
   hs_desc_layer1_free(l1);
   hs_desc_layer2_free(l2);
+}
+
+Test(hs_desc_tor, rebuild_tor_plaintexts)
+{
+  tor_desc_t t;
+  open_tor_desc(&t);
+  rebuild_plaintexts(&t, CAPTURED);
+  close_tor_desc(&t);
+}
+
+/* The same checks on a descriptor fetched from a running tor by the
+ * integration scenario hs-desc-tor (skipped unless it sets
+ * ALLIUM_HSDESC_LIVE=file, ALLIUM_HSDESC_ONION=address, ALLIUM_HSDESC_NOW=
+ * unix time of the fetch). */
+Test(hs_desc_tor, live_descriptor)
+{
+  const char *file = getenv("ALLIUM_HSDESC_LIVE"), *onion = getenv("ALLIUM_HSDESC_ONION");
+  const char *nows = getenv("ALLIUM_HSDESC_NOW");
+  if (!file || !onion || !nows)
+    cr_skip_test("no live descriptor (run tests/integration/run hs-desc-tor)");
+  time_t now = (time_t)strtoll(nows, NULL, 10);
+  tor_desc_t t;
+  open_desc(&t, file, onion, now);
+  uint64_t p = hs_time_period_num(now, 8, 4);
+  int found = 0;
+  for (uint64_t k = p - 1; k <= p + 1; k++) {
+    ed25519_public_key_t b;
+    cr_assert_eq(hs_blind_public_key(&b, &t.identity, NULL, 0, k, 8), 0);
+    found |= memcmp(b.pubkey, t.blinded.pubkey, 32) == 0;
+  }
+  cr_assert(found, "our blinding does not give tor's blinded key");
+  hs_desc_layer2_t *l = NULL;
+  netdoc_err_t err;
+  memset(&err, 0, sizeof(err));
+  int rv = hs_desc_decrypt_inner(t.superenc, t.superenc_len, t.revision, &t.blinded, t.subcred,
+                                 NULL, &t.signing, now, &l, &err);
+  cr_assert_eq(rv, 0, "rv %d: %s", rv, err.msg);
+  cr_assert_geq(l->n_intro, 1);
+  printf("hs-desc-tor: opened tor's descriptor: %zu introduction points, revision %llu\n",
+         l->n_intro, (unsigned long long)t.revision);
+  hs_desc_layer2_free(l);
+  rebuild_plaintexts(&t, now);
   close_tor_desc(&t);
 }
