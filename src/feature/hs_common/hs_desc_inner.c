@@ -352,7 +352,7 @@ put_b64(bytes_writer_t *w, const uint8_t *p, size_t n, int flags)
 static int
 put_cert(bytes_writer_t *w, const char *kw, const torcert_t *c)
 {
-  if (!c || !c->encoded || c->encoded_len == 0 || c->encoded_len > 1024)
+  if (!c || !c->encoded || c->encoded_len == 0 || c->encoded_len > NETDOC_MAX_OBJECT)
     return HS_DESC_ERR_ARG;
   size_t bsz = base64_encode_size(c->encoded_len, BASE64_FLAG_MULTILINE);
   char *b = al_malloc(bsz);

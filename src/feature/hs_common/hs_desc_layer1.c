@@ -86,7 +86,7 @@ layer1_cut_message(const char *doc, size_t len, size_t *kw_end, size_t *obj_end,
                             "encrypted object too large");
         l->encrypted = al_malloc(cap);
         int r = base64_decode(l->encrypted, cap, doc + body_start, b64len);
-        if (r < 0 || b64len == 0)
+        if (r <= 0)
           return netdoc_err(err, HS_DESC_ERR_SYNTAX, lineno,
                             "bad base64 in encrypted object");
         l->encrypted_len = (size_t)r;
