@@ -4,7 +4,8 @@
  * the onion address alone we find the blinded key (checking our blinding
  * against tor's), open both layers with our code, check the introduction
  * points and their certificates, and rebuild tor's plaintexts byte for
- * byte with our builders. */
+ * byte with our builders.  tor049-desc-auth.txt is a descriptor with client
+ * authorization: our client key opens it, no key or another key does not. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +35,9 @@ load(const char *live, size_t *len)
 {
   const char *src = getenv("ALLIUM_SRCDIR");
   char path[1024];
-  snprintf(path, sizeof(path), "%s/tests/unit/feature/hs_desc/tor049-desc.txt",
-           src ? src : ALLIUM_SRCDIR);
-  if (live)
+  snprintf(path, sizeof(path), "%s/tests/unit/feature/hs_desc/%s", src ? src : ALLIUM_SRCDIR,
+           live && live[0] != '/' ? live : "tor049-desc.txt");
+  if (live && live[0] == '/')
     snprintf(path, sizeof(path), "%s", live);
   FILE *f = fopen(path, "rb");
   cr_assert_not_null(f, "cannot open %s", path);
@@ -188,6 +189,56 @@ Test(hs_desc_tor, rebuild_tor_plaintexts)
   tor_desc_t t;
   open_tor_desc(&t);
   rebuild_plaintexts(&t, CAPTURED);
+  close_tor_desc(&t);
+}
+
+/* tor049-desc-auth.txt: the same kind of network, with the client key
+ * below in hs0's authorized_clients/ (descriptor:x25519:BASE32(pub)). */
+#define ONION_AUTH "lkp3ro7um5crmiok2hhir26jaevcjs6wbmdbhufdmk4mbowldcpoatid"
+static const time_t CAPTURED_AUTH = 1796396029;
+
+static void
+client_key(uint8_t sec[32], uint8_t byte)
+{
+  memset(sec, byte, 32);
+  sec[0] &= 248;
+  sec[31] = (uint8_t)((sec[31] & 127) | 64);
+}
+
+Test(hs_desc_tor, client_auth_tor_descriptor)
+{
+  tor_desc_t t;
+  open_desc(&t, "tor049-desc-auth.txt", ONION_AUTH, CAPTURED_AUTH);
+  uint8_t sec[32], wrong[32];
+  client_key(sec, 0x42);
+  client_key(wrong, 0x43);
+  hs_desc_layer2_t *l = NULL;
+  netdoc_err_t err;
+  memset(&err, 0, sizeof(err));
+  cr_assert_eq(hs_desc_decrypt_inner(t.superenc, t.superenc_len, t.revision, &t.blinded,
+                                     t.subcred, NULL, &t.signing, CAPTURED_AUTH, &l, NULL),
+               HS_DESC_ERR_AUTH, "opened without the client key");
+  cr_assert_eq(hs_desc_decrypt_inner(t.superenc, t.superenc_len, t.revision, &t.blinded,
+                                     t.subcred, wrong, &t.signing, CAPTURED_AUTH, &l, NULL),
+               HS_DESC_ERR_AUTH, "opened with another client key");
+  int rv = hs_desc_decrypt_inner(t.superenc, t.superenc_len, t.revision, &t.blinded, t.subcred,
+                                 sec, &t.signing, CAPTURED_AUTH, &l, &err);
+  cr_assert_eq(rv, 0, "rv %d: %s", rv, err.msg);
+  cr_assert_geq(l->n_intro, 1);
+  hs_desc_layer2_free(l);
+  /* One real auth-client line among 16. */
+  char *pt1 = NULL;
+  size_t n1 = 0;
+  cr_assert_eq(hs_desc_layer_decrypt(&pt1, &n1, HS_DESC_LAYER_SUPERENCRYPTED, &t.blinded, NULL,
+                                     t.subcred, t.revision, t.superenc, t.superenc_len), 0);
+  hs_desc_layer1_t *l1 = NULL;
+  cr_assert_eq(hs_desc_layer1_parse(pt1, n1, &l1, NULL), 0);
+  cr_assert_eq(l1->n_clients, 16);
+  uint8_t cookie[HS_DESC_COOKIE_LEN];
+  cr_assert_eq(hs_desc_layer1_find_cookie(l1, sec, t.subcred, cookie), 0);
+  cr_assert_eq(hs_desc_layer1_find_cookie(l1, wrong, t.subcred, cookie), HS_DESC_ERR_AUTH);
+  hs_desc_layer1_free(l1);
+  al_free(pt1);
   close_tor_desc(&t);
 }
 
