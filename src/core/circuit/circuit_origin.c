@@ -426,6 +426,8 @@ circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next)
   size_t blen;
   if (c->state != CIRC_ORIGIN_OPEN || handshake_pending(c))
     return CIRC_ERR_STATE;
+  if (c->n_hops > 0 && c->hops[c->n_hops - 1].is_virtual)
+    return CIRC_ERR_STATE;   /* nothing extends past the other party */
   if (c->early_used >= CIRC_MAX_RELAY_EARLY || c->n_hops >= CIRC_ORIGIN_MAX_HOPS)
     return CIRC_ERR_EARLY;
   relay_extend2_t *m = al_calloc(1, sizeof(*m));

@@ -91,7 +91,7 @@ int circ_origin_start_fast(circ_origin_t *c, const circ_hop_spec_t *first,
                            uint64_t now, uint64_t timeout);
 /** Extend to next through the last hop: queues a RELAY_EARLY EXTEND2.
  * CIRC_ERR_EARLY once 8 RELAY_EARLY cells were sent, CIRC_ERR_STATE unless
- * OPEN. */
+ * OPEN or once the virtual onion-service hop is there. */
 int circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next);
 /** The caller has all the hops it wanted: the build deadline stops, and
  * the RELAY_EARLY cells EXTEND2 did not use carry the next messages for
