@@ -6,8 +6,9 @@
  *   hs-rend-client --datadir DIR --desc FILE --onion ADDR --get PATH
  *                  --out FILE [--timeout SEC]
  *
- * DIR is a tor or allium client DataDirectory (cached-microdesc-consensus,
- * cached-microdescs[.new]: the relays to build circuits through); FILE the
+ * DIR is a tor or allium client DataDirectory (cached-microdesc-consensus
+ * and cached-microdescs[.new], or cached-consensus and
+ * cached-descriptors[.new]: the relays to build circuits through); FILE the
  * service's descriptor (e.g. from its control port: GETINFO
  * hs/service/desc/id/ADDR).  The outer layer is verified (the blinded key
  * from its certificate), the subcredential derived from ADDR, the inner
@@ -111,8 +112,14 @@ load_nodelist(const char *dir)
 {
   char path[4096];
   size_t len = 0;
+  bool md = true;
   snprintf(path, sizeof(path), "%s/cached-microdesc-consensus", dir);
   char *s = slurp(path, &len);
+  if (!s) {   /* a tor client with UseMicrodescriptors 0 */
+    md = false;
+    snprintf(path, sizeof(path), "%s/cached-consensus", dir);
+    s = slurp(path, &len);
+  }
   consensus_t *c = NULL;
   if (!s || consensus_parse(s, len, &c, NULL) < 0) {
     al_free(s);
@@ -121,14 +128,21 @@ load_nodelist(const char *dir)
   al_free(s);
   nodelist_t *nl = nodelist_new();
   nodelist_set_consensus(nl, c);
-  const char *files[] = { "cached-microdescs", "cached-microdescs.new" };
+  const char *mdf[] = { "cached-microdescs", "cached-microdescs.new" };
+  const char *rdf[] = { "cached-descriptors", "cached-descriptors.new" };
   for (size_t i = 0; i < 2; i++) {
-    snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+    snprintf(path, sizeof(path), "%s/%s", dir, md ? mdf[i] : rdf[i]);
     s = slurp(path, &len);
-    microdesc_t **mds = NULL;
     size_t n = 0, bad = 0;
-    if (s && microdesc_parse_each(s, len, &mds, &n, &bad) == 0)
-      nodelist_add_microdescs(nl, mds, n);
+    if (s && md) {
+      microdesc_t **mds = NULL;
+      if (microdesc_parse_each(s, len, &mds, &n, &bad) == 0)
+        nodelist_add_microdescs(nl, mds, n);
+    } else if (s) {
+      routerdesc_t **rds = NULL;
+      if (routerdesc_parse_batch(s, len, &rds, &n, NULL) == 0)
+        nodelist_add_routerdescs(nl, rds, n);
+    }
     al_free(s);
   }
   return nl;

@@ -256,9 +256,10 @@ hs_client_rend_choose_rp(const nodelist_t *nl, const pathsel_options_t *o,
 
 /* ---- INTRODUCE1 ---- */
 
-/* The plaintext of 3.3 into buf, padded to exactly want bytes. */
+/* The plaintext of 3.3 into buf (room for max bytes), zero-padded to at
+ * least min bytes; *len_out its length. */
 static int
-intro_plaintext(uint8_t *buf, size_t want,
+intro_plaintext(uint8_t *buf, size_t max, size_t min, size_t *len_out,
                 const uint8_t cookie[HS_CELL_COOKIE_LEN],
                 const circ_hop_spec_t *rp)
 {
@@ -279,10 +280,12 @@ intro_plaintext(uint8_t *buf, size_t want,
     l->len = RELAY_ED25519_ID_LEN;
     memcpy(l->u.ed25519_id, rp->ed_id, RELAY_ED25519_ID_LEN);
   }
-  if (hs_intro2_plain_encode(p, buf, want, &n) == 0 && n <= want) {
-    p->pad_len = want - n;
-    if (hs_intro2_plain_encode(p, buf, want, &n) == 0 && n == want)
+  if (hs_intro2_plain_encode(p, buf, max, &n) == 0) {
+    p->pad_len = n < min ? min - n : 0;
+    if (hs_intro2_plain_encode(p, buf, max, &n) == 0) {
+      *len_out = n;
       r = 0;
+    }
   }
   memwipe(p, sizeof(*p));
   al_free(p);
@@ -299,18 +302,20 @@ hs_client_introduce1_build(uint8_t *out, size_t outlen, size_t *len_out,
 {
   /* LEGACY_KEY_ID, AUTH_KEY_TYPE, AUTH_KEY_LEN, AUTH_KEY, N_EXTENSIONS */
   const size_t hdr = HS_CELL_LEGACY_KEY_ID_LEN + 1 + 2 + HS_CELL_AUTH_KEY_LEN + 1;
-  const size_t plain_len = RELAY_BODY_MAX - hdr - HS_CELL_CLIENT_PK_LEN -
-                           HS_CELL_MAC_LEN;
-  uint8_t enc[RELAY_BODY_MAX];
+  const size_t overhead = hdr + HS_CELL_CLIENT_PK_LEN + HS_CELL_MAC_LEN;
+  uint8_t enc[HS_CLIENT_INTRODUCE1_MAX_LEN];
   hs_ntor_intro_keys_t k;
   hs_introduce1_t *m = NULL;
+  size_t plain_len = 0;
   int r = -1;
   if (!out || !len_out || !auth_key || !B || !subcred || !x || !cookie ||
-      !rp || outlen < RELAY_BODY_MAX)
+      !rp)
     return -1;
   memcpy(enc, x->pub, HS_CELL_CLIENT_PK_LEN);
   uint8_t *pt = enc + HS_CELL_CLIENT_PK_LEN;
-  if (intro_plaintext(pt, plain_len, cookie, rp) < 0 ||
+  if (intro_plaintext(pt, HS_CLIENT_INTRODUCE1_MAX_LEN - overhead,
+                      HS_CLIENT_INTRODUCE1_PAD_TO - hdr, &plain_len, cookie,
+                      rp) < 0 ||
       hs_ntor_client_intro_keys(&k, x, B, auth_key, subcred) < 0 ||
       hs_ntor_intro_crypt(&k, pt, plain_len) < 0)
     goto done;
@@ -320,7 +325,8 @@ hs_client_introduce1_build(uint8_t *out, size_t outlen, size_t *len_out,
   m->encrypted = enc;
   m->encrypted_len = HS_CELL_CLIENT_PK_LEN + plain_len + HS_CELL_MAC_LEN;
   size_t n = 0;
-  if (hs_introduce1_encode(m, out, outlen, &n) < 0 || n != RELAY_BODY_MAX)
+  if (hs_introduce1_encode(m, out, outlen, &n) < 0 ||
+      n != overhead + plain_len)
     goto done;
   /* MAC over the whole cell up to the MAC field (3.3.2). */
   if (hs_ntor_mac(out + n - HS_CELL_MAC_LEN, k.mac_key, sizeof(k.mac_key),
@@ -360,7 +366,7 @@ maybe_introduce(hs_client_rend_t *r)
   if (r->ip_state != IP_BUILT || r->rp_state != RP_READY)
     return;
   rend_ip_t *ip = &r->ips[r->cur_ip];
-  uint8_t body[RELAY_BODY_MAX];
+  uint8_t body[HS_CLIENT_INTRODUCE1_MAX_LEN];
   size_t n = 0;
   int e = -1;
   if (x25519_keypair_generate(&ip->x) == 0 &&

@@ -14,7 +14,7 @@
  *   3. once both are ready: INTRODUCE1 (hs-ntor client handshake with a
  *      fresh x, the service's enc-key B, the intro point's auth key and the
  *      subcredential; encrypted part = cookie, the rendezvous point's ntor
- *      onion key and link specifiers, padding to a full relay body; MAC over
+ *      onion key and link specifiers, padding as tor clients pad; MAC over
  *      the cell up to the MAC).  INTRODUCE_ACK status 0: the intro circuit is
  *      closed and RENDEZVOUS2 awaited; any other status, the intro circuit
  *      failing or the ack not arriving in time: the next introduction point
@@ -165,11 +165,22 @@ int hs_client_rend_spec_from_node(const node_t *n, circ_hop_spec_t *out);
 int hs_client_rend_spec_from_intro(const hs_desc_intro_point_t *ip,
                                    circ_hop_spec_t *out);
 
+/** Largest INTRODUCE1 we send.  A tor 0.4.9 intro point refuses ("over-long
+ * INTRODUCE1 cell") one that would not fit the INTRODUCE2 relay message of
+ * the smallest relay cell format (proposal 340: 509 - 16 - 1 - 2 - 2 = 488
+ * bytes with a stream id). */
+#define HS_CLIENT_INTRODUCE1_MAX_LEN 488
+/** The plaintext is zero-padded until the cell without CLIENT_PK and MAC
+ * reaches this many bytes, so the usual cell (IPv4 rendezvous point) is
+ * 310 bytes whatever its link specifiers, as tor clients' cells are. */
+#define HS_CLIENT_INTRODUCE1_PAD_TO 246
+
 /** The INTRODUCE1 body (rend-spec-v3 3.2.1, 3.3, 3.3.2) for an intro
  * point with auth key auth_key and service enc-key B, from the client's
  * ephemeral x, the rendezvous cookie and point rp (its ntor key and link
- * specifiers: addresses, legacy id, ed25519 id).  Padded to
- * RELAY_BODY_MAX bytes.  0 or negative. */
+ * specifiers: addresses, legacy id, ed25519 id); padded as said above, at
+ * most HS_CLIENT_INTRODUCE1_MAX_LEN bytes.  0 or negative (also when out
+ * is too small). */
 int hs_client_introduce1_build(uint8_t *out, size_t outlen, size_t *len_out,
                                const uint8_t auth_key[HS_CELL_AUTH_KEY_LEN],
                                const uint8_t B[32], const uint8_t subcred[32],

@@ -297,7 +297,7 @@ service_answer(world_t *w, const fmsg_t *m, size_t ipi,
                uint8_t cookie_out[20], uint8_t info[64], uint8_t keys_out[128])
 {
   cr_assert_eq(m->command, RELAY_INTRODUCE1);
-  cr_assert_eq(m->len, RELAY_BODY_MAX);
+  cr_assert_eq(m->len, 310);   /* as tor clients' (IPv4 rendezvous point) */
   hs_introduce1_t *in = al_calloc(1, sizeof(*in));
   cr_assert_eq(hs_introduce1_decode(in, m->body, m->len), 0);
   cr_assert_arr_eq(in->auth_key, w->ips[ipi].auth.pub.pubkey, 32);
@@ -698,7 +698,7 @@ Test(hs_client_rend, done_may_free)
   world_free(&w);
 }
 
-Test(hs_client_rend, introduce1_is_a_full_cell_and_random)
+Test(hs_client_rend, introduce1_size_and_refusals)
 {
   world_t w;
   world_init(&w, 1);
@@ -711,14 +711,24 @@ Test(hs_client_rend, introduce1_is_a_full_cell_and_random)
   cr_assert_eq(hs_client_introduce1_build(a, sizeof(a), &na, auth,
                                           w.ips[0].enc.pub, w.subcred, &x,
                                           cookie, &w.rp), 0);
-  cr_assert_eq(na, RELAY_BODY_MAX);
+  cr_assert_eq(na, 310);
   /* Same inputs, same cell (only x makes it fresh). */
   cr_assert_eq(hs_client_introduce1_build(b, sizeof(b), &nb, auth,
                                           w.ips[0].enc.pub, w.subcred, &x,
                                           cookie, &w.rp), 0);
   cr_assert_arr_eq(a, b, na);
+  /* An IPv6 address as well: the padding absorbs it, same size. */
+  circ_hop_spec_t rp6 = w.rp;
+  rp6.n_addr = 2;
+  rp6.addr[1].type = RELAY_LSPEC_IPV6;
+  rp6.addr[1].len = 18;
+  rp6.addr[1].u.ipv6.port = 9;
+  cr_assert_eq(hs_client_introduce1_build(b, sizeof(b), &nb, auth,
+                                          w.ips[0].enc.pub, w.subcred, &x,
+                                          cookie, &rp6), 0);
+  cr_assert_eq(nb, 310);
   /* Too small a buffer, missing pieces. */
-  cr_assert_lt(hs_client_introduce1_build(b, RELAY_BODY_MAX - 1, &nb, auth,
+  cr_assert_lt(hs_client_introduce1_build(b, 309, &nb, auth,
                                           w.ips[0].enc.pub, w.subcred, &x,
                                           cookie, &w.rp), 0);
   cr_assert_lt(hs_client_introduce1_build(b, sizeof(b), &nb, auth,
