@@ -465,7 +465,12 @@ main(int argc, char **argv)
   nodelist_free(d.nl);
   event_base_free(d.base);
   fclose(d.out);
-  printf("hs-rend-client: %s, %zu bytes\n", d.result == 0 ? "ok" : "FAILED",
+  uint64_t ms = d.t_first ? mono_msec() - d.t_first : 0;
+  printf("hs-rend-client: %s, %zu bytes", d.result == 0 ? "ok" : "FAILED",
          d.bytes);
+  if (ms)
+    printf(" in %llu ms (%.1f MiB/s)", (unsigned long long)ms,
+           (double)d.bytes / 1048576.0 / ((double)ms / 1000.0));
+  printf("\n");
   return d.result == 0 ? 0 : 1;
 }
