@@ -504,3 +504,37 @@ Test(hs_origin, add_virtual_hop_refusals)
   fake_hop_free(&h);
   fake_hop_free(&h1);
 }
+
+/* rend-spec-v3 messages from a relay hop reach the circuit's owner as
+ * CIRC_EV_RELAY_MSG with the hop that sent them (origin_channels passes
+ * them to on_relay_msg). */
+Test(hs_origin, hs_messages_reach_the_owner)
+{
+  cr_assert_eq(crypto_global_init(), 0);
+  fake_hop_t h;
+  fake_hop_init(&h, 1);
+  circ_origin_t *c = one_hop(&h);
+  const uint8_t cmds[] = { RELAY_INTRO_ESTABLISHED,
+                           RELAY_RENDEZVOUS_ESTABLISHED, RELAY_INTRODUCE_ACK,
+                           RELAY_RENDEZVOUS2, RELAY_INTRODUCE2 };
+  for (size_t i = 0; i < sizeof(cmds); i++) {
+    uint8_t body[64];
+    memset(body, (int)i + 1, sizeof(body));
+    relay_header_t rh;
+    memset(&rh, 0, sizeof(rh));
+    rh.command = cmds[i];
+    uint8_t p[CELL_PAYLOAD_LEN];
+    cr_assert_eq(relay_cell_pack(p, &rh, body, sizeof(body), crypto_rand), 0);
+    relay_crypto_relay_originate(h.rc, p);
+    cr_assert_eq(circ_origin_handle_cell(c, CELL_RELAY, p), 0);
+    circ_event_t ev;
+    cr_assert(next_msg(c, &ev), "command %u", cmds[i]);
+    cr_assert_eq(ev.command, cmds[i]);
+    cr_assert_eq(ev.hop, 0);
+    cr_assert_eq(ev.len, sizeof(body));
+    cr_assert_arr_eq(ev.body, body, sizeof(body));
+  }
+  cr_assert_eq(circ_origin_state(c), CIRC_ORIGIN_OPEN);
+  circ_origin_free(c);
+  fake_hop_free(&h);
+}
