@@ -103,7 +103,8 @@ typedef struct hs_client_rend_net_t {
    * caller's: route its events to the new owner. */
   int (*join)(void *ctx, uint64_t circ,
               const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN]);
-  /** Close a circuit; its closed event may run inside this call. */
+  /** Close a circuit; its closed event may run inside this call, none of
+   * its events after it. */
   void (*close)(void *ctx, uint64_t circ);
   /** Monotonic milliseconds. */
   uint64_t (*now_msec)(void *ctx);
