@@ -390,7 +390,6 @@ Test(hs_client_rend, introduce_and_rendezvous)
   /* Freeing afterwards leaves the caller's circuit alone. */
   hs_client_rend_free(w.r);
   cr_assert_not(rp->closed);
-  /* ... and a late event for it is ignored. */
   world_free(&w);
 }
 
