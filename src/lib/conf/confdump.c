@@ -309,6 +309,19 @@ conf_refused_names(const conf_format_t *fmt, const void *obj)
     const conf_var_t *v = &fmt->vars[i];
     if (!(v->flags & CONF_FLAG_REFUSED))
       continue;
+    if (v->type == CONF_TYPE_LINELIST || v->type == CONF_TYPE_PORTLIST) {
+      /* A refused row may share its list with accepted ones (only the
+       * group's first row formats the list): name it when one of its own
+       * lines is there. */
+      int own = 0;
+      const config_line_t *ln = *(config_line_t *const *)CFIELD(obj, v);
+      for (; ln && !own; ln = ln->next)
+        own = !strcmp(ln->key, v->name);
+      if (own) {
+        sb_add_name(&b, v->name);
+        continue;
+      }
+    }
     char *mine = conf_format_var(fmt, obj, v);
     char *theirs = conf_format_var(fmt, dflt, v);
     int differs = strcmp(mine, theirs) != 0;
