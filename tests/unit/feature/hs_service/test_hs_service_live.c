@@ -18,6 +18,7 @@
 #include "allium/feature/hs_service/hs_service_desc.h"
 #include "allium/feature/keys/hs_keys.h"
 #include "allium/lib/crypto/crypto_util.h"
+#include "allium/lib/crypto/rand.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/fs/fs.h"
 #include "allium/lib/malloc/malloc.h"
