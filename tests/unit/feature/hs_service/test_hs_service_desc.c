@@ -312,3 +312,30 @@ Test(hs_service_desc, too_large_refused)
   cr_assert_leq(d->len, HS_DESC_MAX_LEN);
   hs_service_desc_free(d);
 }
+
+Test(hs_service_desc, tampering_detected)
+{
+  hs_service_desc_params_t p = params(1);
+  hs_service_desc_t *d = NULL;
+  cr_assert_eq(hs_service_desc_build(&p, &d), 0);
+  /* Another revision counter (a replay with a forged counter): the
+   * signature no longer holds. */
+  char *rc = strstr(d->text, "\nrevision-counter ");
+  cr_assert_not_null(rc);
+  char *digit = rc + strlen("\nrevision-counter ");
+  *digit = *digit == '9' ? '8' : (char)(*digit + 1);
+  hs_desc_outer_t *o = NULL;
+  cr_assert_eq(hs_desc_outer_parse(d->text, d->len, 0, NULL, NOW, &o, NULL), DIRPARSE_ERR_SIG);
+  cr_assert_null(o);
+  hs_service_desc_free(d);
+  /* A client expecting the key of another period refuses it. */
+  cr_assert_eq(hs_service_desc_build(&p, &d), 0);
+  ed25519_public_key_t other;
+  cr_assert_eq(hs_blind_public_key(&other, &ID.pub, NULL, 0, p.period_num + 1, 1440), 0);
+  int r = hs_desc_outer_parse(d->text, d->len, 0, &other, NOW, &o, NULL);
+  cr_assert_eq(r, HS_DESC_ERR_WRONG_KEY, "got %d", r);
+  /* Expired once the 54-hour certificate runs out. */
+  r = hs_desc_outer_parse(d->text, d->len, 0, NULL, NOW + 55 * 3600, &o, NULL);
+  cr_assert_eq(r, HS_DESC_ERR_EXPIRED, "got %d", r);
+  hs_service_desc_free(d);
+}
