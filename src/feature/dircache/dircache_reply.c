@@ -38,7 +38,6 @@ reason(int status)
   case 304: return "Not modified";
   case 400: return "Bad request";
   case 404: return "Not found";
-  case 503: return "Service unavailable";
   default: return "Service unavailable";
   }
 }
@@ -59,8 +58,8 @@ addr_ok(const char *a)
 /* Fill out with a response: status line, headers, body[0..blen). */
 void
 dc_reply_make(dircache_reply_t *out, int status, compress_method_t enc,
-           const uint8_t *body, size_t blen, time_t now,
-           const char *peer_addr)
+              const uint8_t *body, size_t blen, time_t now,
+              const char *peer_addr)
 {
   char date[40] = "", head[512], addr[80] = "";
   out->encoding = enc;
