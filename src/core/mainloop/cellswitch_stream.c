@@ -107,6 +107,24 @@ on_begin_dir(cs_circ_t *c, uint16_t id)
   sw->st.dir_streams++;
 }
 
+/* The longest request s may grow to: CELLSWITCH_DIR_POST_MAX for a POST
+ * (its first bytes held or arriving now), else CELLSWITCH_DIR_REQUEST_MAX. */
+static size_t
+dir_request_max(const cs_dirstream_t *s, const uint8_t *data, size_t len)
+{
+  uint8_t head[5];
+  size_t n = s->len < sizeof(head) ? s->len : sizeof(head);
+  if (n)
+    memcpy(head, s->buf, n);
+  if (n < sizeof(head)) {
+    size_t k = len < sizeof(head) - n ? len : sizeof(head) - n;
+    memcpy(head + n, data, k);
+    n += k;
+  }
+  return n == sizeof(head) && !memcmp(head, "POST ", 5)
+           ? CELLSWITCH_DIR_POST_MAX : CELLSWITCH_DIR_REQUEST_MAX;
+}
+
 /* Request bytes on stream s: collect, ask the owner. */
 static void
 on_request_data(cs_circ_t *c, cs_dirstream_t *s, const uint8_t *data,
@@ -115,9 +133,9 @@ on_request_data(cs_circ_t *c, cs_dirstream_t *s, const uint8_t *data,
   cellswitch_t *sw = c->sw;
   if (s->state != CS_DIR_REQUEST)
     return;   /* a body after the request: ignored (dir-spec 6) */
-  if (s->len + len > CELLSWITCH_DIR_REQUEST_MAX) {
+  if (s->len + len > dir_request_max(s, data, len)) {
     log_info_rl(60, "Closing a directory stream whose request passed %d "
-                "bytes.", CELLSWITCH_DIR_REQUEST_MAX);
+                "bytes.", (int)dir_request_max(s, data, len));
     sw->st.dir_requests_cut++;
     (void)relay_stream_end(c->dir->t, s->id, RELAY_END_MISC);
     slot_clear(sw, s);

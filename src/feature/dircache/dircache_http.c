@@ -7,7 +7,10 @@
  * NEED_MORE until the head (request line, headers, blank line) is complete.
  * Anything malformed is DIRCACHE_REQ_BAD (the caller answers 400); a head
  * longer than DIRCACHE_REQ_MAX_HEAD bytes or with more than
- * DIRCACHE_REQ_MAX_HEADERS lines is DIRCACHE_REQ_TOO_BIG.
+ * DIRCACHE_REQ_MAX_HEADERS lines is DIRCACHE_REQ_TOO_BIG.  A POST (the
+ * HSDir's descriptor upload, rend-spec-v3 2.2.6) needs a Content-Length
+ * (RFC 1945 7.2.2) of at most DIRCACHE_REQ_MAX_BODY and stays NEED_MORE
+ * until that many body bytes follow the head.
  */
 #include <stdio.h>
 #include <string.h>
@@ -147,6 +150,29 @@ parse_diff_from(const char *v, size_t len, dircache_request_t *out)
   }
 }
 
+/* Content-Length: decimal digits only; two different values are BAD.  A
+ * value past DIRCACHE_REQ_MAX_BODY is kept as MAX_BODY + 1 (TOO_BIG for a
+ * POST; other methods ignore it). */
+static int
+parse_content_length(const char *v, size_t len, dircache_request_t *out)
+{
+  size_t n = 0;
+  if (len == 0)
+    return DIRCACHE_REQ_BAD;
+  for (size_t i = 0; i < len; i++) {
+    if (v[i] < '0' || v[i] > '9')
+      return DIRCACHE_REQ_BAD;
+    n = n * 10 + (size_t)(v[i] - '0');
+    if (n > DIRCACHE_REQ_MAX_BODY)
+      n = DIRCACHE_REQ_MAX_BODY + 1;   /* saturate: no overflow */
+  }
+  if (out->has_content_length && out->content_length != n)
+    return DIRCACHE_REQ_BAD;
+  out->has_content_length = true;
+  out->content_length = n;
+  return DIRCACHE_REQ_OK;
+}
+
 /* One "Name: value" line (without its line end). */
 static int
 parse_header(const char *s, size_t len, dircache_request_t *out)
@@ -170,6 +196,8 @@ parse_header(const char *s, size_t len, dircache_request_t *out)
       out->if_modified_since = t;
   } else if (n == 24 && !strncasecmp(s, "X-Or-Diff-From-Consensus", n)) {
     parse_diff_from(v, vlen, out);
+  } else if (n == 14 && !strncasecmp(s, "Content-Length", n)) {
+    return parse_content_length(v, vlen, out);
   }
   return DIRCACHE_REQ_OK;
 }
@@ -215,6 +243,16 @@ dircache_request_parse(const uint8_t *buf, size_t len,
       r = DIRCACHE_REQ_TOO_BIG;
     else
       r = parse_header(p, l, out);
+  }
+  if (r == DIRCACHE_REQ_OK && !strcmp(out->method, "POST")) {
+    if (!out->has_content_length)
+      r = DIRCACHE_REQ_BAD;
+    else if (out->content_length > DIRCACHE_REQ_MAX_BODY)
+      r = DIRCACHE_REQ_TOO_BIG;
+    else if (len - head < out->content_length)
+      r = DIRCACHE_REQ_NEED_MORE;
+    else
+      out->body_len = out->content_length;
   }
   if (r != DIRCACHE_REQ_OK) {
     dircache_request_clear(out);

@@ -56,10 +56,10 @@ addr_ok(const char *a)
 }
 
 /* Fill out with a response: status line, headers, body[0..blen). */
-static void
-reply_make(dircache_reply_t *out, int status, compress_method_t enc,
-           const uint8_t *body, size_t blen, time_t now,
-           const char *peer_addr)
+void
+dc_reply_make(dircache_reply_t *out, int status, compress_method_t enc,
+              const uint8_t *body, size_t blen, time_t now,
+              const char *peer_addr)
 {
   char date[40] = "", head[512], addr[80] = "";
   out->encoding = enc;
@@ -126,27 +126,35 @@ body_add(body_t *b, const char *s, size_t len)
   b->len += len;
 }
 
+/* 200 with text[0..len) compressed per request with enc (never LZMA: too
+ * slow for answers made per request; identity if compression fails). */
+void
+dc_reply_encoded(dircache_reply_t *out, const char *text, size_t len,
+                 compress_method_t enc, time_t now, const char *peer)
+{
+  if (enc == COMPRESS_LZMA)
+    enc = COMPRESS_IDENTITY;
+  uint8_t *z = NULL;
+  size_t zl = 0;
+  if (enc != COMPRESS_IDENTITY &&
+      compress_buffer(enc, (const uint8_t *)text, len, &z, &zl) < 0)
+    enc = COMPRESS_IDENTITY;
+  if (enc == COMPRESS_IDENTITY)
+    dc_reply_make(out, 200, enc, (const uint8_t *)text, len, now, peer);
+  else
+    dc_reply_make(out, 200, enc, z, zl, now, peer);
+  al_free(z);
+}
+
 /* 200 with b's documents (encoded), or 404 when b is empty. */
 static void
 reply_body(dircache_reply_t *out, body_t *b, compress_method_t enc,
            time_t now, const char *peer)
 {
-  if (enc == COMPRESS_LZMA)
-    enc = COMPRESS_IDENTITY;       /* not for answers made per request */
-  if (!b->len) {
-    reply_make(out, 404, enc, NULL, 0, now, peer);
-    return;
-  }
-  uint8_t *z = NULL;
-  size_t zl = 0;
-  if (enc != COMPRESS_IDENTITY &&
-      compress_buffer(enc, (const uint8_t *)b->p, b->len, &z, &zl) < 0)
-    enc = COMPRESS_IDENTITY;
-  if (enc == COMPRESS_IDENTITY)
-    reply_make(out, 200, enc, (const uint8_t *)b->p, b->len, now, peer);
+  if (!b->len)
+    dc_reply_make(out, 404, COMPRESS_IDENTITY, NULL, 0, now, peer);
   else
-    reply_make(out, 200, enc, z, zl, now, peer);
-  al_free(z);
+    dc_reply_encoded(out, b->p, b->len, enc, now, peer);
 }
 
 /* 200 with a cached document in its encoding. */
@@ -160,7 +168,7 @@ reply_doc(dircache_reply_t *out, dc_doc_t *d, compress_method_t enc,
     enc = COMPRESS_IDENTITY;
     dc_doc_encoded(d, enc, &p, &l);
   }
-  reply_make(out, 200, enc, p, l, now, peer);
+  dc_reply_make(out, 200, enc, p, l, now, peer);
 }
 
 /* More than half of the requested authority prefixes signed c. */
@@ -196,22 +204,22 @@ answer_consensus(dircache_t *dc, const dircache_request_t *rq,
   int f = u->microdesc_flavor;
   dc_cons_t *c = dc->cur[f];
   if (!c || now > c->valid_until + DIRCACHE_REASONABLY_LIVE) {
-    reply_make(out, 503, enc, NULL, 0, now, peer);
+    dc_reply_make(out, 503, enc, NULL, 0, now, peer);
     return;
   }
   if (u->n_fp_prefixes && !signed_by_enough(c, u)) {
-    reply_make(out, 404, enc, NULL, 0, now, peer);
+    dc_reply_make(out, 404, enc, NULL, 0, now, peer);
     return;
   }
   dc_cons_t *from = NULL;
   if (u->kind == DIRCACHE_URL_CONSENSUS_DIFF) {
     if (!(from = find_diff(dc, f, u->diff_hash))) {
-      reply_make(out, 404, enc, NULL, 0, now, peer);
+      dc_reply_make(out, 404, enc, NULL, 0, now, peer);
       return;
     }
   } else {
     if (rq->if_modified_since && c->valid_after <= rq->if_modified_since) {
-      reply_make(out, 304, enc, NULL, 0, now, peer);
+      dc_reply_make(out, 304, enc, NULL, 0, now, peer);
       return;
     }
     for (size_t i = 0; i < rq->n_diff_from && !from; i++)
@@ -269,10 +277,11 @@ answer_keys(dircache_t *dc, const dircache_url_t *u, time_t now, body_t *b)
   }
 }
 
-/* Answer a request that parsed. */
+/* Answer a request that parsed (req: the bytes received, the POST body at
+ * rq->head_len). */
 static void
-answer(dircache_t *dc, const dircache_request_t *rq, time_t now,
-       const char *peer, dircache_reply_t *out)
+answer(dircache_t *dc, const dircache_request_t *rq, const uint8_t *req,
+       bool anonymous, time_t now, const char *peer, dircache_reply_t *out)
 {
   dircache_url_t u;
   int r = dircache_url_parse(rq->path, &u);
@@ -282,10 +291,17 @@ answer(dircache_t *dc, const dircache_request_t *rq, time_t now,
                  u.kind == DIRCACHE_URL_CONSENSUS_DIFF);
   compress_method_t enc = choose_encoding(rq, &u, stored);
   body_t b = { NULL, 0, 0 };
-  if (strcmp(rq->method, "GET") || r == DIRCACHE_URL_MALFORMED) {
-    reply_make(out, 400, enc, NULL, 0, now, peer);
+  bool hs = r == DIRCACHE_URL_OK && (u.kind == DIRCACHE_URL_HS_DESC ||
+                                     u.kind == DIRCACHE_URL_HS_PUBLISH);
+  bool post = !strcmp(rq->method, "POST");
+  if (hs && (post ? u.kind == DIRCACHE_URL_HS_PUBLISH
+                  : !strcmp(rq->method, "GET"))) {
+    dc_hs_answer(dc, rq, &u, req + rq->head_len, anonymous, enc, now, peer,
+                 out);
+  } else if (strcmp(rq->method, "GET") || r == DIRCACHE_URL_MALFORMED) {
+    dc_reply_make(out, 400, enc, NULL, 0, now, peer);
   } else if (r != DIRCACHE_URL_OK) {
-    reply_make(out, 404, enc, NULL, 0, now, peer);
+    dc_reply_make(out, 404, enc, NULL, 0, now, peer);
   } else {
     switch (u.kind) {
     case DIRCACHE_URL_CONSENSUS:
@@ -310,7 +326,7 @@ answer(dircache_t *dc, const dircache_request_t *rq, time_t now,
       reply_body(out, &b, enc, now, peer);
       break;
     default:  /* authority documents, extra-info, votes: not a cache's */
-      reply_make(out, 404, enc, NULL, 0, now, peer);
+      dc_reply_make(out, 404, enc, NULL, 0, now, peer);
       break;
     }
   }
@@ -333,12 +349,28 @@ count(dircache_t *dc, const dircache_reply_t *r)
   case 404: s->status_404++; break;
   default: s->status_503++; break;
   }
+  if (r->kind == DIRCACHE_URL_HS_DESC || r->kind == DIRCACHE_URL_HS_PUBLISH) {
+    bool pub = r->kind == DIRCACHE_URL_HS_PUBLISH;
+    s->hs_stored += pub && r->status == 200;
+    s->hs_rejected += pub && r->status == 400;
+    s->hs_served += !pub && r->status == 200;
+    s->hs_not_found += !pub && r->status == 404;
+    s->hs_not_anonymous += r->status == 503;
+  }
 }
 
 int
 dircache_handle_request(dircache_t *dc, const uint8_t *req, size_t len,
                         time_t now, const char *peer_addr,
                         dircache_reply_t *out)
+{
+  return dircache_handle_request_from(dc, req, len, now, peer_addr, 0, out);
+}
+
+int
+dircache_handle_request_from(dircache_t *dc, const uint8_t *req, size_t len,
+                             time_t now, const char *peer_addr,
+                             unsigned flags, dircache_reply_t *out)
 {
   dircache_request_t rq;
   int r = dircache_request_parse(req, len, &rq);
@@ -347,10 +379,11 @@ dircache_handle_request(dircache_t *dc, const uint8_t *req, size_t len,
   memset(out, 0, sizeof(*out));
   if (r != DIRCACHE_REQ_OK) {
     out->kind = DIRCACHE_URL_N_KINDS;
-    reply_make(out, 400, COMPRESS_IDENTITY, NULL, 0, now, peer_addr);
+    dc_reply_make(out, 400, COMPRESS_IDENTITY, NULL, 0, now, peer_addr);
     log_info_rl(60, "Directory request refused: malformed");
   } else {
-    answer(dc, &rq, now, peer_addr, out);
+    answer(dc, &rq, req, (flags & DIRCACHE_FROM_RELAY) != 0, now, peer_addr,
+           out);
     log_debug("Directory request for %s: %d (%zu bytes)",
               dircache_url_kind_name(out->kind), out->status, out->len);
   }
@@ -389,6 +422,15 @@ dircache_log_stats(const dircache_t *dc)
              (unsigned long long)s.status_400,
              (unsigned long long)s.bytes_out, c.n_microdescs,
              c.n_server_descs, c.n_diffs[0] + c.n_diffs[1]);
+  log_notice("HSDir: holding %zu onion-service descriptor%s (%zu bytes); "
+             "%llu stored, %llu refused, %llu served, %llu not found, %llu "
+             "refused as not anonymous.", c.n_hs_descs,
+             c.n_hs_descs == 1 ? "" : "s", c.hs_bytes,
+             (unsigned long long)s.hs_stored,
+             (unsigned long long)s.hs_rejected,
+             (unsigned long long)s.hs_served,
+             (unsigned long long)s.hs_not_found,
+             (unsigned long long)s.hs_not_anonymous);
 }
 
 void

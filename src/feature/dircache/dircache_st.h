@@ -5,6 +5,7 @@
 
 #include "allium/lib/container/hashmap.h"
 #include "allium/feature/dircache/dircache.h"
+#include "allium/feature/dircache/hsdir_store.h"
 #include "allium/lib/compress/compress.h"
 
 /** A document with its compressed forms, made on first use. */
@@ -71,6 +72,8 @@ struct dircache_t {
   dc_map_t sd_fp;                              /* fp -> newest server desc */
   dc_cert_t certs[DC_MAX_CERTS];
   size_t n_certs;
+  hsdir_store_t *hs;                           /* onion-service descriptors */
+  size_t hs_max_desc;                          /* HSV3MaxDescriptorSize */
   dircache_stats_t stats;
 };
 
@@ -79,5 +82,27 @@ void dc_doc_clear(dc_doc_t *d);
 /** d's encoding m (identity: the text), made and kept on first use. */
 int dc_doc_encoded(dc_doc_t *d, compress_method_t m, const uint8_t **out,
                    size_t *len);
+
+/* dircache_hs.c: the HSDir part (rend-spec-v3 2.2.6) */
+struct consensus_t;
+struct dircache_request_t;
+struct dircache_url_t;
+/** Make dc->hs with the default limits. */
+void dc_hs_init(dircache_t *dc);
+/** Take HSV3MaxDescriptorSize from a consensus just accepted. */
+void dc_hs_set_params(dircache_t *dc, const struct consensus_t *c);
+/** Answer an HS_DESC or HS_PUBLISH request (body: the POST body, at the
+ * request's head_len in the received bytes).  Returns the status. */
+int dc_hs_answer(dircache_t *dc, const struct dircache_request_t *rq,
+                 const struct dircache_url_t *u, const uint8_t *body,
+                 bool anonymous, compress_method_t enc, time_t now,
+                 const char *peer, dircache_reply_t *out);
+/* dircache_reply.c: fill out with a response (status line, headers,
+ * body[0..blen) for a 200); a body a client gets encoded with enc. */
+void dc_reply_make(dircache_reply_t *out, int status, compress_method_t enc,
+                   const uint8_t *body, size_t blen, time_t now,
+                   const char *peer_addr);
+void dc_reply_encoded(dircache_reply_t *out, const char *text, size_t len,
+                      compress_method_t enc, time_t now, const char *peer);
 
 #endif

@@ -98,6 +98,7 @@ dircache_new(const char *datadir, time_t now)
   dc_map_init(&dc->md, offsetof(dc_ent_t, key), 32);
   dc_map_init(&dc->sd, offsetof(dc_ent_t, key), 20);
   dc_map_init(&dc->sd_fp, offsetof(dc_ent_t, fp), 20);
+  dc_hs_init(dc);
   if (!datadir)
     return dc;
   load_file(dc, datadir, "cached-certs", 'k', now);
@@ -139,6 +140,7 @@ dircache_free_(dircache_t *dc)
   dc_map_clear(&dc->sd_fp);
   for (size_t i = 0; i < dc->n_certs; i++)
     al_free(dc->certs[i].text);
+  hsdir_store_free(dc->hs);
   al_free(dc);
 }
 
@@ -256,6 +258,7 @@ dircache_add_consensus(dircache_t *dc, const char *text, size_t len,
     memcpy(n->sig_ids[i], c->sigs[i].identity, 20);
   consdiff_digest_as_signed(text, len, n->sha3_signed);
   mark_listed(dc, c, now);
+  dc_hs_set_params(dc, c);
   consensus_free(c);
   if (dc->cur[f]) {
     if (dc->n_old[f] == DIRCACHE_DIFF_MAX_OLD) {
@@ -500,4 +503,7 @@ dircache_get_contents(const dircache_t *dc, dircache_contents_t *out)
   out->n_microdescs = dc->md.n;
   out->n_server_descs = dc->sd.n;
   out->n_certs = dc->n_certs;
+  out->n_hs_descs = hsdir_store_count(dc->hs);
+  out->hs_bytes = hsdir_store_bytes(dc->hs);
+  out->hs_max_desc_size = dc->hs_max_desc;
 }

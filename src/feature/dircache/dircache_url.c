@@ -9,6 +9,9 @@
  * even number of hex digits.  A trailing ".z" asks for deflate.  Malformed
  * items of a list are skipped; a list with no valid item is MALFORMED.
  * Duplicates are dropped (first occurrence kept, order preserved).
+ * An HSDir's paths (rend-spec-v3 2.2.6): "/tor/hs/3/publish" (the upload)
+ * and "/tor/hs/3/<z>", z the blinded key in base64 ('=' optional); a z that
+ * is no key still names an HS_DESC request (tor answers it 404).
  */
 #include <string.h>
 
@@ -19,7 +22,7 @@
 static const char *const kind_names[DIRCACHE_URL_N_KINDS] = {
   "consensus", "consensus-diff", "microdescs", "server-d", "server-fp",
   "server-all", "server-authority", "keys-all", "keys-fp", "keys-sk",
-  "keys-fp-sk", "keys-authority", "not-served",
+  "keys-fp-sk", "keys-authority", "hs-desc", "hs-publish", "not-served",
 };
 
 const char *
@@ -192,6 +195,25 @@ parse_server_or_keys(const char *s, size_t len, bool keys, dircache_url_t *u)
   return DIRCACHE_URL_UNKNOWN;
 }
 
+/* After "/tor/hs/3/": "publish" or a blinded key. */
+static int
+parse_hs(const char *s, size_t len, dircache_url_t *u)
+{
+  if (len == 7 && !memcmp(s, "publish", 7)) {
+    u->kind = DIRCACHE_URL_HS_PUBLISH;
+    return DIRCACHE_URL_OK;
+  }
+  u->kind = DIRCACHE_URL_HS_DESC;
+  if (len == 44 && s[43] == '=')
+    len = 43;
+  if (len == 43 && memchr(s, '=', len) == NULL &&
+      base64_decode(u->hs_key, sizeof(u->hs_key), s, 43) == 32)
+    u->hs_key_ok = true;
+  else
+    memset(u->hs_key, 0, sizeof(u->hs_key));
+  return DIRCACHE_URL_OK;
+}
+
 static int
 dispatch(const char *s, size_t len, dircache_url_t *u)
 {
@@ -211,6 +233,8 @@ dispatch(const char *s, size_t len, dircache_url_t *u)
     return parse_server_or_keys(s + r, len - r, false, u);
   if (starts(s, len, "/tor/keys/", &r))
     return parse_server_or_keys(s + r, len - r, true, u);
+  if (starts(s, len, "/tor/hs/3/", &r))
+    return parse_hs(s + r, len - r, u);
   if (starts(s, len, "/tor/extra/", &r) ||
       starts(s, len, "/tor/status-vote/next/", &r) ||
       starts(s, len, "/tor/micro/", &r) ||

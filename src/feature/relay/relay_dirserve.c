@@ -8,7 +8,10 @@
  * dircache_on_document() (the relay's own directory bootstrap connects it
  * with relay_dirserve_cache()) and, as a fallback, by re-reading the cache
  * files when they change.  One rate-limited info line per request kind;
- * the counters join the heartbeat. */
+ * the counters join the heartbeat.  The cache is also the relay's HSDir
+ * store (rend-spec-v3 2.2.6): requests are marked DIRCACHE_FROM_RELAY when
+ * the circuit's previous hop is a relay (onion-service requests must come
+ * anonymously), and the same timer drops expired descriptors. */
 #define LOG_MODULE "relay"
 #include <stdio.h>
 #include <string.h>
@@ -16,13 +19,20 @@
 #include <time.h>
 
 #include "allium/feature/dircache/dircache.h"
+#include "allium/feature/dircache/dircache_parse.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/fs/fs.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "relay_run_st.h"
 
-/** Look at the cache files this often. */
+/* The engine must let a whole descriptor upload through. */
+_Static_assert(CELLSWITCH_DIR_POST_MAX >=
+               DIRCACHE_REQ_MAX_HEAD + DIRCACHE_REQ_MAX_BODY,
+               "CELLSWITCH_DIR_POST_MAX too small for an HSDir upload");
+
+/** Look at the cache files (and expire onion-service descriptors) this
+ * often. */
 #define DIRSERVE_RELOAD_MSEC (60 * 1000)
 /** Largest cache file re-read (cached-descriptors of a big network). */
 #define DIRSERVE_FILE_MAX (256u * 1024 * 1024)
@@ -115,6 +125,7 @@ reload_cb(int what, void *arg)
   (void)what;
   relay_dirserve_t *ds = arg;
   relay_dirserve_check_files(ds, ds_now(ds));
+  dircache_hs_expire(ds->cache, ds_now(ds));
 }
 
 relay_dirserve_t *
@@ -150,7 +161,7 @@ relay_dirserve_new_at(const char *datadir, time_t fixed_now)
 void
 relay_dirserve_start(relay_dirserve_t *ds)
 {
-  if (ds && ds->dir && !ds->reload)
+  if (ds && !ds->reload)
     ds->reload = evloop_timer_add(DIRSERVE_RELOAD_MSEC, 1, reload_cb, ds);
 }
 
@@ -178,8 +189,10 @@ relay_dirserve_request(relay_dirserve_t *ds, cellswitch_t *sw,
   dircache_reply_t rep;
   memset(&rep, 0, sizeof(rep));
   /* No X-Your-Address-Is: the engine does not tell which channel. */
-  int r = dircache_handle_request(ds->cache, data, len, ds_now(ds), NULL,
-                                  &rep);
+  unsigned flags = cellswitch_circ_prev_is_relay(sw, stream >> 16)
+                     ? DIRCACHE_FROM_RELAY : 0;
+  int r = dircache_handle_request_from(ds->cache, data, len, ds_now(ds),
+                                       NULL, flags, &rep);
   if (r == DIRCACHE_NEED_MORE)
     return CELLSWITCH_DIR_NEED_MORE;
   if (r < 0)

@@ -281,6 +281,7 @@ relay_publish_fill_params(relay_publish_t *p, time_t now, router_desc_params_t *
   out->family = (const char *const *)p->family;
   out->n_family = p->n_family;
   out->tunnelled_dir_server = p->dir_cache;
+  out->hidden_service_dir = p->dir_cache;   /* the cache is an HSDir */
   if (p->hibernating) {        /* tor reports no bandwidth while asleep */
     out->hibernating = true;
     out->bw_observed = 0;

@@ -265,6 +265,10 @@ int cellswitch_stream_admit(cellswitch_t *sw, uint64_t circ);
 /** Longest request kept (tor caps HTTP headers near 50 KB); past it the
  * stream is closed with END MISC. */
 #define CELLSWITCH_DIR_REQUEST_MAX (64 * 1024)
+/** The same for a request starting "POST " (an onion-service descriptor
+ * upload to an HSDir, rend-spec-v3 2.2.6: head and a body of up to
+ * HSV3MaxDescriptorSize bytes); the owner bounds the body itself. */
+#define CELLSWITCH_DIR_POST_MAX (320 * 1024)
 /** Directory streams open at once on one circuit; more get END
  * RESOURCELIMIT. */
 #define CELLSWITCH_DIR_STREAMS_PER_CIRC 8

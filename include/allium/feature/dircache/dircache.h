@@ -26,6 +26,15 @@
  * than DIRCACHE_DIFF_MAX_AGE) is generated; a request with
  * X-Or-Diff-From-Consensus naming one of them, or a .../diff/<HASH> path,
  * gets the diff.
+ *
+ * The cache is also an HSDir (rend-spec-v3 2.2.6, HSDir=2): it owns an
+ * hsdir_store_t (hsdir_store.h) fed by "POST /tor/hs/3/publish" (200 when
+ * stored; 400 for a descriptor that fails verification, a revision counter
+ * not above the stored one, or a body over HSV3MaxDescriptorSize from the
+ * consensus) and read by "GET /tor/hs/3/<z>" (200, or 404).  Those requests
+ * must come "anonymously" (2.2.6): a request without DIRCACHE_FROM_RELAY
+ * (a client's one-hop circuit, or no circuit) gets 503 as tor answers.
+ * dircache_hs_expire() drops expired descriptors (the relay's timer).
  */
 #ifndef ALLIUM_FEATURE_DIRCACHE_DIRCACHE_H
 #define ALLIUM_FEATURE_DIRCACHE_DIRCACHE_H
@@ -95,6 +104,8 @@ typedef struct dircache_contents_t {
   size_t n_old[2];             /* older consensuses held (diff sources) */
   size_t n_diffs[2];           /* diffs ready */
   size_t n_microdescs, n_server_descs, n_certs;
+  size_t n_hs_descs, hs_bytes;  /* onion-service descriptors held */
+  size_t hs_max_desc_size;      /* HSV3MaxDescriptorSize in force */
 } dircache_contents_t;
 void dircache_get_contents(const dircache_t *dc, dircache_contents_t *out);
 
@@ -120,10 +131,25 @@ void dircache_reply_clear(dircache_reply_t *r);
 /** Answer the request in req[0..len) (everything received on the stream so
  * far) at time now.  peer_addr (may be NULL) is sent as X-Your-Address-Is.
  * Returns DIRCACHE_NEED_MORE (out untouched) or 0 with *out filled (release
- * with dircache_reply_clear()). */
+ * with dircache_reply_clear()).  The request is taken as not anonymous
+ * (flags 0): onion-service paths get 503. */
 int dircache_handle_request(dircache_t *dc, const uint8_t *req, size_t len,
                             time_t now, const char *peer_addr,
                             dircache_reply_t *out);
+
+/** The request came over a circuit whose previous hop authenticated as a
+ * relay: the client is at least two hops away (rend-spec-v3 2.2.6 wants
+ * onion-service descriptors posted and fetched anonymously). */
+#define DIRCACHE_FROM_RELAY 1u
+
+/** dircache_handle_request() with DIRCACHE_FROM_* flags. */
+int dircache_handle_request_from(dircache_t *dc, const uint8_t *req,
+                                 size_t len, time_t now,
+                                 const char *peer_addr, unsigned flags,
+                                 dircache_reply_t *out);
+
+/** Drop the onion-service descriptors expired at now; how many. */
+size_t dircache_hs_expire(dircache_t *dc, time_t now);
 
 /** Counters since dircache_new(). */
 typedef struct dircache_stats_t {
@@ -131,6 +157,11 @@ typedef struct dircache_stats_t {
   uint64_t status_200, status_304, status_400, status_404, status_503;
   uint64_t diffs_served;
   uint64_t bytes_out;          /* response bytes, headers included */
+  uint64_t hs_stored;          /* descriptors stored (200 to a publish) */
+  uint64_t hs_rejected;        /* publishes refused (400) */
+  uint64_t hs_served;          /* descriptors served (200 to a fetch) */
+  uint64_t hs_not_found;       /* fetches answered 404 */
+  uint64_t hs_not_anonymous;   /* onion-service requests answered 503 */
 } dircache_stats_t;
 void dircache_get_stats(const dircache_t *dc, dircache_stats_t *out);
 /** One notice line with the counters and contents (for the heartbeat). */

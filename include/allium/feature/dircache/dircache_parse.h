@@ -9,13 +9,19 @@
  * state between calls, so the caller simply accumulates the bytes.  Line
  * ends may be CRLF or a bare LF.  The request line and headers together are
  * limited to DIRCACHE_REQ_MAX_HEAD bytes and DIRCACHE_REQ_MAX_HEADERS lines.
+ * A POST (an HSDir's "/tor/hs/3/publish", rend-spec-v3 2.2.6) must carry a
+ * Content-Length (RFC 1945 7.2.2: required on HTTP/1.0 POSTs) of at most
+ * DIRCACHE_REQ_MAX_BODY bytes, and is NEED_MORE until the whole body is
+ * there; other methods have no body (bytes after the head are ignored).
  *
  * dircache_url_parse() splits a path into what is asked for: the document
  * kind, the flavour of a consensus, the list of digests or fingerprints
  * (hex for SHA-1 digests and fingerprints, either case; base64 without '='
  * for microdescriptor SHA-256 digests, joined by '-'), the consensus
  * authority fingerprint prefixes (an even number of hex digits, 2..40) and
- * the ".z" suffix.
+ * the ".z" suffix, and the onion-service descriptor paths of an HSDir
+ * (rend-spec-v3 2.2.6: "/tor/hs/3/publish", "/tor/hs/3/<z>" with z the
+ * blinded key in base64, '=' padding optional).
  */
 #ifndef ALLIUM_FEATURE_DIRCACHE_DIRCACHE_PARSE_H
 #define ALLIUM_FEATURE_DIRCACHE_DIRCACHE_PARSE_H
@@ -29,6 +35,10 @@
 #define DIRCACHE_REQ_MAX_HEADERS 32     /* header lines */
 #define DIRCACHE_REQ_MAX_PATH 4096      /* bytes of the path */
 #define DIRCACHE_MAX_DIFF_FROM 8        /* X-Or-Diff-From-Consensus hashes */
+/** Largest POST body (an onion-service descriptor: HSV3MaxDescriptorSize,
+ * 50000 by default, is clamped to this).  The cell engine's
+ * CELLSWITCH_DIR_POST_MAX must hold a head and a body this long. */
+#define DIRCACHE_REQ_MAX_BODY (256 * 1024)
 
 /* Results of dircache_request_parse(). */
 #define DIRCACHE_REQ_OK 0
@@ -50,11 +60,17 @@ typedef struct dircache_request_t {
   uint8_t diff_from[DIRCACHE_MAX_DIFF_FROM][32];  /* SHA3-256 digests */
   size_t n_diff_from;
   size_t head_len;             /* bytes of the head, blank line included */
+  bool has_content_length;     /* a Content-Length header was present */
+  size_t content_length;       /* its value */
+  size_t body_len;             /* POST: the body, at buf + head_len (the
+                                * caller's buffer); 0 for other methods */
 } dircache_request_t;
 
 /** Parse the request head in buf[0..len).  Returns DIRCACHE_REQ_OK (out
  * filled; release with dircache_request_clear()), DIRCACHE_REQ_NEED_MORE,
- * DIRCACHE_REQ_BAD or DIRCACHE_REQ_TOO_BIG (out then holds nothing). */
+ * DIRCACHE_REQ_BAD or DIRCACHE_REQ_TOO_BIG (out then holds nothing).  A
+ * POST is BAD without a Content-Length, TOO_BIG when it passes
+ * DIRCACHE_REQ_MAX_BODY, and NEED_MORE until its body is whole. */
 int dircache_request_parse(const uint8_t *buf, size_t len,
                            dircache_request_t *out);
 /** Free what a request holds and zero it.  NULL is fine. */
@@ -74,6 +90,8 @@ typedef enum dircache_url_kind_t {
   DIRCACHE_URL_KEYS_SK,         /* /tor/keys/sk/<S1>+... */
   DIRCACHE_URL_KEYS_FP_SK,      /* /tor/keys/fp-sk/<F1>-<S1>+... */
   DIRCACHE_URL_KEYS_AUTHORITY,  /* /tor/keys/authority (a cache: 404) */
+  DIRCACHE_URL_HS_DESC,         /* GET /tor/hs/3/<z> (rend-spec-v3 2.2.6) */
+  DIRCACHE_URL_HS_PUBLISH,      /* POST /tor/hs/3/publish */
   DIRCACHE_URL_NOT_SERVED,      /* well-formed, known, never served by a
                                  * cache (extra-info, votes, micro/all...) */
   DIRCACHE_URL_N_KINDS
@@ -93,6 +111,9 @@ typedef struct dircache_url_t {
   uint8_t *fp_prefix_lens;      /* their lengths in bytes (1..20) */
   size_t n_fp_prefixes;
   uint8_t diff_hash[32];        /* CONSENSUS_DIFF: SHA3-256 */
+  bool hs_key_ok;               /* HS_DESC: hs_key holds a decoded key (a
+                                 * malformed one is still HS_DESC: 404) */
+  uint8_t hs_key[32];           /* HS_DESC: the blinded key */
 } dircache_url_t;
 
 /* Results of dircache_url_parse(). */

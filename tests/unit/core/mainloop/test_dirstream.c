@@ -72,6 +72,7 @@ typedef struct dsrv_t {
   uint8_t *body;
   size_t len;
   int n_calls, n_answered;
+  size_t max_len;                /* longest request the hook saw */
   uint64_t pending_stream;
 } dsrv_t;
 
@@ -94,6 +95,8 @@ dir_request(void *arg, cellswitch_t *sw, uint64_t stream, const uint8_t *data,
 {
   dsrv_t *d = arg;
   d->n_calls++;
+  if (len > d->max_len)
+    d->max_len = len;
   if (d->mode == SRV_NEVER)
     return CELLSWITCH_DIR_NEED_MORE;
   if (d->mode == SRV_FAIL)
@@ -430,6 +433,38 @@ Test(dirstream, endless_request_is_cut_and_the_circuit_lives)
   cr_assert_eq(srelay_switch(r)->dir_held, 0);
   /* The hook saw at most the limit. */
   cr_assert_leq(d.n_calls, CELLSWITCH_DIR_REQUEST_MAX / 498 + 2);
+  cr_assert_leq(d.max_len, CELLSWITCH_DIR_REQUEST_MAX);
+  dsrv_free(&d);
+}
+
+/* A POST (an HSDir's descriptor upload) may grow to CELLSWITCH_DIR_POST_MAX,
+ * not further. */
+Test(dirstream, endless_post_is_cut_at_the_post_limit)
+{
+  dsrv_t d;
+  dcli_t c = { 0 };
+  srelay_t *r = dir_relay(&d, SRV_NEVER, 10, true);
+  build_one_hop(&c, r, false);
+  relay_streams_t *t = chanmgr_streams(CM, c.circ);
+  uint16_t sid;
+  cr_assert_eq(relay_stream_begin_dir(t, &sid), 0);
+  static const char head[] = "POST /tor/hs/3/publish HTTP/1.0\r\n";
+  size_t junk_len = CELLSWITCH_DIR_POST_MAX + 20000;
+  uint8_t *junk = al_malloc(junk_len);
+  memset(junk, 'A', junk_len);
+  memcpy(junk, head, strlen(head));
+  cr_assert_eq(relay_stream_write(t, sid, junk, junk_len), 0);
+  al_free(junk);
+  chanmgr_flush(CM, c.circ);
+  run_until(&c.ended, 1, 20000);
+  cr_assert_eq(c.closed, 0);
+  cr_assert_eq(c.ended, 1);
+  cr_assert_eq(c.end_reason[0], RELAY_END_MISC);
+  cr_assert_eq(stats(r).dir_requests_cut, 1);
+  cr_assert_gt(d.max_len, CELLSWITCH_DIR_REQUEST_MAX);
+  cr_assert_leq(d.max_len, CELLSWITCH_DIR_POST_MAX);
+  cr_assert_gt(d.max_len, CELLSWITCH_DIR_POST_MAX - 498);
+  cr_assert_eq(srelay_switch(r)->dir_held, 0);
   dsrv_free(&d);
 }
 

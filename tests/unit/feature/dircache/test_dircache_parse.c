@@ -152,6 +152,85 @@ Test(dircache_request, oversized)
   free(h);
 }
 
+/* A POST is whole only with its Content-Length bytes of body; every
+ * shorter prefix needs more. */
+Test(dircache_request, post_body)
+{
+  const char *s = "POST /tor/hs/3/publish HTTP/1.0\r\n"
+                  "Content-Length: 11\r\n\r\nhello world and more";
+  size_t head = strlen(s) - strlen("hello world and more");
+  dircache_request_t r;
+  for (size_t n = 0; n < head + 11; n++)
+    cr_assert_eq(dircache_request_parse((const uint8_t *)s, n, &r),
+                 DIRCACHE_REQ_NEED_MORE, "prefix %zu", n);
+  cr_assert_eq(dircache_request_parse((const uint8_t *)s, head + 11, &r),
+               DIRCACHE_REQ_OK);
+  cr_assert_str_eq(r.method, "POST");
+  cr_assert_str_eq(r.path, "/tor/hs/3/publish");
+  cr_assert(r.has_content_length);
+  cr_assert_eq(r.content_length, 11);
+  cr_assert_eq(r.body_len, 11);
+  cr_assert_eq(r.head_len, head);
+  dircache_request_clear(&r);
+  /* bytes past the body are not part of it */
+  cr_assert_eq(parse_str(s, &r), DIRCACHE_REQ_OK);
+  cr_assert_eq(r.body_len, 11);
+  dircache_request_clear(&r);
+  /* an empty body */
+  cr_assert_eq(parse_str("POST /x HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+                         &r), DIRCACHE_REQ_OK);
+  cr_assert_eq(r.body_len, 0);
+  dircache_request_clear(&r);
+  /* the same length twice is fine */
+  cr_assert_eq(parse_str("POST /x HTTP/1.0\r\nContent-Length: 2\r\n"
+                         "content-length:2\r\n\r\nab", &r), DIRCACHE_REQ_OK);
+  cr_assert_eq(r.body_len, 2);
+  dircache_request_clear(&r);
+  /* a GET has no body: its Content-Length is not waited for */
+  cr_assert_eq(parse_str("GET /tor/keys/all HTTP/1.0\r\nContent-Length: 99"
+                         "\r\n\r\n", &r), DIRCACHE_REQ_OK);
+  cr_assert_eq(r.body_len, 0);
+  dircache_request_clear(&r);
+}
+
+Test(dircache_request, post_malformed_and_oversized)
+{
+  static const char *const bad[] = {
+    "POST /tor/hs/3/publish HTTP/1.0\r\n\r\nbody",        /* no length */
+    "POST /x HTTP/1.0\r\nContent-Length: 1x\r\n\r\nab",
+    "POST /x HTTP/1.0\r\nContent-Length: -1\r\n\r\nab",
+    "POST /x HTTP/1.0\r\nContent-Length:\r\n\r\nab",
+    "POST /x HTTP/1.0\r\nContent-Length: 1 2\r\n\r\nab",
+    "POST /x HTTP/1.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "GET /x HTTP/1.0\r\nContent-Length: 0x10\r\n\r\n",   /* any method */
+  };
+  dircache_request_t r;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cr_assert_eq(parse_str(bad[i], &r), DIRCACHE_REQ_BAD, "%s", bad[i]);
+    cr_assert_null(r.path);
+  }
+  char big[200];
+  snprintf(big, sizeof(big), "POST /x HTTP/1.0\r\nContent-Length: %d\r\n\r\n",
+           DIRCACHE_REQ_MAX_BODY + 1);
+  cr_assert_eq(parse_str(big, &r), DIRCACHE_REQ_TOO_BIG);
+  cr_assert_eq(parse_str("POST /x HTTP/1.0\r\nContent-Length: "
+                         "99999999999999999999999999999\r\n\r\n", &r),
+               DIRCACHE_REQ_TOO_BIG);
+  /* the largest body allowed: waits for it, then takes it */
+  size_t head = (size_t)snprintf(big, sizeof(big), "POST /x HTTP/1.0\r\n"
+                                 "Content-Length: %d\r\n\r\n",
+                                 DIRCACHE_REQ_MAX_BODY);
+  uint8_t *b = calloc(1, head + DIRCACHE_REQ_MAX_BODY);
+  memcpy(b, big, head);
+  cr_assert_eq(dircache_request_parse(b, head + DIRCACHE_REQ_MAX_BODY - 1, &r),
+               DIRCACHE_REQ_NEED_MORE);
+  cr_assert_eq(dircache_request_parse(b, head + DIRCACHE_REQ_MAX_BODY, &r),
+               DIRCACHE_REQ_OK);
+  cr_assert_eq(r.body_len, DIRCACHE_REQ_MAX_BODY);
+  dircache_request_clear(&r);
+  free(b);
+}
+
 /* ---------- URLs ---------- */
 
 #define FP1 "0232AF901C31A04EE9848595AF9BB7620D4C5B2E"
@@ -236,6 +315,51 @@ Test(dircache_url, fixed_paths)
     cr_assert_str_neq(dircache_url_kind_name(u.kind), "unknown");
     dircache_url_clear(&u);
   }
+}
+
+/* rend-spec-v3 2.2.6: /tor/hs/3/publish and /tor/hs/3/<z>. */
+Test(dircache_url, hsdir_paths)
+{
+  /* base64 of bytes 0x00 .. 0x1f, unpadded as tor sends it */
+  static const char key[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  dircache_url_t u;
+  cr_assert_eq(dircache_url_parse("/tor/hs/3/publish", &u), 0);
+  cr_assert_eq(u.kind, DIRCACHE_URL_HS_PUBLISH);
+  cr_assert_str_eq(dircache_url_kind_name(u.kind), "hs-publish");
+  dircache_url_clear(&u);
+  char path[128];
+  snprintf(path, sizeof(path), "/tor/hs/3/%s", key);
+  cr_assert_eq(dircache_url_parse(path, &u), 0);
+  cr_assert_eq(u.kind, DIRCACHE_URL_HS_DESC);
+  cr_assert_str_eq(dircache_url_kind_name(u.kind), "hs-desc");
+  cr_assert(u.hs_key_ok);
+  for (int i = 0; i < 32; i++)
+    cr_assert_eq(u.hs_key[i], i);
+  dircache_url_clear(&u);
+  snprintf(path, sizeof(path), "/tor/hs/3/%s=", key);     /* padded */
+  cr_assert_eq(dircache_url_parse(path, &u), 0);
+  cr_assert(u.hs_key_ok);
+  cr_assert_eq(u.hs_key[31], 31);
+  dircache_url_clear(&u);
+  /* keys that do not decode: still an HS_DESC request (answered 404) */
+  static const char *const badkeys[] = {
+    "", "AAEC", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A",
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh==",
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH!8",
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8/x",
+  };
+  for (size_t i = 0; i < sizeof(badkeys) / sizeof(badkeys[0]); i++) {
+    snprintf(path, sizeof(path), "/tor/hs/3/%s", badkeys[i]);
+    cr_assert_eq(dircache_url_parse(path, &u), 0, "%s", path);
+    cr_assert_eq(u.kind, DIRCACHE_URL_HS_DESC, "%s", path);
+    cr_assert_not(u.hs_key_ok, "%s", path);
+    dircache_url_clear(&u);
+  }
+  /* other versions: known, never served (v2 is gone) */
+  cr_assert_eq(dircache_url_parse("/tor/hs/2/publish", &u), 0);
+  cr_assert_eq(u.kind, DIRCACHE_URL_NOT_SERVED);
+  cr_assert_eq(dircache_url_parse("/tor/rendezvous2/publish", &u), 0);
+  cr_assert_eq(u.kind, DIRCACHE_URL_NOT_SERVED);
 }
 
 Test(dircache_url, unknown_and_malformed)

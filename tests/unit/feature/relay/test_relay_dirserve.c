@@ -270,6 +270,54 @@ Test(relay_dirserve, dir_fetch_gets_the_consensus_from_the_relay)
   relay_dirserve_free(ds);
 }
 
+/* rend-spec-v3 2.2.6: onion-service descriptors are fetched and posted
+ * anonymously.  A client's one-hop circuit (its channel did not
+ * authenticate as a relay) gets 503 from the HSDir, while a directory
+ * document on the same circuit is still served. */
+Test(relay_dirserve, hsdir_refuses_one_hop_circuits)
+{
+  relay_dirserve_t *ds = relay_dirserve_new_at(NULL, t_now());
+  srelay_t *r = srelay_new(BASE, NULL);
+  cellswitch_hooks_t *h = &srelay_switch(r)->cfg.hooks;
+  memset(h, 0, sizeof(*h));
+  h->answer_create = answer_create;
+  h->dir_request = dir_request;
+  h->arg = ds;
+  const dir_fetch_request_t reqs[2] = {
+    { "/tor/hs/3/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+      DIR_DOC_MICRODESCS },
+    { "/tor/keys/all", DIR_DOC_KEY_CERTS },
+  };
+  const circ_hop_spec_t *spec = srelay_spec(r);
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = htons(spec->addr[0].u.ipv4.port);
+  dir_fetch_server_t srv = { (struct sockaddr *)&sin, sizeof(sin), { 0 } };
+  memcpy(srv.rsa_id, spec->rsa_id, 20);
+  tls_context_t *tls = tls_context_new_client();
+  cli_t c = { 0 };
+  dir_fetch_callbacks_t cbs = { c_result, c_done, NULL, &c };
+  dir_fetch_t *f = dir_fetch_start(BASE, tls, &srv, reqs, 2, 20000, &cbs);
+  cr_assert_not_null(f);
+  for (int i = 0; i < 20000 && !c.done; i++)
+    event_base_loop(BASE, EVLOOP_ONCE);
+  cr_assert(c.done, "fetch did not finish");
+  cr_assert_eq(c.status[0], 503, "hs fetch: status %d", c.status[0]);
+  cr_assert_eq(c.status[1], 404, "keys: status %d", c.status[1]);
+  dircache_stats_t d;
+  dircache_get_stats(relay_dirserve_dircache(ds), &d);
+  cr_assert_eq(d.hs_not_anonymous, 1);
+  cr_assert_eq(d.requests[DIRCACHE_URL_HS_DESC], 1);
+  dir_fetch_free(f);
+  tls_context_free(tls);
+  for (int i = 0; i < 2; i++)
+    al_free(c.body[i]);
+  srelay_free(r);
+  relay_dirserve_free(ds);
+}
+
 /* A request the cache cannot parse gets its 400 answer, not a hang. */
 Test(relay_dirserve, bad_request_is_answered_400)
 {

@@ -201,6 +201,7 @@ Test(relay_publish, descriptor_from_the_runtime)
   cr_assert_eq(p.bw_avg, 5000000);
   cr_assert_eq(p.bw_burst, 5000000, "burst raised to the rate");
   cr_assert(p.tunnelled_dir_server);
+  cr_assert(p.hidden_service_dir, "a directory cache is an HSDir");
   char *desc = NULL;
   size_t len = 0;
   cr_assert_eq(router_desc_build(&p, &desc, &len), 0);
@@ -210,6 +211,8 @@ Test(relay_publish, descriptor_from_the_runtime)
   cr_assert_not_null(strstr(desc, "\ntunnelled-dir-server\n"));
   cr_assert_not_null(strstr(desc, "\nbandwidth 5000000 5000000 0\n"));
   cr_assert_not_null(strstr(desc, "DirCache=2"));
+  cr_assert_not_null(strstr(desc, "\nhidden-service-dir\n"));
+  cr_assert_not_null(strstr(desc, " HSDir=2 "));
   routerdesc_t *rd = NULL;
   netdoc_err_t nerr;
   cr_assert_eq(routerdesc_parse(desc, len, &rd, &nerr), 0, "our own descriptor does not parse");
