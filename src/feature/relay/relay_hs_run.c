@@ -17,38 +17,64 @@
 #include "allium/lib/log/log.h"
 #include "relay_run_st.h"
 
+/* ---- the module on a cell engine (relay_hs.h) ---- */
+
 static int
 io_send(void *arg, uint64_t circ, uint8_t command, const uint8_t *body,
         size_t len)
 {
-  relay_run_t *rr = arg;
-  circ_relay_t *rc = cellswitch_circ_relay(rr->sw, circ);
+  cellswitch_t *sw = *(cellswitch_t *const *)arg;
+  circ_relay_t *rc = sw ? cellswitch_circ_relay(sw, circ) : NULL;
   if (!rc || circ_relay_state(rc) == CIRC_RELAY_CLOSED ||
       circ_relay_send(rc, command, 0, body, len) < 0)
     return -1;
-  cellswitch_circ_flush(rr->sw, circ);   /* no-op inside its own pump */
+  cellswitch_circ_flush(sw, circ);   /* no-op inside its own pump */
   return 0;
 }
 
 static void
 io_close(void *arg, uint64_t circ, uint8_t reason)
 {
-  relay_run_t *rr = arg;
-  cellswitch_circ_close(rr->sw, circ, reason);
+  cellswitch_t *sw = *(cellswitch_t *const *)arg;
+  if (sw)
+    cellswitch_circ_close(sw, circ, reason);
 }
 
 static int
 io_splice(void *arg, uint64_t a, uint64_t b)
 {
-  relay_run_t *rr = arg;
-  return cellswitch_circ_splice(rr->sw, a, b);
+  cellswitch_t *sw = *(cellswitch_t *const *)arg;
+  return sw ? cellswitch_circ_splice(sw, a, b) : -1;
 }
+
+relay_hs_t *
+relay_hs_new_switch(cellswitch_t *const *swp)
+{
+  relay_hs_io_t io = { io_send, io_close, io_splice, (void *)swp };
+  return swp ? relay_hs_new(&io) : NULL;
+}
+
+void
+relay_hs_switch_relay_msg(relay_hs_t *h, cellswitch_t *sw, uint64_t circ,
+                          const circ_event_t *ev)
+{
+  circ_relay_t *rc = cellswitch_circ_relay(sw, circ);
+  if (!h || !rc || !ev)
+    return;
+  relay_hs_circ_info_t ci;
+  ci.last_hop = circ_relay_state(rc) == CIRC_RELAY_OPEN;
+  ci.prev_is_client = !cellswitch_circ_prev_is_relay(sw, circ);
+  ci.kh = circ_relay_kh(rc);
+  (void)relay_hs_handle_msg(h, circ, &ci, ev->command, ev->body, ev->len,
+                            evloop_monotonic_msec());
+}
+
+/* ---- the relay runtime's hooks ---- */
 
 int
 relay_hs_run_init(relay_run_t *rr)
 {
-  relay_hs_io_t io = { io_send, io_close, io_splice, rr };
-  rr->hs = relay_hs_new(&io);
+  rr->hs = relay_hs_new_switch(&rr->sw);
   return rr->hs ? 0 : -1;
 }
 
@@ -57,15 +83,7 @@ relay_hs_run_on_relay_msg(void *arg, cellswitch_t *sw, uint64_t circ,
                           const circ_event_t *ev)
 {
   relay_run_t *rr = arg;
-  circ_relay_t *rc = cellswitch_circ_relay(sw, circ);
-  if (!rr->hs || !rc)
-    return;
-  relay_hs_circ_info_t ci;
-  ci.last_hop = circ_relay_state(rc) == CIRC_RELAY_OPEN;
-  ci.prev_is_client = !cellswitch_circ_prev_is_relay(sw, circ);
-  ci.kh = circ_relay_kh(rc);
-  (void)relay_hs_handle_msg(rr->hs, circ, &ci, ev->command, ev->body, ev->len,
-                            evloop_monotonic_msec());
+  relay_hs_switch_relay_msg(rr->hs, sw, circ, ev);
 }
 
 void

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "allium/core/mainloop/cellswitch.h"
+
 /** Consensus parameter defaults (param-spec / dir-spec; tor's hs_dos.c):
  * the INTRODUCE2 defence is off unless the consensus (or the service's DoS
  * extension) turns it on. */
@@ -116,5 +118,19 @@ bool relay_hs_handle_msg(relay_hs_t *h, uint64_t circ,
 void relay_hs_circ_closed(relay_hs_t *h, uint64_t circ);
 
 void relay_hs_get_stats(const relay_hs_t *h, relay_hs_stats_t *out);
+
+/* ---- on the cell engine (relay_hs_run.c) ---- */
+
+/** A module whose callbacks act on the engine *swp (read at each call, so
+ * the engine may be made after the module; NULL: nothing is sent): sends
+ * with circ_relay_send() + cellswitch_circ_flush(), closes with
+ * cellswitch_circ_close(), joins with cellswitch_circ_splice(). */
+relay_hs_t *relay_hs_new_switch(cellswitch_t *const *swp);
+/** For cellswitch_hooks_t.on_relay_msg: a relay message of circuit
+ * circ of sw, with what the engine knows of the circuit (last hop, previous
+ * hop a client, KH).  Also call relay_hs_circ_closed() from
+ * on_circ_closed. */
+void relay_hs_switch_relay_msg(relay_hs_t *h, cellswitch_t *sw, uint64_t circ,
+                               const circ_event_t *ev);
 
 #endif
