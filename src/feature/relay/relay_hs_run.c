@@ -118,8 +118,11 @@ relay_hs_run_refresh(relay_run_t *rr)
                             RELAY_HS_INTRO_DOS_BURST_DEFAULT, 0, INT32_MAX)
        : RELAY_HS_INTRO_DOS_BURST_DEFAULT);
   relay_hs_get_params(rr->hs, &old);
-  if (!memcmp(&p, &old, sizeof(p)))
+  if (p.intro_dos_enabled == old.intro_dos_enabled &&
+      p.intro_dos_rate == old.intro_dos_rate &&
+      p.intro_dos_burst == old.intro_dos_burst && rr->hs_params_logged)
     return;
+  rr->hs_params_logged = true;
   relay_hs_set_params(rr->hs, &p);
   log_info("Onion-service introduction points: INTRODUCE2 defence %s "
            "(rate %u/s, burst %u) unless a service sets its own.",

@@ -66,6 +66,7 @@ struct relay_run_t {
   bool cc_applied;
   /* onion-service roles: intro and rendezvous point (relay_hs_run.c) */
   struct relay_hs_t *hs;
+  bool hs_params_logged;               /**< the parameters were logged once */
 };
 
 /* relay_link_rotate.c: link credentials renewed on a worker thread */
