@@ -486,6 +486,7 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
     drain_cells(o);  /* the joined circuit's own cells were encrypted first */
   int r = circ_relay_process_cell(c->rc, end->dir, cell->command,
                                   slot->cc.payload, &to_dir);
+  uint64_t o_closed = 0;   /* handle of a joined circuit our cell closed */
   if (r == 1 && o) {
     /* Rendezvous point: down the joined circuit (see cs_circ_direct). */
     if (c->splice == o && to_dir == CIRC_DIR_NEXT &&
@@ -494,6 +495,10 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
       slot->cc.dir = CIRC_DIR_PREV;
       sw->st.cells_forwarded++;
       route_cell(o, slot);
+      /* Past its queue cap it closed: it must be torn down (and us with
+       * it), which only its pump does. */
+      if (circ_relay_state(o->rc) == CIRC_RELAY_CLOSED)
+        o_closed = o->handle;
     } else {
       memwipe(slot->cc.payload, CELL_PAYLOAD_LEN);
       cs_cell_release(sw, slot);
@@ -508,7 +513,9 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
     memwipe(slot->cc.payload, CELL_PAYLOAD_LEN);   /* was ours: plaintext */
     cs_cell_release(sw, slot);
   }
-  cs_circ_pump(c);
+  cs_circ_pump(c);   /* may free c (and, joined, close and free o) */
+  if (o_closed && (o = hmap_get_u64(sw->circ_by_handle, o_closed)) != NULL)
+    cs_circ_pump(o);
 }
 
 /* ---- channels coming and going ---- */

@@ -304,17 +304,18 @@ send_intro_ack(relay_hs_t *h, uint64_t circ, uint16_t status)
     close_circ(h, circ);
 }
 
-/* May the service's circuit take one more INTRODUCE2? */
+/* May the service's circuit take one more INTRODUCE2?  As tor's intro
+ * point does: take a token if there is one, then allow while tokens are
+ * left (so a full bucket of B passes B - 1 at once, then the rate). */
 static bool
 intro_bucket_allows(hs_circ_t *svc, uint64_t now)
 {
   if (!svc->dos_enabled)
     return true;
   rate_bucket_refill(&svc->bucket, now);
-  if (rate_bucket_available(&svc->bucket) < 1)
-    return false;
-  (void)rate_bucket_spend(&svc->bucket, 1);
-  return true;
+  if (rate_bucket_available(&svc->bucket) >= 1)
+    (void)rate_bucket_spend(&svc->bucket, 1);
+  return rate_bucket_available(&svc->bucket) > 0;
 }
 
 static void
@@ -336,18 +337,22 @@ handle_introduce1(relay_hs_t *h, uint64_t circ,
   }
   e = circ_get(h, circ, true);
   e->got_introduce1 = true;
+  /* Legacy (v2, RSA): a non-zero LEGACY_KEY_ID.  Refused outright. */
+  if (len >= HS_CELL_LEGACY_KEY_ID_LEN &&
+      !crypto_is_zero(body, HS_CELL_LEGACY_KEY_ID_LEN)) {
+    log_info_rl(60, "Refusing a legacy INTRODUCE1.");
+    h->st.introduce1_bad++;
+    close_circ(h, circ);
+    return;
+  }
   hs_introduce1_t *m = al_malloc(sizeof(*m));
   int r = hs_introduce1_decode(m, body, len);
   uint8_t key[HS_CELL_AUTH_KEY_LEN];
   if (r == 0)
     memcpy(key, m->auth_key, sizeof(key));
   al_free(m);
-  if (r == CELL_ERR_UNSUPPORTED) {
-    log_info_rl(60, "Refusing a legacy INTRODUCE1.");
-    h->st.introduce1_bad++;
-    close_circ(h, circ);
-    return;
-  }
+  /* Anything else that does not parse (another key type, lengths): a
+   * NACK, as tor answers a cell it cannot validate. */
   if (r < 0) {
     log_info_rl(60, "INTRODUCE1 does not parse: answering with a NACK.");
     h->st.introduce1_bad++;

@@ -339,6 +339,10 @@ Test(relay_hs, introduce1_refusals)
   memcpy(l, b, n);
   l[0] = 1;
   cr_assert_eq(introduce(23, l, n, 0), -1);
+  /* Another AUTH_KEY_TYPE (not ed25519): a NACK, nothing relayed. */
+  memcpy(l, b, n);
+  l[20] = 1;
+  cr_assert_eq(introduce(24, l, n, 0), HS_INTRO_ACK_BAD_FORMAT);
   /* Truncated bodies: BAD_FORMAT NACK (or closed, for a legacy-looking
    * prefix); never relayed. */
   for (size_t k = 0; k < 20 + 1 + 2 + 32 + 1 + 64; k++) {
@@ -357,25 +361,27 @@ Test(relay_hs, introduce1_refusals)
 
 Test(relay_hs, introduce2_bucket_from_consensus)
 {
-  relay_hs_params_t p = { true, 1, 3 };
+  /* tor's rule: take a token, then allow while some are left -- a full
+   * bucket of 3 passes 2, then one per refill of 2 tokens. */
+  relay_hs_params_t p = { true, 2, 3 };
   relay_hs_set_params(F.h, &p);
   establish(10, kh_svc, NULL);
   uint8_t b[RELAY_BODY_MAX];
   size_t n = build_intro1(b, svc_kp.pub.pubkey);
   uint64_t circ = 100, now = 1000;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 2; i++)
     cr_assert_eq(introduce(circ++, b, n, now), HS_INTRO_ACK_SUCCESS);
   size_t sent = F.n_sent;
   cr_assert_eq(introduce(circ++, b, n, now), HS_INTRO_ACK_CANT_RELAY);
   cr_assert_eq(F.n_sent, sent + 1, "only the NACK, nothing relayed");
-  /* One second later one more token. */
+  /* One second later two more tokens: one more INTRODUCE2. */
   now += 1000;
   cr_assert_eq(introduce(circ++, b, n, now), HS_INTRO_ACK_SUCCESS);
   cr_assert_eq(introduce(circ++, b, n, now), HS_INTRO_ACK_CANT_RELAY);
   relay_hs_stats_t s;
   relay_hs_get_stats(F.h, &s);
   cr_assert_eq(s.introduce1_dos, 2);
-  cr_assert_eq(s.introduce2_sent, 4);
+  cr_assert_eq(s.introduce2_sent, 3);
   /* The consensus turns the defence off: the circuit follows. */
   p.intro_dos_enabled = false;
   relay_hs_set_params(F.h, &p);
@@ -388,8 +394,8 @@ Test(relay_hs, introduce2_bucket_from_dos_extension)
   uint8_t f[32];
   size_t fl;
   hs_cell_exts_t e = { .n = 1 };
-  /* The service asks for rate 2, burst 2 while the consensus says off. */
-  cr_assert_eq(hs_intro_dos_ext_encode(2, 2, f, sizeof(f), &fl), 0);
+  /* The service asks for rate 3, burst 3 while the consensus says off. */
+  cr_assert_eq(hs_intro_dos_ext_encode(3, 3, f, sizeof(f), &fl), 0);
   e.ext[0] = (hs_cell_ext_t){ HS_EXT_ESTABLISH_INTRO_DOS, (uint8_t)fl, f };
   establish(10, kh_svc, &e);
   uint8_t b[RELAY_BODY_MAX];
