@@ -273,8 +273,9 @@ handle_establish_intro(relay_hs_t *h, uint64_t circ,
     h->st.intro_replaced++;
     log_info_rl(60, "A service re-established an introduction point: "
                 "closing its older circuit.");
-    h->io.close(h->io.arg, old->handle, CELL_DESTROY_FINISHED);
-    relay_hs_circ_closed(h, old->handle);
+    uint64_t old_handle = old->handle;   /* the close may free old */
+    h->io.close(h->io.arg, old_handle, CELL_DESTROY_FINISHED);
+    relay_hs_circ_closed(h, old_handle);
   }
   e->role = ROLE_INTRO;
   hmap_put(h->by_auth_key, e->auth_key, e, NULL);
