@@ -10,7 +10,8 @@
  *   - client and service join at the rendezvous point: RENDEZVOUS2 carries
  *     HANDSHAKE_INFO, then messages under an end-to-end layer (the engine
  *     only swaps its two hop layers) pass both ways, in order, many cells;
- *   - a DESTROY from either side closes the other (both directions);
+ *   - a DESTROY from either side, a lost channel, or a queue over its cap
+ *     on one of them closes the other (both directions);
  *   - RENDEZVOUS1 with an unknown cookie and a duplicate cookie close their
  *     circuits. */
 #include <criterion/criterion.h>
@@ -94,9 +95,9 @@ hk_closed(void *arg, cellswitch_t *sw, uint64_t circ)
 }
 
 static srelay_t *
-rp_new(void)
+rp_new_tweak(const cellswitch_config_t *tweak)
 {
-  srelay_t *r = srelay_new(BASE, NULL);
+  srelay_t *r = srelay_new(BASE, tweak);
   RP_SW = srelay_switch(r);
   HS = relay_hs_new_switch(&RP_SW);
   cr_assert_not_null(HS);
@@ -107,6 +108,12 @@ rp_new(void)
   RP_SW->cfg.hooks.on_circ_closed = hk_closed;
   RP_SW->cfg.hooks.arg = HS;
   return r;
+}
+
+static srelay_t *
+rp_new(void)
+{
+  return rp_new_tweak(NULL);
 }
 
 static void
@@ -534,6 +541,32 @@ Test(relay_hs_switch, channel_loss_closes_the_joined_circuit)
   join(&cl, &sv, rp);
   channel_close(sv.ch, CHANNEL_CLOSE_REQUESTED);
   p_wait_destroy(&cl);
+  p_free(&cl);
+  p_free(&sv);
+  rp_free(rp);
+}
+
+Test(relay_hs_switch, joined_circuit_over_its_queue_cap_closes_both)
+{
+  /* A queue cap of 8 cells and an output buffer that holds about one: a
+   * burst from the service piles up for the client's circuit, which is
+   * closed with RESOURCELIMIT -- and the service's with it, at once. */
+  cellswitch_config_t tw;
+  memset(&tw, 0, sizeof(tw));
+  tw.queue_cap_cells = 8;
+  tw.outbuf_high = 600;
+  tw.extend_allow_private = true;
+  srelay_t *rp = rp_new_tweak(&tw);
+  peer_t cl = { 0 }, sv = { 0 };
+  join(&cl, &sv, rp);
+  send_data(&sv, 300);
+  p_wait_destroy(&cl);
+  cr_assert_eq(cl.destroy_reason, CELL_DESTROY_RESOURCELIMIT);
+  p_wait_destroy(&sv);
+  cellswitch_stats_t st;
+  cellswitch_get_stats(RP_SW, &st);
+  cr_assert_geq(st.queue_overflows, 1);
+  cr_assert_eq(st.n_circuits, 0, "both circuits gone");
   p_free(&cl);
   p_free(&sv);
   rp_free(rp);
