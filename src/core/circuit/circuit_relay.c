@@ -36,6 +36,8 @@ struct circ_relay_t {
   uint16_t htype;
   bool cc_requested;
   bool next_gone;            /* TRUNCATE: ignore what the old next hop says */
+  bool spliced;              /* rendezvous point: joined to another circuit */
+  uint8_t kh[ONION_KH_LEN];  /* KH of the create handshake (secret) */
   relay_streams_t *streams;
   relay_queue_t cells;
   size_t queued[2];          /* cells in `cells` per direction */
@@ -254,6 +256,7 @@ circ_relay_new_answered(const onion_answer_t *ans)
   c->state = CIRC_RELAY_OPEN;
   c->htype = ans->htype;
   c->cc_requested = ans->cc_requested;
+  memcpy(c->kh, ans->kh, sizeof(c->kh));
   push_cell_nocap(c, CIRC_DIR_PREV, ans->command, ans->reply,
                   sizeof(ans->reply));
   return c;
@@ -427,6 +430,10 @@ relay_handle_extend2(circ_relay_t *c, bool early, const relay_header_t *h,
 {
   if (!early) {
     protocol_error(c, "EXTEND2 outside RELAY_EARLY");
+    return;
+  }
+  if (c->spliced) {
+    protocol_error(c, "EXTEND2 on a joined rendezvous circuit");
     return;
   }
   if (c->state != CIRC_RELAY_OPEN) {
@@ -614,8 +621,8 @@ relay_handle_forward(circ_relay_t *c, uint8_t command,
       relay_dispatch(c, early, &h, body);
     return 0;
   }
-  if (c->state == CIRC_RELAY_EXTENDED)
-    return 1;
+  if (c->state == CIRC_RELAY_EXTENDED || c->spliced)
+    return 1;   /* onward (spliced: to the joined circuit) */
   protocol_error(c, c->state == CIRC_RELAY_EXTENDING
                  ? "unrecognized relay cell while extending"
                  : "unrecognized relay cell at the last hop");
@@ -855,4 +862,38 @@ bool
 circ_relay_cc_requested(const circ_relay_t *c)
 {
   return c->cc_requested;
+}
+
+/* ---- onion services: KH, rendezvous splicing (rend-spec-v3 3.1.1, 4.2) ---- */
+
+const uint8_t *
+circ_relay_kh(const circ_relay_t *c)
+{
+  return c ? c->kh : NULL;
+}
+
+int
+circ_relay_set_spliced(circ_relay_t *c)
+{
+  if (!c || c->state != CIRC_RELAY_OPEN || c->streams)
+    return CIRC_ERR_STATE;
+  c->spliced = true;
+  return 0;
+}
+
+bool
+circ_relay_spliced(const circ_relay_t *c)
+{
+  return c && c->spliced;
+}
+
+int
+circ_relay_splice_inbound(circ_relay_t *c, uint8_t payload[CELL_PAYLOAD_LEN])
+{
+  if (!c || !payload || !c->spliced)
+    return CIRC_ERR_ARG;
+  if (c->state == CIRC_RELAY_CLOSED)
+    return 0;
+  relay_crypto_relay_encrypt(c->crypto, payload);
+  return 1;
 }

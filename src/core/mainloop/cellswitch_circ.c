@@ -3,8 +3,9 @@
  * through the owner's hook or on the onion worker pool, cells of a
  * known circuit handed to its sans-IO relay state machine (circ_relay:
  * 5.5, 5.6, 6.1), what it queues moved onto the right channel, DESTROY
- * both ways (5.4) and the teardown of every circuit of a closed channel.
- * EXTEND2 handling is in cellswitch_extend.c.
+ * both ways (5.4) and the teardown of every circuit of a closed channel;
+ * two circuits joined at a rendezvous point (rend-spec-v3 4.2:
+ * cellswitch_circ_splice()).  EXTEND2 handling is in cellswitch_extend.c.
  * See include/allium/core/mainloop/cellswitch.h. */
 #define LOG_MODULE "cellswitch"
 #include <string.h>
@@ -89,10 +90,28 @@ cc_note_closed(cellswitch_t *sw, const circ_relay_t *rc)
   sw->st.cc_sendmes_sent += st.sendmes_sent;
 }
 
+/* A joined circuit goes: so does its partner (rend-spec-v3 4.2; tor closes
+ * the other circuit with the same reason). */
+static void
+splice_teardown(cs_circ_t *c)
+{
+  cs_circ_t *o = c->splice;
+  if (!o)
+    return;
+  c->splice = NULL;
+  o->splice = NULL;
+  if (c->sw->freeing || !o->rc)
+    return;
+  circ_relay_close(o->rc, c->close_reason ? c->close_reason
+                                          : CELL_DESTROY_FINISHED);
+  cs_circ_pump(o);
+}
+
 void
 cs_circ_free(cs_circ_t *c)
 {
   cellswitch_t *sw = c->sw;
+  splice_teardown(c);
   cs_end_detach(&c->prev);
   cs_end_detach(&c->next);
   dlist_remove(&c->wait_node);
@@ -185,6 +204,7 @@ drain_events(cs_circ_t *c)
       break;
     case CIRC_EV_CLOSED:
       c->closing = true;
+      c->close_reason = ev.remote ? CELL_DESTROY_DESTROYED : ev.reason;
       break;
     case CIRC_EV_RELAY_MSG:
       if (cs_stream_relay_msg(c, &ev))
@@ -388,6 +408,11 @@ cs_circ_direct(cs_circ_t *c, cs_end_t *end, const cell_t *cell)
       c->closing)
     return false;
   cs_end_t *out = end->dir == CIRC_DIR_PREV ? &c->next : &c->prev;
+  cs_circ_t *o = end->dir == CIRC_DIR_PREV ? c->splice : NULL;
+  if (o) {
+    out = &o->prev;
+    drain_cells(o);  /* the joined circuit's own cells were encrypted first */
+  }
   drain_cells(c);   /* what the circuit queued earlier goes first */
   uint8_t *p = cs_end_direct_slot(out);
   if (!p)
@@ -395,7 +420,18 @@ cs_circ_direct(cs_circ_t *c, cs_end_t *end, const cell_t *cell)
   int to_dir = 0;
   memcpy(p, cell->payload, CELL_PAYLOAD_LEN);
   int r = circ_relay_process_cell(c->rc, end->dir, cell->command, p, &to_dir);
-  if (r == 1 && to_dir == out->dir) {
+  if (o && r == 1 && c->splice == o && to_dir == CIRC_DIR_NEXT) {
+    /* Rendezvous point: onward down the joined circuit, as RELAY (a
+     * RELAY_EARLY does not cross the join), under its backward layer. */
+    if (circ_relay_splice_inbound(o->rc, p) == 1) {
+      cs_end_direct_commit(out, CELL_RELAY);
+      c->sw->st.cells_forwarded++;
+    } else {
+      memwipe(p, CELL_PAYLOAD_LEN);
+    }
+  } else if (o && r == 1) {
+    memwipe(p, CELL_PAYLOAD_LEN);   /* the join went away meanwhile */
+  } else if (r == 1 && to_dir == out->dir) {
     cs_end_direct_commit(out, cell->command);
     c->sw->st.cells_forwarded++;
   } else if (r == 1) {
@@ -445,8 +481,29 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
    * pass on is queued as it is (circuit_relay.h). */
   cs_cell_t *slot = cs_cell_alloc(sw);
   memcpy(slot->cc.payload, cell->payload, CELL_PAYLOAD_LEN);
-  if (circ_relay_process_cell(c->rc, end->dir, cell->command,
-                              slot->cc.payload, &to_dir) == 1) {
+  cs_circ_t *o = end->dir == CIRC_DIR_PREV ? c->splice : NULL;
+  if (o)
+    drain_cells(o);  /* the joined circuit's own cells were encrypted first */
+  int r = circ_relay_process_cell(c->rc, end->dir, cell->command,
+                                  slot->cc.payload, &to_dir);
+  uint64_t o_closed = 0;   /* handle of a joined circuit our cell closed */
+  if (r == 1 && o) {
+    /* Rendezvous point: down the joined circuit (see cs_circ_direct). */
+    if (c->splice == o && to_dir == CIRC_DIR_NEXT &&
+        circ_relay_splice_inbound(o->rc, slot->cc.payload) == 1) {
+      slot->cc.command = CELL_RELAY;
+      slot->cc.dir = CIRC_DIR_PREV;
+      sw->st.cells_forwarded++;
+      route_cell(o, slot);
+      /* Past its queue cap it closed: it must be torn down (and us with
+       * it), which only its pump does. */
+      if (circ_relay_state(o->rc) == CIRC_RELAY_CLOSED)
+        o_closed = o->handle;
+    } else {
+      memwipe(slot->cc.payload, CELL_PAYLOAD_LEN);
+      cs_cell_release(sw, slot);
+    }
+  } else if (r == 1) {
     slot->cc.command = cell->command;
     slot->cc.dir = (uint8_t)to_dir;
     drain_cells(c);   /* what the circuit queued earlier goes first */
@@ -456,7 +513,9 @@ cs_circ_handle_cell(cs_end_t *end, const cell_t *cell)
     memwipe(slot->cc.payload, CELL_PAYLOAD_LEN);   /* was ours: plaintext */
     cs_cell_release(sw, slot);
   }
-  cs_circ_pump(c);
+  cs_circ_pump(c);   /* may free c (and, joined, close and free o) */
+  if (o_closed && (o = hmap_get_u64(sw->circ_by_handle, o_closed)) != NULL)
+    cs_circ_pump(o);
 }
 
 /* ---- channels coming and going ---- */
@@ -515,6 +574,33 @@ cs_circ_channel_opened(cs_chan_t *chan)
 }
 
 /* ---- API ---- */
+
+int
+cellswitch_circ_splice(cellswitch_t *sw, uint64_t a, uint64_t b)
+{
+  cs_circ_t *ca = hmap_get_u64(sw->circ_by_handle, a);
+  cs_circ_t *cb = hmap_get_u64(sw->circ_by_handle, b);
+  if (!ca || !cb || ca == cb || !ca->rc || !cb->rc || ca->splice ||
+      cb->splice || ca->closing || cb->closing || ca->next.chan ||
+      cb->next.chan || ca->dir || cb->dir ||
+      circ_relay_state(ca->rc) != CIRC_RELAY_OPEN ||
+      circ_relay_state(cb->rc) != CIRC_RELAY_OPEN ||
+      circ_relay_streams(ca->rc) || circ_relay_streams(cb->rc))
+    return -1;
+  if (circ_relay_set_spliced(ca->rc) < 0 ||
+      circ_relay_set_spliced(cb->rc) < 0)
+    return -1;
+  ca->splice = cb;
+  cb->splice = ca;
+  return 0;
+}
+
+bool
+cellswitch_circ_spliced(cellswitch_t *sw, uint64_t circ)
+{
+  cs_circ_t *c = hmap_get_u64(sw->circ_by_handle, circ);
+  return c && c->splice;
+}
 
 circ_relay_t *
 cellswitch_circ_relay(cellswitch_t *sw, uint64_t circ)

@@ -69,6 +69,10 @@ struct cs_circ_t {
   onion_request_t *req;    /**< CREATE on the worker pool, not answered */
   struct cs_dirstreams_t *dir;  /**< engine-owned streams (cellswitch_stream.c) */
   dos_stream_bucket_t dos_streams;  /**< DoSStreamCreation* (core/dos) */
+  /** Rendezvous point: the circuit joined to this one (each names the
+   * other), or NULL.  Unrecognized forward cells go down its prev side. */
+  struct cs_circ_t *splice;
+  uint8_t close_reason;    /**< DESTROY reason for a joined circuit */
 };
 
 struct cs_chan_t {

@@ -18,6 +18,8 @@
 
 /* KDF-TOR output for CREATE_FAST: KH(20) | Df | Db | Kf | Kb. */
 #define FAST_KDF_LEN (CELL_FAST_KEY_LEN + ONION_KEYS_LEN)
+/* Key material of ntor / ntor v3: Df | Db | Kf | Kb | KH (tor-spec 5.2.2). */
+#define KEY_MATERIAL_LEN (ONION_KEYS_LEN + ONION_KH_LEN)
 /* Largest server message we build (CC_RESPONSE is 4 bytes). */
 #define SERVER_MSG_MAX 16
 
@@ -82,6 +84,7 @@ answer_fast(onion_answer_t *ans, const uint8_t *payload, size_t len)
   memwipe(&cf, sizeof(cf));
   if (r == 0) {
     memcpy(cd.kh, k, CELL_FAST_KEY_LEN);
+    memcpy(ans->kh, k, ONION_KH_LEN);
     memcpy(ans->keys, k + CELL_FAST_KEY_LEN, ONION_KEYS_LEN);
     r = cell_created_fast_encode(&cd, ans->reply, sizeof(ans->reply), &n);
   }
@@ -129,7 +132,7 @@ static int
 answer_ntor(onion_answer_t *ans, const onion_server_keys_t *keys,
             const cell_create2_t *cr)
 {
-  uint8_t reply[NTOR_REPLY_LEN];
+  uint8_t reply[NTOR_REPLY_LEN], km[KEY_MATERIAL_LEN];
   bool old;
   if (cr->hlen != NTOR_ONIONSKIN_LEN)
     return fail(ans, ONION_ERR_MALFORMED, CELL_DESTROY_PROTOCOL,
@@ -139,10 +142,15 @@ answer_ntor(onion_answer_t *ans, const onion_server_keys_t *keys,
   if (!kp)
     return fail(ans, ONION_ERR_HANDSHAKE, CELL_DESTROY_PROTOCOL,
                 "ntor onionskin for an unknown onion key");
-  if (ntor_server_respond(reply, ans->keys, ONION_KEYS_LEN, cr->hdata,
-                          keys->rsa_id, kp, NULL) < 0)
+  if (ntor_server_respond(reply, km, sizeof(km), cr->hdata, keys->rsa_id,
+                          kp, NULL) < 0) {
+    memwipe(km, sizeof(km));
     return fail(ans, ONION_ERR_HANDSHAKE, CELL_DESTROY_PROTOCOL,
                 "ntor handshake failed");
+  }
+  memcpy(ans->keys, km, ONION_KEYS_LEN);
+  memcpy(ans->kh, km + ONION_KEYS_LEN, ONION_KH_LEN);
+  memwipe(km, sizeof(km));
   int r = put_created2(ans, reply, sizeof(reply));
   memwipe(reply, sizeof(reply));
   if (r < 0)
@@ -177,7 +185,7 @@ v3_reply(onion_answer_t *ans, const ntor3_server_state_t *st,
          const onion_server_params_t *params)
 {
   onion_v3_client_msg_t cm;
-  uint8_t sm[SERVER_MSG_MAX];
+  uint8_t sm[SERVER_MSG_MAX], km[KEY_MATERIAL_LEN];
   uint8_t *reply = NULL;
   size_t reply_len = 0;
   if (onion_v3_client_msg_parse(&cm, msg, msg_len) < 0)
@@ -188,10 +196,15 @@ v3_reply(onion_answer_t *ans, const ntor3_server_state_t *st,
                 "ntor v3 SUBPROTO request for a protocol we lack");
   ans->cc_requested = cm.cc_requested;
   size_t sm_len = v3_server_msg(ans, &cm, params, sm);
-  if (ntor3_server_reply(st, sm, sm_len, NULL, &reply, &reply_len, ans->keys,
-                         ONION_KEYS_LEN) < 0)
+  if (ntor3_server_reply(st, sm, sm_len, NULL, &reply, &reply_len, km,
+                         sizeof(km)) < 0) {
+    memwipe(km, sizeof(km));
     return fail(ans, ONION_ERR_HANDSHAKE, CELL_DESTROY_PROTOCOL,
                 "ntor v3 reply failed");
+  }
+  memcpy(ans->keys, km, ONION_KEYS_LEN);
+  memcpy(ans->kh, km + ONION_KEYS_LEN, ONION_KH_LEN);
+  memwipe(km, sizeof(km));
   int r = put_created2(ans, reply, reply_len);
   memwipe(reply, reply_len);
   al_free(reply);

@@ -24,6 +24,7 @@
 #include "relay_run_st.h"
 #include "allium/feature/exit/exit_stream.h"
 #include "allium/core/policy/policy.h"
+#include "allium/feature/relay/relay_hs.h"
 
 static void relay_run_log_exit(relay_run_t *rr);
 
@@ -138,6 +139,7 @@ relay_run_dos_refresh(relay_run_t *rr)
   const consensus_t *c = nl ? nodelist_get_consensus(nl) : NULL;
   dos_params_t p;
   relay_run_cc_refresh(rr);
+  relay_hs_run_refresh(rr);
   relay_dos_resolve_nodelist(&rr->dos_opts, c ? nl : NULL, &p);
   if (memcmp(&p, &rr->dos_last, sizeof(p))) {
     memcpy(&rr->dos_last, &p, sizeof(p));
@@ -231,8 +233,11 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
   if (cfg->dircache) {
     rr->dirserve = relay_dirserve_new(cfg->cachedir);
     sc.hooks.dir_request = relay_dirserve_hook;
-    sc.hooks.arg = rr;
   }
+  /* Introduction and rendezvous point (relay_hs_run.c). */
+  sc.hooks.on_relay_msg = relay_hs_run_on_relay_msg;
+  sc.hooks.on_circ_closed = relay_hs_run_on_circ_closed;
+  sc.hooks.arg = rr;
   rr->sw = cellswitch_new(base, &sc);
   /* CREATE2 / CREATE_FAST answered on NumCPUs threads (tor's cpuworkers). */
   onion_workers_cfg_t wc = { base, (unsigned)rr->n_workers, 0, 0 };
@@ -244,6 +249,10 @@ relay_run_new(struct event_base *base, const relay_run_config_t *cfg,
     goto fail;
   }
   cellswitch_set_workers(rr->sw, rr->workers);
+  if (relay_hs_run_init(rr) < 0) {
+    *errmsg = al_strdup("cannot set up the onion-service relay roles");
+    goto fail;
+  }
   relay_run_dos_init(rr, &cfg->dos);
   relay_run_cc_refresh(rr);
   if (relay_listen_open(rr, errmsg) < 0)
@@ -314,6 +323,7 @@ relay_run_free_(relay_run_t *rr)
   evloop_handle_free(rr->dos_timer);
   relay_listen_close(rr);
   cellswitch_free(rr->sw);     /* cancels the pending requests */
+  relay_hs_free(rr->hs);       /* after the engine (no hooks then) */
   dos_free(rr->dos);           /* after the engine that used it */
   exit_free(rr->exit);         /* after the engine: its circuits close
                                 * their exit streams through the hooks */
@@ -398,6 +408,7 @@ relay_run_log_heartbeat(relay_run_t *rr)
                (unsigned long long)s.cc_sendmes_sent);
   relay_dirserve_log_heartbeat(rr->dirserve, &s);
   relay_dos_log_heartbeat(rr->dos);
+  relay_hs_run_log_heartbeat(rr);
   relay_run_log_exit(rr);
 }
 

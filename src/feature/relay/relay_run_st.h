@@ -64,6 +64,9 @@ struct relay_run_t {
   /* congestion control at circuits ending here (proposal 324) */
   cc_params_t cc_last;                 /**< applied (to log changes) */
   bool cc_applied;
+  /* onion-service roles: intro and rendezvous point (relay_hs_run.c) */
+  struct relay_hs_t *hs;
+  bool hs_params_logged;               /**< the parameters were logged once */
 };
 
 /* relay_link_rotate.c: link credentials renewed on a worker thread */
@@ -74,6 +77,16 @@ void relay_link_rotate_stop(relay_run_t *rr);
 int relay_listen_open(relay_run_t *rr, char **errmsg);
 int relay_listen_enable(relay_run_t *rr);
 void relay_listen_close(relay_run_t *rr);
+
+/* relay_hs_run.c: introduction and rendezvous point (relay_hs.h) wired to
+ * the engine's hooks */
+int relay_hs_run_init(relay_run_t *rr);
+void relay_hs_run_on_relay_msg(void *arg, cellswitch_t *sw, uint64_t circ,
+                               const circ_event_t *ev);
+void relay_hs_run_on_circ_closed(void *arg, cellswitch_t *sw, uint64_t circ);
+/** Consensus parameters of the INTRODUCE2 defence (on the 10 s timer). */
+void relay_hs_run_refresh(relay_run_t *rr);
+void relay_hs_run_log_heartbeat(relay_run_t *rr);
 
 /* relay_dirserve.c: BEGIN_DIR requests answered from a dircache_t */
 typedef struct relay_dirserve_t relay_dirserve_t;

@@ -139,6 +139,28 @@ int circ_relay_enable_cc(circ_relay_t *c, const cc_params_t *p,
 /** The circuit's congestion control state, or NULL (fixed windows). */
 const cc_state_t *circ_relay_cc(const circ_relay_t *c);
 
+/* ---- onion services (rend-spec-v3 3.1.1, 4.2) ---- */
+
+/** The circuit's KH (ONION_KH_LEN bytes, onion_server.h), derived with its
+ * relay-crypto keys by the create handshake: an introduction point checks
+ * ESTABLISH_INTRO's HANDSHAKE_AUTH with it.  Wiped with the circuit.  NULL
+ * for a NULL circuit. */
+const uint8_t *circ_relay_kh(const circ_relay_t *c);
+/** Rendezvous point: the circuit (open, we are its last hop, no stream
+ * table) is joined to another one.  From now on a forward cell that our
+ * layer does not recognize is no protocol error: circ_relay_process_cell()
+ * returns 1 with *to_dir = CIRC_DIR_NEXT and the caller hands it to the
+ * joined circuit's circ_relay_splice_inbound() (as a RELAY cell).  EXTEND2
+ * is refused.  0, or CIRC_ERR_STATE. */
+int circ_relay_set_spliced(circ_relay_t *c);
+bool circ_relay_spliced(const circ_relay_t *c);
+/** A cell (payload, in place) from the circuit joined to c: add c's
+ * backward layer as for a cell from a next hop.  1: send it as CELL_RELAY
+ * towards CIRC_DIR_PREV after what circ_relay_next_cell() still holds; 0:
+ * c is closed (drop it); CIRC_ERR_ARG if c is not spliced. */
+int circ_relay_splice_inbound(circ_relay_t *c,
+                              uint8_t payload[CELL_PAYLOAD_LEN]);
+
 /** True if the EXTEND2 target names this identity (its RSA id equals
  * rsa_id, or ed_id is non-NULL and equals its ed25519 id): the runtime
  * refuses to extend to itself or back to the previous hop with it. */

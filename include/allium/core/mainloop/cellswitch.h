@@ -171,6 +171,17 @@ circ_relay_t *cellswitch_circ_relay(cellswitch_t *sw, uint64_t circ);
 /** After the owner wrote to a circuit's stream table outside a hook: move
  * what the circuit queued. */
 void cellswitch_circ_flush(cellswitch_t *sw, uint64_t circ);
+/** Rendezvous point (rend-spec-v3 4.2): join circuits a and b, both open
+ * with us as their last hop (no next hop, no streams).  From now on every
+ * RELAY / RELAY_EARLY cell from either originator that our layer does not
+ * recognize goes down the other circuit as RELAY, under its backward layer
+ * (in place: no allocation per cell, one copy); recognized ones are handled
+ * as before.  When either circuit goes (DESTROY, close, its channel), the
+ * other is closed too.  0, or -1 (not both live, open and unjoined;
+ * nothing changed). */
+int cellswitch_circ_splice(cellswitch_t *sw, uint64_t a, uint64_t b);
+/** True when circ is joined to another circuit. */
+bool cellswitch_circ_spliced(cellswitch_t *sw, uint64_t circ);
 /** Close a circuit with reason (DESTROY both ways). */
 void cellswitch_circ_close(cellswitch_t *sw, uint64_t circ, uint8_t reason);
 

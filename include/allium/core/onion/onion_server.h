@@ -6,7 +6,8 @@
  * onion_server_answer() takes the relay's onion keys and the command and
  * payload of a CREATE / CREATE_FAST / CREATE2 cell, and fills an
  * onion_answer_t: either the reply cell (CREATED2 or CREATED_FAST payload)
- * with the relay-crypto key material Df|Db|Kf|Kb for relay_crypto_new(), or
+ * with the relay-crypto key material Df|Db|Kf|Kb for relay_crypto_new() and
+ * the circuit's KH (onion-service handshakes), or
  * an error with the DESTROY reason to send back.  It touches no global
  * state, does not log (the caller logs on its own thread), and may run on
  * any thread: the worker pool (onion_workers.h) calls it off the event loop.
@@ -29,6 +30,12 @@
 /** Relay-crypto key material handed to relay_crypto_new(RELAY_CRYPTO_TOR1):
  * Df(20) | Db(20) | Kf(16) | Kb(16). */
 #define ONION_KEYS_LEN 72
+/** KH, the circuit's "rend nonce" (tor-spec 5.2.1, 5.2.2): for ntor and
+ * ntor v3 the HASH_LEN bytes of key material after Df|Db|Kf|Kb; for
+ * CREATE_FAST the first HASH_LEN bytes of KDF-TOR (the KH of CREATED_FAST).
+ * An introduction point checks ESTABLISH_INTRO's HANDSHAKE_AUTH with it
+ * (rend-spec-v3 3.1.1). */
+#define ONION_KH_LEN 20
 /** HTYPE we report for CREATE_FAST answers (the CREATE2 type number that
  * tor-spec gives to the CREATE_FAST handshake). */
 #define ONION_HTYPE_FAST 0x0001
@@ -63,6 +70,7 @@ typedef struct onion_answer_t {
   uint16_t htype;                     /**< NTOR, NTOR_V3 or ONION_HTYPE_FAST */
   uint8_t reply[CELL_PAYLOAD_LEN];    /**< reply payload, zero-padded */
   uint8_t keys[ONION_KEYS_LEN];       /**< Df|Db|Kf|Kb (secret) */
+  uint8_t kh[ONION_KH_LEN];           /**< KH (secret) */
   bool used_old_key;                  /**< the previous onion key answered */
   bool cc_requested;                  /**< ntor v3 CC_REQUEST present */
   bool cc_negotiated;                 /**< we answered with CC_RESPONSE */

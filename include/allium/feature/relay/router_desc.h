@@ -45,15 +45,21 @@
  *                      BEGIN_DIR (feature/dircache/dircache_hs.c); proven
  *                      with a tor service and client in tests/integration/
  *                      allium-hsdir
+ *   HSIntro=4-5        v3 introduction point with the DoS extension
+ *                      (feature/relay/relay_hs.c; tests/integration/
+ *                      allium-hs-relay with a tor service and client)
+ *   HSRend=2           v3 rendezvous point, RENDEZVOUS2 of any length
+ *                      (relay_hs.c, cellswitch_circ_splice())
  *   Link=4-5           allium negotiates only link protocols 4 and 5
  *   LinkAuth=3         Ed25519-SHA256-RFC5705 AUTHENTICATE
  *   Relay=2-4          ntor + CREATE2/EXTEND2, extends over IPv6 link specs,
  *                      ntor v3 answered (onion_server.c; checked against
  *                      tor's own answer in tests/cellswitch/run-relay-interop)
- * Not advertised: Relay=5-6 (subprotocol requests, CGO), HSIntro,
- * HSRend, Padding, Conflux, Desc=3-4, Microdesc=3. */
+ * Not advertised: Relay=5-6 (subprotocol requests, CGO), HSRend=1 (v2),
+ * Padding, Conflux, Desc=3-4, Microdesc=3. */
 #define ROUTER_DESC_PROTO \
-  "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1-2 HSDir=2 Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-4"
+  "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1-2 HSDir=2 HSIntro=4-5 HSRend=2 " \
+  "Link=4-5 LinkAuth=3 Microdesc=1-2 Relay=2-4"
 
 /** Largest descriptor an authority accepts (dir-spec 2.1). */
 #define ROUTER_DESC_MAX_LEN 20000

@@ -366,12 +366,17 @@ Test(circuit_relay, ntor_v3_create_and_answered_constructor)
   cr_assert(circ_relay_next_cell(c, &out));
   cr_assert_eq(out.command, CELL_CREATED2);
   cell_created2_t cd;
-  uint8_t keys[72], *sm = NULL;
+  uint8_t keys[92], *sm = NULL;
   size_t sm_len = 0;
   cr_assert_eq(cell_created2_decode(&cd, out.payload, CELL_PAYLOAD_LEN), 0);
   cr_assert_eq(ntor3_client_finish(st, cd.hdata, cd.hlen, &sm, &sm_len, keys,
                                    sizeof(keys)), 0);
   cr_assert_eq(sm_len, 0);
+  /* The circuit keeps KH = the client's key material after Df|Db|Kf|Kb
+   * (what a service MACs its ESTABLISH_INTRO with, rend-spec-v3 3.1.1). */
+  cr_assert_not_null(circ_relay_kh(c));
+  cr_assert_arr_eq(circ_relay_kh(c), keys + 72, ONION_KH_LEN);
+  cr_assert_null(circ_relay_kh(NULL));
   circ_relay_free(c);
   /* A failed answer makes no circuit; TAP CREATE is refused. */
   onion_answer_t bad;

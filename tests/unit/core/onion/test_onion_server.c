@@ -50,7 +50,8 @@ ntor_round(const uint8_t B[32], const uint8_t id[20], onion_answer_t *ans,
            bool check)
 {
   ntor_client_state_t *st = NULL;
-  uint8_t skin[NTOR_ONIONSKIN_LEN], p[CELL_PAYLOAD_LEN], ck[ONION_KEYS_LEN];
+  uint8_t skin[NTOR_ONIONSKIN_LEN], p[CELL_PAYLOAD_LEN];
+  uint8_t ck[ONION_KEYS_LEN + ONION_KH_LEN];   /* Df|Db|Kf|Kb|KH */
   cr_assert_eq(ntor_client_create(&st, skin, id, B), 0);
   create2(p, CELL_HTYPE_NTOR, skin, sizeof(skin));
   int r = onion_server_answer(ans, &K, NULL, CELL_CREATE2, p, sizeof(p));
@@ -61,7 +62,9 @@ ntor_round(const uint8_t B[32], const uint8_t id[20], onion_answer_t *ans,
     cr_assert_eq(cell_created2_decode(&cd, ans->reply, CELL_PAYLOAD_LEN), 0);
     cr_assert_eq(cd.hlen, NTOR_REPLY_LEN);
     cr_assert_eq(ntor_client_finish(st, cd.hdata, ck, sizeof(ck)), 0);
-    cr_assert_arr_eq(ck, ans->keys, sizeof(ck));
+    cr_assert_arr_eq(ck, ans->keys, ONION_KEYS_LEN);
+    /* KH: the 20 bytes after the relay-crypto keys (tor-spec 5.2.2). */
+    cr_assert_arr_eq(ck + ONION_KEYS_LEN, ans->kh, ONION_KH_LEN, "KH");
   }
   ntor_client_state_free(st);
   return r;
@@ -97,6 +100,7 @@ Test(onion_server, ntor_wrong_key_or_identity)
   /* Nothing secret is left in a failed answer. */
   static const uint8_t zero[ONION_KEYS_LEN];
   cr_assert_arr_eq(a.keys, zero, sizeof(zero));
+  cr_assert_arr_eq(a.kh, zero, ONION_KH_LEN);
 }
 
 /* ntor v3 with client message cm; fills *ans; if check, verifies the
@@ -107,7 +111,7 @@ v3_round(const uint8_t *cm, size_t cm_len, const onion_server_params_t *pr,
 {
   static const uint8_t ver[] = NTOR3_CIRC_VERIFICATION;
   ntor3_client_state_t *st = NULL;
-  uint8_t *skin = NULL, p[CELL_PAYLOAD_LEN], ck[ONION_KEYS_LEN];
+  uint8_t *skin = NULL, p[CELL_PAYLOAD_LEN], ck[ONION_KEYS_LEN + ONION_KH_LEN];
   size_t skin_len = 0;
   cr_assert_eq(ntor3_client_create(&st, &skin, &skin_len, K.ed_id, K.ntor.pub,
                                    ver, sizeof(ver) - 1, cm, cm_len, NULL), 0);
@@ -119,7 +123,8 @@ v3_round(const uint8_t *cm, size_t cm_len, const onion_server_params_t *pr,
     cr_assert_eq(cell_created2_decode(&cd, ans->reply, CELL_PAYLOAD_LEN), 0);
     cr_assert_eq(ntor3_client_finish(st, cd.hdata, cd.hlen, sm, sm_len, ck,
                                      sizeof(ck)), 0);
-    cr_assert_arr_eq(ck, ans->keys, sizeof(ck));
+    cr_assert_arr_eq(ck, ans->keys, ONION_KEYS_LEN);
+    cr_assert_arr_eq(ck + ONION_KEYS_LEN, ans->kh, ONION_KH_LEN, "KH");
   }
   al_free(skin);
   ntor3_client_state_free(st);
@@ -231,6 +236,7 @@ Test(onion_server, create_fast)
   memcpy(k0 + 20, cd.y, 20);
   cr_assert_eq(crypto_kdf_tor(k, sizeof(k), k0, sizeof(k0)), 0);
   cr_assert_arr_eq(k, cd.kh, 20, "KH");
+  cr_assert_arr_eq(k, a.kh, ONION_KH_LEN, "KH kept for the circuit");
   cr_assert_arr_eq(k + 20, a.keys, ONION_KEYS_LEN, "Df|Db|Kf|Kb");
   cr_assert_eq(onion_server_answer(&a, &K, NULL, CELL_CREATE_FAST, p, 19),
                ONION_ERR_MALFORMED);
