@@ -702,7 +702,18 @@ conn_http_request(client_conn_t *k)
   uint8_t atyp = SOCKS_ATYP_HOSTNAME;
   if (policy_addr_parse(k->host, strlen(k->host), &pa) == 0)
     atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
-  if (CONN_CHECK_TARGET(k, atyp)) {
+  /* HTTPTunnelPort has no ExtendedErrors flag: ask for the precise code
+   * to tell onion-service refusals apart. */
+  uint8_t code = client_check_target(true, k->host, k->port, atyp,
+                                     k->l->cfg.flags |
+                                     PROXY_PF_EXTENDED_ERRORS);
+  if (code >= SOCKS5_HS_DESC_NOT_FOUND && code <= SOCKS5_HS_INTRO_TIMEDOUT) {
+    const char *resp = http_connect_onion_failure_response(code, NULL);
+    conn_write(k, resp, strlen(resp));
+    conn_close_after_flush(k);
+    return;
+  }
+  if (code) {
     static const char forbidden[] =
       "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
       "Refused by the proxy's settings.\n";
