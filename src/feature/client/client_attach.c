@@ -343,10 +343,8 @@ client_check_target(bool connect, const char *host, uint16_t port,
     if (onion > 0) {
       if (!(f & PROXY_PF_ONION_TRAFFIC))
         return SOCKS5_NOT_ALLOWED;
-      log_notice_rl(60, "Onion services are not supported yet; refusing a "
-                    "request");
-      return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
-                                            : SOCKS5_GENERAL_FAILURE;
+      /* tor resolves no onion address (RESOLVE) */
+      return connect ? 0 : SOCKS5_GENERAL_FAILURE;
     }
     if (host_has_suffix(host, ".exit"))
       return SOCKS5_NOT_ALLOWED;

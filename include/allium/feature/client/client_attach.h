@@ -109,9 +109,9 @@ uint32_t client_begin_flags(uint32_t port_flags);
  * flags f: NoDNSRequest, NoIPv4Traffic, IPv6Traffic, NoOnionTraffic,
  * ExtendedErrors; ".exit" never allowed; CONNECT needs a port): 0, or the
  * SOCKS5 reply code.  ".onion": an invalid address gets X'F6' (proposal
- * 304) with ExtendedErrors, else GENERAL_FAILURE, as tor; a valid one is
- * refused (X'F0' / GENERAL_FAILURE) until the onion-service client is
- * wired into the daemon. */
+ * 304) with ExtendedErrors, else GENERAL_FAILURE, as tor; a valid one
+ * passes for CONNECT (the caller fetches its descriptor) and is refused
+ * (GENERAL_FAILURE) for RESOLVE. */
 /** Is host an onion-service name?  0: not ".onion"; 1: a valid v3 address
  * (rend-spec-v3 6: 56 base32 characters, version 3, checksum, a key in
  * the prime-order subgroup), possibly with subdomains ("www.<addr>.onion",

@@ -567,10 +567,11 @@ Test(client_attach, onion_check_target)
                SOCKS5_GENERAL_FAILURE);
   cr_assert_eq(client_check_target(false, "abc.onion", 0, SOCKS_ATYP_HOSTNAME,
                                    ext), SOCKS5_HS_BAD_ADDRESS, "RESOLVE too");
-  /* a valid address: not reachable yet (descriptor not found) */
+  /* a valid address passes for CONNECT (the descriptor is fetched), not
+   * for RESOLVE */
   cr_assert_eq(client_check_target(true, addr, 80, SOCKS_ATYP_HOSTNAME, ext),
-               SOCKS5_HS_DESC_NOT_FOUND);
-  cr_assert_eq(client_check_target(true, addr, 80, SOCKS_ATYP_HOSTNAME, all),
+               0);
+  cr_assert_eq(client_check_target(false, addr, 0, SOCKS_ATYP_HOSTNAME, ext),
                SOCKS5_GENERAL_FAILURE);
   /* NoOnionTraffic */
   cr_assert_eq(client_check_target(true, addr, 80, SOCKS_ATYP_HOSTNAME,
