@@ -71,6 +71,9 @@ typedef struct mkopt_t {
   const policy_t *socks_policy;
 } mkopt_t;
 
+/* Port line for the next mk_client() (NULL: "127.0.0.1:auto"). */
+static const char *test_port_spec;
+
 /* SafeSocks / TestSocks / WarnUnsafeSocks and node lists for the next
  * mk_client() */
 static socks_safety_cfg_t test_safety;
@@ -90,7 +93,9 @@ mk_client(const mkopt_t *o)
   fake_reset();
   proxy_port_cfg_t pc;
   char *err = NULL;
-  cr_assert_eq(proxy_port_parse("127.0.0.1:auto", o->kind, &pc, &err), 0,
+  cr_assert_eq(proxy_port_parse(test_port_spec ? test_port_spec
+                                               : "127.0.0.1:auto",
+                                o->kind, &pc, &err), 0,
                "%s", err ? err : "");
   client_cfg_t cfg;
   memset(&cfg, 0, sizeof(cfg));
@@ -479,6 +484,73 @@ Test(client_conn, http_waits_then_504, .fini = teardown)
   cr_assert_gt(got, 12);
   cr_assert(!memcmp(buf + 8, " 504", 4), "%.20s", buf);
   close(fd);
+}
+
+/* proposal 304 through a real SocksPort: a bad onion address is X'F6'
+ * with ExtendedErrors (X'01' without, see refuses_onion_and_port0); a
+ * valid one with no consensus to find its HSDirs is X'F0'; NoOnionTraffic
+ * refuses any; over HTTP CONNECT a bad one is tor's 502 line.  Nothing is
+ * launched. */
+static const char good_onion[] =
+  "rkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5optfad.onion";
+static const char bad_onion[] =
+  "rkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5opqfad.onion";
+
+static uint8_t
+socks5_reply_code(const char *host)
+{
+  uint8_t buf[64];
+  size_t got;
+  int fd = socks5_connect(NULL, host, 80, SOCKS_CMD_CONNECT);
+  cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
+  cr_assert_eq(got, 10);
+  close(fd);
+  return buf[1];
+}
+
+Test(client_conn, onion_extended_errors, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
+  test_port_spec = "127.0.0.1:auto ExtendedErrors";
+  mk_client(&o);
+  test_port_spec = NULL;
+  cr_assert_eq(socks5_reply_code(bad_onion), SOCKS5_HS_BAD_ADDRESS);
+  cr_assert_eq(socks5_reply_code("www.abc.onion"), SOCKS5_HS_BAD_ADDRESS);
+  cr_assert_eq(socks5_reply_code(good_onion), SOCKS5_HS_DESC_NOT_FOUND);
+  cr_assert_eq(fake_n_circs(), 0);
+}
+
+Test(client_conn, onion_plain_and_no_onion_traffic, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
+  test_port_spec = "127.0.0.1:auto NoOnionTraffic";
+  mk_client(&o);
+  test_port_spec = NULL;
+  cr_assert_eq(socks5_reply_code(good_onion), SOCKS5_NOT_ALLOWED);
+  cr_assert_eq(socks5_reply_code(bad_onion), SOCKS5_GENERAL_FAILURE);
+}
+
+Test(client_conn, onion_http_connect, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_HTTP_TUNNEL, 0, 0, true, 0, NULL, NULL };
+  mk_client(&o);
+  const char *want[2] = {
+    "HTTP/1.0 502 Bad Gateway (tor protocol violation)\r\n\r\n",
+    "HTTP/1.0 502 Bad Gateway\r\n\r\n",        /* X'F0' */
+  };
+  const char *host[2] = { bad_onion, good_onion };
+  for (int i = 0; i < 2; i++) {
+    int fd = connect_client();
+    char req[200];
+    snprintf(req, sizeof(req), "CONNECT %s:80 HTTP/1.1\r\n\r\n", host[i]);
+    send_all(fd, req, strlen(req));
+    uint8_t buf[512];
+    size_t got;
+    cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 3000));
+    cr_assert_eq(got, strlen(want[i]), "%.*s", (int)got, buf);
+    cr_assert_arr_eq(buf, want[i], got);
+    close(fd);
+  }
 }
 
 Test(client_conn, refuses_onion_and_port0, .fini = teardown)
