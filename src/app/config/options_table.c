@@ -28,6 +28,11 @@
 #define VHS(name, doc) \
   { #name, CONF_TYPE_LINELIST, OFF(HiddenServiceOptions), NULL, \
     doc " (not supported yet)", 0, 0, NULL, CONF_FLAG_REFUSED }
+/* Onion service row that is parsed (feature/hs_service/hs_service_config.h);
+ * options_validate() still refuses to start a service until they run. */
+#define VHSP(name, doc) \
+  { #name, CONF_TYPE_LINELIST, OFF(HiddenServiceOptions), NULL, doc, 0, 0, \
+    NULL, 0 }
 
 static const char *const safelogging_words[] = { "0", "1", "relay", NULL };
 
@@ -226,18 +231,23 @@ static const conf_var_t option_vars[] = {
   V(ServerDNSRandomizeCase, BOOL, "1",
     "Randomise the case of DNS queries (0x20 bit) against spoofing"),
   /* Onion services */
-  VHS(HiddenServiceDir, "Onion service directory (starts a service block)"),
-  VHS(HiddenServicePort, "VIRTPORT [TARGET] for the current onion service"),
-  VHS(HiddenServiceVersion, "Onion service version (only 3)"),
-  VHS(HiddenServiceAllowUnknownPorts, "Keep circuits to unknown ports open"),
-  VHS(HiddenServiceMaxStreams, "Most streams per rendezvous circuit"),
-  VHS(HiddenServiceMaxStreamsCloseCircuit,
+  VHSP(HiddenServiceDir, "Onion service directory (starts a service block)"),
+  VHSP(HiddenServicePort, "VIRTPORT [TARGET] for the current onion service"),
+  VHSP(HiddenServiceVersion, "Onion service version (only 3)"),
+  VHSP(HiddenServiceAllowUnknownPorts, "Keep circuits to unknown ports open"),
+  VHSP(HiddenServiceMaxStreams, "Most streams per rendezvous circuit"),
+  VHSP(HiddenServiceMaxStreamsCloseCircuit,
       "Close the circuit when MaxStreams is exceeded"),
-  VHS(HiddenServiceDirGroupReadable, "Let the group read the service dir"),
-  VHS(HiddenServiceNumIntroductionPoints, "Introduction points (1-20)"),
-  VHS(HiddenServiceEnableIntroDoSDefense, "Rate-limit INTRODUCE2 cells"),
-  VHS(HiddenServiceEnableIntroDoSRatePerSec, "INTRODUCE2 rate limit"),
-  VHS(HiddenServiceEnableIntroDoSBurstPerSec, "INTRODUCE2 burst limit"),
+  VHSP(HiddenServiceDirGroupReadable, "Let the group read the service dir"),
+  VHSP(HiddenServiceNumIntroductionPoints, "Introduction points (3-20)"),
+  VHSP(HiddenServiceEnableIntroDoSDefense, "Rate-limit INTRODUCE2 cells"),
+  VHSP(HiddenServiceEnableIntroDoSRatePerSec, "INTRODUCE2 rate limit"),
+  VHSP(HiddenServiceEnableIntroDoSBurstPerSec, "INTRODUCE2 burst limit"),
+  /* Single onion services (must go together, options_validate()). */
+  V(HiddenServiceSingleHopMode, BOOL, "0",
+    "Non-anonymous single-hop onion service circuits"),
+  V(HiddenServiceNonAnonymousMode, BOOL, "0",
+    "Non-anonymous onion service mode (needs SocksPort 0)"),
   VHS(HiddenServiceExportCircuitID, "Tell the target which circuit connects"),
   VHS(HiddenServiceOnionBalanceInstance, "Serve as an Onionbalance backend"),
   VHS(HiddenServicePoWDefensesEnabled, "Proof-of-work DoS defence"),
@@ -246,11 +256,6 @@ static const conf_var_t option_vars[] = {
   /* ---- Not supported yet: refused unless left at the default.  Each is
    * security-relevant: ignoring it would send traffic where the user
    * asked it not to go (or expose what the user asked to protect). ---- */
-  /* Single-hop services publish where they run. */
-  VX(HiddenServiceSingleHopMode, BOOL, "0",
-     "Non-anonymous single-hop onion service circuits (not supported yet)"),
-  VX(HiddenServiceNonAnonymousMode, BOOL, "0",
-     "Non-anonymous onion service mode (not supported yet)"),
   /* A censored user would connect straight to public guards. */
   VX(UseBridges, BOOL, "0", "Connect through bridges (not supported yet)"),
   VX(Bridge, LINELIST, NULL,

@@ -12,6 +12,7 @@
 #include "allium/core/policy/policy.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
+#include "allium/feature/hs_service/hs_service_config.h"
 #include "allium/feature/relay/relay_acct.h"
 #include "allium/feature/relay/relay_ports.h"
 #include "options_table.h"
@@ -172,34 +173,30 @@ ports_enabled(const config_line_t *ln)
   return 0;
 }
 
-/* Onion service blocks: HiddenServiceDir first, each with a port. */
+/* Onion service blocks (feature/hs_service/hs_service_config.h) and the
+ * single-onion pair (tor(1): each needs the other, and a non-anonymous
+ * instance may not be an anonymous client: SocksPort 0, no HTTPTunnelPort).
+ * *n_services gets the number of services configured. */
 static int
-check_onion_services(const config_line_t *ln, char **errmsg)
+check_onion_services(const allium_options_t *o, size_t *n_services, char **errmsg)
 {
-  const config_line_t *dir = NULL;
-  int ports = 0;
-  for (; ln; ln = ln->next) {
-    if (!strcasecmp(ln->key, "HiddenServiceDir")) {
-      if (dir && !ports)
-        return fail(errmsg, dir, "HiddenServiceDir %.64s has no "
-                    "HiddenServicePort", dir->value);
-      dir = ln;
-      ports = 0;
-      continue;
-    }
-    if (!dir)
-      return fail(errmsg, ln, "Option '%s' must come after a "
-                  "HiddenServiceDir line", ln->key);
-    if (!strcasecmp(ln->key, "HiddenServicePort"))
-      ports++;
-    else if (!strcasecmp(ln->key, "HiddenServiceVersion") &&
-             strcmp(ln->value, "3") != 0)
-      return fail(errmsg, ln, "Option 'HiddenServiceVersion': \"%.64s\" is "
-                  "not supported (expected 3)", ln->value);
-  }
-  if (dir && !ports)
-    return fail(errmsg, dir, "HiddenServiceDir %.64s has no "
-                "HiddenServicePort", dir->value);
+  hs_service_configs_t *c = NULL;
+  *n_services = 0;
+  if (hs_service_config_parse(o->HiddenServiceOptions, &c, errmsg) < 0)
+    return -1;
+  *n_services = c->n;
+  hs_service_configs_free(c);
+  if (o->HiddenServiceSingleHopMode && !o->HiddenServiceNonAnonymousMode)
+    return fail(errmsg, NULL, "HiddenServiceSingleHopMode does not provide any server "
+                "anonymity. It must be used with HiddenServiceNonAnonymousMode set to 1.");
+  if (o->HiddenServiceNonAnonymousMode && !o->HiddenServiceSingleHopMode)
+    return fail(errmsg, NULL, "HiddenServiceNonAnonymousMode does not provide any server "
+                "anonymity. It must be used with HiddenServiceSingleHopMode set to 1.");
+  if (o->HiddenServiceNonAnonymousMode &&
+      (ports_enabled(o->SocksPort) || ports_enabled(o->HTTPTunnelPort)))
+    return fail(errmsg, NULL, "HiddenServiceNonAnonymousMode is incompatible with using "
+                "allium as an anonymous client. Please set SocksPort and HTTPTunnelPort "
+                "to 0, or revert HiddenServiceNonAnonymousMode to 0.");
   return 0;
 }
 
@@ -390,7 +387,8 @@ options_validate(const allium_options_t *o, char **errmsg)
   if (o->DirAuthority && o->AlternateDirAuthority)
     return fail(errmsg, NULL, "You cannot set both DirAuthority and "
                 "AlternateDirAuthority");
-  if (check_onion_services(o->HiddenServiceOptions, errmsg) < 0)
+  size_t n_services = 0;
+  if (check_onion_services(o, &n_services, errmsg) < 0)
     return -1;
   if (o->TestingTorNetwork && !o->DirAuthority &&
       !(o->AlternateDirAuthority && o->AlternateBridgeAuthority))
@@ -401,6 +399,13 @@ options_validate(const allium_options_t *o, char **errmsg)
     return -1;
   if (check_dos(o, errmsg) < 0)
     return -1;
+  /* Fail closed until services run: a configured service that silently
+   * does not exist is a surprise, not a safe default. */
+  if (n_services)
+    return fail(errmsg, NULL, "HiddenServiceDir: onion services are not implemented yet "
+                "(the configuration of %zu service%s is valid, but allium cannot run "
+                "%s); remove the HiddenService* lines", n_services,
+                n_services == 1 ? "" : "s", n_services == 1 ? "it" : "them");
   if (o->DirAuthority && !o->TestingTorNetwork)
     log_info("Using custom DirAuthority lines.");
   if (o->RunAsDaemon) {

@@ -25,13 +25,21 @@
 #include <string.h>
 #include <time.h>
 
-#define NTOR_KEY_MATERIAL 72   /* Df | Db | Kf | Kb */
-#define FAST_KEY_MATERIAL (CELL_FAST_KEY_LEN + NTOR_KEY_MATERIAL) /* KH | ... */
+/* Df | Db | Kf | Kb (72 bytes of relay crypto) | KH: tor-spec 5.2.2, the
+ * 20 bytes after the relay keys are the circuit's KH ("rend nonce"), which
+ * onion services use (rend-spec-v3 3.1.1 HANDSHAKE_AUTH). */
+#define TOR1_KEY_MATERIAL 72
+#define NTOR_KEY_MATERIAL (TOR1_KEY_MATERIAL + CIRC_ORIGIN_KH_LEN)
+/* CREATE_FAST: KDF-TOR gives the CREATED_FAST check value first, then the
+ * same 92 bytes (tor-spec 5.1.5, 5.2.1). */
+#define FAST_KEY_MATERIAL (CELL_FAST_KEY_LEN + NTOR_KEY_MATERIAL)
 
 typedef struct origin_hop_t {
   circ_hop_spec_t spec;
   relay_flow_t flow;
   cc_state_t *cc;                   /**< congestion control; NULL: windows */
+  uint8_t kh[CIRC_ORIGIN_KH_LEN];   /**< KH of this hop's handshake */
+  bool is_virtual;                  /**< the hs-ntor hop (no relay, no KH) */
 } origin_hop_t;
 
 struct circ_origin_t {
@@ -418,6 +426,8 @@ circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next)
   size_t blen;
   if (c->state != CIRC_ORIGIN_OPEN || handshake_pending(c))
     return CIRC_ERR_STATE;
+  if (c->n_hops > 0 && c->hops[c->n_hops - 1].is_virtual)
+    return CIRC_ERR_STATE;   /* nothing extends past the other party */
   if (c->early_used >= CIRC_MAX_RELAY_EARLY || c->n_hops >= CIRC_ORIGIN_MAX_HOPS)
     return CIRC_ERR_EARLY;
   relay_extend2_t *m = al_calloc(1, sizeof(*m));
@@ -521,14 +531,14 @@ origin_finish_hop(circ_origin_t *c, const uint8_t *hdata, uint16_t hlen)
   memwipe(keys, sizeof(keys));
 }
 
-/* Add hop n_hops with TOR1 key material Df|Db|Kf|Kb (72 bytes) and its
+/* Add hop n_hops with key material Df|Db|Kf|Kb|KH (92 bytes) and its
  * congestion control state (NULL: windows; owned by the hop now). */
 static void
 origin_add_hop(circ_origin_t *c, const uint8_t *keys, cc_state_t *cc)
 {
   size_t idx = c->n_hops;
   c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_TOR1, keys,
-                                    NTOR_KEY_MATERIAL, 0);
+                                    TOR1_KEY_MATERIAL, 0);
   if (!c->crypto[idx]) {
     cc_free(cc);
     origin_close(c, CELL_DESTROY_INTERNAL, false, idx, "relay crypto setup",
@@ -537,6 +547,7 @@ origin_add_hop(circ_origin_t *c, const uint8_t *keys, cc_state_t *cc)
   }
   c->hops[idx].spec = c->pending_spec;
   c->hops[idx].cc = cc;
+  memcpy(c->hops[idx].kh, keys + TOR1_KEY_MATERIAL, CIRC_ORIGIN_KH_LEN);
   relay_flow_init_circuit(&c->hops[idx].flow);
   c->n_hops++;
   c->state = CIRC_ORIGIN_OPEN;
@@ -885,6 +896,58 @@ circ_origin_set_clock(circ_origin_t *c, circ_origin_clock_t fn, void *arg)
 {
   c->clock = fn;
   c->clock_arg = fn ? arg : NULL;
+}
+
+int
+circ_origin_hop_kh(const circ_origin_t *c, size_t hop,
+                   uint8_t out[CIRC_ORIGIN_KH_LEN])
+{
+  if (!c || !out || hop >= c->n_hops || c->hops[hop].is_virtual)
+    return CIRC_ERR_ARG;
+  memcpy(out, c->hops[hop].kh, CIRC_ORIGIN_KH_LEN);
+  return 0;
+}
+
+bool
+circ_origin_hop_is_virtual(const circ_origin_t *c, size_t hop)
+{
+  return c && hop < c->n_hops && c->hops[hop].is_virtual;
+}
+
+/* ---- the virtual onion-service hop (rend-spec-v3 4.2.1) ---- */
+
+int
+circ_origin_add_virtual_hop(circ_origin_t *c,
+                            const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+                            bool service_side)
+{
+  if (!c || !keys)
+    return CIRC_ERR_ARG;
+  if (c->state != CIRC_ORIGIN_OPEN || handshake_pending(c) ||
+      c->fast_pending || c->n_hops == 0 ||
+      c->hops[c->n_hops - 1].is_virtual)
+    return CIRC_ERR_STATE;
+  if (c->n_hops >= CIRC_ORIGIN_MAX_HOPS)
+    return CIRC_ERR_ARG;
+  size_t idx = c->n_hops;
+  c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_HS, keys,
+                                    CIRC_ORIGIN_HS_KEYS_LEN,
+                                    service_side ? 1 : 0);
+  if (!c->crypto[idx])
+    return CIRC_ERR_CRYPTO;
+  origin_hop_t *h = &c->hops[idx];
+  memset(h, 0, sizeof(*h));
+  h->is_virtual = true;
+  relay_flow_init_circuit(&h->flow);
+  c->n_hops++;
+  if (c->streams) {
+    /* The table moves to the other party (no stream was opened on it). */
+    c->streams_hop = idx;
+    relay_streams_set_flowctrl(c->streams, false);
+  }
+  log_info("origin circuit joined at the rendezvous point (%s side)",
+           service_side ? "service" : "client");
+  return 0;
 }
 
 const circ_hop_spec_t *

@@ -743,6 +743,18 @@ chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
   return r < 0 ? r : 0;
 }
 
+int
+chanmgr_add_virtual_hop(chanmgr_t *cm, uint64_t circ,
+                        const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+                        bool service_side)
+{
+  cm_circ_t *x = find_circ(cm, circ);
+  circ_origin_t *c = x && x->built ? circ_of(x) : NULL;
+  if (!c)
+    return -1;
+  return circ_origin_add_virtual_hop(c, keys, service_side);
+}
+
 void
 chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason)
 {

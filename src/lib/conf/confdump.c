@@ -309,6 +309,20 @@ conf_refused_names(const conf_format_t *fmt, const void *obj)
     const conf_var_t *v = &fmt->vars[i];
     if (!(v->flags & CONF_FLAG_REFUSED))
       continue;
+    if (v->type == CONF_TYPE_LINELIST || v->type == CONF_TYPE_PORTLIST) {
+      /* A refused row may share its list with accepted ones (only the
+       * group's first row formats the list): name, in line order, every
+       * refused option that has a line there. */
+      size_t before = b.len;
+      const config_line_t *ln = *(config_line_t *const *)CFIELD(obj, v);
+      for (; ln; ln = ln->next) {
+        const conf_var_t *lv = conf_find_var(fmt, ln->key);
+        if (lv && (lv->flags & CONF_FLAG_REFUSED))
+          sb_add_name(&b, lv->name);
+      }
+      if (b.len != before)
+        continue;
+    }
     char *mine = conf_format_var(fmt, obj, v);
     char *theirs = conf_format_var(fmt, dflt, v);
     int differs = strcmp(mine, theirs) != 0;

@@ -163,9 +163,9 @@ typedef struct allium_options_t {
   int ServerDNSRandomizeCase;
   /* --- Onion services (every HiddenService* line, in file order) --- */
   config_line_t *HiddenServiceOptions;
-  /* --- Not supported yet: refused unless default (options_table.c) --- */
-  int HiddenServiceSingleHopMode;
+  int HiddenServiceSingleHopMode;     /**< single onion (with the next) */
   int HiddenServiceNonAnonymousMode;
+  /* --- Not supported yet: refused unless default (options_table.c) --- */
   int UseBridges;
   config_line_t *Bridge;
   config_line_t *ClientTransportPlugin;

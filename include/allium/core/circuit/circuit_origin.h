@@ -37,6 +37,13 @@
 #include "allium/core/stream/stream.h"
 
 #define CIRC_ORIGIN_MAX_HOPS (CIRC_MAX_RELAY_EARLY + 1)
+/** KH of a hop: the 20 bytes of the handshake's key material after
+ * Df|Db|Kf|Kb (tor-spec 5.2.2), the "rend nonce" an onion service MACs into
+ * ESTABLISH_INTRO (rend-spec-v3 3.1.1). */
+#define CIRC_ORIGIN_KH_LEN 20
+/** Key material of the virtual onion-service hop: Df|Db|Kf|Kb from the
+ * hs-ntor key expansion (rend-spec-v3 4.2.1), 32 bytes each. */
+#define CIRC_ORIGIN_HS_KEYS_LEN 128
 
 /** A relay to add to the circuit. */
 typedef struct circ_hop_spec_t {
@@ -84,7 +91,7 @@ int circ_origin_start_fast(circ_origin_t *c, const circ_hop_spec_t *first,
                            uint64_t now, uint64_t timeout);
 /** Extend to next through the last hop: queues a RELAY_EARLY EXTEND2.
  * CIRC_ERR_EARLY once 8 RELAY_EARLY cells were sent, CIRC_ERR_STATE unless
- * OPEN. */
+ * OPEN or once the virtual onion-service hop is there. */
 int circ_origin_extend(circ_origin_t *c, const circ_hop_spec_t *next);
 /** The caller has all the hops it wanted: the build deadline stops, and
  * the RELAY_EARLY cells EXTEND2 did not use carry the next messages for
@@ -151,6 +158,29 @@ const circ_hop_spec_t *circ_origin_hop_spec(const circ_origin_t *c,
                                             size_t hop);
 /** Circuit-level windows of hop (NULL if no such hop); read-only. */
 const relay_flow_t *circ_origin_flow(const circ_origin_t *c, size_t hop);
+/** KH of hop (CIRC_ORIGIN_KH_LEN bytes) into out: 0, or CIRC_ERR_ARG if no
+ * such hop or it is the virtual hop (which has none).  Every handshake
+ * gives one: CREATE_FAST, ntor and ntor v3. */
+int circ_origin_hop_kh(const circ_origin_t *c, size_t hop,
+                       uint8_t out[CIRC_ORIGIN_KH_LEN]);
+
+/** Onion services (rend-spec-v3 4.2, 4.2.1): append the virtual hop that
+ * ends a joined rendezvous circuit at the other party.  keys is the hs-ntor
+ * expansion Df|Db|Kf|Kb (SHA3-256 digests, AES-256-CTR: RELAY_CRYPTO_HS).
+ * The client sends with Kf/Df and receives with Kb/Db; the service
+ * (service_side) uses them the other way round.  No cell is sent and no
+ * event is queued.  A stream table already attached (origin_channels
+ * attaches one when a build completes) moves to the new hop, so streams
+ * begun from now on end at the other party; it must hold no stream yet.
+ * 0, or CIRC_ERR_STATE (not OPEN, a handshake pending, no relay hop yet,
+ * a virtual hop already there) or CIRC_ERR_ARG (no room, NULL keys) or
+ * CIRC_ERR_CRYPTO. */
+int circ_origin_add_virtual_hop(circ_origin_t *c,
+                                const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+                                bool service_side);
+/** True if hop is the virtual onion-service hop. */
+bool circ_origin_hop_is_virtual(const circ_origin_t *c, size_t hop);
+
 /** Congestion control state of hop: NULL unless it was negotiated. */
 const cc_state_t *circ_origin_cc(const circ_origin_t *c, size_t hop);
 /** The clock congestion control reads (microseconds, monotonic); NULL

@@ -68,8 +68,10 @@ typedef struct chanmgr_circ_cbs_t {
   /** An event of a stream of this circuit (relay_streams_next_event()). */
   void (*on_stream)(chanmgr_t *cm, uint64_t circ,
                     const relay_stream_event_t *ev, void *arg);
-  /** A relay message no part of the circuit handled (CIRC_EV_RELAY_MSG;
-   * onion-service commands later).  May be NULL. */
+  /** A relay message no part of the circuit handled (CIRC_EV_RELAY_MSG):
+   * the onion-service messages (INTRO_ESTABLISHED, RENDEZVOUS_ESTABLISHED,
+   * INTRODUCE_ACK, RENDEZVOUS2, INTRODUCE2) arrive here, ev->hop saying
+   * which hop sent it.  May be NULL. */
   void (*on_relay_msg)(chanmgr_t *cm, uint64_t circ, const circ_event_t *ev,
                        void *arg);
   void *arg;
@@ -124,6 +126,15 @@ void chanmgr_flush(chanmgr_t *cm, uint64_t circ);
  * rules), then flush.  0 or negative. */
 int chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
                  uint16_t stream_id, const uint8_t *body, size_t len);
+/** Onion services: end a built rendezvous circuit at the other party with
+ * the virtual hs-ntor hop (circ_origin_add_virtual_hop(): keys Df|Db|Kf|Kb,
+ * service_side swaps the directions).  The circuit's stream table moves to
+ * that hop; it must hold no stream yet.  0, or negative (unknown / unbuilt
+ * circuit, or circ_origin_add_virtual_hop()'s error).  KH of a hop, for a
+ * service's ESTABLISH_INTRO: circ_origin_hop_kh(chanmgr_circuit(...)). */
+int chanmgr_add_virtual_hop(chanmgr_t *cm, uint64_t circ,
+                            const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+                            bool service_side);
 /** Tear the circuit down (DESTROY sent if it got that far); on_closed runs
  * before this returns, with reason and remote false.  Unknown handle: no-op. */
 void chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason);
