@@ -42,6 +42,8 @@ static const conf_var_t option_vars[] = {
     "Directory for keys and state (required for relays)"),
   V(CacheDirectory, FILENAME, NULL,
     "Directory for cached directory documents (default: DataDirectory)"),
+  V(ClientOnionAuthDir, FILENAME, NULL,
+    "Directory of *.auth_private onion-service client authorization keys"),
   V(KeyDirectory, FILENAME, NULL,
     "Directory for keys (default: DataDirectory/keys)"),
   V(DataDirectoryGroupReadable, BOOL, "0",
@@ -332,7 +334,7 @@ static const conf_var_t option_vars[] = {
 
 /* Reviewed tor options that stay "harmless when unused" (one notice),
  * although they touch the same areas:
- *   HSLayer2Nodes, HSLayer3Nodes, VanguardsLiteEnabled, ClientOnionAuthDir,
+ *   HSLayer2Nodes, HSLayer3Nodes, VanguardsLiteEnabled,
  *     FetchHidServDescriptors: only onion service circuits use them, and
  *     allium refuses every .onion request (feature/client client_conn.c);
  *     they must become implemented or refused when onion services arrive.

@@ -20,6 +20,7 @@
 #include "allium/feature/client/client.h"
 #include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/feature/dirclient/dir_boot.h"
+#include "allium/feature/hs_common/hs_auth_private.h"
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/nodelist/routerset.h"
 #include "allium/feature/pathsel/pathsel.h"
@@ -51,6 +52,7 @@ typedef struct app_client_t {
   size_t n_long_lived;
   char *state_file;
   char *cache_dir;
+  hs_auth_store_t *onion_auth;   /* ClientOnionAuthDir keys, or NULL */
 } app_client_t;
 
 static app_client_t *C;
@@ -300,6 +302,8 @@ client_cfg_fill(const allium_options_t *o, client_cfg_t *out)
   cc.socks_safety.safe_socks = o->SafeSocks != 0;
   cc.socks_safety.test_socks = o->TestSocks != 0;
   cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
+  cc.testing_network = o->TestingTorNetwork != 0;
+  cc.onion_auth = C->onion_auth;
   *out = cc;
 }
 
@@ -337,6 +341,22 @@ client_objects_new(const allium_options_t *o)
     C->cache_dir = al_strdup(o->CacheDirectory);
   } else if (dd)
     C->cache_dir = al_strdup(dd);
+  if (o->ClientOnionAuthDir) {
+    /* Read once at start (not again on SIGHUP). */
+    size_t bad = 0;
+    const char *why = NULL;
+    C->onion_auth = hs_auth_store_load_dir(o->ClientOnionAuthDir, &bad, &why);
+    if (!C->onion_auth) {
+      log_err("ClientOnionAuthDir \"%s\" is not usable: %s",
+              o->ClientOnionAuthDir, why);
+      return -1;
+    }
+    log_notice("Loaded %zu onion service client authorization key%s from "
+               "ClientOnionAuthDir (%zu file%s ignored).",
+               hs_auth_store_size(C->onion_auth),
+               hs_auth_store_size(C->onion_auth) == 1 ? "" : "s", bad,
+               bad == 1 ? "" : "s");
+  }
   client_cfg_t cc;
   client_cfg_fill(o, &cc);
   C->client = client_new(&cc);
@@ -417,6 +437,7 @@ app_client_free(void)
   /* Users before what they use: the client and the directory bootstrap
    * hold the channel manager and the nodelist. */
   client_free(C->client);
+  hs_auth_store_free(C->onion_auth);
   dir_boot_free(C->boot);
   chanmgr_free(C->cm);
   nodelist_free(C->nl);

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #define LOG_MODULE "client"
+#include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "allium/lib/evloop/evloop.h"
@@ -83,6 +84,7 @@ client_tick_cb(evutil_socket_t fd, short what, void *arg)
   (void)what;
   client_t *c = arg;
   client_conns_tick(c);
+  hs_client_fetcher_tick(c->hs_fetch, client_now_msec());
   if (c->enough_dirinfo)
     client_circ_maintain(c);
   client_attach_waiting(c);
@@ -148,6 +150,17 @@ client_new(const client_cfg_t *cfg)
     else if (r > 0)
       log_warn("Skipped %d malformed Guard lines in %s", r, c->state_file);
     c->guard_state_saved = guards_state_encode(c->gs);
+  }
+  if (cfg->cm) {
+    hs_client_fetch_cfg_t hc;
+    memset(&hc, 0, sizeof(hc));
+    hc.cm = cfg->cm;
+    hc.nl = cfg->nl;
+    hc.testing_network = cfg->testing_network;
+    hc.auth = cfg->onion_auth;
+    hc.launch = client_circ_launch_hs;
+    hc.launch_arg = c;
+    c->hs_fetch = hs_client_fetcher_new(&hc);
   }
   c->tick = event_new(c->base, -1, EV_PERSIST, client_tick_cb, c);
   struct timeval tv = { 0, CLIENT_TICK_MSEC * 1000 };
@@ -253,6 +266,7 @@ client_free_(client_t *c)
   if (c->tick)
     event_free(c->tick);
   client_conn_close_all(c);
+  hs_client_fetcher_free(c->hs_fetch);
   client_listeners_free_all(c);
   client_circ_close_all(c);
   client_save_guards(c);

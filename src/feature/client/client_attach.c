@@ -15,6 +15,7 @@
 #include "allium/core/circuit/congestion_codec.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client_attach.h"
+#include "allium/feature/hs_common/hs_crypto.h"
 #include "allium/lib/log/log.h"
 
 int
@@ -300,6 +301,28 @@ host_has_suffix(const char *h, const char *suffix)
   return hl >= sl && !strncasecmp(h + hl - sl, suffix, sl);
 }
 
+int
+client_onion_target(const char *host, ed25519_public_key_t *pk_out)
+{
+  if (!host || !host_has_suffix(host, HS_ONION_SUFFIX))
+    return 0;
+  size_t hl = strlen(host);
+  if (hl && host[hl - 1] == '.')
+    hl--;
+  size_t pl = hl - strlen(HS_ONION_SUFFIX);   /* the part before ".onion" */
+  size_t start = pl;
+  while (start > 0 && host[start - 1] != '.')
+    start--;
+  /* The last label is the address; labels before it are ignored as tor
+   * does ("www.<addr>.onion"). */
+  if (pl - start != HS_ONION_ADDR_NO_SUFFIX_LEN)
+    return -1;
+  char label[HS_ONION_ADDR_NO_SUFFIX_LEN + 1];
+  memcpy(label, host + start, HS_ONION_ADDR_NO_SUFFIX_LEN);
+  label[HS_ONION_ADDR_NO_SUFFIX_LEN] = '\0';
+  return hs_onion_address_parse(label, pk_out) == 0 ? 1 : -1;
+}
+
 uint8_t
 client_check_target(bool connect, const char *host, uint16_t port,
                     uint8_t atyp, uint32_t f)
@@ -309,11 +332,19 @@ client_check_target(bool connect, const char *host, uint16_t port,
   if (atyp == SOCKS_ATYP_HOSTNAME) {
     if (strpbrk(host, "[]") || !host[0])
       return SOCKS5_GENERAL_FAILURE;
-    if (host_has_suffix(host, ".onion")) {
-      log_notice_rl(60, "Onion services are not supported yet; refusing a "
-                    "request");
-      return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_DESC_NOT_FOUND
+    int onion = client_onion_target(host, NULL);
+    if (onion < 0) {
+      /* proposal 304: X'F6' only with ExtendedErrors, as tor. */
+      log_info_rl(60, "Refusing a request for an invalid onion address %s",
+                  safe_str(host));
+      return (f & PROXY_PF_EXTENDED_ERRORS) ? SOCKS5_HS_BAD_ADDRESS
                                             : SOCKS5_GENERAL_FAILURE;
+    }
+    if (onion > 0) {
+      if (!(f & PROXY_PF_ONION_TRAFFIC))
+        return SOCKS5_NOT_ALLOWED;
+      /* tor resolves no onion address (RESOLVE) */
+      return connect ? 0 : SOCKS5_GENERAL_FAILURE;
     }
     if (host_has_suffix(host, ".exit"))
       return SOCKS5_NOT_ALLOWED;

@@ -304,6 +304,45 @@ choose_path(client_t *c, const pathsel_options_t *o, uint16_t port,
   return 0;
 }
 
+int
+client_circ_launch_hs(void *arg, const node_t *last,
+                      const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
+  client_t *c = arg;
+  if (!c || !last || !cbs || !circ_out || !c->enough_dirinfo || !c->cm)
+    return -1;
+  pathsel_options_t o = c->path_opts;
+  pathsel_avoid_t av = { { NULL }, 0 };
+  const node_t *hops[3] = { NULL, NULL, last };
+  av.nodes[av.n++] = last;
+  guard_entry_t *g = NULL;
+  guard_circ_state_t gst = GUARD_CIRC_USABLE_ON_COMPLETION;
+  if (c->use_entry_guards) {
+    if (guard_choose(c->gs, c->nl, &o, &av, false, time(NULL), NULL, &g,
+                     &gst) != 0 || !g)
+      return -1;
+    /* The guard's fate is learnt from exit circuits; this one-off
+     * directory circuit does not hold the guard pending. */
+    g->is_pending = false;
+    hops[0] = nodelist_find_by_rsa_id(c->nl, g->rsa_id);
+  } else {
+    hops[0] = pathsel_choose_first_hop(c->nl, &o, &av, NULL);
+  }
+  if (!hops[0])
+    return -1;
+  av.nodes[av.n++] = hops[0];
+  hops[1] = pathsel_choose_middle(c->nl, &o, &av, NULL);
+  if (!hops[1])
+    return -1;
+  circ_hop_spec_t spec[3];
+  if (client_hop_spec_first_hop(hops[0], &o, &spec[0]) != 0 ||
+      client_hop_spec_from_node(hops[1], &spec[1]) != 0 ||
+      client_hop_spec_from_node(hops[2], &spec[2]) != 0)
+    return -1;
+  chanmgr_launch_t l = { spec, 3, false, c->build_timeout_msec };
+  return chanmgr_launch(c->cm, &l, cbs, circ_out);
+}
+
 static void
 circ_unlink(client_t *c, client_circ_t *circ)
 {

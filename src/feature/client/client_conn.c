@@ -87,6 +87,10 @@ conn_kill(client_conn_t *k)
     return;
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
   k->state = CONN_DEAD;
+  if (k->hs_waiting) {
+    client_conn_onion_cancel(k);
+    k->hs_waiting = false;
+  }
   conn_end_stream(k, reason);
   if (k->bev)
     bufferevent_free(k->bev);
@@ -159,6 +163,32 @@ static void
 conn_fail_reason(client_conn_t *k, uint8_t reason)
 {
   conn_fail(k, client_end_reason_socks5(reason), reason);
+}
+
+/* For client_conn_req.c (client_st.h). */
+void
+client_conn_write(client_conn_t *k, const void *data, size_t len)
+{
+  conn_write(k, data, len);
+}
+
+void
+client_conn_socks_reply(client_conn_t *k, uint8_t status5,
+                        const socks_addr_t *bound)
+{
+  conn_socks_reply(k, status5, bound);
+}
+
+void
+client_conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason)
+{
+  conn_fail(k, status5, reason);
+}
+
+void
+client_conn_close_after_flush(client_conn_t *k)
+{
+  conn_close_after_flush(k);
 }
 
 /* ---------------------------------------------------------------- */
@@ -314,6 +344,12 @@ conn_try_attach(client_conn_t *k)
     k->launched = circ;
   else
     k->next_launch_msec = now + 1000;
+}
+
+void
+client_conn_try_attach(client_conn_t *k)
+{
+  conn_try_attach(k);
 }
 
 void
@@ -581,139 +617,6 @@ conn_pump_app(client_conn_t *k)
   conn_pump_app_(k, false);
 }
 
-/* ---------------------------------------------------------------- */
-/* Requests */
-
-/* Checks common to SOCKS and HTTP CONNECT targets; 0 or a SOCKS5 code. */
-#define CONN_CHECK_TARGET(k, atyp) \
-  client_check_target((k)->command == SOCKS_CMD_CONNECT, (k)->host, \
-                      (k)->port, (atyp), (k)->l->cfg.flags)
-
-static void
-conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
-              const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2)
-{
-  proxy_iso_attrs_t a = k->iso.a;   /* client_addr filled at accept */
-  a.listener_id = (uint32_t)k->l->idx;
-  a.session_group = k->l->cfg.session_group;
-  a.iso_flags = k->l->cfg.iso_flags;
-  a.proto = proto;
-  a.has_auth = has_auth;
-  a.auth1 = a1;
-  a.auth1_len = a1 ? l1 : 0;
-  a.auth2 = a2;
-  a.auth2_len = a2 ? l2 : 0;
-  a.dest_addr = k->host;
-  a.dest_port = k->port;
-  a.nym_epoch = 0;
-  client_iso_clear(&k->iso);
-  client_iso_copy(&k->iso, &a);
-}
-
-static void
-conn_request_ready(client_conn_t *k)
-{
-  memset(&k->dest, 0, sizeof(k->dest));
-  if (k->command == SOCKS_CMD_CONNECT &&
-      policy_addr_parse(k->host, strlen(k->host), &k->dest) != 0)
-    memset(&k->dest, 0, sizeof(k->dest));
-  k->state = CONN_WAIT_CIRC;
-  k->request_msec = client_now_msec();
-  if (k->command == SOCKS_CMD_CONNECT)
-    client_predict_note(&k->c->predict, k->port, k->request_msec);
-  log_info("Stream %llu: request for %s port %u", (unsigned long long)k->num,
-           safe_str(k->host), k->port);
-  conn_try_attach(k);
-}
-
-static void
-addr_text(const socks_addr_t *t, char *out, size_t outlen)
-{
-  if (t->atyp == SOCKS_ATYP_HOSTNAME)
-    snprintf(out, outlen, "%s", t->hostname);
-  else if (!inet_ntop(t->atyp == SOCKS_ATYP_IPV4 ? AF_INET : AF_INET6,
-                      t->addr, out, (socklen_t)outlen))
-    out[0] = '\0';
-}
-
-static void
-conn_socks_request(client_conn_t *k)
-{
-  const socks_request_t *req = socks_state_request(k->socks);
-  k->socks_version = req->version;
-  k->command = req->command;
-  k->target = req->target;
-  addr_text(&req->target, k->host, sizeof(k->host));
-  k->port = req->command == SOCKS_CMD_CONNECT ? req->target.port : 0;
-  conn_fill_iso(k, req->version == 4 ? PROXY_PROTO_SOCKS4 : PROXY_PROTO_SOCKS5,
-                req->has_auth, req->username, req->username_len,
-                req->password, req->password_len);
-  /* tor(1) SafeSocks / TestSocks / WarnUnsafeSocks */
-  socks_safety_t sf;
-  socks_request_safety(req, &k->c->socks_safety, &sf);
-  socks_safety_log(&sf, req, k->num);
-  if (sf.refuse) {
-    conn_fail(k, SOCKS5_NOT_ALLOWED, RELAY_END_MISC);
-    return;
-  }
-  uint8_t code = 0;
-  uint8_t atyp = req->target.atyp;
-  switch (req->command) {
-  case SOCKS_CMD_CONNECT:
-    code = CONN_CHECK_TARGET(k, atyp);
-    break;
-  case SOCKS_CMD_RESOLVE:
-    if (atyp != SOCKS_ATYP_HOSTNAME) {
-      /* Already an address: the answer is the address itself. */
-      conn_socks_reply(k, SOCKS5_SUCCEEDED, &req->target);
-      conn_close_after_flush(k);
-      return;
-    }
-    code = CONN_CHECK_TARGET(k, atyp);
-    break;
-  case SOCKS_CMD_RESOLVE_PTR:
-    if (req->version != 5 ||
-        client_ptr_name(&req->target, k->host, sizeof(k->host)) != 0)
-      code = SOCKS5_ADDRESS_TYPE_NOT_SUPPORTED;
-    break;
-  default:
-    code = SOCKS5_COMMAND_NOT_SUPPORTED;
-    break;
-  }
-  if (code) {
-    conn_fail(k, code, RELAY_END_MISC);
-    return;
-  }
-  conn_request_ready(k);
-}
-
-static void
-conn_http_request(client_conn_t *k)
-{
-  const http_connect_request_t *req = http_connect_request(k->hc);
-  k->command = SOCKS_CMD_CONNECT;
-  snprintf(k->host, sizeof(k->host), "%s", req->host);
-  k->port = req->port;
-  const char *a1 = req->proxy_auth, *a2 = req->stream_isolation;
-  conn_fill_iso(k, PROXY_PROTO_HTTP_CONNECT, a1 || a2,
-                (const uint8_t *)a1, a1 ? strlen(a1) : 0,
-                (const uint8_t *)a2, a2 ? strlen(a2) : 0);
-  policy_addr_t pa;
-  uint8_t atyp = SOCKS_ATYP_HOSTNAME;
-  if (policy_addr_parse(k->host, strlen(k->host), &pa) == 0)
-    atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
-  if (CONN_CHECK_TARGET(k, atyp)) {
-    static const char forbidden[] =
-      "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
-      "Refused by the proxy's settings.\n";
-    log_info_rl(60, "Stream %llu refused", (unsigned long long)k->num);
-    conn_write(k, forbidden, sizeof(forbidden) - 1);
-    conn_close_after_flush(k);
-    return;
-  }
-  conn_request_ready(k);
-}
-
 /* Feed the handshake parser with what the app sent. */
 static void
 conn_handshake(client_conn_t *k)
@@ -733,7 +636,7 @@ conn_handshake(client_conn_t *k)
       http_connect_result_t r = http_connect_feed(k->hc, data, n, &used);
       evbuffer_drain(in, used);
       if (r == HTTP_CONNECT_REQUEST_READY) {
-        conn_http_request(k);
+        client_conn_http_request(k);
       } else if (r == HTTP_CONNECT_ERROR) {
         const char *resp = http_connect_response(k->hc, NULL);
         if (resp)
@@ -753,7 +656,7 @@ conn_handshake(client_conn_t *k)
       conn_write(k, reply, rlen);
     }
     if (r == SOCKS_REQUEST_READY)
-      conn_socks_request(k);
+      client_conn_socks_request(k);
     else if (r == SOCKS_ERROR) {
       log_info_rl(60, "Stream %llu: bad SOCKS handshake (%d)",
                   (unsigned long long)k->num, (int)socks_state_error(k->socks));
@@ -932,6 +835,13 @@ conn_tick_one(client_conn_t *k, uint64_t now)
                   (unsigned long long)k->num);
       conn_fail_reason(k, k->last_reason ? k->last_reason
                                          : RELAY_END_TIMEOUT);
+    }
+    break;
+  case CONN_WAIT_HS:
+    if (now - k->request_msec >= c->socks_timeout_msec) {
+      log_info_rl(60, "Stream %llu: no onion service descriptor in time",
+                  (unsigned long long)k->num);
+      client_conn_fail_onion(k, SOCKS5_HS_DESC_NOT_FOUND);
     }
     break;
   case CONN_CONNECTING:

@@ -70,6 +70,7 @@ typedef struct client_circ_t {
 typedef enum client_conn_state_t {
   CONN_HANDSHAKE = 0,      /* reading the SOCKS / HTTP request */
   CONN_WAIT_CIRC,          /* request read, no circuit yet */
+  CONN_WAIT_HS,            /* .onion: waiting for the descriptor */
   CONN_CONNECTING,         /* BEGIN sent */
   CONN_RESOLVING,          /* RESOLVE sent */
   CONN_OPEN,
@@ -121,6 +122,7 @@ typedef struct client_conn_t {
   bool paused;             /* reading stopped for back-pressure */
   bool recv_paused;        /* the app is slow: stream SENDMEs held back */
   uint64_t bytes_in, bytes_out;
+  bool hs_waiting;         /* CONN_WAIT_HS: a descriptor fetch is on */
   uint64_t next_launch_msec; /* no circuit launch for it before */
   uint64_t retry_after_msec; /* no new attempt before (after an END) */
   uint64_t closing_msec;
@@ -161,6 +163,7 @@ struct client_t {
   unsigned fail_streak;     /* builds failed in a row */
   uint64_t preempt_after_msec; /* no preemptive launch before */
   bool in_attach;          /* client_attach_waiting() running */
+  struct hs_client_fetcher_t *hs_fetch; /* onion-service descriptors */
 };
 
 /* client.c */
@@ -178,6 +181,10 @@ typedef struct client_launch_t {
   bool internal;               /* last hop chosen like a middle */
 } client_launch_t;
 client_circ_t *client_circ_launch(client_t *c, const client_launch_t *want);
+/** hs_client_launch_fn (arg: the client): a 3-hop circuit (guard, middle)
+ * ending at last, with the caller's callbacks; not part of the pool. */
+int client_circ_launch_hs(void *arg, const node_t *last,
+                          const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out);
 void client_circ_maintain(client_t *c);
 void client_circ_sweep(client_t *c);
 void client_circ_close_all(client_t *c);
@@ -220,5 +227,22 @@ void client_conn_stream_event(client_t *c, client_circ_t *circ,
 void client_conn_stream_data(client_t *c, client_circ_t *circ,
                              uint16_t stream_id, const uint8_t *data,
                              size_t len);
+/* ... the helpers client_conn_req.c uses */
+void client_conn_write(client_conn_t *k, const void *data, size_t len);
+void client_conn_socks_reply(client_conn_t *k, uint8_t status5,
+                             const socks_addr_t *bound);
+void client_conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason);
+void client_conn_close_after_flush(client_conn_t *k);
+void client_conn_try_attach(client_conn_t *k);
+
+/* client_conn_req.c */
+/** The SOCKS / HTTP CONNECT request has been read: check and route it. */
+void client_conn_socks_request(client_conn_t *k);
+void client_conn_http_request(client_conn_t *k);
+/** Refuse an onion-service request with proposal 304 code (sent as such
+ * with ExtendedErrors; HTTP CONNECT: the matching status line). */
+void client_conn_fail_onion(client_conn_t *k, uint8_t code);
+/** Stop waiting for a descriptor (the connection is going away). */
+void client_conn_onion_cancel(client_conn_t *k);
 
 #endif

@@ -347,3 +347,19 @@ http_connect_failure_response(uint8_t end_reason, int *status)
     *status = code;
   return r;
 }
+
+const char *
+http_connect_onion_failure_response(uint8_t socks5_code, int *status)
+{
+  int code = 502;
+  const char *r = "HTTP/1.0 502 Bad Gateway\r\n\r\n";
+  if (socks5_code == 0xF6) {          /* SOCKS5_HS_BAD_ADDRESS */
+    r = "HTTP/1.0 502 Bad Gateway (tor protocol violation)\r\n\r\n";
+  } else if (socks5_code == 0xF7) {   /* SOCKS5_HS_INTRO_TIMEDOUT */
+    code = 504;
+    r = "HTTP/1.0 504 Gateway Timeout\r\n\r\n";
+  }
+  if (status)
+    *status = code;
+  return r;
+}

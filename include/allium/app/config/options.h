@@ -39,6 +39,7 @@ typedef struct allium_options_t {
   /* --- General --- */
   char *DataDirectory;          /**< NULL: none given (relays must set it) */
   char *CacheDirectory;
+  char *ClientOnionAuthDir;     /**< *.auth_private files (hs client auth) */
   char *KeyDirectory;
   int DataDirectoryGroupReadable;
   config_line_t *Log;           /**< "minsev[-maxsev] stderr|stdout|syslog|file PATH" */

@@ -58,6 +58,11 @@ typedef struct client_cfg_t {
   const struct policy_t *socks_policy;
   /** SafeSocks / TestSocks / WarnUnsafeSocks (all false: no warnings). */
   socks_safety_cfg_t socks_safety;
+  /** TestingTorNetwork: onion-service time periods as tor's test networks. */
+  bool testing_network;
+  /** ClientOnionAuthDir keys (feature/hs_common/hs_auth_private.h), or
+   * NULL; borrowed for the client's lifetime. */
+  const struct hs_auth_store_t *onion_auth;
 } client_cfg_t;
 
 typedef struct client_t client_t;

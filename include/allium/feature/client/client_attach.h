@@ -17,6 +17,7 @@
 #include "allium/feature/pathsel/pathsel.h"
 #include "allium/feature/proxy/isolation.h"
 #include "allium/feature/proxy/socks.h"
+#include "allium/lib/crypto/ed25519.h"
 
 /** Fill *out for n: RSA id, ed25519 id (if known), ntor key, and the IPv4
  * address + ORPort (plus IPv6 if the node has one).  -1 if n has no ntor
@@ -105,9 +106,19 @@ int client_ptr_name(const socks_addr_t *a, char *out, size_t outlen);
 /** BEGIN flags (tor-spec 6.2) for a port's PROXY_PF_* flags. */
 uint32_t client_begin_flags(uint32_t port_flags);
 /** Checks common to SOCKS and HTTP CONNECT targets (tor(1) SocksPort
- * flags f: NoDNSRequest, NoIPv4Traffic, IPv6Traffic, ExtendedErrors;
- * ".onion" refused until the onion-service client exists, ".exit" never
- * allowed; CONNECT needs a port): 0, or the SOCKS5 reply code. */
+ * flags f: NoDNSRequest, NoIPv4Traffic, IPv6Traffic, NoOnionTraffic,
+ * ExtendedErrors; ".exit" never allowed; CONNECT needs a port): 0, or the
+ * SOCKS5 reply code.  ".onion": an invalid address gets X'F6' (proposal
+ * 304) with ExtendedErrors, else GENERAL_FAILURE, as tor; a valid one
+ * passes for CONNECT (the caller fetches its descriptor) and is refused
+ * (GENERAL_FAILURE) for RESOLVE. */
+/** Is host an onion-service name?  0: not ".onion"; 1: a valid v3 address
+ * (rend-spec-v3 6: 56 base32 characters, version 3, checksum, a key in
+ * the prime-order subgroup), possibly with subdomains ("www.<addr>.onion",
+ * as tor: only the last label before ".onion" counts) and a trailing dot;
+ * *pk_out (may be NULL) gets the identity key; -1: ".onion" but not a
+ * valid v3 address (v2 addresses included). */
+int client_onion_target(const char *host, ed25519_public_key_t *pk_out);
 uint8_t client_check_target(bool connect, const char *host, uint16_t port,
                             uint8_t atyp, uint32_t f);
 

@@ -74,5 +74,11 @@ const char *http_connect_success_response(void);
  * RESOURCELIMIT, INTERNAL; 502 Bad Gateway otherwise.  Static string;
  * *status (may be NULL) gets the code. */
 const char *http_connect_failure_response(uint8_t end_reason, int *status);
+/** Failure response for an onion-service request refused with a proposal
+ * 304 SOCKS5 code (0xF0..0xF7).  A bad address gets what tor 0.4.9 sends
+ * ("502 Bad Gateway (tor protocol violation)"), an introduction timeout
+ * 504, the others 502 Bad Gateway.  Static string; *status may be NULL. */
+const char *http_connect_onion_failure_response(uint8_t socks5_code,
+                                                int *status);
 
 #endif

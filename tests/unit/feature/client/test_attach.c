@@ -2,11 +2,13 @@
  * stream use a circuit (policy, dirtiness, isolation), END reasons, SOCKS
  * answers to RESOLVED, reverse names, BEGIN flags. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "allium/core/cell/relay_msg.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client_attach.h"
+#include "allium/feature/hs_common/hs_crypto.h"
 
 static void
 mk_node(node_t *n)
@@ -447,7 +449,7 @@ Test(client_attach, check_target)
                                    all), SOCKS5_GENERAL_FAILURE);
   cr_assert_eq(client_check_target(true, "x.onion", 80, SOCKS_ATYP_HOSTNAME,
                                    all | PROXY_PF_EXTENDED_ERRORS),
-               SOCKS5_HS_DESC_NOT_FOUND);
+               SOCKS5_HS_BAD_ADDRESS);
   cr_assert_eq(client_check_target(true, "a.b.exit", 80, SOCKS_ATYP_HOSTNAME,
                                    all), SOCKS5_NOT_ALLOWED);
   cr_assert_eq(client_check_target(true, "onion", 80, SOCKS_ATYP_HOSTNAME,
@@ -494,4 +496,88 @@ Test(client_attach, hop_spec_congestion_control)
   cr_assert_not(client_hop_spec_set_cc(&n, NULL, &h), "ntor v3 needs the ed25519 id");
   cr_assert_not(client_hop_spec_set_cc(NULL, NULL, &h));
   n.protocols = NULL;
+}
+
+/* A valid v3 address of a fixed key (deterministic), in host. */
+static void
+make_onion(char host[HS_ONION_ADDR_LEN + 1], ed25519_public_key_t *pk)
+{
+  ed25519_keypair_t kp;
+  uint8_t seed[ED25519_SEED_LEN];
+  memset(seed, 0x42, sizeof(seed));
+  cr_assert_eq(ed25519_keypair_from_seed(&kp, seed), 0);
+  *pk = kp.pub;
+  cr_assert_eq(hs_onion_address_encode(host, HS_ONION_ADDR_LEN + 1, pk), 0);
+  ed25519_keypair_wipe(&kp);
+}
+
+Test(client_attach, onion_target)
+{
+  char addr[HS_ONION_ADDR_LEN + 1], buf[300];
+  ed25519_public_key_t pk, got;
+  make_onion(addr, &pk);
+  cr_assert_eq(client_onion_target(addr, &got), 1);
+  cr_assert_arr_eq(got.pubkey, pk.pubkey, 32);
+  /* subdomains (only the last label counts), upper case, trailing dot */
+  snprintf(buf, sizeof(buf), "www.a.b.%s", addr);
+  cr_assert_eq(client_onion_target(buf, NULL), 1);
+  snprintf(buf, sizeof(buf), "%s.", addr);
+  for (char *p = buf; *p; p++)
+    if (*p >= 'a' && *p <= 'z')
+      *p = (char)(*p - 32);
+  cr_assert_eq(client_onion_target(buf, &got), 1);
+  cr_assert_arr_eq(got.pubkey, pk.pubkey, 32);
+  /* not .onion at all */
+  cr_assert_eq(client_onion_target("example.com", NULL), 0);
+  cr_assert_eq(client_onion_target("onion", NULL), 0);
+  cr_assert_eq(client_onion_target("example.onionx", NULL), 0);
+  /* bad: v2-style length, empty, label glued to a subdomain */
+  cr_assert_eq(client_onion_target("expyuzz4wqqyqhjn.onion", NULL), -1);
+  cr_assert_eq(client_onion_target(".onion", NULL), -1);
+  snprintf(buf, sizeof(buf), "x%s", addr);
+  cr_assert_eq(client_onion_target(buf, NULL), -1, "57-character label");
+  snprintf(buf, sizeof(buf), "%.*s.onion", 55, addr);
+  cr_assert_eq(client_onion_target(buf, NULL), -1, "truncated");
+  /* every single-character change of the address is refused (checksum,
+   * version or alphabet) */
+  for (size_t i = 0; i < HS_ONION_ADDR_NO_SUFFIX_LEN; i++) {
+    snprintf(buf, sizeof(buf), "%s", addr);
+    buf[i] = buf[i] == 'a' ? 'b' : 'a';
+    cr_assert_eq(client_onion_target(buf, NULL), -1, "changed char %zu", i);
+  }
+  snprintf(buf, sizeof(buf), "%s", addr);
+  buf[3] = '1';   /* not in the base32 alphabet */
+  cr_assert_eq(client_onion_target(buf, NULL), -1);
+}
+
+Test(client_attach, onion_check_target)
+{
+  const uint32_t all = PROXY_PF_DNS_REQUEST | PROXY_PF_IPV4_TRAFFIC |
+                       PROXY_PF_ONION_TRAFFIC;
+  const uint32_t ext = all | PROXY_PF_EXTENDED_ERRORS;
+  char addr[HS_ONION_ADDR_LEN + 1], bad[HS_ONION_ADDR_LEN + 1];
+  ed25519_public_key_t pk;
+  make_onion(addr, &pk);
+  memcpy(bad, addr, sizeof(bad));
+  bad[10] = bad[10] == 'q' ? 'r' : 'q';
+  /* proposal 304: X'F6' for a bad address only with ExtendedErrors */
+  cr_assert_eq(client_check_target(true, bad, 80, SOCKS_ATYP_HOSTNAME, ext),
+               SOCKS5_HS_BAD_ADDRESS);
+  cr_assert_eq(client_check_target(true, bad, 80, SOCKS_ATYP_HOSTNAME, all),
+               SOCKS5_GENERAL_FAILURE);
+  cr_assert_eq(client_check_target(false, "abc.onion", 0, SOCKS_ATYP_HOSTNAME,
+                                   ext), SOCKS5_HS_BAD_ADDRESS, "RESOLVE too");
+  /* a valid address passes for CONNECT (the descriptor is fetched), not
+   * for RESOLVE */
+  cr_assert_eq(client_check_target(true, addr, 80, SOCKS_ATYP_HOSTNAME, ext),
+               0);
+  cr_assert_eq(client_check_target(false, addr, 0, SOCKS_ATYP_HOSTNAME, ext),
+               SOCKS5_GENERAL_FAILURE);
+  /* NoOnionTraffic */
+  cr_assert_eq(client_check_target(true, addr, 80, SOCKS_ATYP_HOSTNAME,
+                                   ext & ~PROXY_PF_ONION_TRAFFIC),
+               SOCKS5_NOT_ALLOWED);
+  /* port 0 is checked first */
+  cr_assert_eq(client_check_target(true, addr, 0, SOCKS_ATYP_HOSTNAME, ext),
+               SOCKS5_GENERAL_FAILURE);
 }

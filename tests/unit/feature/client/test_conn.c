@@ -75,6 +75,7 @@ typedef struct mkopt_t {
  * mk_client() */
 static socks_safety_cfg_t test_safety;
 static const routerset_t *test_exclude, *test_exclude_exit;
+static const char *test_port_spec;   /* port line; NULL: 127.0.0.1:auto */
 
 static void
 mk_client(const mkopt_t *o)
@@ -90,7 +91,8 @@ mk_client(const mkopt_t *o)
   fake_reset();
   proxy_port_cfg_t pc;
   char *err = NULL;
-  cr_assert_eq(proxy_port_parse("127.0.0.1:auto", o->kind, &pc, &err), 0,
+  const char *spec = test_port_spec ? test_port_spec : "127.0.0.1:auto";
+  cr_assert_eq(proxy_port_parse(spec, o->kind, &pc, &err), 0,
                "%s", err ? err : "");
   client_cfg_t cfg;
   memset(&cfg, 0, sizeof(cfg));
@@ -481,6 +483,29 @@ Test(client_conn, http_waits_then_504, .fini = teardown)
   close(fd);
 }
 
+/* proposal 304 with ExtendedErrors (no flag: refuses_onion_and_port0) */
+Test(client_conn, onion_extended_errors, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
+  test_port_spec = "127.0.0.1:auto ExtendedErrors";
+  mk_client(&o);
+  const char *hosts[3] = {
+    "rkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5opqfad.onion",
+    "www.abc.onion",
+    "rkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5optfad.onion" };
+  const uint8_t want[3] = { SOCKS5_HS_BAD_ADDRESS, SOCKS5_HS_BAD_ADDRESS,
+                            SOCKS5_HS_DESC_NOT_FOUND };
+  for (int i = 0; i < 3; i++) {
+    uint8_t buf[64];
+    size_t got;
+    int fd = socks5_connect(NULL, hosts[i], 80, SOCKS_CMD_CONNECT);
+    cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
+    cr_assert(got == 10 && buf[1] == want[i], "%s: reply %u", hosts[i], buf[1]);
+    close(fd);
+  }
+  cr_assert_eq(fake_n_circs(), 0);
+}
+
 Test(client_conn, refuses_onion_and_port0, .fini = teardown)
 {
   mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
@@ -490,7 +515,7 @@ Test(client_conn, refuses_onion_and_port0, .fini = teardown)
   int fd = socks5_connect(NULL, "abcdefgh.onion", 80, SOCKS_CMD_CONNECT);
   cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));
   cr_assert_eq(got, 10);
-  cr_assert_neq(buf[1], 0);
+  cr_assert_eq(buf[1], SOCKS5_GENERAL_FAILURE, "bad onion, no ExtendedErrors");
   close(fd);
   fd = socks5_connect(NULL, "example.com", 0, SOCKS_CMD_CONNECT);
   cr_assert(wait_eof(fd, buf, sizeof(buf), &got, 2000));

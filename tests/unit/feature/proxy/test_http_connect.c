@@ -293,3 +293,22 @@ Test(http_connect, responses)
   }
   cr_assert_not_null(http_connect_failure_response(1, NULL));
 }
+
+Test(http_connect, onion_failure_responses)
+{
+  int st = 0;
+  /* what tor 0.4.9 sends for an invalid onion address */
+  cr_assert_str_eq(http_connect_onion_failure_response(0xF6, &st),
+                   "HTTP/1.0 502 Bad Gateway (tor protocol violation)\r\n\r\n");
+  cr_assert_eq(st, 502);
+  cr_assert_str_eq(http_connect_onion_failure_response(0xF7, &st),
+                   "HTTP/1.0 504 Gateway Timeout\r\n\r\n");
+  cr_assert_eq(st, 504);
+  for (unsigned c = 0xF0; c <= 0xF5; c++) {
+    st = 0;
+    cr_assert_str_eq(http_connect_onion_failure_response((uint8_t)c, &st),
+                     "HTTP/1.0 502 Bad Gateway\r\n\r\n");
+    cr_assert_eq(st, 502);
+  }
+  cr_assert_not_null(http_connect_onion_failure_response(0xF6, NULL));
+}

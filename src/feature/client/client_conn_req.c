@@ -1,0 +1,247 @@
+/* client_conn_req.c -- an application connection's request, once its
+ * SOCKS (RFC 1928 / 1929, SOCKS4a; socks-extensions.txt) or HTTP CONNECT
+ * handshake is read: the port's checks (tor(1) SocksPort flags), isolation
+ * attributes, and where it goes next -- a circuit (client_conn.c), or, for a
+ * CONNECT to a valid .onion, a descriptor fetch (feature/hs_client;
+ * rend-spec-v3 2.2) answered with proposal 304's extended errors.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#define LOG_MODULE "client"
+#include "allium/core/policy/policy.h"
+#include "allium/feature/hs_client/hs_client_fetch.h"
+#include "allium/lib/log/log.h"
+#include "client_st.h"
+
+/* ---------------------------------------------------------------- */
+/* Requests */
+
+/* Checks common to SOCKS and HTTP CONNECT targets; 0 or a SOCKS5 code. */
+#define CONN_CHECK_TARGET(k, atyp) \
+  client_check_target((k)->command == SOCKS_CMD_CONNECT, (k)->host, \
+                      (k)->port, (atyp), (k)->l->cfg.flags)
+
+static void
+conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
+              const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2)
+{
+  proxy_iso_attrs_t a = k->iso.a;   /* client_addr filled at accept */
+  a.listener_id = (uint32_t)k->l->idx;
+  a.session_group = k->l->cfg.session_group;
+  a.iso_flags = k->l->cfg.iso_flags;
+  a.proto = proto;
+  a.has_auth = has_auth;
+  a.auth1 = a1;
+  a.auth1_len = a1 ? l1 : 0;
+  a.auth2 = a2;
+  a.auth2_len = a2 ? l2 : 0;
+  a.dest_addr = k->host;
+  a.dest_port = k->port;
+  a.nym_epoch = 0;
+  client_iso_clear(&k->iso);
+  client_iso_copy(&k->iso, &a);
+}
+
+static void
+conn_request_ready(client_conn_t *k)
+{
+  memset(&k->dest, 0, sizeof(k->dest));
+  if (k->command == SOCKS_CMD_CONNECT &&
+      policy_addr_parse(k->host, strlen(k->host), &k->dest) != 0)
+    memset(&k->dest, 0, sizeof(k->dest));
+  k->state = CONN_WAIT_CIRC;
+  k->request_msec = client_now_msec();
+  if (k->command == SOCKS_CMD_CONNECT)
+    client_predict_note(&k->c->predict, k->port, k->request_msec);
+  log_info("Stream %llu: request for %s port %u", (unsigned long long)k->num,
+           safe_str(k->host), k->port);
+  client_conn_try_attach(k);
+}
+
+/* ---------------------------------------------------------------- */
+/* Onion services (rend-spec-v3; proposal 304 replies) */
+
+/* Refuse an onion-service request with a proposal 304 code (sent as such
+ * only with ExtendedErrors; HTTP CONNECT gets the matching status line). */
+void
+client_conn_fail_onion(client_conn_t *k, uint8_t code)
+{
+  log_info_rl(60, "Stream %llu: onion service request failed (reply %u)",
+              (unsigned long long)k->num, code);
+  if (k->http) {
+    const char *resp = http_connect_onion_failure_response(code, NULL);
+    client_conn_write(k, resp, strlen(resp));
+  } else {
+    client_conn_socks_reply(k, (k->l->cfg.flags & PROXY_PF_EXTENDED_ERRORS)
+                        ? code : SOCKS5_GENERAL_FAILURE, NULL);
+  }
+  client_conn_close_after_flush(k);
+}
+
+static void
+conn_hs_result(client_conn_t *k, hs_client_desc_status_t st,
+               const hs_client_desc_t *desc)
+{
+  if (k->state != CONN_WAIT_HS)
+    return;
+  if (st != HS_CLIENT_DESC_OK || !desc) {
+    client_conn_fail_onion(k, hs_client_desc_status_socks5(st));
+    return;
+  }
+  /* The introduction / rendezvous protocol is not wired in yet. */
+  log_info_rl(60, "Stream %llu: onion service descriptor with %zu "
+              "introduction points; introduction is not implemented yet",
+              (unsigned long long)k->num, desc->layer2->n_intro);
+  client_conn_fail_onion(k, SOCKS5_HS_INTRO_FAILED);
+}
+
+static void
+conn_hs_result_cb(void *arg, hs_client_desc_status_t st,
+                  const hs_client_desc_t *desc)
+{
+  client_conn_t *k = arg;
+  k->hs_waiting = false;
+  conn_hs_result(k, st, desc);
+}
+
+/* A CONNECT to a valid onion address: fetch (or find) its descriptor. */
+static void
+conn_onion_request(client_conn_t *k, const ed25519_public_key_t *pk)
+{
+  k->state = CONN_WAIT_HS;
+  k->request_msec = client_now_msec();
+  log_info("Stream %llu: request for an onion service, port %u",
+           (unsigned long long)k->num, k->port);
+  hs_client_desc_status_t st = HS_CLIENT_DESC_NOT_FOUND;
+  const hs_client_desc_t *desc = NULL;
+  int r = hs_client_fetch_start(k->c->hs_fetch, pk, conn_hs_result_cb, k,
+                                &st, &desc);
+  if (r == 0)
+    k->hs_waiting = true;
+  else
+    conn_hs_result(k, st, desc);
+}
+
+/* CONNECT to a valid .onion: handled here (1), else 0. */
+static int
+conn_maybe_onion(client_conn_t *k)
+{
+  ed25519_public_key_t pk;
+  if (k->command != SOCKS_CMD_CONNECT || client_onion_target(k->host, &pk) <= 0)
+    return 0;
+  conn_onion_request(k, &pk);
+  return 1;
+}
+
+static void
+addr_text(const socks_addr_t *t, char *out, size_t outlen)
+{
+  if (t->atyp == SOCKS_ATYP_HOSTNAME)
+    snprintf(out, outlen, "%s", t->hostname);
+  else if (!inet_ntop(t->atyp == SOCKS_ATYP_IPV4 ? AF_INET : AF_INET6,
+                      t->addr, out, (socklen_t)outlen))
+    out[0] = '\0';
+}
+
+void
+client_conn_socks_request(client_conn_t *k)
+{
+  const socks_request_t *req = socks_state_request(k->socks);
+  k->socks_version = req->version;
+  k->command = req->command;
+  k->target = req->target;
+  addr_text(&req->target, k->host, sizeof(k->host));
+  k->port = req->command == SOCKS_CMD_CONNECT ? req->target.port : 0;
+  conn_fill_iso(k, req->version == 4 ? PROXY_PROTO_SOCKS4 : PROXY_PROTO_SOCKS5,
+                req->has_auth, req->username, req->username_len,
+                req->password, req->password_len);
+  /* tor(1) SafeSocks / TestSocks / WarnUnsafeSocks */
+  socks_safety_t sf;
+  socks_request_safety(req, &k->c->socks_safety, &sf);
+  socks_safety_log(&sf, req, k->num);
+  if (sf.refuse) {
+    client_conn_fail(k, SOCKS5_NOT_ALLOWED, RELAY_END_MISC);
+    return;
+  }
+  uint8_t code = 0;
+  uint8_t atyp = req->target.atyp;
+  switch (req->command) {
+  case SOCKS_CMD_CONNECT:
+    code = CONN_CHECK_TARGET(k, atyp);
+    break;
+  case SOCKS_CMD_RESOLVE:
+    if (atyp != SOCKS_ATYP_HOSTNAME) {
+      /* Already an address: the answer is the address itself. */
+      client_conn_socks_reply(k, SOCKS5_SUCCEEDED, &req->target);
+      client_conn_close_after_flush(k);
+      return;
+    }
+    code = CONN_CHECK_TARGET(k, atyp);
+    break;
+  case SOCKS_CMD_RESOLVE_PTR:
+    if (req->version != 5 ||
+        client_ptr_name(&req->target, k->host, sizeof(k->host)) != 0)
+      code = SOCKS5_ADDRESS_TYPE_NOT_SUPPORTED;
+    break;
+  default:
+    code = SOCKS5_COMMAND_NOT_SUPPORTED;
+    break;
+  }
+  if (code) {
+    client_conn_fail(k, code, RELAY_END_MISC);
+    return;
+  }
+  if (conn_maybe_onion(k))
+    return;
+  conn_request_ready(k);
+}
+
+void
+client_conn_http_request(client_conn_t *k)
+{
+  const http_connect_request_t *req = http_connect_request(k->hc);
+  k->command = SOCKS_CMD_CONNECT;
+  snprintf(k->host, sizeof(k->host), "%s", req->host);
+  k->port = req->port;
+  const char *a1 = req->proxy_auth, *a2 = req->stream_isolation;
+  conn_fill_iso(k, PROXY_PROTO_HTTP_CONNECT, a1 || a2,
+                (const uint8_t *)a1, a1 ? strlen(a1) : 0,
+                (const uint8_t *)a2, a2 ? strlen(a2) : 0);
+  policy_addr_t pa;
+  uint8_t atyp = SOCKS_ATYP_HOSTNAME;
+  if (policy_addr_parse(k->host, strlen(k->host), &pa) == 0)
+    atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
+  /* HTTPTunnelPort has no ExtendedErrors flag: ask for the precise code
+   * to tell onion-service refusals apart. */
+  uint8_t code = client_check_target(true, k->host, k->port, atyp,
+                                     k->l->cfg.flags |
+                                     PROXY_PF_EXTENDED_ERRORS);
+  if (code >= SOCKS5_HS_DESC_NOT_FOUND && code <= SOCKS5_HS_INTRO_TIMEDOUT) {
+    const char *resp = http_connect_onion_failure_response(code, NULL);
+    client_conn_write(k, resp, strlen(resp));
+    client_conn_close_after_flush(k);
+    return;
+  }
+  if (code) {
+    static const char forbidden[] =
+      "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\n"
+      "Refused by the proxy's settings.\n";
+    log_info_rl(60, "Stream %llu refused", (unsigned long long)k->num);
+    client_conn_write(k, forbidden, sizeof(forbidden) - 1);
+    client_conn_close_after_flush(k);
+    return;
+  }
+  if (conn_maybe_onion(k))
+    return;
+  conn_request_ready(k);
+}
+
+void
+client_conn_onion_cancel(client_conn_t *k)
+{
+  hs_client_fetch_cancel(k->c->hs_fetch, conn_hs_result_cb, k);
+  k->hs_waiting = false;
+}
