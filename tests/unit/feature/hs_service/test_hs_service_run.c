@@ -182,6 +182,25 @@ establish(size_t i)
   EV->relay_msg(EVARG, c->h, true, RELAY_INTRO_ESTABLISHED, NULL, 0);
 }
 
+/* A descriptor can be built from the published points. */
+static void
+check_descriptor(const hs_service_intro_t *ips, size_t n)
+{
+  ed25519_keypair_t id;
+  cr_assert_eq(ed25519_keypair_generate(&id), 0);
+  hs_service_desc_params_t dp;
+  memset(&dp, 0, sizeof(dp));
+  dp.identity = &id;
+  dp.period_num = 20000;
+  dp.now = 1728000000;
+  dp.intro = ips;
+  dp.n_intro = n;
+  hs_service_desc_t *d = NULL;
+  cr_assert_eq(hs_service_desc_build(&dp, &d), 0);
+  cr_assert_gt(d->len, 1000);
+  hs_service_desc_free(d);
+}
+
 Test(hs_service_run, establish_publish_introduce_rendezvous)
 {
   hs_service_run_t *s = start(3);
@@ -197,20 +216,7 @@ Test(hs_service_run, establish_publish_introduce_rendezvous)
 
   hs_service_intro_t ips[3];
   cr_assert_eq(hs_service_run_intro_points(s, ips, 3), 3);
-  /* they make a descriptor */
-  ed25519_keypair_t id;
-  cr_assert_eq(ed25519_keypair_generate(&id), 0);
-  hs_service_desc_params_t dp;
-  memset(&dp, 0, sizeof(dp));
-  dp.identity = &id;
-  dp.period_num = 20000;
-  dp.now = 1728000000;
-  dp.intro = ips;
-  dp.n_intro = 3;
-  hs_service_desc_t *d = NULL;
-  cr_assert_eq(hs_service_desc_build(&dp, &d), 0);
-  cr_assert_gt(d->len, 1000);
-  hs_service_desc_free(d);
+  check_descriptor(ips, 3);   /* they make a descriptor */
   /* a client introduces itself through the second point */
   circ_hop_spec_t rp;
   memset(&rp, 0, sizeof(rp));
@@ -316,4 +322,75 @@ Test(hs_service_run, bad_arguments)
   hs_service_run_tick(NULL);
   hs_service_run_free_(NULL);
   cr_assert_eq(hs_service_run_set_subcreds(NULL, NULL, 1), -1);
+}
+
+Test(hs_service_run, malformed_established_and_wrong_hop)
+{
+  hs_service_run_t *s = start(3);
+  fc_t *c = &W.c[0];
+  EV->built(EVARG, c->h);
+  cr_assert_eq(c->sent_cmd, RELAY_ESTABLISH_INTRO);
+  /* from a middle hop: ignored */
+  EV->relay_msg(EVARG, c->h, false, RELAY_INTRO_ESTABLISHED, NULL, 0);
+  hs_service_run_stats_t st;
+  hs_service_run_stats(s, &st);
+  cr_assert_eq(st.intro_established, 0);
+  /* N_EXTENSIONS 2 but nothing follows: the point is replaced */
+  static const uint8_t bad[] = { 2 };
+  EV->relay_msg(EVARG, c->h, true, RELAY_INTRO_ESTABLISHED, bad, 1);
+  cr_assert(c->closed);
+  hs_service_run_tick(s);
+  cr_assert_eq(W.n, 4);
+  hs_service_run_stats(s, &st);
+  cr_assert_eq(st.intro_failed, 1);
+  cr_assert_eq(st.intro_established, 0);
+  hs_service_run_free(s);
+}
+
+Test(hs_service_run, pending_rendezvous_bounded)
+{
+  hs_service_run_t *s = start(3);
+  establish(0);
+  establish(1);
+  establish(2);
+  hs_service_run_tick(s);
+  hs_service_intro_t ips[3];
+  cr_assert_eq(hs_service_run_intro_points(s, ips, 3), 3);
+  circ_hop_spec_t rp;
+  memset(&rp, 0, sizeof(rp));
+  rp.n_addr = 1;
+  rp.addr[0].type = RELAY_LSPEC_IPV4;
+  rp.addr[0].u.ipv4.port = 6000;
+  uint8_t cookie[20] = { 0 }, c1[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  for (int i = 0; i < 20; i++) {
+    x25519_keypair_t x;
+    size_t n = 0;
+    cr_assert_eq(x25519_keypair_generate(&x), 0);
+    cr_assert_eq(hs_client_introduce1_build(c1, sizeof(c1), &n,
+                                            ips[0].auth_key.pubkey,
+                                            ips[0].enc_key, SUB[1], &x,
+                                            cookie, &rp), 0);
+    EV->relay_msg(EVARG, W.c[0].h, true, RELAY_INTRODUCE2, c1, n);
+  }
+  /* 16 rendezvous circuits pending at most (the default) */
+  cr_assert_eq(W.n, 3 + 16);
+  hs_service_run_stats_t st;
+  hs_service_run_stats(s, &st);
+  cr_assert_eq(st.introduce2_ok, 20);
+  cr_assert_eq(st.rend_launched, 16);
+  cr_assert_eq(st.rend_failed, 4);
+  /* one fails to build: its entry is free again */
+  EV->closed(EVARG, W.c[3].h);
+  x25519_keypair_t x;
+  size_t n = 0;
+  cr_assert_eq(x25519_keypair_generate(&x), 0);
+  cr_assert_eq(hs_client_introduce1_build(c1, sizeof(c1), &n,
+                                          ips[0].auth_key.pubkey,
+                                          ips[0].enc_key, SUB[1], &x, cookie,
+                                          &rp), 0);
+  EV->relay_msg(EVARG, W.c[0].h, true, RELAY_INTRODUCE2, c1, n);
+  cr_assert_eq(W.n, 3 + 17);
+  hs_service_run_free(s);
+  for (size_t i = 4; i < W.n; i++)
+    cr_assert(W.c[i].closed, "pending rendezvous circuit %zu left open", i);
 }
