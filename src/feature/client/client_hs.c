@@ -204,17 +204,6 @@ attempt_finish(client_hs_attempt_t *a, uint8_t code)
   attempt_wake(a, code);
 }
 
-static uint8_t
-rend_status_socks5(int status)
-{
-  switch (status) {
-  case HS_CLIENT_REND_ERR_INTRO: return SOCKS5_HS_INTRO_FAILED;
-  case HS_CLIENT_REND_ERR_REND: return SOCKS5_HS_REND_FAILED;
-  case HS_CLIENT_REND_ERR_TIMEOUT: return SOCKS5_HS_INTRO_TIMEDOUT;
-  default: return SOCKS5_GENERAL_FAILURE;
-  }
-}
-
 static void
 attempt_rend_done(void *arg, int status, uint64_t circ)
 {
@@ -238,7 +227,7 @@ attempt_rend_done(void *arg, int status, uint64_t circ)
       hs_client_cache_remove(hs_client_fetcher_cache(c->hs_fetch), &a->pk);
   }
   attempt_finish(a, status == HS_CLIENT_REND_OK ? 0
-                                                : rend_status_socks5(status));
+                                : client_hs_rend_status_socks5(status));
 }
 
 static void
