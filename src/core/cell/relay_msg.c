@@ -83,7 +83,9 @@ relay_begin_encode(const relay_begin_t *m, uint8_t *out, size_t outlen,
                    size_t *len_out)
 {
   size_t hlen = strnlen(m->host, sizeof(m->host));
-  if (hlen == 0 || hlen == sizeof(m->host) || m->port == 0)
+  /* An empty host gives ":PORT", the form tor clients send to an onion
+   * service at the end of a rendezvous circuit (rend-spec-v3 4.2). */
+  if (hlen == sizeof(m->host) || m->port == 0)
     return CELL_ERR_VALUE;
   bool v6 = memchr(m->host, ':', hlen) != NULL;
   if (memchr(m->host, '[', hlen) || memchr(m->host, ']', hlen))

@@ -85,6 +85,7 @@ client_tick_cb(evutil_socket_t fd, short what, void *arg)
   client_t *c = arg;
   client_conns_tick(c);
   hs_client_fetcher_tick(c->hs_fetch, client_now_msec());
+  client_hs_tick(c);
   if (c->enough_dirinfo)
     client_circ_maintain(c);
   client_attach_waiting(c);
@@ -266,9 +267,11 @@ client_free_(client_t *c)
   if (c->tick)
     event_free(c->tick);
   client_conn_close_all(c);
+  client_hs_free_all(c);
   hs_client_fetcher_free(c->hs_fetch);
   client_listeners_free_all(c);
   client_circ_close_all(c);
+  client_hs_free_routes(c);
   client_save_guards(c);
   guard_selection_free(c->gs);
   al_free(c->guard_state_saved);

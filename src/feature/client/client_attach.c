@@ -15,6 +15,7 @@
 #include "allium/core/circuit/congestion_codec.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client_attach.h"
+#include "allium/feature/hs_client/hs_client_rend.h"
 #include "allium/feature/hs_common/hs_crypto.h"
 #include "allium/lib/log/log.h"
 
@@ -356,4 +357,16 @@ client_check_target(bool connect, const char *host, uint16_t port,
     return SOCKS5_NOT_ALLOWED;
   }
   return 0;
+}
+
+uint8_t
+client_hs_rend_status_socks5(int status)
+{
+  switch (status) {
+  case HS_CLIENT_REND_OK: return 0;
+  case HS_CLIENT_REND_ERR_INTRO: return SOCKS5_HS_INTRO_FAILED;
+  case HS_CLIENT_REND_ERR_REND: return SOCKS5_HS_REND_FAILED;
+  case HS_CLIENT_REND_ERR_TIMEOUT: return SOCKS5_HS_INTRO_TIMEDOUT;
+  default: return SOCKS5_GENERAL_FAILURE;
+  }
 }

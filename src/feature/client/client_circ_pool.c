@@ -308,13 +308,25 @@ int
 client_circ_launch_hs(void *arg, const node_t *last,
                       const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
 {
-  client_t *c = arg;
+  circ_hop_spec_t spec;
+  if (!last || client_hop_spec_from_node(last, &spec) != 0)
+    return -1;
+  return client_circ_launch_hs_spec(arg, &spec, cbs, circ_out);
+}
+
+int
+client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
+                           const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
   if (!c || !last || !cbs || !circ_out || !c->enough_dirinfo || !c->cm)
     return -1;
   pathsel_options_t o = c->path_opts;
   pathsel_avoid_t av = { { NULL }, 0 };
-  const node_t *hops[3] = { NULL, NULL, last };
-  av.nodes[av.n++] = last;
+  const node_t *hops[2] = { NULL, NULL };
+  /* The last hop may be outside the consensus (an introduction point). */
+  const node_t *ln = nodelist_find_by_rsa_id(c->nl, last->rsa_id);
+  if (ln)
+    av.nodes[av.n++] = ln;
   guard_entry_t *g = NULL;
   guard_circ_state_t gst = GUARD_CIRC_USABLE_ON_COMPLETION;
   if (c->use_entry_guards) {
@@ -322,25 +334,54 @@ client_circ_launch_hs(void *arg, const node_t *last,
                      &gst) != 0 || !g)
       return -1;
     /* The guard's fate is learnt from exit circuits; this one-off
-     * directory circuit does not hold the guard pending. */
+     * internal circuit does not hold the guard pending. */
     g->is_pending = false;
     hops[0] = nodelist_find_by_rsa_id(c->nl, g->rsa_id);
   } else {
     hops[0] = pathsel_choose_first_hop(c->nl, &o, &av, NULL);
   }
-  if (!hops[0])
+  if (!hops[0] || memcmp(hops[0]->rsa_id, last->rsa_id, 20) == 0)
     return -1;
   av.nodes[av.n++] = hops[0];
   hops[1] = pathsel_choose_middle(c->nl, &o, &av, NULL);
-  if (!hops[1])
+  if (!hops[1] || memcmp(hops[1]->rsa_id, last->rsa_id, 20) == 0)
     return -1;
   circ_hop_spec_t spec[3];
   if (client_hop_spec_first_hop(hops[0], &o, &spec[0]) != 0 ||
-      client_hop_spec_from_node(hops[1], &spec[1]) != 0 ||
-      client_hop_spec_from_node(hops[2], &spec[2]) != 0)
+      client_hop_spec_from_node(hops[1], &spec[1]) != 0)
     return -1;
+  spec[2] = *last;
   chanmgr_launch_t l = { spec, 3, false, c->build_timeout_msec };
   return chanmgr_launch(c->cm, &l, cbs, circ_out);
+}
+
+client_circ_t *
+client_circ_adopt_hs(client_t *c, uint64_t handle,
+                     const ed25519_public_key_t *pk)
+{
+  client_circ_t *circ = al_calloc(1, sizeof(*circ));
+  circ->c = c;
+  circ->num = c->next_circ_num++;
+  circ->handle = handle;
+  circ->built = true;
+  circ->hs = true;
+  circ->hs_pk = *pk;
+  circ->launched_msec = client_now_msec();
+  /* Dirty from the start: never counted as a clean exit circuit, closed
+   * when idle past MaxCircuitDirtiness. */
+  circ->first_use_msec = circ->launched_msec ? circ->launched_msec : 1;
+  circ->next = c->circs;
+  c->circs = circ;
+  log_info("Circuit %llu (handle %llu): rendezvous circuit joined with an "
+           "onion service", (unsigned long long)circ->num,
+           (unsigned long long)handle);
+  return circ;
+}
+
+void
+client_circ_hs_closed(client_circ_t *circ, const chanmgr_close_info_t *info)
+{
+  circ_on_closed(NULL, circ->handle, info, circ);
 }
 
 static void

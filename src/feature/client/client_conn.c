@@ -87,10 +87,6 @@ conn_kill(client_conn_t *k)
     return;
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
   k->state = CONN_DEAD;
-  if (k->hs_waiting) {
-    client_conn_onion_cancel(k);
-    k->hs_waiting = false;
-  }
   conn_end_stream(k, reason);
   if (k->bev)
     bufferevent_free(k->bev);
@@ -215,10 +211,34 @@ conn_add_avoid(client_conn_t *k, const client_circ_t *circ)
   k->avoid[k->n_avoid++] = circ->handle;
 }
 
+/* A joined rendezvous circuit (k is for its service): no exit policy; the
+ * same lifetime and isolation rules as exit circuits. */
+static client_attach_verdict_t
+conn_hs_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
+                     uint64_t now)
+{
+  if (circ->closed || circ->no_new_streams)
+    return CLIENT_ATTACH_CLOSED;
+  if (!circ->built)
+    return CLIENT_ATTACH_NOT_BUILT;
+  if (now >= circ->first_use_msec &&
+      now - circ->first_use_msec >= (uint64_t)k->c->max_dirtiness_sec * 1000)
+    return CLIENT_ATTACH_DIRTY;
+  if (circ->has_iso &&
+      !proxy_iso_circ_may_add(&circ->iso.a, &circ->iso_state, &k->iso.a))
+    return CLIENT_ATTACH_ISOLATION;
+  return CLIENT_ATTACH_OK;
+}
+
 static client_attach_verdict_t
 conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
                   uint64_t now)
 {
+  if (circ->hs != k->onion ||
+      (k->onion && memcmp(circ->hs_pk.pubkey, k->onion_pk.pubkey, 32) != 0))
+    return CLIENT_ATTACH_POLICY;
+  if (circ->hs)
+    return conn_hs_circ_verdict(k, circ, now);
   client_circ_view_t v;
   v.built = circ->built;
   v.closed = circ->closed || circ->no_new_streams;
@@ -258,7 +278,8 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
   uint16_t sid = 0;
   int r;
   if (k->command == SOCKS_CMD_CONNECT)
-    r = relay_stream_begin(t, k->host, k->port,
+    /* rend-spec-v3 4.2 / tor: ":port" at an onion service */
+    r = relay_stream_begin(t, circ->hs ? "" : k->host, k->port,
                            client_begin_flags(k->l->cfg.flags), &sid);
   else
     r = relay_stream_resolve(t, k->host, &sid);
@@ -333,6 +354,10 @@ conn_try_attach(client_conn_t *k)
   }
   if (best) {
     conn_start_stream(k, best);
+    return;
+  }
+  if (k->onion) {
+    client_hs_want(k);
     return;
   }
   if (!c->enough_dirinfo || conn_has_building_candidate(k) ||
@@ -839,9 +864,9 @@ conn_tick_one(client_conn_t *k, uint64_t now)
     break;
   case CONN_WAIT_HS:
     if (now - k->request_msec >= c->socks_timeout_msec) {
-      log_info_rl(60, "Stream %llu: no onion service descriptor in time",
+      log_info_rl(60, "Stream %llu: onion service not reached in time",
                   (unsigned long long)k->num);
-      client_conn_fail_onion(k, SOCKS5_HS_DESC_NOT_FOUND);
+      client_conn_fail_onion(k, client_hs_timeout_code(k));
     }
     break;
   case CONN_CONNECTING:

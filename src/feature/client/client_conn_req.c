@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #define LOG_MODULE "client"
 #include "allium/core/policy/policy.h"
-#include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/lib/log/log.h"
 #include "client_st.h"
 
@@ -56,8 +55,9 @@ conn_request_ready(client_conn_t *k)
   k->request_msec = client_now_msec();
   if (k->command == SOCKS_CMD_CONNECT)
     client_predict_note(&k->c->predict, k->port, k->request_msec);
-  log_info("Stream %llu: request for %s port %u", (unsigned long long)k->num,
-           safe_str(k->host), k->port);
+  if (!k->onion)
+    log_info("Stream %llu: request for %s port %u",
+             (unsigned long long)k->num, safe_str(k->host), k->port);
   client_conn_try_attach(k);
 }
 
@@ -81,48 +81,16 @@ client_conn_fail_onion(client_conn_t *k, uint8_t code)
   client_conn_close_after_flush(k);
 }
 
-static void
-conn_hs_result(client_conn_t *k, hs_client_desc_status_t st,
-               const hs_client_desc_t *desc)
-{
-  if (k->state != CONN_WAIT_HS)
-    return;
-  if (st != HS_CLIENT_DESC_OK || !desc) {
-    client_conn_fail_onion(k, hs_client_desc_status_socks5(st));
-    return;
-  }
-  /* The introduction / rendezvous protocol is not wired in yet. */
-  log_info_rl(60, "Stream %llu: onion service descriptor with %zu "
-              "introduction points; introduction is not implemented yet",
-              (unsigned long long)k->num, desc->layer2->n_intro);
-  client_conn_fail_onion(k, SOCKS5_HS_INTRO_FAILED);
-}
-
-static void
-conn_hs_result_cb(void *arg, hs_client_desc_status_t st,
-                  const hs_client_desc_t *desc)
-{
-  client_conn_t *k = arg;
-  k->hs_waiting = false;
-  conn_hs_result(k, st, desc);
-}
-
-/* A CONNECT to a valid onion address: fetch (or find) its descriptor. */
+/* A CONNECT to a valid onion address: a joined rendezvous circuit for
+ * it, or client_hs.c's attempt to reach it (client_conn.c). */
 static void
 conn_onion_request(client_conn_t *k, const ed25519_public_key_t *pk)
 {
-  k->state = CONN_WAIT_HS;
-  k->request_msec = client_now_msec();
+  k->onion = true;
+  k->onion_pk = *pk;
   log_info("Stream %llu: request for an onion service, port %u",
            (unsigned long long)k->num, k->port);
-  hs_client_desc_status_t st = HS_CLIENT_DESC_NOT_FOUND;
-  const hs_client_desc_t *desc = NULL;
-  int r = hs_client_fetch_start(k->c->hs_fetch, pk, conn_hs_result_cb, k,
-                                &st, &desc);
-  if (r == 0)
-    k->hs_waiting = true;
-  else
-    conn_hs_result(k, st, desc);
+  conn_request_ready(k);
 }
 
 /* CONNECT to a valid .onion: handled here (1), else 0. */
@@ -237,11 +205,4 @@ client_conn_http_request(client_conn_t *k)
   if (conn_maybe_onion(k))
     return;
   conn_request_ready(k);
-}
-
-void
-client_conn_onion_cancel(client_conn_t *k)
-{
-  hs_client_fetch_cancel(k->c->hs_fetch, conn_hs_result_cb, k);
-  k->hs_waiting = false;
 }

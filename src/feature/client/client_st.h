@@ -16,6 +16,7 @@
 #include "allium/feature/pathsel/guards.h"
 #include "allium/feature/proxy/http_connect.h"
 #include "allium/feature/proxy/socks.h"
+#include "allium/lib/crypto/ed25519.h"
 
 struct event;
 struct bufferevent;
@@ -65,12 +66,14 @@ typedef struct client_circ_t {
   struct hmap_t *conns;    /* attached conns by stream id (2-byte key) */
   struct client_conn_t *last_conn; /* the last one found in conns */
   uint64_t bytes_in, bytes_out;
+  bool hs;                 /* a rendezvous circuit joined with hs_pk */
+  ed25519_public_key_t hs_pk;
 } client_circ_t;
 
 typedef enum client_conn_state_t {
   CONN_HANDSHAKE = 0,      /* reading the SOCKS / HTTP request */
   CONN_WAIT_CIRC,          /* request read, no circuit yet */
-  CONN_WAIT_HS,            /* .onion: waiting for the descriptor */
+  CONN_WAIT_HS,            /* .onion: waiting for client_hs.c's attempt */
   CONN_CONNECTING,         /* BEGIN sent */
   CONN_RESOLVING,          /* RESOLVE sent */
   CONN_OPEN,
@@ -122,11 +125,12 @@ typedef struct client_conn_t {
   bool paused;             /* reading stopped for back-pressure */
   bool recv_paused;        /* the app is slow: stream SENDMEs held back */
   uint64_t bytes_in, bytes_out;
-  bool hs_waiting;         /* CONN_WAIT_HS: a descriptor fetch is on */
   uint64_t next_launch_msec; /* no circuit launch for it before */
   uint64_t retry_after_msec; /* no new attempt before (after an END) */
   uint64_t closing_msec;
   int first_byte;          /* first byte the app sent, -1: none */
+  bool onion;              /* CONNECT to a valid .onion: onion_pk */
+  ed25519_public_key_t onion_pk;
 } client_conn_t;
 
 struct client_t {
@@ -164,6 +168,8 @@ struct client_t {
   uint64_t preempt_after_msec; /* no preemptive launch before */
   bool in_attach;          /* client_attach_waiting() running */
   struct hs_client_fetcher_t *hs_fetch; /* onion-service descriptors */
+  struct client_hs_attempt_t *hs_attempts; /* client_hs.c */
+  struct client_hs_circ_t *hs_circs;       /* client_hs.c */
 };
 
 /* client.c */
@@ -185,12 +191,38 @@ client_circ_t *client_circ_launch(client_t *c, const client_launch_t *want);
  * ending at last, with the caller's callbacks; not part of the pool. */
 int client_circ_launch_hs(void *arg, const node_t *last,
                           const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out);
+/** The same ending at a hop spec (e.g. an introduction point that need not
+ * be in the consensus). */
+int client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
+                               const chanmgr_circ_cbs_t *cbs,
+                               uint64_t *circ_out);
+/** A joined rendezvous circuit (client_hs.c) into the pool, for streams to
+ * the service pk only. */
+client_circ_t *client_circ_adopt_hs(client_t *c, uint64_t handle,
+                                    const ed25519_public_key_t *pk);
+/** Its closed event (client_hs.c routes the circuit's events). */
+void client_circ_hs_closed(client_circ_t *circ,
+                           const chanmgr_close_info_t *info);
 void client_circ_maintain(client_t *c);
 void client_circ_sweep(client_t *c);
 void client_circ_close_all(client_t *c);
 size_t client_circ_count(const client_t *c, bool built, bool clean_only);
 const node_t *client_circ_exit_node(const client_t *c,
                                     const client_circ_t *circ);
+
+/* client_hs.c: onion services (rend-spec-v3 2-4) */
+/** k (onion, CONN_WAIT_CIRC) has no joined circuit it may use: wait for
+ * the attempt under way for its service, or start one (descriptor, then
+ * introduction and rendezvous).  k goes to CONN_WAIT_HS. */
+void client_hs_want(client_conn_t *k);
+/** The proposal 304 code for k timing out in CONN_WAIT_HS. */
+uint8_t client_hs_timeout_code(const client_conn_t *k);
+void client_hs_tick(client_t *c);
+/** Stop every attempt (no reply to waiting streams) and forget the
+ * circuits' routes; before client_circ_close_all(). */
+void client_hs_free_all(client_t *c);
+/** After client_circ_close_all(): close what is left, free the routes. */
+void client_hs_free_routes(client_t *c);
 
 /* client_reconf.c */
 /** A new (not yet bound) listener for a copy of cfg, with a fresh idx. */
@@ -242,7 +274,5 @@ void client_conn_http_request(client_conn_t *k);
 /** Refuse an onion-service request with proposal 304 code (sent as such
  * with ExtendedErrors; HTTP CONNECT: the matching status line). */
 void client_conn_fail_onion(client_conn_t *k, uint8_t code);
-/** Stop waiting for a descriptor (the connection is going away). */
-void client_conn_onion_cancel(client_conn_t *k);
 
 #endif

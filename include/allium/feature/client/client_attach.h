@@ -87,6 +87,11 @@ bool client_end_reason_retriable(uint8_t reason);
  * HOST_UNREACHABLE, EXITPOLICY -> NOT_ALLOWED, TIMEOUT -> TTL_EXPIRED,
  * NOROUTE -> NET_UNREACHABLE, others GENERAL_FAILURE. */
 uint8_t client_end_reason_socks5(uint8_t reason);
+/** proposal 304 SOCKS5 reply for a failed onion-service connection
+ * attempt, from an hs_client_rend status (hs_client_rend.h): introduction
+ * failed X'F2', rendezvous failed X'F3', introduction timed out X'F7';
+ * anything else (no path) GENERAL_FAILURE.  OK (0) gives 0. */
+uint8_t client_hs_rend_status_socks5(int status);
 
 /** Encode the SOCKS reply to a RESOLVE (command SOCKS_CMD_RESOLVE, answer
  * the first IPv4 -- or for SOCKS5 the first IPv4/IPv6 -- answer) or

@@ -78,9 +78,14 @@ Test(relay_msg, begin_ipv6_and_bad)
   /* no NUL */
   cr_assert_eq(relay_begin_decode(&m2, good, sizeof(good) - 1),
                CELL_ERR_TRUNCATED);
-  /* encoder refuses bad hosts */
+  /* an empty host: ":PORT" (BEGIN to an onion service) */
   m.host[0] = '\0';
-  cr_assert_eq(relay_begin_encode(&m, out, sizeof(out), &n), CELL_ERR_VALUE);
+  m.port = 80;
+  m.flags = 0;
+  cr_assert_eq(relay_begin_encode(&m, out, sizeof(out), &n), CELL_OK);
+  cr_assert_eq(n, 8);
+  cr_assert_str_eq((const char *)out, ":80");
+  /* encoder refuses bad hosts */
   strcpy(m.host, "x");
   m.port = 0;
   cr_assert_eq(relay_begin_encode(&m, out, sizeof(out), &n), CELL_ERR_VALUE);

@@ -8,6 +8,8 @@
 #include "allium/core/cell/relay_msg.h"
 #include "allium/core/policy/policy.h"
 #include "allium/feature/client/client_attach.h"
+#include "allium/feature/hs_client/hs_client_cache.h"
+#include "allium/feature/hs_client/hs_client_rend.h"
 #include "allium/feature/hs_common/hs_crypto.h"
 
 static void
@@ -580,4 +582,22 @@ Test(client_attach, onion_check_target)
   /* port 0 is checked first */
   cr_assert_eq(client_check_target(true, addr, 0, SOCKS_ATYP_HOSTNAME, ext),
                SOCKS5_GENERAL_FAILURE);
+}
+
+/* proposal 304: the codes a failed rendezvous attempt gives */
+Test(client_attach, hs_rend_status_socks5)
+{
+  cr_assert_eq(client_hs_rend_status_socks5(HS_CLIENT_REND_OK), 0);
+  cr_assert_eq(client_hs_rend_status_socks5(HS_CLIENT_REND_ERR_INTRO), 0xF2);
+  cr_assert_eq(client_hs_rend_status_socks5(HS_CLIENT_REND_ERR_REND), 0xF3);
+  cr_assert_eq(client_hs_rend_status_socks5(HS_CLIENT_REND_ERR_TIMEOUT),
+               0xF7);
+  cr_assert_eq(client_hs_rend_status_socks5(HS_CLIENT_REND_ERR_NO_PATH),
+               SOCKS5_GENERAL_FAILURE);
+  cr_assert_eq(client_hs_rend_status_socks5(-99), SOCKS5_GENERAL_FAILURE);
+  /* the descriptor side (hs_client_cache.h): F0 F1 F4 F5 */
+  cr_assert_eq(hs_client_desc_status_socks5(HS_CLIENT_DESC_NOT_FOUND), 0xF0);
+  cr_assert_eq(hs_client_desc_status_socks5(HS_CLIENT_DESC_INVALID), 0xF1);
+  cr_assert_eq(hs_client_desc_status_socks5(HS_CLIENT_DESC_NEED_AUTH), 0xF4);
+  cr_assert_eq(hs_client_desc_status_socks5(HS_CLIENT_DESC_BAD_AUTH), 0xF5);
 }

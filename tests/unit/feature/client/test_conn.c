@@ -24,8 +24,11 @@
 #include "allium/feature/proxy/socks.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/feature/hs_client/hs_client_fetch.h"
 #include "fake_origin_channels.h"
 #include "netfix.h"
+/* the client's internals: its descriptor cache (client_hs.c's input) */
+#include "../../../../src/feature/client/client_st.h"
 
 static struct event_base *base;
 static nodelist_t *nl;
@@ -504,6 +507,41 @@ Test(client_conn, onion_extended_errors, .fini = teardown)
     close(fd);
   }
   cr_assert_eq(fake_n_circs(), 0);
+}
+
+/* client_hs.c: a descriptor failure the cache remembers answers every
+ * waiting request with its proposal 304 code, without a circuit. */
+Test(client_conn, onion_cached_failures, .fini = teardown)
+{
+  mkopt_t o = { PROXY_PORT_SOCKS, 0, 0, true, 0, NULL, NULL };
+  test_port_spec = "127.0.0.1:auto ExtendedErrors";
+  mk_client(&o);
+  const char *host =
+    "rkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5optfad.onion";
+  ed25519_public_key_t pk;
+  cr_assert_eq(client_onion_target(host, &pk), 1);
+  hs_client_cache_t *cache = hs_client_fetcher_cache(cl->hs_fetch);
+  const hs_client_desc_status_t st[3] = {
+    HS_CLIENT_DESC_NEED_AUTH, HS_CLIENT_DESC_BAD_AUTH,
+    HS_CLIENT_DESC_INVALID };
+  const uint8_t want[3] = { 0xF4, 0xF5, 0xF1 };
+  for (int i = 0; i < 3; i++) {
+    hs_client_cache_put_failure(cache, &pk, st[i], time(NULL), 600);
+    int fd[2];
+    for (int j = 0; j < 2; j++)
+      fd[j] = socks5_connect(NULL, host, 80, SOCKS_CMD_CONNECT);
+    for (int j = 0; j < 2; j++) {
+      uint8_t buf[64];
+      size_t got;
+      cr_assert(wait_eof(fd[j], buf, sizeof(buf), &got, 2000));
+      cr_assert(got == 10 && buf[1] == want[i], "%d/%d: reply %u", i, j,
+                buf[1]);
+      close(fd[j]);
+    }
+  }
+  cr_assert_eq(fake_n_circs(), 0);
+  pump(150);   /* a tick: the finished attempts are freed */
+  cr_assert_null(cl->hs_attempts);
 }
 
 Test(client_conn, refuses_onion_and_port0, .fini = teardown)
