@@ -944,6 +944,10 @@ circ_origin_add_virtual_hop(circ_origin_t *c,
     /* The table moves to the other party (no stream was opened on it). */
     c->streams_hop = idx;
     relay_streams_set_flowctrl(c->streams, false);
+    /* The service's edge accepts the client's BEGINs (4.2). */
+    if (service_side &&
+        relay_streams_set_role(c->streams, RELAY_STREAM_ROLE_EXIT) != 0)
+      return CIRC_ERR_STATE;
   }
   log_info("origin circuit joined at the rendezvous point (%s side)",
            service_side ? "service" : "client");

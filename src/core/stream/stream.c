@@ -92,6 +92,19 @@ relay_streams_new(relay_stream_role_t role, const relay_stream_sender_t *sender)
   return t;
 }
 
+int
+relay_streams_set_role(relay_streams_t *t, relay_stream_role_t role)
+{
+  if (!t || (role != RELAY_STREAM_ROLE_CLIENT &&
+             role != RELAY_STREAM_ROLE_EXIT))
+    return RELAY_STREAM_ERR_ARG;
+  if (hmap_count(t->by_id) != 0 || t->next_id != 1 ||
+      relay_queue_len(&t->events) != 0)
+    return RELAY_STREAM_ERR_STATE;
+  t->role = role;
+  return 0;
+}
+
 void
 relay_streams_set_data_sink(relay_streams_t *t, relay_stream_data_sink_t fn,
                             void *arg)

@@ -96,6 +96,11 @@ typedef struct relay_streams_t relay_streams_t;
 relay_streams_t *relay_streams_new(relay_stream_role_t role,
                                    const relay_stream_sender_t *sender);
 void relay_streams_free_(relay_streams_t *t);
+/** Change the role of a table that has never held a stream (an onion
+ * service's rendezvous circuit: the origin edge accepts BEGINs from the
+ * client, rend-spec-v3 4.2).  0, or RELAY_STREAM_ERR_STATE if a stream
+ * was ever opened on t. */
+int relay_streams_set_role(relay_streams_t *t, relay_stream_role_t role);
 #define relay_streams_free(p) do { relay_streams_free_(p); (p) = NULL; } while (0)
 
 /** Tell the table the time (seconds, any monotonic origin); expires
