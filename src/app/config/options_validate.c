@@ -399,13 +399,10 @@ options_validate(const allium_options_t *o, char **errmsg)
     return -1;
   if (check_dos(o, errmsg) < 0)
     return -1;
-  /* Fail closed until services run: a configured service that silently
-   * does not exist is a surprise, not a safe default. */
-  if (n_services)
-    return fail(errmsg, NULL, "HiddenServiceDir: onion services are not implemented yet "
-                "(the configuration of %zu service%s is valid, but allium cannot run "
-                "%s); remove the HiddenService* lines", n_services,
-                n_services == 1 ? "" : "s", n_services == 1 ? "it" : "them");
+  if (n_services && o->HiddenServiceNonAnonymousMode)
+    log_warn("HiddenServiceSingleHopMode is not implemented: the onion "
+             "service%s will use anonymous (3-hop) circuits.",
+             n_services == 1 ? "" : "s");
   if (o->DirAuthority && !o->TestingTorNetwork)
     log_info("Using custom DirAuthority lines.");
   if (o->RunAsDaemon) {

@@ -21,6 +21,7 @@
 #include "allium/feature/dirclient/dir_defaults.h"
 #include "allium/feature/dirclient/dir_boot.h"
 #include "allium/feature/hs_common/hs_auth_private.h"
+#include "allium/feature/hs_service/hs_service_config.h"
 #include "allium/feature/nodelist/nodelist.h"
 #include "allium/feature/nodelist/routerset.h"
 #include "allium/feature/pathsel/pathsel.h"
@@ -53,6 +54,7 @@ typedef struct app_client_t {
   char *state_file;
   char *cache_dir;
   hs_auth_store_t *onion_auth;   /* ClientOnionAuthDir keys, or NULL */
+  hs_service_configs_t *services;/* HiddenServiceDir blocks, or NULL */
 } app_client_t;
 
 static app_client_t *C;
@@ -304,6 +306,7 @@ client_cfg_fill(const allium_options_t *o, client_cfg_t *out)
   cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
   cc.testing_network = o->TestingTorNetwork != 0;
   cc.onion_auth = C->onion_auth;
+  cc.onion_services = C->services && C->services->n ? C->services : NULL;
   *out = cc;
 }
 
@@ -374,8 +377,17 @@ app_client_init(void)
     app_client_free();
     return ALLIUM_EXIT_CONFIG;
   }
-  if (C->n_ports == 0) {
-    log_info("No SocksPort or HTTPTunnelPort: the client role is off.");
+  char *why = NULL;
+  if (hs_service_config_parse(o->HiddenServiceOptions, &C->services,
+                              &why) < 0) {
+    log_err("%s", why ? why : "Invalid onion service configuration");
+    al_free(why);
+    app_client_free();
+    return ALLIUM_EXIT_CONFIG;
+  }
+  if (C->n_ports == 0 && C->services->n == 0) {
+    log_info("No SocksPort, HTTPTunnelPort or HiddenServiceDir: the client "
+             "role is off.");
     app_client_free();
     return 0;
   }
@@ -438,6 +450,7 @@ app_client_free(void)
    * hold the channel manager and the nodelist. */
   client_free(C->client);
   hs_auth_store_free(C->onion_auth);
+  hs_service_configs_free(C->services);
   dir_boot_free(C->boot);
   chanmgr_free(C->cm);
   nodelist_free(C->nl);
@@ -461,6 +474,32 @@ static const char *const node_options[] = {
   "StrictNodes", "EnforceDistinctSubnets", NULL
 };
 
+/* SIGHUP: read ClientOnionAuthDir again (tor does); an unusable folder
+ * keeps the keys in use. */
+static void
+reload_onion_auth(const allium_options_t *o)
+{
+  hs_auth_store_t *fresh = NULL;
+  if (o->ClientOnionAuthDir) {
+    size_t bad = 0;
+    const char *why = NULL;
+    fresh = hs_auth_store_load_dir(o->ClientOnionAuthDir, &bad, &why);
+    if (!fresh) {
+      log_warn("ClientOnionAuthDir \"%s\" is not usable: %s; keeping the "
+               "keys loaded before.", o->ClientOnionAuthDir, why);
+      return;
+    }
+    log_notice("Reloaded %zu onion service client authorization key%s "
+               "from ClientOnionAuthDir (%zu file%s ignored).",
+               hs_auth_store_size(fresh),
+               hs_auth_store_size(fresh) == 1 ? "" : "s", bad,
+               bad == 1 ? "" : "s");
+  }
+  client_set_onion_auth(C->client, fresh);
+  hs_auth_store_free(C->onion_auth);
+  C->onion_auth = fresh;
+}
+
 int
 app_client_reconfigure(const allium_options_t *oldo,
                        const allium_options_t *newo)
@@ -481,6 +520,10 @@ app_client_reconfigure(const allium_options_t *oldo,
     al_free(old);
     return -1;
   }
+  reload_onion_auth(newo);
+  if (!options_same_value(oldo, newo, "HiddenServiceDir"))
+    log_warn("The onion service configuration changed: that needs a "
+             "restart (the running services are unchanged).");
   bool nodes_changed = false;
   for (size_t i = 0; node_options[i]; i++)
     if (!options_same_value(oldo, newo, node_options[i]))

@@ -35,7 +35,9 @@ parse_addrport(relay_begin_t *m, const char *s, size_t n)
     host++;
     hlen -= 2;
   }
-  if (hlen == 0 || hlen >= sizeof(m->host))
+  /* An empty host is ":PORT", what a client sends to an onion service
+   * (rend-spec-v3 4.2); "[]" is not.  Exits refuse an empty host. */
+  if ((hlen == 0 && bracketed) || hlen >= sizeof(m->host))
     return CELL_ERR_VALUE;
   bool has_colon = memchr(host, ':', hlen) != NULL;
   if (has_colon != bracketed || memchr(host, '[', hlen) ||

@@ -13,6 +13,7 @@
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 #include "allium/lib/evloop/evloop.h"
+#include "client_hs_svc.h"
 #include "client_st.h"
 
 uint64_t
@@ -86,6 +87,7 @@ client_tick_cb(evutil_socket_t fd, short what, void *arg)
   client_conns_tick(c);
   hs_client_fetcher_tick(c->hs_fetch, client_now_msec());
   client_hs_tick(c);
+  client_hs_svc_tick(c);
   if (c->enough_dirinfo)
     client_circ_maintain(c);
   client_attach_waiting(c);
@@ -118,6 +120,7 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   c->conn_limit = cfg->conn_limit > 0 ? cfg->conn_limit : 4096;
   c->socks_policy = cfg->socks_policy;
   c->socks_safety = cfg->socks_safety;
+  c->testing_network = cfg->testing_network;
 }
 
 static void
@@ -162,6 +165,11 @@ client_new(const client_cfg_t *cfg)
     hc.launch = client_circ_launch_hs;
     hc.launch_arg = c;
     c->hs_fetch = hs_client_fetcher_new(&hc);
+  }
+  if (cfg->onion_services &&
+      client_hs_svc_start(c, cfg->onion_services) < 0) {
+    client_free(c);
+    return NULL;
   }
   c->tick = event_new(c->base, -1, EV_PERSIST, client_tick_cb, c);
   struct timeval tv = { 0, CLIENT_TICK_MSEC * 1000 };
@@ -213,6 +221,7 @@ client_dirinfo_changed(client_t *c, bool enough)
   client_save_guards(c);
   client_circ_maintain(c);
   client_attach_waiting(c);
+  client_hs_svc_dirinfo(c);
 }
 
 void
@@ -235,6 +244,16 @@ client_log_status(const client_t *c)
              "bytes sent", built, all - built, streams, waiting,
              (unsigned long long)c->bytes_in,
              (unsigned long long)c->bytes_out);
+  client_hs_svc_log_status(c);
+}
+
+void
+client_set_onion_auth(client_t *c, const struct hs_auth_store_t *auth)
+{
+  if (!c || !c->hs_fetch)
+    return;
+  hs_client_fetcher_set_auth(c->hs_fetch, auth);
+  hs_client_cache_clear_failures(hs_client_fetcher_cache(c->hs_fetch));
 }
 
 void
@@ -268,6 +287,7 @@ client_free_(client_t *c)
     event_free(c->tick);
   client_conn_close_all(c);
   client_hs_free_all(c);
+  client_hs_svc_free_all(c);
   hs_client_fetcher_free(c->hs_fetch);
   client_listeners_free_all(c);
   client_circ_close_all(c);

@@ -72,7 +72,7 @@ void client_hs_svc_tick(client_t *c);
 /** Directory information changed (new consensus). */
 void client_hs_svc_dirinfo(client_t *c);
 /** Heartbeat line(s). */
-void client_hs_svc_log_status(client_t *c);
+void client_hs_svc_log_status(const client_t *c);
 /** Close everything (client_free). */
 void client_hs_svc_free_all(client_t *c);
 

@@ -170,6 +170,8 @@ struct client_t {
   struct hs_client_fetcher_t *hs_fetch; /* onion-service descriptors */
   struct client_hs_attempt_t *hs_attempts; /* client_hs.c */
   struct client_hs_circ_t *hs_circs;       /* client_hs.c */
+  struct client_hs_svc_host_t *hs_hosts;   /* client_hs_svc.c */
+  bool testing_network;
 };
 
 /* client.c */

@@ -63,6 +63,10 @@ typedef struct client_cfg_t {
   /** ClientOnionAuthDir keys (feature/hs_common/hs_auth_private.h), or
    * NULL; borrowed for the client's lifetime. */
   const struct hs_auth_store_t *onion_auth;
+  /** Onion services to host (HiddenServiceDir blocks; borrowed, must
+   * outlive the client), or NULL.  Their keys are loaded or created by
+   * client_new(), which fails when one cannot be. */
+  const struct hs_service_configs_t *onion_services;
 } client_cfg_t;
 
 typedef struct client_t client_t;
@@ -116,6 +120,11 @@ void client_free_(client_t *c);
 /** How long an application may take to finish its SOCKS / HTTP CONNECT
  * handshake (default 60000 ms). */
 void client_set_handshake_timeout(client_t *c, uint32_t msec);
+/** New ClientOnionAuthDir keys (borrowed until the next call or the
+ * client's end; NULL: none), e.g. after SIGHUP: descriptors are opened with
+ * them from now on, and the remembered failures (such as "client
+ * authorization missing") are forgotten so the next request fetches again. */
+void client_set_onion_auth(client_t *c, const struct hs_auth_store_t *auth);
 /** Open application connections (all ports). */
 size_t client_n_conns(const client_t *c);
 /** Client circuits alive (building or built). */

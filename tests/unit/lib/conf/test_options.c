@@ -150,8 +150,6 @@ Test(options, validation_errors)
     { "HiddenServiceDir /x\n", "has no HiddenServicePort" },
     { "HiddenServiceDir /x\nHiddenServicePort 80\nHiddenServiceVersion 2",
       "version 2 are obsolete" },
-    { "HiddenServiceDir /x\nHiddenServicePort 80\n", "onion services are not "
-      "implemented yet" },
     { "HiddenServiceSingleHopMode 1", "must be used with "
       "HiddenServiceNonAnonymousMode" },
     { "TestingTorNetwork 1", "needs DirAuthority" },
@@ -514,4 +512,18 @@ Test(options, keep_values_for_restart)
   options_free(dflt);
   options_free(oldo);
   options_free(newo);
+}
+
+/* A valid onion service block loads (services run since issue 11); the
+ * single-onion pair still needs SocksPort 0. */
+Test(options, onion_service_accepted)
+{
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string("HiddenServiceDir /x\n"
+                                        "HiddenServicePort 80\n", &o, &err),
+               0, "%s", err ? err : "");
+  cr_assert_not_null(o);
+  cr_assert_not_null(o->HiddenServiceOptions);
+  options_free(o);
 }
