@@ -35,7 +35,9 @@ parse_addrport(relay_begin_t *m, const char *s, size_t n)
     host++;
     hlen -= 2;
   }
-  if (hlen == 0 || hlen >= sizeof(m->host))
+  /* An empty host (":PORT", not "[]:PORT") is what clients send to an
+   * onion service (rend-spec-v3 4.2); exits refuse it themselves. */
+  if ((hlen == 0 && bracketed) || hlen >= sizeof(m->host))
     return CELL_ERR_VALUE;
   bool has_colon = memchr(host, ':', hlen) != NULL;
   if (has_colon != bracketed || memchr(host, '[', hlen) ||

@@ -59,7 +59,7 @@ Test(relay_msg, begin_ipv6_and_bad)
 
   static const char *const bad[] = {
     "example.com", "example.com:", "example.com:0", "example.com:65536",
-    "example.com:8a", ":80", "[]:80", "a:b:80", "[1.2.3.4]:80",
+    "example.com:8a", ":", ":0", "[]:80", "a:b:80", "[1.2.3.4]:80",
     "example.com:123456", "[::1:80", "::1]:80", "example.com: 80",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -85,6 +85,9 @@ Test(relay_msg, begin_ipv6_and_bad)
   cr_assert_eq(relay_begin_encode(&m, out, sizeof(out), &n), CELL_OK);
   cr_assert_eq(n, 8);
   cr_assert_str_eq((const char *)out, ":80");
+  cr_assert_eq(relay_begin_decode(&m2, out, n), CELL_OK);
+  cr_assert_str_eq(m2.host, "");
+  cr_assert_eq(m2.port, 80);
   /* encoder refuses bad hosts */
   strcpy(m.host, "x");
   m.port = 0;
