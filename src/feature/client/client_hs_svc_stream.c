@@ -14,7 +14,7 @@
  *     held back, released from the write callback at CLIENT_RECV_LOW;
  *   local -> client: relay_stream_write() while the stream's queue holds
  *     less than CLIENT_PAUSE_BYTES, else reading stops until it drains
- *     (re-checked on the host's 100 ms tick and on the stream's events).
+ *     (re-checked on the host's 100 ms tick and when the client sends).
  *
  * END reasons (all chosen to match tor's onion services):
  *   unmapped port, over HiddenServiceMaxStreams (tor(1) "silently
@@ -23,8 +23,8 @@
  *   CLOSE_CIRCUIT the END DONE goes first, then the circuit is torn down;
  *   BEGIN_DIR: END NOTDIRECTORY (tor-spec 6.2.1, we are no directory);
  *   RESOLVE: RESOLVED with a non-transient error (6.4);
- *   connection failed: the errno mapping of the exit
- *   (exit_end_reason_for_errno(); refused or anything unmapped while
+ *   connection failed: the errno mapping an exit uses (timeouts, no
+ *   route, no resources, resets; refused or anything else while
  *   connecting: CONNECTREFUSED), 10 s without a connection: TIMEOUT;
  *   local EOF: DONE after the bytes read; local error: CONNRESET / errno.
  *
@@ -48,7 +48,6 @@
 #define LOG_MODULE "hs_service"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_msg.h"
-#include "allium/feature/exit/exit_parse.h"
 #include "allium/feature/hs_service/hs_service_stream.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -162,18 +161,32 @@ svc_close_after_flush(svc_conn_t *k)
   bufferevent_setwatermark(k->bev, EV_WRITE, 0, 0);
 }
 
-/* END reason for a local socket error (errno as the callback left it). */
+/* END reason for a local socket error (errno as the callback left it),
+ * tor-spec 6.3 as an exit maps them; a failed connect that says nothing
+ * more (or a unix path with nobody there) is CONNECTREFUSED, a failure
+ * of an open connection CONNRESET. */
 static uint8_t
 svc_errno_reason(int err, bool connecting)
 {
-  if (connecting && (err == ENOENT || err == ENOTSOCK))
-    return RELAY_END_CONNECTREFUSED;   /* unix: nobody listens there */
-  uint8_t r = exit_end_reason_for_errno(err);
-  if (connecting && r == RELAY_END_MISC)
-    return RELAY_END_CONNECTREFUSED;
-  if (!connecting && r == RELAY_END_MISC)
+  switch (err) {
+  case ETIMEDOUT:
+    return RELAY_END_TIMEOUT;
+  case ENETUNREACH:
+  case EHOSTUNREACH:
+    return RELAY_END_NOROUTE;
+  case EMFILE:
+  case ENFILE:
+  case ENOBUFS:
+  case ENOMEM:
+  case EADDRNOTAVAIL:
+    return RELAY_END_RESOURCELIMIT;
+  case ECONNRESET:
+  case EPIPE:
+  case ECONNABORTED:
     return RELAY_END_CONNRESET;
-  return r;
+  default:
+    return connecting ? RELAY_END_CONNECTREFUSED : RELAY_END_CONNRESET;
+  }
 }
 
 /* ---------------------------------------------------------------- */

@@ -719,3 +719,25 @@ Test(hs_svc_stream, data_before_connected_is_kept)
   cr_assert(ps[1].connected);
   close(fd);
 }
+
+Test(hs_svc_stream, connect_deadline)
+{
+  join(true);
+  cr_assert_eq(client_begin(1, 80), 0);
+  /* No event loop turn: the connection is still in progress. */
+  client_hs_svc_streams_tick(rc, 1000);
+  client_hs_svc_streams_tick(rc, 1000 + 9999);
+  cr_assert_not(ps[1].ended);
+  client_hs_svc_streams_tick(rc, 1000 + 10000);
+  cr_assert(ps[1].ended);
+  cr_assert_eq(ps[1].end_reason, RELAY_END_TIMEOUT);
+  cr_assert_eq(rc->n_streams, 0);
+  cr_assert_null(rc->conns);
+  pump(20);
+  cr_assert_not(ps[1].connected);
+  int fd = accept_local(tcp_lfd, 100);
+  if (fd >= 0) {
+    cr_assert(local_eof(fd, 3000));
+    close(fd);
+  }
+}
