@@ -1,6 +1,6 @@
 /* client_hs_svc_stream.c -- the streams a client opens on a rendezvous
- * circuit one of our onion services joined (rend-spec-v3 1.1 / 4.2: "the
- * client can now open streams"; tor-spec 6.2 BEGIN, 6.2.1 BEGIN_DIR, 6.3
+ * circuit one of our onion services joined (rend-spec-v3 1.1, 4.2; tor-spec
+ * 6.2 BEGIN with the empty host ":PORT", 6.2.1 BEGIN_DIR, 6.3
  * END, 6.4 RESOLVE, 7.4 stream-level flow control; tor(1)
  * HiddenServicePort, HiddenServiceMaxStreams*, ...AllowUnknownPorts).
  *
@@ -18,8 +18,8 @@
  *
  * END reasons (all chosen to match tor's onion services):
  *   unmapped port, over HiddenServiceMaxStreams (tor(1) "silently
- *   ignored"): END DONE, which says nothing about the port (tor sends DONE
- *   on every refusal, making port scans cost a circuit each); with
+ *   ignored"): END DONE, which says nothing about the port (tor answers
+ *   every BEGIN its service refuses with DONE, against port scans); with
  *   CLOSE_CIRCUIT the END DONE goes first, then the circuit is torn down;
  *   BEGIN_DIR: END NOTDIRECTORY (tor-spec 6.2.1, we are no directory);
  *   RESOLVE: RESOLVED with a non-transient error (6.4);
