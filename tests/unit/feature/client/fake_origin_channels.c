@@ -8,6 +8,9 @@
 static fake_circ_t circs[FAKE_MAX_CIRCS];
 static size_t n_circs;
 static bool launch_fails;
+static bool use_data_sink;
+static fake_send_hook_t send_hook;
+static void *send_hook_arg;
 
 void
 fake_reset(void)
@@ -17,6 +20,9 @@ fake_reset(void)
   memset(circs, 0, sizeof(circs));
   n_circs = 0;
   launch_fails = false;
+  use_data_sink = false;
+  send_hook = NULL;
+  send_hook_arg = NULL;
 }
 
 size_t
@@ -52,6 +58,9 @@ fake_send(void *ctx, uint8_t command, uint16_t stream_id, const uint8_t *body,
   fake_circ_t *fc = ctx;
   if (command == RELAY_SENDME)
     fc->n_sendmes++;
+  if (send_hook)
+    send_hook(send_hook_arg, (size_t)(fc - circs), command, stream_id, body,
+              len);
   if (fc->n_msgs < FAKE_MAX_MSGS) {
     fake_msg_t *m = &fc->msgs[fc->n_msgs++];
     m->command = command;
@@ -139,12 +148,23 @@ chanmgr_circ_hop_id(const chanmgr_t *cm, uint64_t circ, size_t hop,
   return 0;
 }
 
+/* The table's data sink: DATA to the owner's on_data (chanmgr's way). */
+static void
+fake_data_sink(void *arg, uint16_t stream_id, const uint8_t *data, size_t len)
+{
+  fake_circ_t *fc = arg;
+  if (fc->alive && fc->cbs.on_data)
+    fc->cbs.on_data(NULL, fc->handle, stream_id, data, len, fc->cbs.arg);
+}
+
 void
 fake_build(size_t i)
 {
   fake_circ_t *fc = &circs[i];
   relay_stream_sender_t s = { fake_send, fake_can_package, NULL, fc };
   fc->t = relay_streams_new(RELAY_STREAM_ROLE_CLIENT, &s);
+  if (use_data_sink && fc->cbs.on_data)
+    relay_streams_set_data_sink(fc->t, fake_data_sink, fc);
   for (unsigned h = 0; h < fc->n_hops; h++)
     if (fc->cbs.on_hop)
       fc->cbs.on_hop(NULL, fc->handle, h, fc->cbs.arg);
@@ -214,4 +234,49 @@ chanmgr_add_virtual_hop(chanmgr_t *cm, uint64_t circ,
   (void)service_side;
   fake_circ_t *fc = find(circ);
   return fc && fc->alive && fc->built ? 0 : -1;
+}
+
+/* No circuit object in the fake: a service's ESTABLISH_INTRO (which needs
+ * the hop's KH) cannot be built over it. */
+const circ_origin_t *
+chanmgr_circuit(chanmgr_t *cm, uint64_t circ)
+{
+  (void)cm;
+  (void)circ;
+  return NULL;
+}
+
+/* ---- the service side of a rendezvous circuit ---- */
+
+int
+fake_set_role(size_t i, relay_stream_role_t role)
+{
+  if (i >= n_circs || !circs[i].t)
+    return -1;
+  return relay_streams_set_role(circs[i].t, role);
+}
+
+void
+fake_set_use_data_sink(bool on)
+{
+  use_data_sink = on;
+}
+
+int
+fake_peer_send(size_t i, uint8_t command, uint16_t stream_id,
+               const uint8_t *body, size_t len)
+{
+  if (i >= n_circs || !circs[i].alive || !circs[i].t)
+    return -1;
+  fake_circ_t *fc = &circs[i];
+  int r = relay_streams_handle(fc->t, command, stream_id, body, len);
+  chanmgr_flush(NULL, fc->handle);
+  return r;
+}
+
+void
+fake_set_send_hook(fake_send_hook_t fn, void *arg)
+{
+  send_hook = fn;
+  send_hook_arg = arg;
 }

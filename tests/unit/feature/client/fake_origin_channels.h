@@ -54,4 +54,24 @@ void fake_exit_send(size_t i, uint8_t command, uint16_t stream_id,
 const fake_msg_t *fake_last_msg(size_t i, uint8_t command);
 size_t fake_count_msgs(size_t i, uint8_t command);
 
+/* ---- the service side of a rendezvous circuit (client_hs_svc_stream) ---- */
+/** Switch built circuit i's stream table to role (relay_streams_set_role());
+ * 0 or negative. */
+int fake_set_role(size_t i, relay_stream_role_t role);
+/** From the next fake_build() on, deliver DATA through cbs.on_data (the
+ * table's data sink, as the real chanmgr does) when the callbacks have one;
+ * off after fake_reset(). */
+void fake_set_use_data_sink(bool on);
+/** The peer (exit, or the client at an onion service) sends a relay message
+ * to circuit i's table; then pending events go out as in fake_exit_send().
+ * Returns relay_streams_handle()'s result. */
+int fake_peer_send(size_t i, uint8_t command, uint16_t stream_id,
+                   const uint8_t *body, size_t len);
+/** Called for every relay message a circuit's table (or chanmgr_send)
+ * sends, with the circuit index; NULL: none.  Cleared by fake_reset(). */
+typedef void (*fake_send_hook_t)(void *arg, size_t i, uint8_t command,
+                                 uint16_t stream_id, const uint8_t *body,
+                                 size_t len);
+void fake_set_send_hook(fake_send_hook_t fn, void *arg);
+
 #endif

@@ -45,7 +45,8 @@ teardown(void)
 {
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-  (void)system(cmd);
+  if (system(cmd) != 0)
+    cr_log_warn("could not remove %s", tmpdir);
   fake_reset();
 }
 
