@@ -399,10 +399,13 @@ options_validate(const allium_options_t *o, char **errmsg)
     return -1;
   if (check_dos(o, errmsg) < 0)
     return -1;
+  /* Single onion services are not run yet: refused rather than quietly
+   * run as ordinary (anonymous) ones. */
   if (n_services && o->HiddenServiceNonAnonymousMode)
-    log_warn("HiddenServiceSingleHopMode is not implemented: the onion "
-             "service%s will use anonymous (3-hop) circuits.",
-             n_services == 1 ? "" : "s");
+    return fail(errmsg, NULL, "HiddenServiceSingleHopMode: single onion services "
+                "are not implemented yet; remove HiddenServiceSingleHopMode and "
+                "HiddenServiceNonAnonymousMode to run the service%s as an "
+                "ordinary onion service", n_services == 1 ? "" : "s");
   if (o->DirAuthority && !o->TestingTorNetwork)
     log_info("Using custom DirAuthority lines.");
   if (o->RunAsDaemon) {
