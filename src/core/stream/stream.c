@@ -39,6 +39,7 @@ typedef struct relay_stream_t {
   unsigned sendmes_owed;    /**< SENDMEs held back while paused */
   bool xoff_recv;           /**< flow control: the peer sent XOFF */
   bool xoff_sent;           /**< flow control: we sent XOFF */
+  bool drain_wanted;        /**< a write left >= drain_mark queued */
   size_t idx;               /**< index in t->s */
   dlist_node_t ready;       /**< in t->ready: bytes queued or END pending */
 } relay_stream_t;
@@ -59,6 +60,7 @@ struct relay_streams_t {
   relay_stream_data_sink_t data_sink;
   void *data_sink_arg;
   bool flowctrl;            /**< congestion control: XON/XOFF, no windows */
+  size_t drain_mark;        /**< 0: no DRAINED events */
 };
 
 #define STREAM_OF(node) DLIST_ENTRY(node, relay_stream_t, ready)
@@ -459,9 +461,18 @@ relay_stream_write(relay_streams_t *t, uint16_t id, const uint8_t *data,
   s->olen += len;
   t->queued += len;
   relay_mem_add(len);
+  if (t->drain_mark && s->olen - s->ooff >= t->drain_mark)
+    s->drain_wanted = true;
   stream_update_ready(t, s);
   relay_streams_flush(t);
   return 0;
+}
+
+void
+relay_streams_set_drain_mark(relay_streams_t *t, size_t mark)
+{
+  if (t)
+    t->drain_mark = mark;
 }
 
 size_t
@@ -618,6 +629,10 @@ stream_package_one(relay_streams_t *t, relay_stream_t *s)
   relay_mem_sub((size_t)n);
   if (s->ooff == s->olen)
     s->oldest_msec = 0;
+  if (s->drain_wanted && s->olen - s->ooff < t->drain_mark) {
+    s->drain_wanted = false;
+    emit_simple(t, RELAY_STREAM_EV_DRAINED, s->id, 0);
+  }
   return 1;
 }
 

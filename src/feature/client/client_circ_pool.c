@@ -152,6 +152,9 @@ circ_on_built(chanmgr_t *cm, uint64_t h, void *arg)
   circ->built = true;
   c->fail_streak = 0;
   c->preempt_after_msec = 0;
+  /* App -> circuit: resume a paused app as soon as its queue drains. */
+  relay_streams_set_drain_mark(chanmgr_streams(c->cm, h),
+                               CLIENT_PAUSE_BYTES / 2);
   circ_path_text(c, h, path, sizeof(path));
   log_info("Circuit %llu built: %s (%llu ms)", (unsigned long long)circ->num,
            path, (unsigned long long)(client_now_msec() - circ->launched_msec));
@@ -370,6 +373,8 @@ client_circ_adopt_hs(client_t *c, uint64_t handle,
   /* Dirty from the start: never counted as a clean exit circuit, closed
    * when idle past MaxCircuitDirtiness. */
   circ->first_use_msec = circ->launched_msec ? circ->launched_msec : 1;
+  relay_streams_set_drain_mark(chanmgr_streams(c->cm, handle),
+                               CLIENT_PAUSE_BYTES / 2);
   circ->next = c->circs;
   c->circs = circ;
   log_info("Circuit %llu (handle %llu): rendezvous circuit joined with an "

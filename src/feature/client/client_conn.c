@@ -533,6 +533,8 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
       conn_close_after_flush(k);
     }
     break;
+  case RELAY_STREAM_EV_DRAINED:
+    break;   /* the queue has room again: pumped below */
   default:
     log_info_rl(60, "Stream %llu: unexpected relay message %u (%d)",
                 (unsigned long long)k->num, ev->command, ev->error);

@@ -280,6 +280,9 @@ host_rendezvous(void *arg, uint64_t circ)
   h->rcs = rc;
   w->rc = rc;
   h->rend_circs++;
+  /* Target -> client: read on as soon as a stream's queue drains. */
+  relay_streams_set_drain_mark(chanmgr_streams(h->c->cm, circ),
+                               CLIENT_PAUSE_BYTES / 2);
   log_info_rl(60, "Onion service: a rendezvous circuit is joined");
 }
 

@@ -504,6 +504,12 @@ client_hs_svc_stream_event(client_hs_svc_circ_t *rc,
   case RELAY_STREAM_EV_DATA:
     client_hs_svc_stream_data(rc, ev->stream_id, ev->data, ev->len);
     return;
+  case RELAY_STREAM_EV_DRAINED:
+    /* Room in the stream's queue again: read the target on. */
+    k = svc_find(rc, ev->stream_id);
+    if (k)
+      svc_pump(k, false);
+    return;
   case RELAY_STREAM_EV_END:
     k = svc_find(rc, ev->stream_id);
     if (!k)

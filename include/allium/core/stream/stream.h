@@ -72,6 +72,10 @@ typedef enum relay_stream_event_type_t {
   RELAY_STREAM_EV_BEGIN_DIR,      /**< exit */
   RELAY_STREAM_EV_RESOLVE,        /**< exit: host = name to look up */
   RELAY_STREAM_EV_ERROR,          /**< malformed/unexpected: command, error */
+  /** The stream's queue fell below the table's drain mark after a write
+   * had left it at or above (relay_streams_set_drain_mark()): the writer
+   * may write again.  Only with a drain mark set. */
+  RELAY_STREAM_EV_DRAINED,
 } relay_stream_event_type_t;
 
 typedef struct relay_stream_event_t {
@@ -169,6 +173,12 @@ bool relay_stream_xoff_received(const relay_streams_t *t, uint16_t id);
 unsigned relay_stream_sendmes_owed(const relay_streams_t *t, uint16_t id);
 /** State of a stream (RELAY_STREAM_NONE if unknown). */
 relay_stream_state_t relay_stream_state(const relay_streams_t *t, uint16_t id);
+/** Back-pressure for writers that stop at a queue size: when a write
+ * leaves a stream with at least mark bytes queued, a RELAY_STREAM_EV_DRAINED
+ * event follows once packaging brings it below mark (e.g. after the
+ * peer's SENDME), so the writer resumes without polling.  0 (the default):
+ * no such events. */
+void relay_streams_set_drain_mark(relay_streams_t *t, size_t mark);
 /** Package queued data while the windows allow (round-robin). */
 void relay_streams_flush(relay_streams_t *t);
 /** The circuit is gone: every stream ends with an END event of reason

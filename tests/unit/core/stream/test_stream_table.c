@@ -281,3 +281,42 @@ Test(stream_table, ready_streams_take_turns)
   }
   relay_streams_free(t);
 }
+
+/* The drain mark: a write that leaves >= mark queued asks for one DRAINED
+ * event once packaging takes the queue below mark; none without a mark,
+ * none while the queue stays above it, and one per crossing. */
+Test(stream_table, drained_event_after_the_queue_falls_below_the_mark)
+{
+  snd_t f = { .open = false };   /* circuit window closed: everything queues */
+  relay_stream_sender_t s;
+  uint16_t a;
+  relay_streams_t *t = open_client(&f, &s, &a);
+  static uint8_t buf[4 * RELAY_BODY_MAX];
+  memset(buf, 'x', sizeof(buf));
+  relay_stream_event_t ev;
+  /* no mark: no event */
+  cr_assert_eq(relay_stream_write(t, a, buf, sizeof(buf)), 0);
+  f.open = true;
+  relay_streams_flush(t);
+  cr_assert_eq(relay_stream_pending(t, a), 0);
+  cr_assert_not(relay_streams_has_events(t));
+  /* mark of 2 cells: a write of 4 queued cells, then packaging */
+  relay_streams_set_drain_mark(t, 2 * RELAY_BODY_MAX);
+  f.open = false;
+  cr_assert_eq(relay_stream_write(t, a, buf, sizeof(buf)), 0);
+  cr_assert_not(relay_streams_has_events(t), "nothing packaged yet");
+  /* a write below the mark on top does not ask again */
+  f.open = true;
+  relay_streams_flush(t);
+  cr_assert_eq(relay_streams_next_event(t, &ev), 1);
+  cr_assert_eq(ev.type, RELAY_STREAM_EV_DRAINED);
+  cr_assert_eq(ev.stream_id, a);
+  cr_assert_eq(relay_streams_next_event(t, &ev), 0, "one event per crossing");
+  /* a small write that stays below the mark: no event */
+  f.open = false;
+  cr_assert_eq(relay_stream_write(t, a, buf, 10), 0);
+  f.open = true;
+  relay_streams_flush(t);
+  cr_assert_not(relay_streams_has_events(t));
+  relay_streams_free(t);
+}
