@@ -164,6 +164,7 @@ client_new(const client_cfg_t *cfg)
     hc.auth = cfg->onion_auth;
     hc.launch = client_circ_launch_hs;
     hc.launch_arg = c;
+    hc.path_opts = &c->path_opts;
     c->hs_fetch = hs_client_fetcher_new(&hc);
   }
   if (cfg->onion_services &&

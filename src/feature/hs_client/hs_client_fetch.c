@@ -15,6 +15,8 @@
 #include "allium/core/stream/stream.h"
 #include "allium/feature/dirclient/dir_http.h"
 #include "allium/feature/hs_client/hs_client_fetch.h"
+#include "allium/feature/nodelist/routerset.h"
+#include "allium/feature/pathsel/pathsel.h"
 #include "allium/feature/hs_common/hs_crypto.h"
 #include "allium/feature/hs_common/hs_ring.h"
 #include "allium/lib/crypto/rand.h"
@@ -367,8 +369,18 @@ fetch_plan(fetch_t *ft)
   const node_t *resp[MAX_CAND];
   size_t n = hs_ring_responsible(r, &ft->blinded, ft->tp, &p, p.spread_fetch,
                                  resp, MAX_CAND);
-  for (size_t i = 0; i < n; i++)
-    memcpy(ft->cand[i], resp[i]->rsa_id, 20);
+  const pathsel_options_t *po = ft->f->cfg.path_opts;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (po && po->exclude_nodes &&
+        routerset_contains_node(po->exclude_nodes, resp[i]))
+      continue;   /* ExcludeNodes: never asked (tor skips them too) */
+    memcpy(ft->cand[kept++], resp[i]->rsa_id, 20);
+  }
+  if (kept < n)
+    log_info_rl(60, "Onion service descriptor fetch: %zu of %zu responsible "
+                "HSDirs are in ExcludeNodes", n - kept, n);
+  n = kept;
   hs_ring_free(r);
   ft->n_cand = n;
   /* rend-spec-v3 2.2.3: choose randomly among them */

@@ -40,6 +40,10 @@ typedef struct hs_client_fetch_cfg_t {
   const hs_auth_store_t *auth;    /**< ClientOnionAuthDir keys, or NULL */
   hs_client_launch_fn launch;
   void *launch_arg;
+  /** The client's path options (borrowed; read at each fetch, so a reload
+   * applies): HSDirs in ExcludeNodes are never asked, as in tor.  NULL:
+   * none excluded. */
+  const struct pathsel_options_t *path_opts;
   /** One HSDir attempt (circuit, stream, response); 0: 30000 ms. */
   uint32_t attempt_timeout_msec;
 } hs_client_fetch_cfg_t;
