@@ -24,6 +24,8 @@
 typedef struct client_hs_attempt_t {
   struct client_hs_attempt_t *next;
   client_t *c;
+  uint64_t id;             /* never 0 */
+  client_iso_t iso;        /* the first stream's isolation attributes */
   ed25519_public_key_t pk;
   bool fetching;           /* waiting for the descriptor */
   bool done;               /* finished: freed by the next tick */
@@ -164,11 +166,22 @@ net_now(void *ctx)
 /* ---------------------------------------------------------------- */
 /* Attempts */
 
+/* An attempt under way for k's service whose circuit k may share. */
 static client_hs_attempt_t *
-attempt_find(client_t *c, const ed25519_public_key_t *pk)
+attempt_find(client_t *c, const client_conn_t *k)
 {
   for (client_hs_attempt_t *a = c->hs_attempts; a; a = a->next)
-    if (!a->done && memcmp(a->pk.pubkey, pk->pubkey, 32) == 0)
+    if (!a->done && memcmp(a->pk.pubkey, k->onion_pk.pubkey, 32) == 0 &&
+        proxy_iso_may_share(&a->iso.a, &k->iso.a))
+      return a;
+  return NULL;
+}
+
+static const client_hs_attempt_t *
+attempt_by_id(const client_t *c, uint64_t id)
+{
+  for (const client_hs_attempt_t *a = c->hs_attempts; a; a = a->next)
+    if (!a->done && a->id == id)
       return a;
   return NULL;
 }
@@ -180,9 +193,9 @@ attempt_wake(client_hs_attempt_t *a, uint8_t code)
 {
   client_t *c = a->c;
   for (client_conn_t *k = c->conns; k; k = k->next) {
-    if (k->state != CONN_WAIT_HS || !k->onion ||
-        memcmp(k->onion_pk.pubkey, a->pk.pubkey, 32) != 0)
+    if (k->state != CONN_WAIT_HS || !k->onion || k->hs_attempt != a->id)
       continue;
+    k->hs_attempt = 0;
     if (code) {
       client_conn_fail_onion(k, code);
     } else {
@@ -265,15 +278,22 @@ void
 client_hs_want(client_conn_t *k)
 {
   client_t *c = k->c;
+  static uint64_t next_id = 1;
   k->state = CONN_WAIT_HS;
-  if (attempt_find(c, &k->onion_pk))
+  const client_hs_attempt_t *same = attempt_find(c, k);
+  if (same) {
+    k->hs_attempt = same->id;
     return;   /* shares the attempt under way */
+  }
   if (!c->hs_fetch) {
     client_conn_fail_onion(k, SOCKS5_HS_DESC_NOT_FOUND);
     return;
   }
   client_hs_attempt_t *a = al_calloc(1, sizeof(*a));
   a->c = c;
+  a->id = next_id++;
+  k->hs_attempt = a->id;
+  client_iso_copy(&a->iso, &k->iso.a);
   a->pk = k->onion_pk;
   a->fetching = true;
   a->started_msec = client_now_msec();
@@ -298,7 +318,7 @@ client_hs_want(client_conn_t *k)
 uint8_t
 client_hs_timeout_code(const client_conn_t *k)
 {
-  const client_hs_attempt_t *a = attempt_find(k->c, &k->onion_pk);
+  const client_hs_attempt_t *a = attempt_by_id(k->c, k->hs_attempt);
   return a && a->fetching ? SOCKS5_HS_DESC_NOT_FOUND
                           : SOCKS5_HS_INTRO_TIMEDOUT;
 }
@@ -312,6 +332,7 @@ attempt_free(client_t *c, client_hs_attempt_t *a)
     if (w->a == a && !w->joined)
       w->a = NULL;
   hs_client_rend_free(a->r);
+  client_iso_clear(&a->iso);
   al_free(a);
 }
 

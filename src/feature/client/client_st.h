@@ -131,6 +131,7 @@ typedef struct client_conn_t {
   int first_byte;          /* first byte the app sent, -1: none */
   bool onion;              /* CONNECT to a valid .onion: onion_pk */
   ed25519_public_key_t onion_pk;
+  uint64_t hs_attempt;     /* CONN_WAIT_HS: the attempt waited for */
 } client_conn_t;
 
 struct client_t {
