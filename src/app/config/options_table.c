@@ -160,6 +160,8 @@ static const conf_var_t option_vars[] = {
   V(ClientUseIPv6, BOOL, "1", "Connect to relays over IPv6"),
   V(ClientPreferIPv6ORPort, AUTOBOOL, "auto", "Prefer relays' IPv6 ORPort"),
   V(ConfluxEnabled, AUTOBOOL, "auto", "Use conflux (multipath) circuits"),
+  V(VanguardsLiteEnabled, AUTOBOOL, "auto",
+    "Layer-2 nodes for onion-service circuits (proposal 333)"),
   /* Relay */
   V(ORPort, PORTLIST, NULL, "Relay listener: [address:]port|auto [flags]"),
   V(DirPort, PORTLIST, NULL, "Directory listener: [address:]port|auto"),

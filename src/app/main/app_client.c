@@ -290,6 +290,7 @@ client_cfg_fill(const allium_options_t *o, client_cfg_t *out)
   cc.path_opts.num_entry_guards = o->NumEntryGuards;
   cc.state_file = C->state_file;
   cc.use_entry_guards = o->UseEntryGuards != 0;
+  cc.no_vanguards_lite = o->VanguardsLiteEnabled == 0;
   cc.circuit_build_timeout_msec = secs_to_msec(o->CircuitBuildTimeout, 60000);
   cc.stream_timeout_msec = secs_to_msec(o->CircuitStreamTimeout, 10000);
   cc.socks_timeout_msec = secs_to_msec(o->SocksTimeout, 120000);

@@ -79,7 +79,7 @@ static const char *const restart_options[] = {
   "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
   "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
-  "DirCache",
+  "DirCache", "VanguardsLiteEnabled",
   NULL
 };
 

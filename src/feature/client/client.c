@@ -104,6 +104,7 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   c->path_opts = cfg->path_opts;
   c->state_file = cfg->state_file ? al_strdup(cfg->state_file) : NULL;
   c->use_entry_guards = cfg->use_entry_guards;
+  c->vanguards_lite = !cfg->no_vanguards_lite;
   c->build_timeout_msec = cfg->circuit_build_timeout_msec
     ? cfg->circuit_build_timeout_msec : 60000;
   c->stream_timeout_msec = cfg->stream_timeout_msec
@@ -219,6 +220,7 @@ client_dirinfo_changed(client_t *c, bool enough)
     log_info("We have enough directory information to build circuits");
   c->enough_dirinfo = true;
   guard_selection_update(c->gs, c->nl, &c->path_opts, time(NULL), NULL);
+  client_circ_vanguards_refresh(c);
   client_save_guards(c);
   client_circ_maintain(c);
   client_attach_waiting(c);

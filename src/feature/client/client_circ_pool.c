@@ -17,6 +17,7 @@
 #include "allium/feature/nodelist/routerset.h"
 #include "allium/feature/pathsel/guards.h"
 #include "allium/feature/pathsel/pathsel.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/container/hashmap.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -317,6 +318,40 @@ client_circ_launch_hs(void *arg, const node_t *last,
   return client_circ_launch_hs_spec(arg, &spec, cbs, circ_out);
 }
 
+void
+client_circ_vanguards_refresh(client_t *c)
+{
+  if (c && c->vanguards_lite && c->enough_dirinfo)
+    (void)vanguards_refresh(&c->vanguards, c->nl, &c->path_opts, time(NULL),
+                            NULL);
+}
+
+/* The second hop of an onion-service circuit (proposal 333): a layer-2
+ * node compatible with the hops in av and not the last hop; an ordinary
+ * middle only when vanguards-lite is off or no layer-2 node fits. */
+static const node_t *
+hs_second_hop(client_t *c, const pathsel_options_t *o,
+              const pathsel_avoid_t *av, const uint8_t last_id[20])
+{
+  if (!c->vanguards_lite)
+    return pathsel_choose_middle(c->nl, o, av, NULL);
+  time_t now = time(NULL);
+  /* Cheap when nothing changed; replaces members that expired since the
+   * last consensus. */
+  (void)vanguards_refresh(&c->vanguards, c->nl, &c->path_opts, now, NULL);
+  const node_t *n = vanguards_choose(&c->vanguards, c->nl, o, av, now, NULL);
+  if (n && memcmp(n->rsa_id, last_id, 20) != 0) {
+    char hex[41];
+    base16_encode(hex, sizeof(hex), n->rsa_id, 20);
+    log_info("vanguards-lite: onion-service circuit via layer-2 node $%s",
+              hex);
+    return n;
+  }
+  log_info_rl(300, "vanguards-lite: none of the %zu layer-2 nodes fits this "
+              "onion-service circuit; using an ordinary middle", c->vanguards.n);
+  return pathsel_choose_middle(c->nl, o, av, NULL);
+}
+
 int
 client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
                            const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
@@ -346,7 +381,7 @@ client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
   if (!hops[0] || memcmp(hops[0]->rsa_id, last->rsa_id, 20) == 0)
     return -1;
   av.nodes[av.n++] = hops[0];
-  hops[1] = pathsel_choose_middle(c->nl, &o, &av, NULL);
+  hops[1] = hs_second_hop(c, &o, &av, last->rsa_id);
   if (!hops[1] || memcmp(hops[1]->rsa_id, last->rsa_id, 20) == 0)
     return -1;
   circ_hop_spec_t spec[3];

@@ -14,6 +14,7 @@
 #include "allium/feature/client/client.h"
 #include "allium/feature/client/client_attach.h"
 #include "allium/feature/pathsel/guards.h"
+#include "allium/feature/pathsel/vanguards.h"
 #include "allium/feature/proxy/http_connect.h"
 #include "allium/feature/proxy/socks.h"
 #include "allium/lib/crypto/ed25519.h"
@@ -141,6 +142,8 @@ struct client_t {
   pathsel_options_t path_opts;
   char *state_file;
   bool use_entry_guards;
+  bool vanguards_lite;     /* VanguardsLiteEnabled (proposal 333) */
+  vanguards_t vanguards;   /* layer-2 nodes of onion-service circuits */
   uint32_t build_timeout_msec, stream_timeout_msec, socks_timeout_msec;
   uint32_t max_dirtiness_sec, handshake_timeout_msec;
   uint16_t *long_lived;
@@ -194,8 +197,11 @@ client_circ_t *client_circ_launch(client_t *c, const client_launch_t *want);
  * ending at last, with the caller's callbacks; not part of the pool. */
 int client_circ_launch_hs(void *arg, const node_t *last,
                           const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out);
+/** Bring the vanguards-lite layer-2 set up to date (new consensus). */
+void client_circ_vanguards_refresh(client_t *c);
 /** The same ending at a hop spec (e.g. an introduction point that need not
- * be in the consensus). */
+ * be in the consensus).  The second hop is a vanguards-lite layer-2 node
+ * (proposal 333) unless that is disabled or none fits. */
 int client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
                                const chanmgr_circ_cbs_t *cbs,
                                uint64_t *circ_out);

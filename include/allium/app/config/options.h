@@ -117,6 +117,7 @@ typedef struct allium_options_t {
   int ClientUseIPv6;
   int ClientPreferIPv6ORPort;   /**< AUTOBOOL */
   int ConfluxEnabled;           /**< AUTOBOOL */
+  int VanguardsLiteEnabled;     /**< AUTOBOOL (auto = 1) */
   /* --- Relay --- */
   config_line_t *ORPort;
   config_line_t *DirPort;

@@ -43,6 +43,9 @@ typedef struct client_cfg_t {
   const char *state_file;
   /** UseEntryGuards (false: first hop chosen like a middle each time). */
   bool use_entry_guards;
+  /** VanguardsLiteEnabled 0 (default false: auto, i.e. enabled): onion-
+   * service circuits use an ordinary middle, not a layer-2 node. */
+  bool no_vanguards_lite;
   uint32_t circuit_build_timeout_msec;/**< CircuitBuildTimeout; 0: 60000 */
   uint32_t stream_timeout_msec;       /**< CircuitStreamTimeout; 0: 10000 */
   uint32_t socks_timeout_msec;        /**< SocksTimeout; 0: 120000 */
