@@ -55,6 +55,7 @@ typedef struct svc_slot_t {
   uint8_t hsdirs[SVC_MAX_TARGETS][20];   /* where the last round went */
   size_t n_hsdirs;
   size_t pending, stored;       /* this round */
+  time_t cons_valid_after;      /* the consensus its HSDirs came from */
 } svc_slot_t;
 
 /** A circuit launched for the state machine: routes chanmgr's events. */
@@ -468,6 +469,12 @@ host_descriptors(client_hs_svc_host_t *h)
     bool changed = false;
     if (sl->pending || now < sl->retry_msec)
       continue;
+    /* The ring is rebuilt only when a consensus arrived or an upload is
+     * due or wanted: not every second. */
+    if (cons->valid_after == sl->cons_valid_after && !sl->dirty &&
+        now < sl->next_upload_msec)
+      continue;
+    sl->cons_valid_after = cons->valid_after;
     size_t n = slot_targets(h, sl, &rp, targets, &changed);
     if (changed || now >= sl->next_upload_msec)
       sl->dirty = true;
