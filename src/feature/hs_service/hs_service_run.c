@@ -6,10 +6,18 @@
 #include <string.h>
 
 #include "allium/core/cell/relay_cell.h"
+#include "allium/lib/crypto/rand.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
 #define MAX_PENDING_CAP 64
+/* An introduction point is replaced after a random lifetime of 18-24 hours
+ * or a random number of 16384-32768 introductions, whichever comes first,
+ * as tor's services rotate theirs. */
+#define IP_LIFETIME_MIN_MSEC (18ull * 3600 * 1000)
+#define IP_LIFETIME_MAX_MSEC (24ull * 3600 * 1000)
+#define IP_INTRO_MIN 16384u
+#define IP_INTRO_MAX 32768u
 
 typedef enum { SLOT_NONE = 0, SLOT_BUILDING, SLOT_ESTABLISHING,
                SLOT_READY } slot_state_t;
@@ -21,6 +29,8 @@ typedef struct slot_t {
   circ_hop_spec_t spec;
   hs_service_ip_t *ip;
   relay_extend2_t lspecs;
+  uint64_t expires;        /* READY: replaced from then on */
+  uint32_t intro_left;     /* READY: introductions before replacement */
 } slot_t;
 
 typedef struct rend_t {
@@ -216,6 +226,8 @@ on_introduce2(hs_service_run_t *s, slot_t *sl, const uint8_t *body,
     return;
   }
   s->st.introduce2_ok++;
+  if (sl->intro_left)
+    sl->intro_left--;
   for (size_t i = 0; i < s->cfg.max_pending && !r; i++)
     if (!s->rend[i].circ)
       r = &s->rend[i];
@@ -254,6 +266,10 @@ on_relay_msg(void *arg, uint64_t circ, bool last_hop, uint8_t command,
     }
     sl->state = SLOT_READY;
     sl->deadline = 0;
+    sl->expires = now_ms(s) + IP_LIFETIME_MIN_MSEC +
+      crypto_rand_uint64(IP_LIFETIME_MAX_MSEC - IP_LIFETIME_MIN_MSEC + 1);
+    sl->intro_left = IP_INTRO_MIN +
+      (uint32_t)crypto_rand_uint64(IP_INTRO_MAX - IP_INTRO_MIN + 1);
     s->st.intro_established++;
     s->set_changed = true;
   } else if (command == RELAY_INTRODUCE2 && sl->state == SLOT_READY) {
@@ -277,6 +293,12 @@ hs_service_run_tick(hs_service_run_t *s)
     if (sl->state != SLOT_NONE && sl->state != SLOT_READY &&
         now >= sl->deadline) {
       s->st.intro_failed++;
+      slot_reset(s, sl);
+    }
+    if (sl->state == SLOT_READY && (now >= sl->expires || !sl->intro_left)) {
+      s->st.intro_rotated++;
+      log_info("Onion service: an introduction point reached its lifetime "
+               "or introduction count; replacing it");
       slot_reset(s, sl);
     }
     if (sl->state == SLOT_NONE)

@@ -9,7 +9,9 @@
  *     ESTABLISH_INTRO signed with the last hop's KH (net->kh); on
  *     INTRO_ESTABLISHED the slot is ready.  A slot whose circuit fails or
  *     does not get INTRO_ESTABLISHED within establish_timeout_msec starts
- *     over with a new point and new keys.
+ *     over with a new point and new keys.  A ready point is replaced
+ *     after a random lifetime of 18-24 hours or 16384-32768 INTRODUCE2
+ *     cells, whichever comes first (as tor rotates them).
  *   - the set of ready points changes -> publish(arg) once every slot is
  *     ready, or once publish_grace_msec after the first became ready with
  *     some ready; the owner then reads hs_service_run_intro_points() and
@@ -91,7 +93,7 @@ size_t hs_service_run_intro_points(hs_service_run_t *s,
                                    hs_service_intro_t *out, size_t max);
 
 typedef struct hs_service_run_stats_t {
-  uint64_t intro_launched, intro_established, intro_failed;
+  uint64_t intro_launched, intro_established, intro_failed, intro_rotated;
   uint64_t introduce2_ok, introduce2_refused, introduce2_replay;
   uint64_t rend_launched, rend_joined, rend_failed;
   uint64_t publishes;

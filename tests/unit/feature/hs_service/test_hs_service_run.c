@@ -394,3 +394,31 @@ Test(hs_service_run, pending_rendezvous_bounded)
   for (size_t i = 4; i < W.n; i++)
     cr_assert(W.c[i].closed, "pending rendezvous circuit %zu left open", i);
 }
+
+/* Rotation: a ready point is replaced after its lifetime (18-24 h), then
+ * the set is republished; no earlier. */
+Test(hs_service_run, points_rotate_after_their_lifetime)
+{
+  hs_service_run_t *s = start(3);
+  for (size_t i = 0; i < 3; i++)
+    establish(i);
+  hs_service_run_tick(s);
+  cr_assert_eq(W.publishes, 1);
+  W.now += 18ull * 3600 * 1000 - 1000;   /* just under the minimum */
+  hs_service_run_tick(s);
+  cr_assert_eq(W.n, 3, "no point replaced before 18 h");
+  W.now += 6ull * 3600 * 1000 + 2000;    /* past the maximum */
+  hs_service_run_tick(s);
+  cr_assert_eq(W.n, 6, "every point replaced by 24 h");
+  for (size_t i = 0; i < 3; i++)
+    cr_assert(W.c[i].closed);
+  for (size_t i = 3; i < 6; i++)
+    establish(i);
+  hs_service_run_tick(s);
+  cr_assert_eq(W.publishes, 2);
+  hs_service_run_stats_t st;
+  hs_service_run_stats(s, &st);
+  cr_assert_eq(st.intro_rotated, 3);
+  cr_assert_eq(st.intro_failed, 0);
+  hs_service_run_free(s);
+}
