@@ -55,6 +55,7 @@ typedef struct svc_slot_t {
   uint8_t hsdirs[SVC_MAX_TARGETS][20];   /* where the last round went */
   size_t n_hsdirs;
   size_t pending, stored;       /* this round */
+  uint8_t cc_sendme_inc;        /* its flow-control line's (0: none) */
 } svc_slot_t;
 
 /** A circuit launched for the state machine: routes chanmgr's events. */
@@ -430,6 +431,7 @@ slot_upload(client_hs_svc_host_t *h, svc_slot_t *sl,
   hs_service_desc_params_t p;
   hs_service_desc_t *d = NULL;
   desc_params(h, rp, sl->tp, ips, n_ip, &p);
+  sl->cc_sendme_inc = p.flow_control_sendme_inc;
   int e = hs_service_desc_build(&p, &d);
   if (e < 0 || !d) {
     log_warn_rl(300, "Onion service: could not build a descriptor "
@@ -507,7 +509,7 @@ host_descriptors(client_hs_svc_host_t *h)
     size_t n = slot_targets(h, sl, &rp, targets, &changed);
     /* 9.1: a new cc_sendme_inc (or cc_alg) is published at once. */
     if (changed || now >= sl->next_upload_msec ||
-        (sl->n_hsdirs && host_cc_sendme_inc(h) != h->cc_sendme_inc))
+        (sl->n_hsdirs && host_cc_sendme_inc(h) != sl->cc_sendme_inc))
       sl->dirty = true;
     if (sl->dirty)
       slot_upload(h, sl, &rp, targets, n);
