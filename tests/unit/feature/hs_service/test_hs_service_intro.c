@@ -234,7 +234,8 @@ Test(hs_service_intro, rp_without_ipv4_refused)
 
 Test(hs_service_intro, cc_request_roundtrip)
 {
-  uint8_t c[HS_CLIENT_INTRODUCE1_MAX_LEN], plain_c[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  uint8_t c[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  uint8_t plain_c[HS_CLIENT_INTRODUCE1_MAX_LEN];
   x25519_keypair_t x;
   hs_service_intro2_t in;
   size_t n = 0, n0 = 0;
