@@ -296,10 +296,11 @@ net_send(void *ctx, uint64_t h, uint8_t command, const uint8_t *body,
 }
 
 static int
-net_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
+net_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+         const cc_params_t *cc, uint8_t sendme_inc)
 {
   drv_t *d = ctx;
-  int r = chanmgr_add_virtual_hop(d->cm, h, keys, false);
+  int r = chanmgr_add_virtual_hop(d->cm, h, keys, false, cc, sendme_inc);
   drv_circ_t *c = find_circ(d, h);
   if (r == 0 && c)
     c->ours = true;

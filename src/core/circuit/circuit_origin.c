@@ -921,7 +921,16 @@ circ_origin_add_virtual_hop(circ_origin_t *c,
                             const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
                             bool service_side)
 {
-  if (!c || !keys)
+  return circ_origin_add_virtual_hop_cc(c, keys, service_side, NULL, 0);
+}
+
+int
+circ_origin_add_virtual_hop_cc(circ_origin_t *c,
+                               const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+                               bool service_side, const cc_params_t *cc,
+                               uint8_t sendme_inc)
+{
+  if (!c || !keys || (cc && sendme_inc == 0))
     return CIRC_ERR_ARG;
   if (c->state != CIRC_ORIGIN_OPEN || handshake_pending(c) ||
       c->fast_pending || c->n_hops == 0 ||
@@ -930,20 +939,28 @@ circ_origin_add_virtual_hop(circ_origin_t *c,
   if (c->n_hops >= CIRC_ORIGIN_MAX_HOPS)
     return CIRC_ERR_ARG;
   size_t idx = c->n_hops;
+  cc_state_t *st = NULL;
+  if (cc && !(st = cc_new(cc, sendme_inc)))
+    return CIRC_ERR_ARG;
   c->crypto[idx] = relay_crypto_new(RELAY_CRYPTO_HS, keys,
                                     CIRC_ORIGIN_HS_KEYS_LEN,
                                     service_side ? 1 : 0);
-  if (!c->crypto[idx])
+  if (!c->crypto[idx]) {
+    cc_free(st);
     return CIRC_ERR_CRYPTO;
+  }
   origin_hop_t *h = &c->hops[idx];
   memset(h, 0, sizeof(*h));
   h->is_virtual = true;
+  /* Proposal 324 9: congestion control as negotiated through the
+   * descriptor's flow-control line and INTRODUCE's CC request. */
+  h->cc = st;
   relay_flow_init_circuit(&h->flow);
   c->n_hops++;
   if (c->streams) {
     /* The table moves to the other party (no stream was opened on it). */
     c->streams_hop = idx;
-    relay_streams_set_flowctrl(c->streams, false);
+    relay_streams_set_flowctrl(c->streams, st != NULL);
     /* The service's edge accepts the client's BEGINs (4.2). */
     if (service_side &&
         relay_streams_set_role(c->streams, RELAY_STREAM_ROLE_EXIT) != 0)
@@ -951,6 +968,10 @@ circ_origin_add_virtual_hop(circ_origin_t *c,
   }
   log_info("origin circuit joined at the rendezvous point (%s side)",
            service_side ? "service" : "client");
+  if (st)
+    log_info("congestion control on the rendezvous circuit (%s side, "
+             "sendme_inc %u)", service_side ? "service" : "client",
+             (unsigned)sendme_inc);
   return 0;
 }
 

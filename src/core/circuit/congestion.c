@@ -100,6 +100,33 @@ cc_params_load(cc_params_t *p, cc_param_getter_t get, void *arg)
   cc_params_clamp(p);
 }
 
+/* Onion-service path parameters (prop 324 6.5.3): Vegas thresholds and the
+ * slow-start cap of a rendezvous circuit. */
+static const cc_param_def_t cc_onion_defs[] = {
+  { "cc_vegas_alpha_onion", offsetof(cc_params_t, vegas_alpha),
+    3 * OUTBUF_CELLS, 0, 1000 },
+  { "cc_vegas_beta_onion", offsetof(cc_params_t, vegas_beta),
+    7 * OUTBUF_CELLS, 0, 1000 },
+  { "cc_vegas_gamma_onion", offsetof(cc_params_t, vegas_gamma),
+    5 * OUTBUF_CELLS, 0, 1000 },
+  { "cc_vegas_delta_onion", offsetof(cc_params_t, vegas_delta),
+    9 * OUTBUF_CELLS, 0, INT32_MAX },
+  { "cc_sscap_onion", offsetof(cc_params_t, sscap), 600, 100, INT32_MAX },
+};
+
+void
+cc_params_load_onion(cc_params_t *p, cc_param_getter_t get, void *arg)
+{
+  cc_params_load(p, get, arg);
+  for (size_t i = 0; i < sizeof(cc_onion_defs) / sizeof(cc_onion_defs[0]);
+       i++) {
+    const cc_param_def_t *d = &cc_onion_defs[i];
+    *param_field(p, d) = get ? get(arg, d->name, d->def, d->min, d->max)
+                             : d->def;
+  }
+  cc_params_clamp(p);
+}
+
 void
 cc_params_clamp(cc_params_t *p)
 {

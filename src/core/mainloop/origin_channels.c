@@ -746,13 +746,15 @@ chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
 int
 chanmgr_add_virtual_hop(chanmgr_t *cm, uint64_t circ,
                         const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
-                        bool service_side)
+                        bool service_side, const cc_params_t *cc,
+                        uint8_t sendme_inc)
 {
   cm_circ_t *x = find_circ(cm, circ);
   circ_origin_t *c = x && x->built ? circ_of(x) : NULL;
   if (!c)
     return -1;
-  return circ_origin_add_virtual_hop(c, keys, service_side);
+  return circ_origin_add_virtual_hop_cc(c, keys, service_side, cc,
+                                        sendme_inc);
 }
 
 void

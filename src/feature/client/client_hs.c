@@ -143,10 +143,18 @@ net_send(void *ctx, uint64_t h, uint8_t command, const uint8_t *body,
 }
 
 static int
-net_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
+net_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+         const cc_params_t *cc, uint8_t sendme_inc)
 {
   client_hs_attempt_t *a = ctx;
-  return chanmgr_add_virtual_hop(a->c->cm, h, keys, false);
+  return chanmgr_add_virtual_hop(a->c->cm, h, keys, false, cc, sendme_inc);
+}
+
+static int32_t
+cc_param_from_nodelist(void *arg, const char *name, int32_t def, int32_t min,
+                       int32_t max)
+{
+  return nodelist_get_param(arg, name, def, min, max);
 }
 
 static void
@@ -248,7 +256,12 @@ attempt_start_rend(client_hs_attempt_t *a, const hs_client_desc_t *desc)
 {
   client_t *c = a->c;
   hs_client_rend_cfg_t cfg;
+  cc_params_t cc;
   memset(&cfg, 0, sizeof(cfg));
+  /* Proposal 324 9: the onion-service path parameters of our consensus. */
+  cc_params_load_onion(&cc, c->nl ? cc_param_from_nodelist : NULL,
+                       (void *)c->nl);
+  cfg.cc = &cc;
   cfg.net = (hs_client_rend_net_t){ net_launch, net_send, net_join,
                                     net_close, net_now, a };
   cfg.nl = c->nl;

@@ -56,6 +56,7 @@ typedef struct svc_slot_t {
   size_t n_hsdirs;
   size_t pending, stored;       /* this round */
   time_t cons_valid_after;      /* the consensus its HSDirs came from */
+  uint8_t cc_sendme_inc;        /* its flow-control line's (0: none) */
 } svc_slot_t;
 
 /** A circuit launched for the state machine: routes chanmgr's events. */
@@ -84,6 +85,9 @@ typedef struct client_hs_svc_host_t {
   client_hs_svc_circ_t *rcs;    /* joined rendezvous circuits */
   bool published;
   uint64_t uploads_ok, uploads_failed, rend_circs;
+  /* Proposal 324 9.1: the sendme-inc of the flow-control line of the
+   * descriptors we build (0: no line, congestion control off). */
+  uint8_t cc_sendme_inc;
 } client_hs_svc_host_t;
 
 /* ---------------------------------------------------------------- */
@@ -242,11 +246,45 @@ net_kh(void *ctx, uint64_t circ, uint8_t out[HS_CELL_KH_LEN])
   return o ? circ_origin_hop_kh(o, 2, out) : -1;
 }
 
+static int32_t
+cc_param_from_nodelist(void *arg, const char *name, int32_t def, int32_t min,
+                       int32_t max)
+{
+  return nodelist_get_param(arg, name, def, min, max);
+}
+
+/* The onion-service congestion control parameters of our consensus. */
+static void
+host_cc_params(const client_hs_svc_host_t *h, cc_params_t *p)
+{
+  const nodelist_t *nl = h->c->nl;
+  cc_params_load_onion(p, nl ? cc_param_from_nodelist : NULL, (void *)nl);
+}
+
+/* What the flow-control line advertises now (9.1): the consensus's
+ * cc_sendme_inc, or 0 (no line) when cc_alg is 0. */
+static uint8_t
+host_cc_sendme_inc(const client_hs_svc_host_t *h)
+{
+  cc_params_t p;
+  host_cc_params(h, &p);
+  return p.alg == CC_ALG_FIXED ? 0 : (uint8_t)p.sendme_inc;
+}
+
 static int
-net_join(void *ctx, uint64_t circ, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
+net_join(void *ctx, uint64_t circ, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+         bool cc_requested)
 {
   client_hs_svc_host_t *h = ctx;
-  return chanmgr_add_virtual_hop(h->c->cm, circ, keys, true);
+  cc_params_t p;
+  host_cc_params(h, &p);
+  /* 9.4: only when asked, and only if our descriptor offered it. */
+  bool cc = cc_requested && h->cc_sendme_inc && p.alg != CC_ALG_FIXED;
+  if (cc_requested && !cc)
+    log_info_rl(60, "Onion service: congestion control asked for but not "
+                "offered; the rendezvous circuit uses windows");
+  return chanmgr_add_virtual_hop(h->c->cm, circ, keys, true, cc ? &p : NULL,
+                                 cc ? h->cc_sendme_inc : 0);
 }
 
 static void
@@ -348,6 +386,8 @@ desc_params(client_hs_svc_host_t *h, const hs_ring_params_t *rp,
     p->client_pubs = (const uint8_t(*)[X25519_KEY_LEN])h->clients->keys;
     p->n_clients = h->clients->n;
   }
+  h->cc_sendme_inc = host_cc_sendme_inc(h);
+  p->flow_control_sendme_inc = h->cc_sendme_inc;
 }
 
 /* The nodes of the consensus as an array (new; caller frees). */
@@ -395,6 +435,7 @@ slot_upload(client_hs_svc_host_t *h, svc_slot_t *sl,
   hs_service_desc_params_t p;
   hs_service_desc_t *d = NULL;
   desc_params(h, rp, sl->tp, ips, n_ip, &p);
+  sl->cc_sendme_inc = p.flow_control_sendme_inc;
   int e = hs_service_desc_build(&p, &d);
   if (e < 0 || !d) {
     log_warn_rl(300, "Onion service: could not build a descriptor "
@@ -476,7 +517,9 @@ host_descriptors(client_hs_svc_host_t *h)
       continue;
     sl->cons_valid_after = cons->valid_after;
     size_t n = slot_targets(h, sl, &rp, targets, &changed);
-    if (changed || now >= sl->next_upload_msec)
+    /* 9.1: a new cc_sendme_inc (or cc_alg) is published at once. */
+    if (changed || now >= sl->next_upload_msec ||
+        (sl->n_hsdirs && host_cc_sendme_inc(h) != sl->cc_sendme_inc))
       sl->dirty = true;
     if (sl->dirty)
       slot_upload(h, sl, &rp, targets, n);

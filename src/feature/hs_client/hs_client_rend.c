@@ -7,6 +7,7 @@
 #define LOG_MODULE "hs_client"
 #include "allium/feature/hs_client/hs_client_rend.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "allium/core/cell/relay_cell.h"
@@ -75,6 +76,11 @@ struct hs_client_rend_t {
   int pending_status;        /* failure found in start (NO_STATUS: none) */
   bool in_start;             /* inside hs_client_rend_start(): defer done */
   bool finished;
+  /* Proposal 324 9: congestion control asked for in INTRODUCE1 (the
+   * descriptor's flow-control line and our consensus allow it). */
+  bool want_cc;
+  uint8_t cc_sendme_inc;     /* the descriptor's */
+  cc_params_t cc;            /* with want_cc: our consensus's */
 };
 
 static const hs_client_rend_circ_ev_t rend_ev;
@@ -261,12 +267,18 @@ hs_client_rend_choose_rp(const nodelist_t *nl, const pathsel_options_t *o,
 static int
 intro_plaintext(uint8_t *buf, size_t max, size_t min, size_t *len_out,
                 const uint8_t cookie[HS_CELL_COOKIE_LEN],
-                const circ_hop_spec_t *rp)
+                const circ_hop_spec_t *rp, bool want_cc)
 {
   hs_intro2_plain_t *p = al_calloc(1, sizeof(*p));
   size_t n = 0;
   int r = -1;
   memcpy(p->cookie, cookie, HS_CELL_COOKIE_LEN);
+  if (want_cc) {
+    /* Proposal 324 9.2: the congestion control request, empty. */
+    p->exts.n = 1;
+    p->exts.ext[0].type = HS_EXT_INTRO2_CC_REQUEST;
+    p->exts.ext[0].len = 0;
+  }
   memcpy(p->onion_key, rp->ntor_key, HS_CELL_ONION_KEY_LEN);
   for (uint8_t i = 0; i < rp->n_addr && i < 2; i++)
     p->spec[p->n_spec++] = rp->addr[i];
@@ -300,6 +312,18 @@ hs_client_introduce1_build(uint8_t *out, size_t outlen, size_t *len_out,
                            const uint8_t cookie[HS_CELL_COOKIE_LEN],
                            const circ_hop_spec_t *rp)
 {
+  return hs_client_introduce1_build_cc(out, outlen, len_out, auth_key, B,
+                                       subcred, x, cookie, rp, false);
+}
+
+int
+hs_client_introduce1_build_cc(uint8_t *out, size_t outlen, size_t *len_out,
+                              const uint8_t auth_key[HS_CELL_AUTH_KEY_LEN],
+                              const uint8_t B[32], const uint8_t subcred[32],
+                              const x25519_keypair_t *x,
+                              const uint8_t cookie[HS_CELL_COOKIE_LEN],
+                              const circ_hop_spec_t *rp, bool want_cc)
+{
   /* LEGACY_KEY_ID, AUTH_KEY_TYPE, AUTH_KEY_LEN, AUTH_KEY, N_EXTENSIONS */
   const size_t hdr = HS_CELL_LEGACY_KEY_ID_LEN + 1 + 2 + HS_CELL_AUTH_KEY_LEN + 1;
   const size_t overhead = hdr + HS_CELL_CLIENT_PK_LEN + HS_CELL_MAC_LEN;
@@ -315,7 +339,7 @@ hs_client_introduce1_build(uint8_t *out, size_t outlen, size_t *len_out,
   uint8_t *pt = enc + HS_CELL_CLIENT_PK_LEN;
   if (intro_plaintext(pt, HS_CLIENT_INTRODUCE1_MAX_LEN - overhead,
                       HS_CLIENT_INTRODUCE1_PAD_TO - hdr, &plain_len, cookie,
-                      rp) < 0 ||
+                      rp, want_cc) < 0 ||
       hs_ntor_client_intro_keys(&k, x, B, auth_key, subcred) < 0 ||
       hs_ntor_intro_crypt(&k, pt, plain_len) < 0)
     goto done;
@@ -370,9 +394,9 @@ maybe_introduce(hs_client_rend_t *r)
   size_t n = 0;
   int e = -1;
   if (x25519_keypair_generate(&ip->x) == 0 &&
-      hs_client_introduce1_build(body, sizeof(body), &n, ip->auth_key,
-                                 ip->enc_key, r->subcred, &ip->x, r->cookie,
-                                 &r->rp) == 0)
+      hs_client_introduce1_build_cc(body, sizeof(body), &n, ip->auth_key,
+                                    ip->enc_key, r->subcred, &ip->x,
+                                    r->cookie, &r->rp, r->want_cc) == 0)
     e = r->net.send(r->net.ctx, r->ip_circ, RELAY_INTRODUCE1, body, n);
   memwipe(body, sizeof(body));
   if (e < 0) {
@@ -471,7 +495,8 @@ handle_rendezvous2(hs_client_rend_t *r, const uint8_t *body, size_t len)
   ok = ok && hs_ntor_key_expansion(keys, k.ntor_key_seed) == 0;
   memwipe(&k, sizeof(k));
   uint64_t h = r->rp_circ;
-  ok = ok && r->net.join(r->net.ctx, h, keys) == 0;
+  ok = ok && r->net.join(r->net.ctx, h, keys, r->want_cc ? &r->cc : NULL,
+                         r->want_cc ? r->cc_sendme_inc : 0) == 0;
   memwipe(keys, sizeof(keys));
   if (!ok) {
     log_info_rl(60, "Bad RENDEZVOUS2 (handshake did not verify)");
@@ -594,6 +619,39 @@ copy_intro_points(hs_client_rend_t *r, const hs_desc_layer2_t *desc)
   }
 }
 
+bool
+hs_client_rend_cc_usable(const hs_desc_layer2_t *desc,
+                         const cc_params_t *cons)
+{
+  char pv[48];
+  if (!desc || !cons || cons->alg == CC_ALG_FIXED || !desc->has_flow_control)
+    return false;
+  /* The versions as a protocol entry, to read the range like protover. */
+  int w = snprintf(pv, sizeof(pv), "FlowCtrl=%s",
+                   desc->flow_control_versions);
+  if (w < 0 || (size_t)w >= sizeof(pv) || !cc_protover_has(pv, "FlowCtrl", 2))
+    return false;
+  /* 9.1: sendme-inc within a factor of 2 of our consensus's. */
+  int32_t inc = desc->flow_control_sendme_inc, ours = cons->sendme_inc;
+  return inc > 0 && inc * 2 >= ours && inc <= ours * 2;
+}
+
+/* Decide on congestion control for the attempt (proposal 324 9). */
+static void
+setup_cc(hs_client_rend_t *r, const hs_client_rend_cfg_t *cfg,
+         const hs_desc_layer2_t *desc)
+{
+  r->want_cc = hs_client_rend_cc_usable(desc, cfg->cc);
+  if (r->want_cc) {
+    r->cc = *cfg->cc;
+    r->cc_sendme_inc = desc->flow_control_sendme_inc;
+  } else if (cfg->cc && cfg->cc->alg != CC_ALG_FIXED &&
+             desc->has_flow_control) {
+    log_info_rl(60, "The descriptor's flow-control line is unusable; "
+                "no congestion control on the rendezvous circuit");
+  }
+}
+
 /* The rendezvous point's hop spec; -1 if none. */
 static int
 pick_rp(hs_client_rend_t *r, const hs_client_rend_cfg_t *cfg)
@@ -630,6 +688,7 @@ hs_client_rend_start(const hs_client_rend_cfg_t *cfg,
                                      : DEFAULT_TOTAL_TIMEOUT_MSEC);
   r->pending_status = NO_STATUS;
   r->in_start = true;
+  setup_cc(r, cfg, desc);
   copy_intro_points(r, desc);
   if (r->n_ips == 0) {
     log_info_rl(60, "No usable introduction point in the descriptor");

@@ -223,6 +223,10 @@ open_checked(hs_service_intro2_t *out, const hs_service_ip_keys_t *ip,
     memcpy(out->cookie, p->cookie, HS_CELL_COOKIE_LEN);
     memcpy(out->client_pk, m->client_pk, 32);
     out->subcred_index = idx;
+    /* Proposal 324 9.2: the client asks for congestion control (an empty
+     * extension; a body, which no version defines, is ignored). */
+    out->cc_requested =
+        hs_cell_exts_find(&p->exts, HS_EXT_INTRO2_CC_REQUEST) != NULL;
   }
   memwipe(plain, m->enc_data_len ? m->enc_data_len : 1);
   al_free(plain);

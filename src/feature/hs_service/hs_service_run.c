@@ -37,6 +37,7 @@ typedef struct rend_t {
   uint64_t circ;                            /* 0: free entry */
   uint8_t rend1[HS_SERVICE_REND1_LEN];
   uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN];
+  bool cc;                                  /* the client asked for CC */
 } rend_t;
 
 struct hs_service_run_t {
@@ -173,7 +174,7 @@ on_built(void *arg, uint64_t circ)
     int e = s->cfg.net.send(s->cfg.net.ctx, c, RELAY_RENDEZVOUS1, r->rend1,
                             sizeof(r->rend1));
     if (e == 0)
-      e = s->cfg.net.join(s->cfg.net.ctx, c, r->keys);
+      e = s->cfg.net.join(s->cfg.net.ctx, c, r->keys, r->cc);
     rend_clear(r);
     if (e < 0) {
       s->st.rend_failed++;
@@ -242,6 +243,7 @@ on_introduce2(hs_service_run_t *s, slot_t *sl, const uint8_t *body,
     log_info_rl(60, "Onion service: no rendezvous circuit launched");
   } else {
     r->circ = h;
+    r->cc = in.cc_requested;
     s->st.rend_launched++;
   }
   memwipe(&in, sizeof(in));

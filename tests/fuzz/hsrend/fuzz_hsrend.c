@@ -85,9 +85,12 @@ f_send(void *ctx, uint64_t h, uint8_t command, const uint8_t *body,
 }
 
 static int
-f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
+f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+       const cc_params_t *cc, uint8_t sendme_inc)
 {
   (void)ctx;
+  if (cc || sendme_inc)   /* no CC parameters given: never CC */
+    abort();
   (void)keys;
   fz_circ_t *c = find(h);
   if (W.n_done || c->closed || !c->rp || c->joined)

@@ -178,6 +178,18 @@ int circ_origin_hop_kh(const circ_origin_t *c, size_t hop,
 int circ_origin_add_virtual_hop(circ_origin_t *c,
                                 const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
                                 bool service_side);
+/** circ_origin_add_virtual_hop() with congestion control on the virtual
+ * hop when cc is not NULL (proposal 324 9: the client saw the descriptor's
+ * flow-control line and sent the CC request in INTRODUCE1): a window of
+ * cc's parameters (copied) instead of the 1000-cell circuit window, a
+ * circuit SENDME every sendme_inc (1..255, the descriptor's) DATA cells,
+ * streams with XON/XOFF instead of stream SENDMEs.  cc NULL: as
+ * circ_origin_add_virtual_hop().  CIRC_ERR_ARG also for cc with a
+ * sendme_inc of 0. */
+int circ_origin_add_virtual_hop_cc(circ_origin_t *c,
+                                   const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+                                   bool service_side, const cc_params_t *cc,
+                                   uint8_t sendme_inc);
 /** True if hop is the virtual onion-service hop. */
 bool circ_origin_hop_is_virtual(const circ_origin_t *c, size_t hop);
 

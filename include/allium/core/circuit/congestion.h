@@ -89,6 +89,10 @@ void cc_params_default(cc_params_t *p);
 /** Every parameter from get (defaults and ranges as above); get NULL gives
  * the defaults.  Afterwards cc_params_clamp() holds. */
 void cc_params_load(cc_params_t *p, cc_param_getter_t get, void *arg);
+/** As cc_params_load(), for an onion-service rendezvous circuit (prop 324
+ * 6.5.3): the Vegas thresholds and sscap come from the *_onion parameters
+ * (alpha 186, beta 434, gamma 310, delta 558, sscap 600 by default). */
+void cc_params_load_onion(cc_params_t *p, cc_param_getter_t get, void *arg);
 /** Force each field into its range, and the cross-parameter rules (cwnd_min
  * and cwnd_init >= sendme_inc, cwnd_init <= cwnd_max, cwnd_min <= cwnd_max,
  * alpha <= beta <= delta). */

@@ -131,10 +131,13 @@ int chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
  * service_side swaps the directions).  The circuit's stream table moves to
  * that hop; it must hold no stream yet.  0, or negative (unknown / unbuilt
  * circuit, or circ_origin_add_virtual_hop()'s error).  KH of a hop, for a
- * service's ESTABLISH_INTRO: circ_origin_hop_kh(chanmgr_circuit(...)). */
+ * service's ESTABLISH_INTRO: circ_origin_hop_kh(chanmgr_circuit(...)).
+ * cc not NULL: the virtual hop runs congestion control with those
+ * parameters and sendme_inc (circ_origin_add_virtual_hop_cc()). */
 int chanmgr_add_virtual_hop(chanmgr_t *cm, uint64_t circ,
                             const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
-                            bool service_side);
+                            bool service_side, const cc_params_t *cc,
+                            uint8_t sendme_inc);
 /** Tear the circuit down (DESTROY sent if it got that far); on_closed runs
  * before this returns, with reason and remote false.  Unknown handle: no-op. */
 void chanmgr_close_circ(chanmgr_t *cm, uint64_t circ, uint8_t reason);

@@ -15,7 +15,9 @@
  *      fresh x, the service's enc-key B, the intro point's auth key and the
  *      subcredential; encrypted part = cookie, the rendezvous point's ntor
  *      onion key and link specifiers, padding as tor clients pad; MAC over
- *      the cell up to the MAC).  INTRODUCE_ACK status 0: the intro circuit is
+ *      the cell up to the MAC; with cfg->cc and a usable flow-control line
+ *      in the descriptor, the proposal 324 9.2 CC request extension too).
+ *      INTRODUCE_ACK status 0: the intro circuit is
  *      closed and RENDEZVOUS2 awaited; any other status, the intro circuit
  *      failing or the ack not arriving in time: the next introduction point
  *      (the same rendezvous circuit and cookie).
@@ -100,9 +102,12 @@ typedef struct hs_client_rend_net_t {
               size_t len);
   /** Add the virtual hop with keys Df|Db|Kf|Kb (client side):
    * chanmgr_add_virtual_hop().  After success the circuit is the
-   * caller's: route its events to the new owner. */
+   * caller's: route its events to the new owner.  cc not NULL: the
+   * service was asked for congestion control (proposal 324 9), the hop
+   * runs it with cc and sendme_inc (the descriptor's); NULL: windows. */
   int (*join)(void *ctx, uint64_t circ,
-              const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN]);
+              const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+              const cc_params_t *cc, uint8_t sendme_inc);
   /** Close a circuit; its closed event may run inside this call, none of
    * its events after it. */
   void (*close)(void *ctx, uint64_t circ);
@@ -126,6 +131,11 @@ typedef struct hs_client_rend_cfg_t {
   uint32_t intro_timeout_msec;
   /** Whole attempt, start to joined (0: 120000, tor's SocksTimeout). */
   uint32_t total_timeout_msec;
+  /** Our consensus's congestion control parameters for onion circuits
+   * (cc_params_load_onion(); borrowed during start, copied).  NULL or
+   * alg 0: never ask for congestion control.  Else it is asked for (the
+   * CC request extension in INTRODUCE1) when hs_client_rend_cc_usable(). */
+  const cc_params_t *cc;
 } hs_client_rend_cfg_t;
 
 typedef struct hs_client_rend_t hs_client_rend_t;
@@ -166,6 +176,13 @@ int hs_client_rend_spec_from_node(const node_t *n, circ_hop_spec_t *out);
 int hs_client_rend_spec_from_intro(const hs_desc_intro_point_t *ip,
                                    circ_hop_spec_t *out);
 
+/** Proposal 324 9.1-9.2: may a client with consensus parameters cons ask
+ * for congestion control with this descriptor?  cons->alg != 0, a
+ * flow-control line whose versions include 2, and its sendme-inc within a
+ * factor of 2 of cons->sendme_inc (otherwise: no CC, never a failure). */
+bool hs_client_rend_cc_usable(const hs_desc_layer2_t *desc,
+                              const cc_params_t *cons);
+
 /** Largest INTRODUCE1 we send.  A tor 0.4.9 intro point refuses ("over-long
  * INTRODUCE1 cell") one that would not fit the INTRODUCE2 relay message of
  * the smallest relay cell format (proposal 340: 509 - 16 - 1 - 2 - 2 = 488
@@ -188,5 +205,16 @@ int hs_client_introduce1_build(uint8_t *out, size_t outlen, size_t *len_out,
                                const x25519_keypair_t *x,
                                const uint8_t cookie[HS_CELL_COOKIE_LEN],
                                const circ_hop_spec_t *rp);
+/** hs_client_introduce1_build() with, when want_cc, the congestion
+ * control request extension (type 1, empty; proposal 324 9.2) in the
+ * encrypted plaintext. */
+int hs_client_introduce1_build_cc(uint8_t *out, size_t outlen,
+                                  size_t *len_out,
+                                  const uint8_t auth_key[HS_CELL_AUTH_KEY_LEN],
+                                  const uint8_t B[32],
+                                  const uint8_t subcred[32],
+                                  const x25519_keypair_t *x,
+                                  const uint8_t cookie[HS_CELL_COOKIE_LEN],
+                                  const circ_hop_spec_t *rp, bool want_cc);
 
 #endif

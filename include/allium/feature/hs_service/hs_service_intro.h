@@ -85,6 +85,9 @@ typedef struct hs_service_intro2_t {
   uint8_t client_pk[32];                    /**< X */
   circ_hop_spec_t rp;                       /**< the rendezvous point */
   size_t subcred_index;                     /**< which one verified */
+  /** The plaintext carried the congestion control request extension
+   * (HS_EXT_INTRO2_CC_REQUEST, proposal 324 9.2). */
+  bool cc_requested;
 } hs_service_intro2_t;
 
 /** Open INTRODUCE2 body[len] received at the intro point with keys ip,

@@ -58,9 +58,12 @@ typedef struct hs_service_net_t {
               size_t len);
   /** KH of the last hop of a built circuit (circ_origin_hop_kh()). */
   int (*kh)(void *ctx, uint64_t circ, uint8_t out[HS_CELL_KH_LEN]);
-  /** Add the virtual hop, service side; then the circuit is the owner's. */
+  /** Add the virtual hop, service side; then the circuit is the owner's.
+   * cc_requested: the INTRODUCE2 carried the congestion control request
+   * (proposal 324 9.2); the owner turns CC on for the hop if its
+   * descriptor advertised flow-control (else 9.4: windows). */
   int (*join)(void *ctx, uint64_t circ,
-              const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN]);
+              const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN], bool cc_requested);
   void (*close)(void *ctx, uint64_t circ);
   uint64_t (*now_msec)(void *ctx);
   void *ctx;

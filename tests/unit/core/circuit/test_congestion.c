@@ -406,3 +406,38 @@ Test(congestion, large_window_ring)
   cr_assert_eq(tx_ack(&t, 5000), CC_ERR_UNEXPECTED);
   cc_free(t.cc);
 }
+
+/* Onion-service path parameters (prop 324 6.5.3). */
+static int32_t
+onion_getter(void *arg, const char *name, int32_t def, int32_t min,
+             int32_t max)
+{
+  (void)arg;
+  (void)min;
+  (void)max;
+  if (!strcmp(name, "cc_vegas_alpha_onion"))
+    return 100;
+  if (!strcmp(name, "cc_vegas_beta_exit"))
+    return 999;   /* an exit parameter: not used for onion circuits */
+  if (!strcmp(name, "cc_sendme_inc"))
+    return 20;
+  return def;
+}
+
+Test(congestion, onion_params)
+{
+  cc_params_t p;
+  cc_params_load_onion(&p, NULL, NULL);
+  cr_assert_eq(p.alg, CC_ALG_VEGAS);
+  cr_assert_eq(p.sendme_inc, 31);
+  cr_assert_eq(p.vegas_alpha, 3 * 62);
+  cr_assert_eq(p.vegas_beta, 7 * 62);
+  cr_assert_eq(p.vegas_gamma, 5 * 62);
+  cr_assert_eq(p.vegas_delta, 9 * 62);
+  cr_assert_eq(p.sscap, 600);
+  cc_params_load_onion(&p, onion_getter, NULL);
+  cr_assert_eq(p.vegas_alpha, 100);
+  cr_assert_eq(p.vegas_beta, 7 * 62);
+  cr_assert_eq(p.sendme_inc, 20);
+  cr_assert_eq(p.cwnd_min, 124);
+}

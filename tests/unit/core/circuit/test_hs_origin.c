@@ -538,3 +538,161 @@ Test(hs_origin, hs_messages_reach_the_owner)
   circ_origin_free(c);
   fake_hop_free(&h);
 }
+
+/* ---- congestion control on the virtual hop (proposal 324 9) ---- */
+
+/* Both ends joined with congestion control, SENDME increment inc. */
+static void
+rend_join_cc(rend_t *r, uint8_t inc)
+{
+  cc_params_t p;
+  cc_params_load_onion(&p, NULL, NULL);
+  cr_assert_eq(circ_origin_add_virtual_hop_cc(r->client, r->client_keys,
+                                              false, &p, inc), 0);
+  cr_assert_eq(circ_origin_add_virtual_hop_cc(r->service, r->service_keys,
+                                              true, &p, inc), 0);
+  cr_assert_not_null(circ_origin_cc(r->client, 1));
+  cr_assert_not_null(circ_origin_cc(r->service, 1));
+  cr_assert_null(circ_origin_cc(r->client, 0));
+}
+
+/* Send DATA from the client until the window closes; how many went. */
+static int
+fill_window(rend_t *r)
+{
+  uint8_t data[100];
+  memset(data, 0x3c, sizeof(data));
+  int n = 0;
+  while (circ_origin_send(r->client, 1, RELAY_DATA, 3, data,
+                          sizeof(data)) == 0)
+    n++;
+  return n;
+}
+
+Test(hs_origin, virtual_hop_cc_obeys_cwnd_and_sendme_inc)
+{
+  rend_t r;
+  rend_init(&r);
+  rend_join_cc(&r, 31);
+  cc_stats_t st;
+  cc_get_stats(circ_origin_cc(r.client, 1), &st);
+  uint64_t cwnd = st.cwnd;
+  cr_assert_eq(st.sendme_inc, 31);
+  /* The congestion window, not the 1000-cell circuit window, bounds it. */
+  cr_assert_eq((uint64_t)fill_window(&r), cwnd);
+  cr_assert_eq(circ_origin_send(r.client, 1, RELAY_DATA, 3,
+                                (const uint8_t *)"x", 1), CIRC_ERR_WINDOW);
+  rend_pump(&r);
+  drain_events(r.service);
+  /* One authenticated circuit SENDME per 31 cells received. */
+  cc_get_stats(circ_origin_cc(r.service, 1), &st);
+  cr_assert_eq(st.cells_received, cwnd);
+  cr_assert_eq(st.sendmes_sent, cwnd / 31);
+  cc_get_stats(circ_origin_cc(r.client, 1), &st);
+  cr_assert_eq(st.sendmes_received, cwnd / 31);
+  cr_assert_eq(st.inflight, cwnd % 31);
+  /* Many windows more, well past 1000 cells, in both directions. */
+  int total = 0;
+  for (int round = 0; round < 20; round++) {
+    total += fill_window(&r);
+    rend_pump(&r);
+    drain_events(r.service);
+  }
+  cr_assert_gt(total, 1000);
+  uint8_t data[50] = { 0 };
+  for (int i = 0; i < 600; i++) {
+    cr_assert_eq(circ_origin_send(r.service, 1, RELAY_DATA, 3, data,
+                                  sizeof(data)), 0, "cell %d", i);
+    if (i % 31 == 30) {
+      rend_pump(&r);
+      drain_events(r.client);
+    }
+  }
+  rend_pump(&r);
+  cc_get_stats(circ_origin_cc(r.client, 1), &st);
+  cr_assert_eq(st.cells_received, 600);
+  cr_assert_eq(st.sendmes_sent, 600 / 31);
+  cr_assert_eq(circ_origin_state(r.client), CIRC_ORIGIN_OPEN);
+  cr_assert_eq(circ_origin_state(r.service), CIRC_ORIGIN_OPEN);
+  cr_assert_eq(r.rp_for_us, 0);
+  rend_free(&r);
+}
+
+Test(hs_origin, virtual_hop_cc_other_sendme_inc)
+{
+  rend_t r;
+  rend_init(&r);
+  rend_join_cc(&r, 10);
+  int n = fill_window(&r);
+  rend_pump(&r);
+  drain_events(r.service);
+  cc_stats_t st;
+  cc_get_stats(circ_origin_cc(r.service, 1), &st);
+  cr_assert_eq(st.sendmes_sent, (uint64_t)n / 10);
+  cr_assert_eq(circ_origin_state(r.client), CIRC_ORIGIN_OPEN);
+  rend_free(&r);
+}
+
+/* Streams on a CC virtual hop use XON/XOFF; without CC they do not. */
+static int
+xoffs_after_pause(bool cc)
+{
+  rend_t r;
+  rend_init(&r);
+  relay_streams_t *t = circ_origin_attach_streams(r.client, 0);
+  cr_assert_not_null(t);
+  if (cc) {
+    rend_join_cc(&r, 31);
+  } else {
+    cr_assert_eq(circ_origin_add_virtual_hop_cc(r.client, r.client_keys,
+                                                false, NULL, 0), 0);
+    cr_assert_eq(circ_origin_add_virtual_hop(r.service, r.service_keys,
+                                             true), 0);
+    cr_assert_null(circ_origin_cc(r.client, 1));
+  }
+  uint16_t sid = 0;
+  cr_assert_eq(relay_stream_begin(circ_origin_streams(r.client), "hs", 80, 0,
+                                  &sid), 0);
+  relay_streams_flush(circ_origin_streams(r.client));
+  rend_pump(&r);
+  drain_events(r.service);
+  cr_assert_eq(relay_stream_set_recv_paused(circ_origin_streams(r.client),
+                                            sid, true), 0);
+  relay_streams_flush(circ_origin_streams(r.client));
+  rend_pump(&r);
+  int xoffs = 0;
+  circ_event_t ev;
+  while (next_msg(r.service, &ev))
+    if (ev.command == RELAY_XOFF && ev.stream_id == sid)
+      xoffs++;
+  rend_free(&r);
+  return xoffs;
+}
+
+Test(hs_origin, virtual_hop_cc_streams_use_xon_xoff)
+{
+  cr_assert_eq(xoffs_after_pause(true), 1);
+  cr_assert_eq(xoffs_after_pause(false), 0);
+}
+
+Test(hs_origin, virtual_hop_cc_refusals)
+{
+  rend_t r;
+  rend_init(&r);
+  cc_params_t p;
+  cc_params_default(&p);
+  /* A SENDME increment of 0 is refused and leaves the circuit as it was. */
+  cr_assert_eq(circ_origin_add_virtual_hop_cc(r.client, r.client_keys, false,
+                                              &p, 0), CIRC_ERR_ARG);
+  cr_assert_eq(circ_origin_n_hops(r.client), 1);
+  cr_assert_eq(circ_origin_add_virtual_hop_cc(NULL, r.client_keys, false, &p,
+                                              31), CIRC_ERR_ARG);
+  /* Without CC the virtual hop keeps the fixed windows. */
+  cr_assert_eq(circ_origin_add_virtual_hop_cc(r.client, r.client_keys, false,
+                                              NULL, 0), 0);
+  cr_assert_null(circ_origin_cc(r.client, 1));
+  cr_assert_eq(circ_origin_add_virtual_hop(r.service, r.service_keys, true),
+               0);
+  cr_assert_eq(fill_window(&r), 1000);
+  rend_free(&r);
+}

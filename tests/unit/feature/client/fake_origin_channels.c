@@ -227,11 +227,14 @@ chanmgr_send(chanmgr_t *cm, uint64_t circ, size_t hop, uint8_t command,
 int
 chanmgr_add_virtual_hop(chanmgr_t *cm, uint64_t circ,
                         const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
-                        bool service_side)
+                        bool service_side, const cc_params_t *cc,
+                        uint8_t sendme_inc)
 {
   (void)cm;
   (void)keys;
   (void)service_side;
+  (void)cc;
+  (void)sendme_inc;
   fake_circ_t *fc = find(circ);
   return fc && fc->alive && fc->built ? 0 : -1;
 }

@@ -5,6 +5,7 @@
  * hs-ntor keys and answers with a real RENDEZVOUS1 handshake, and fake
  * intro / rendezvous points that ack, refuse, time out or vanish. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "allium/core/cell/hs_cells.h"
@@ -36,6 +37,8 @@ typedef struct fcirc_t {
   bool closed_by_module;
   bool joined;
   uint8_t join_keys[CIRC_ORIGIN_HS_KEYS_LEN];
+  bool join_cc;          /* joined with congestion control */
+  uint8_t join_inc;
   fmsg_t msgs[MAX_MSGS];
   size_t n_msgs;
 } fcirc_t;
@@ -63,6 +66,8 @@ typedef struct world_t {
   int status;
   uint64_t done_circ;
   bool free_in_done;
+  const cc_params_t *cc;  /* the client's consensus parameters, or NULL */
+  int n_cc_req;           /* INTRODUCE1s carrying the CC request */
 } world_t;
 
 /* ---- the fake circuit layer ---- */
@@ -113,7 +118,8 @@ f_send(void *ctx, uint64_t h, uint8_t command, const uint8_t *body,
 }
 
 static int
-f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
+f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+       const cc_params_t *cc, uint8_t sendme_inc)
 {
   world_t *w = ctx;
   fcirc_t *c = find(w, h);
@@ -121,6 +127,9 @@ f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
   if (w->join_fail)
     return -1;
   c->joined = true;
+  c->join_cc = cc != NULL;
+  c->join_inc = sendme_inc;
+  cr_assert(cc ? sendme_inc > 0 : sendme_inc == 0);
   memcpy(c->join_keys, keys, CIRC_ORIGIN_HS_KEYS_LEN);
   return 0;
 }
@@ -256,6 +265,7 @@ world_cfg(world_t *w)
   cfg.rp = &w->rp;
   cfg.intro_timeout_msec = 5000;
   cfg.total_timeout_msec = 60000;
+  cfg.cc = w->cc;
   return cfg;
 }
 
@@ -314,6 +324,8 @@ service_answer(world_t *w, const fmsg_t *m, size_t ipi,
   hs_intro2_plain_t *p = al_calloc(1, sizeof(*p));
   cr_assert_eq(hs_intro2_plain_decode(p, pt, in->enc_data_len), 0);
   memcpy(cookie_out, p->cookie, 20);
+  if (hs_cell_exts_find(&p->exts, HS_EXT_INTRO2_CC_REQUEST))
+    w->n_cc_req++;
   cr_assert_arr_eq(p->onion_key, w->rp.ntor_key, 32);
   bool has_legacy = false, has_ed = false, has_v4 = false;
   for (size_t i = 0; i < p->n_spec; i++) {
@@ -808,4 +820,128 @@ Test(hs_client_rend, rendezvous_point_needs_hsrend_and_fast)
   cr_assert_null(hs_client_rend_choose_rp(NULL, &o, NULL));
   routerset_free(ex);
   nodelist_free(nl);
+}
+
+/* ---- congestion control on the rendezvous circuit (proposal 324 9) ---- */
+
+/* One whole introduction and rendezvous; the joined circuit. */
+static fcirc_t *
+world_join(world_t *w)
+{
+  fcirc_t *ip;
+  uint8_t cookie[20], c2[20], info[64], keys[128];
+  fcirc_t *rp = world_to_introduce(w, &ip, cookie);
+  service_answer(w, &ip->msgs[0], intro_index(w, ip), c2, info, keys);
+  fire_ack(ip, HS_INTRO_ACK_SUCCESS);
+  fire_msg(rp, RELAY_RENDEZVOUS2, info, sizeof(info));
+  cr_assert_eq(w->status, HS_CLIENT_REND_OK);
+  cr_assert(rp->joined);
+  return rp;
+}
+
+static void
+desc_flow_control(world_t *w, const char *versions, uint8_t inc)
+{
+  w->desc->has_flow_control = 1;
+  snprintf(w->desc->flow_control_versions,
+           sizeof(w->desc->flow_control_versions), "%s", versions);
+  w->desc->flow_control_sendme_inc = inc;
+}
+
+Test(hs_client_rend, cc_requested_when_the_descriptor_allows)
+{
+  world_t w;
+  cc_params_t cc;
+  cc_params_default(&cc);
+  world_init(&w, 1);
+  w.cc = &cc;
+  desc_flow_control(&w, "1-2", 31);
+  fcirc_t *rp = world_join(&w);
+  cr_assert_eq(w.n_cc_req, 1);
+  cr_assert(rp->join_cc);
+  cr_assert_eq(rp->join_inc, 31);
+  world_free(&w);
+}
+
+Test(hs_client_rend, cc_uses_the_descriptors_sendme_inc)
+{
+  world_t w;
+  cc_params_t cc;
+  cc_params_default(&cc);
+  world_init(&w, 1);
+  w.cc = &cc;
+  desc_flow_control(&w, "1-2", 40);   /* within a factor of 2 of 31 */
+  fcirc_t *rp = world_join(&w);
+  cr_assert(rp->join_cc);
+  cr_assert_eq(rp->join_inc, 40);
+  world_free(&w);
+}
+
+Test(hs_client_rend, no_cc_without_the_line_or_consensus)
+{
+  cc_params_t cc;
+  cc_params_default(&cc);
+  /* No flow-control line. */
+  world_t w;
+  world_init(&w, 1);
+  w.cc = &cc;
+  fcirc_t *rp = world_join(&w);
+  cr_assert_eq(w.n_cc_req, 0);
+  cr_assert_not(rp->join_cc);
+  world_free(&w);
+  /* The line, but cc_alg 0 in our consensus. */
+  world_init(&w, 1);
+  cc_params_t off = cc;
+  off.alg = CC_ALG_FIXED;
+  w.cc = &off;
+  desc_flow_control(&w, "1-2", 31);
+  rp = world_join(&w);
+  cr_assert_eq(w.n_cc_req, 0);
+  cr_assert_not(rp->join_cc);
+  world_free(&w);
+  /* The line, no parameters given. */
+  world_init(&w, 1);
+  desc_flow_control(&w, "1-2", 31);
+  rp = world_join(&w);
+  cr_assert_eq(w.n_cc_req, 0);
+  cr_assert_not(rp->join_cc);
+  world_free(&w);
+}
+
+Test(hs_client_rend, cc_usable_rules)
+{
+  cc_params_t cc;
+  cc_params_default(&cc);
+  hs_desc_layer2_t *d = al_calloc(1, sizeof(*d));
+  cr_assert_not(hs_client_rend_cc_usable(d, &cc));   /* no line */
+  d->has_flow_control = 1;
+  d->flow_control_sendme_inc = 31;
+  static const struct { const char *v; bool ok; } vs[] = {
+    { "1-2", true }, { "2", true }, { "1-3", true }, { "2-5", true },
+    { "1,2", true }, { "1", false }, { "3-4", false }, { "", false },
+    { "x", false }, { "2-", false }, { "-2", false },
+  };
+  for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
+    snprintf(d->flow_control_versions, sizeof(d->flow_control_versions),
+             "%s", vs[i].v);
+    cr_assert_eq(hs_client_rend_cc_usable(d, &cc), vs[i].ok, "%s", vs[i].v);
+  }
+  snprintf(d->flow_control_versions, sizeof(d->flow_control_versions),
+           "1-2");
+  static const struct { uint8_t inc; bool ok; } incs[] = {
+    { 0, false }, { 1, false }, { 15, false }, { 16, true }, { 31, true },
+    { 62, true }, { 63, false }, { 255, false },
+  };
+  for (size_t i = 0; i < sizeof(incs) / sizeof(incs[0]); i++) {
+    d->flow_control_sendme_inc = incs[i].inc;
+    cr_assert_eq(hs_client_rend_cc_usable(d, &cc), incs[i].ok, "inc %u",
+                 incs[i].inc);
+  }
+  d->flow_control_sendme_inc = 31;
+  cr_assert(hs_client_rend_cc_usable(d, &cc));
+  cr_assert_not(hs_client_rend_cc_usable(d, NULL));
+  cr_assert_not(hs_client_rend_cc_usable(NULL, &cc));
+  cc.alg = CC_ALG_FIXED;
+  cr_assert_not(hs_client_rend_cc_usable(d, &cc));
+  al_free(d);
 }

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "allium/core/onion/onion_hs_ntor.h"
 #include "allium/feature/hs_client/hs_client_rend.h"
 #include "allium/feature/hs_service/hs_service_intro.h"
 #include "allium/lib/crypto/crypto_util.h"
@@ -227,4 +228,152 @@ Test(hs_service_intro, rp_without_ipv4_refused)
     return;   /* the client refuses to build it: nothing to open */
   cr_assert_eq(hs_service_intro2_open(&in, &IP, SUB, 1, NULL, 0, c, n),
                HS_INTRO2_ERR_RP);
+}
+
+/* ---- the congestion control request (proposal 324 9.2) ---- */
+
+Test(hs_service_intro, cc_request_roundtrip)
+{
+  uint8_t c[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  uint8_t plain_c[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  x25519_keypair_t x;
+  hs_service_intro2_t in;
+  size_t n = 0, n0 = 0;
+  cr_assert_eq(x25519_keypair_generate(&x), 0);
+  cr_assert_eq(hs_client_introduce1_build_cc(c, sizeof(c), &n, IP.auth_key,
+                                             IP.enc.pub, SUB[0], &x, COOKIE,
+                                             &RP, true), 0);
+  cr_assert_eq(hs_service_intro2_open(&in, &IP, SUB, 1, NULL, 0, c, n),
+               HS_INTRO2_OK);
+  cr_assert(in.cc_requested);
+  cr_assert_arr_eq(in.cookie, COOKIE, 20);
+  /* Without it: no flag, and the same padded size (no length tell). */
+  cr_assert_eq(hs_client_introduce1_build_cc(plain_c, sizeof(plain_c), &n0,
+                                             IP.auth_key, IP.enc.pub, SUB[0],
+                                             &x, COOKIE, &RP, false), 0);
+  cr_assert_eq(n0, n);
+  cr_assert_eq(hs_service_intro2_open(&in, &IP, SUB, 1, NULL, 0, plain_c, n0),
+               HS_INTRO2_OK);
+  cr_assert_not(in.cc_requested);
+  /* The old entry point never asks. */
+  cr_assert_eq(intro1(c, SUB[0], &x), n);
+  cr_assert_eq(hs_service_intro2_open(&in, &IP, SUB, 1, NULL, 0, c, n),
+               HS_INTRO2_OK);
+  cr_assert_not(in.cc_requested);
+}
+
+/* An INTRODUCE1 for IP whose decrypted plaintext is exactly pt[pt_len]
+ * (sealed as the client does: hs-ntor keys, encryption, MAC). */
+static size_t
+seal_plaintext(uint8_t *out, size_t outlen, const uint8_t *pt, size_t pt_len)
+{
+  x25519_keypair_t x;
+  hs_ntor_intro_keys_t k;
+  uint8_t enc[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  cr_assert_eq(x25519_keypair_generate(&x), 0);
+  cr_assert_eq(hs_ntor_client_intro_keys(&k, &x, IP.enc.pub, IP.auth_key,
+                                         SUB[0]), 0);
+  cr_assert_leq(32 + pt_len + 32, sizeof(enc));
+  memcpy(enc, x.pub, 32);
+  memcpy(enc + 32, pt, pt_len);
+  cr_assert_eq(hs_ntor_intro_crypt(&k, enc + 32, pt_len), 0);
+  memset(enc + 32 + pt_len, 0, 32);
+  hs_introduce1_t m;
+  memset(&m, 0, sizeof(m));
+  memcpy(m.auth_key, IP.auth_key, 32);
+  m.encrypted = enc;
+  m.encrypted_len = 32 + pt_len + 32;
+  size_t n = 0;
+  cr_assert_eq(hs_introduce1_encode(&m, out, outlen, &n), 0);
+  cr_assert_eq(hs_ntor_mac(out + n - 32, k.mac_key, sizeof(k.mac_key), out,
+                           n - 32), 0);
+  return n;
+}
+
+/* Plaintext: cookie, the given extension bytes (N_EXTENSIONS first), the
+ * rendezvous point's ntor key and link specifiers (IPv4 + legacy id). */
+static size_t
+plaintext_with_exts(uint8_t *pt, const uint8_t *exts, size_t exts_len)
+{
+  size_t o = 0;
+  memcpy(pt, COOKIE, 20);
+  o += 20;
+  memcpy(pt + o, exts, exts_len);
+  o += exts_len;
+  pt[o++] = 1;                   /* ONION_KEY_TYPE ntor */
+  pt[o++] = 0;
+  pt[o++] = 32;
+  memcpy(pt + o, RP.ntor_key, 32);
+  o += 32;
+  pt[o++] = 2;                   /* NSPEC */
+  pt[o++] = 0;                   /* IPv4 */
+  pt[o++] = 6;
+  const uint8_t a[6] = { 127, 0, 0, 9, 0x13, 0xeb };
+  memcpy(pt + o, a, 6);
+  o += 6;
+  pt[o++] = 2;                   /* legacy id */
+  pt[o++] = 20;
+  memcpy(pt + o, RP.rsa_id, 20);
+  o += 20;
+  return o;
+}
+
+static int
+open_with_exts(const uint8_t *exts, size_t exts_len, bool *cc)
+{
+  uint8_t pt[400], c[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  hs_service_intro2_t in;
+  size_t pl = plaintext_with_exts(pt, exts, exts_len);
+  size_t n = seal_plaintext(c, sizeof(c), pt, pl);
+  int e = hs_service_intro2_open(&in, &IP, SUB, 1, NULL, 0, c, n);
+  *cc = in.cc_requested;
+  return e;
+}
+
+Test(hs_service_intro, cc_request_extension_variants)
+{
+  bool cc = true;
+  /* none */
+  const uint8_t none[] = { 0 };
+  cr_assert_eq(open_with_exts(none, sizeof(none), &cc), HS_INTRO2_OK);
+  cr_assert_not(cc);
+  /* the request alone, as a tor client sends it */
+  const uint8_t req[] = { 1, 1, 0 };
+  cr_assert_eq(open_with_exts(req, sizeof(req), &cc), HS_INTRO2_OK);
+  cr_assert(cc);
+  /* after an unknown extension (ignored, 9.2) */
+  const uint8_t after[] = { 2, 0x7f, 3, 'a', 'b', 'c', 1, 0 };
+  cr_assert_eq(open_with_exts(after, sizeof(after), &cc), HS_INTRO2_OK);
+  cr_assert(cc);
+  /* only unknown extensions */
+  const uint8_t unk[] = { 1, 0x7f, 0 };
+  cr_assert_eq(open_with_exts(unk, sizeof(unk), &cc), HS_INTRO2_OK);
+  cr_assert_not(cc);
+  /* a body no version defines: still the request */
+  const uint8_t body[] = { 1, 1, 2, 0xaa, 0xbb };
+  cr_assert_eq(open_with_exts(body, sizeof(body), &cc), HS_INTRO2_OK);
+  cr_assert(cc);
+  /* a length running past the plaintext: refused, flag cleared */
+  const uint8_t over[] = { 1, 1, 255 };
+  cc = true;
+  cr_assert_eq(open_with_exts(over, sizeof(over), &cc), HS_INTRO2_ERR_PLAIN);
+  cr_assert_not(cc);
+}
+
+Test(hs_service_intro, cc_request_truncated_plaintext)
+{
+  /* The plaintext ends inside the extension list. */
+  uint8_t pt[24], c[HS_CLIENT_INTRODUCE1_MAX_LEN];
+  hs_service_intro2_t in;
+  memcpy(pt, COOKIE, 20);
+  pt[20] = 2;       /* two extensions announced */
+  pt[21] = 1;
+  pt[22] = 0;       /* the request */
+  pt[23] = 0x7f;    /* the second has no length byte */
+  for (size_t l = 20; l <= sizeof(pt); l++) {
+    size_t n = seal_plaintext(c, sizeof(c), pt, l);
+    cr_assert_eq(hs_service_intro2_open(&in, &IP, SUB, 1, NULL, 0, c, n),
+                 HS_INTRO2_ERR_PLAIN, "length %zu", l);
+    cr_assert_not(in.cc_requested);
+  }
 }

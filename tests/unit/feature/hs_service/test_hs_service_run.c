@@ -22,7 +22,7 @@ typedef struct fc_t {
   uint64_t h;
   circ_hop_spec_t last;
   uint8_t kh[HS_CELL_KH_LEN];
-  bool closed, joined;
+  bool closed, joined, join_cc;
   uint8_t sent_cmd;
   uint8_t sent[RELAY_BODY_MAX];
   size_t sent_len;
@@ -105,10 +105,12 @@ f_kh(void *ctx, uint64_t h, uint8_t out[HS_CELL_KH_LEN])
 }
 
 static int
-f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN])
+f_join(void *ctx, uint64_t h, const uint8_t keys[CIRC_ORIGIN_HS_KEYS_LEN],
+       bool cc_requested)
 {
   (void)ctx;
   fc(h)->joined = true;
+  fc(h)->join_cc = cc_requested;
   memcpy(fc(h)->keys, keys, CIRC_ORIGIN_HS_KEYS_LEN);
   return 0;
 }
@@ -252,6 +254,7 @@ Test(hs_service_run, establish_publish_introduce_rendezvous)
   cr_assert_eq(rc->sent_len, HS_SERVICE_REND1_LEN);
   cr_assert_arr_eq(rc->sent, cookie, 20);
   cr_assert(rc->joined);
+  cr_assert_not(rc->join_cc);   /* not asked for */
   cr_assert_eq(W.rendezvous, 1);
   cr_assert_eq(W.rend_circ, rc->h);
   /* the client's view of RENDEZVOUS2 gives the same keys */
@@ -420,5 +423,42 @@ Test(hs_service_run, points_rotate_after_their_lifetime)
   hs_service_run_stats(s, &st);
   cr_assert_eq(st.intro_rotated, 3);
   cr_assert_eq(st.intro_failed, 0);
+  hs_service_run_free(s);
+}
+
+/* Proposal 324 9.2: the CC request in INTRODUCE2 reaches join. */
+Test(hs_service_run, cc_request_reaches_join)
+{
+  hs_service_run_t *s = start(1);
+  establish(0);
+  hs_service_intro_t ips[1];
+  W.now += 60000;
+  hs_service_run_tick(s);
+  cr_assert_eq(hs_service_run_intro_points(s, ips, 1), 1);
+  circ_hop_spec_t rp;
+  memset(&rp, 0, sizeof(rp));
+  memset(rp.rsa_id, 0x78, 20);
+  crypto_rand(rp.ntor_key, 32);
+  rp.n_addr = 1;
+  rp.addr[0].type = RELAY_LSPEC_IPV4;
+  rp.addr[0].u.ipv4.addr[0] = 127;
+  rp.addr[0].u.ipv4.port = 6001;
+  for (int want = 0; want < 2; want++) {
+    uint8_t cookie[20], c1[HS_CLIENT_INTRODUCE1_MAX_LEN];
+    crypto_rand(cookie, 20);
+    x25519_keypair_t x;
+    cr_assert_eq(x25519_keypair_generate(&x), 0);
+    size_t n = 0, before = W.n;
+    cr_assert_eq(hs_client_introduce1_build_cc(c1, sizeof(c1), &n,
+                                               ips[0].auth_key.pubkey,
+                                               ips[0].enc_key, SUB[0], &x,
+                                               cookie, &rp, want == 1), 0);
+    EV->relay_msg(EVARG, W.c[0].h, true, RELAY_INTRODUCE2, c1, n);
+    cr_assert_eq(W.n, before + 1);
+    fc_t *rc = &W.c[before];
+    EV->built(EVARG, rc->h);
+    cr_assert(rc->joined);
+    cr_assert_eq(rc->join_cc, want == 1);
+  }
   hs_service_run_free(s);
 }
