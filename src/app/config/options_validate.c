@@ -399,13 +399,15 @@ options_validate(const allium_options_t *o, char **errmsg)
     return -1;
   if (check_dos(o, errmsg) < 0)
     return -1;
-  /* Single onion services are not run yet: refused rather than quietly
-   * run as ordinary (anonymous) ones. */
   if (n_services && o->HiddenServiceNonAnonymousMode)
-    return fail(errmsg, NULL, "HiddenServiceSingleHopMode: single onion services "
-                "are not implemented yet; remove HiddenServiceSingleHopMode and "
-                "HiddenServiceNonAnonymousMode to run the service%s as an "
-                "ordinary onion service", n_services == 1 ? "" : "s");
+    log_warn("HiddenServiceNonAnonymousMode is set: %s of this instance "
+             "%s, NOT anonymous (%s location is visible to %s introduction "
+             "and rendezvous points).",
+             n_services == 1 ? "the onion service" : "the onion services",
+             n_services == 1 ? "is a single onion service"
+                             : "are single onion services",
+             n_services == 1 ? "its" : "their",
+             n_services == 1 ? "its" : "their");
   if (o->DirAuthority && !o->TestingTorNetwork)
     log_info("Using custom DirAuthority lines.");
   if (o->RunAsDaemon) {

@@ -122,6 +122,7 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   c->socks_policy = cfg->socks_policy;
   c->socks_safety = cfg->socks_safety;
   c->testing_network = cfg->testing_network;
+  c->hs_single_onion = cfg->onion_services_single_hop;
 }
 
 static void

@@ -393,6 +393,16 @@ client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
   return chanmgr_launch(c->cm, &l, cbs, circ_out);
 }
 
+int
+client_circ_launch_direct(client_t *c, const circ_hop_spec_t *last,
+                          const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
+  if (!c || !last || !cbs || !circ_out || !c->enough_dirinfo || !c->cm)
+    return -1;
+  chanmgr_launch_t l = { last, 1, false, c->build_timeout_msec };
+  return chanmgr_launch(c->cm, &l, cbs, circ_out);
+}
+
 client_circ_t *
 client_circ_adopt_hs(client_t *c, uint64_t handle,
                      const ed25519_public_key_t *pk)

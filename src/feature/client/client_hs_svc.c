@@ -11,7 +11,11 @@
  * when the responsible HSDirs change with a new consensus, every 60-120
  * minutes, and again 30 s after a round in which no HSDir stored it.  Each
  * rendezvous circuit it joins carries the client's streams
- * (client_hs_svc_stream.c).  No key, cookie or onion address is logged.
+ * (client_hs_svc_stream.c).  With HiddenServiceSingleHopMode (a single
+ * onion service, not anonymous) the introduction and rendezvous circuits
+ * are one hop, straight to the point, and the descriptors say
+ * "single-onion-service" (rend-spec-v3 3, 2.5.2.2).  No key, cookie or
+ * onion address is logged.
  */
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +72,7 @@ typedef struct svc_circ_t {
   void *arg;
   client_hs_svc_circ_t *rc;         /* once joined */
   bool dead;
+  uint8_t last_hop;                 /* 2, or 0 for a single onion */
 } svc_circ_t;
 
 typedef struct client_hs_svc_host_t {
@@ -157,7 +162,8 @@ on_relay_msg(chanmgr_t *cm, uint64_t circ, const circ_event_t *ev, void *arg)
   (void)cm;
   svc_circ_t *w = arg;
   if (!w->rc && w->h)
-    w->ev.relay_msg(w->arg, circ, ev->hop == 2, ev->command, ev->body,
+    w->ev.relay_msg(w->arg, circ, ev->hop == w->last_hop, ev->command,
+                    ev->body,
                     ev->len);
 }
 
@@ -220,10 +226,18 @@ net_launch(void *ctx, const circ_hop_spec_t *last,
   w->arg = arg;
   chanmgr_circ_cbs_t cbs = { NULL, on_built, on_closed, on_stream,
                              on_relay_msg, w, on_data };
-  if (client_circ_launch_hs_spec(h->c, last, &cbs, &w->handle) != 0) {
+  /* A single onion service reaches its introduction and rendezvous points
+   * directly (rend-spec-v3 3: not anonymous). */
+  bool direct = h->c->hs_single_onion;
+  w->last_hop = direct ? 0 : 2;
+  int e = direct ? client_circ_launch_direct(h->c, last, &cbs, &w->handle)
+                 : client_circ_launch_hs_spec(h->c, last, &cbs, &w->handle);
+  if (e != 0) {
     al_free(w);
     return -1;
   }
+  if (direct)
+    log_info_rl(60, "Single onion service: one-hop circuit launched");
   w->next = h->circs;
   h->circs = w;
   *out = w->handle;
@@ -235,15 +249,18 @@ net_send(void *ctx, uint64_t circ, uint8_t command, const uint8_t *body,
          size_t len)
 {
   client_hs_svc_host_t *h = ctx;
-  return chanmgr_send(h->c->cm, circ, 2, command, 0, body, len);
+  svc_circ_t *w = circ_find(h, circ);
+  return w ? chanmgr_send(h->c->cm, circ, w->last_hop, command, 0, body, len)
+           : -1;
 }
 
 static int
 net_kh(void *ctx, uint64_t circ, uint8_t out[HS_CELL_KH_LEN])
 {
   client_hs_svc_host_t *h = ctx;
+  svc_circ_t *w = circ_find(h, circ);
   const circ_origin_t *o = chanmgr_circuit(h->c->cm, circ);
-  return o ? circ_origin_hop_kh(o, 2, out) : -1;
+  return o && w ? circ_origin_hop_kh(o, w->last_hop, out) : -1;
 }
 
 static int32_t
@@ -380,6 +397,7 @@ desc_params(client_hs_svc_host_t *h, const hs_ring_params_t *rp,
   p->period_length = rp->period_length;
   p->rotation_offset = rp->rotation_offset;
   p->now = time(NULL);
+  p->single_onion = h->c->hs_single_onion;
   p->intro = ips;
   p->n_intro = n_ip;
   if (h->clients && h->clients->n) {

@@ -175,6 +175,7 @@ struct client_t {
   struct client_hs_attempt_t *hs_attempts; /* client_hs.c */
   struct client_hs_circ_t *hs_circs;       /* client_hs.c */
   struct client_hs_svc_host_t *hs_hosts;   /* client_hs_svc.c */
+  bool hs_single_onion;    /* HiddenServiceSingleHopMode (non-anonymous) */
   bool testing_network;
 };
 
@@ -205,6 +206,12 @@ void client_circ_vanguards_refresh(client_t *c);
 int client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
                                const chanmgr_circ_cbs_t *cbs,
                                uint64_t *circ_out);
+/** A one-hop circuit straight to last (CREATE2 ntor): a single onion
+ * service's introduction and rendezvous circuits (rend-spec-v3 3,
+ * HiddenServiceSingleHopMode).  Not anonymous. */
+int client_circ_launch_direct(client_t *c, const circ_hop_spec_t *last,
+                              const chanmgr_circ_cbs_t *cbs,
+                              uint64_t *circ_out);
 /** A joined rendezvous circuit (client_hs.c) into the pool, for streams to
  * the service pk only. */
 client_circ_t *client_circ_adopt_hs(client_t *c, uint64_t handle,

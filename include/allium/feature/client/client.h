@@ -70,6 +70,10 @@ typedef struct client_cfg_t {
    * outlive the client), or NULL.  Their keys are loaded or created by
    * client_new(), which fails when one cannot be. */
   const struct hs_service_configs_t *onion_services;
+  /** HiddenServiceSingleHopMode + HiddenServiceNonAnonymousMode: the
+   * services are single onion services (one-hop introduction and
+   * rendezvous circuits, "single-onion-service" in their descriptors). */
+  bool onion_services_single_hop;
 } client_cfg_t;
 
 typedef struct client_t client_t;
