@@ -574,7 +574,7 @@ host_free(client_hs_svc_host_t *h)
     al_free(rc);
   }
   hs_auth_clients_free(h->clients);
-  memwipe(&h->id, sizeof(h->id));
+  memwipe(h, sizeof(*h));   /* identity key, subcredentials */
   al_free(h);
 }
 
