@@ -119,6 +119,12 @@ static const conf_var_t option_vars[] = {
     "Write the control listener addresses to this file"),
   V(ControlPortFileGroupReadable, BOOL, "0",
     "Let the group read ControlPortWriteToFile"),
+  V(ControlSocket, LINELIST, NULL, "Control protocol on a Unix socket"),
+  V(ControlSocketsGroupWritable, BOOL, "0",
+    "Let the group write to ControlSocket sockets"),
+  { "__OwningControllerProcess", CONF_TYPE_STRING,
+    OFF(OwningControllerProcess), NULL,
+    "Exit when this process id is gone", 0, 0, NULL, CONF_FLAG_HIDDEN },
   /* Client */
   V(SocksPort, PORTLIST, "9050", "SOCKS listener: [address:]port|auto|unix:path [flags]"),
   V(HTTPTunnelPort, PORTLIST, NULL, "HTTP CONNECT listener"),

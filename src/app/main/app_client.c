@@ -437,6 +437,12 @@ app_client_start(void)
     log_warn("Couldn't start the directory bootstrap.");
 }
 
+struct client_t *
+app_client_get(void)
+{
+  return C ? C->client : NULL;
+}
+
 void
 app_client_log_status(void)
 {

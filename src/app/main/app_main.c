@@ -104,6 +104,7 @@ run_daemon(void)
   bootstrap_report(BOOTSTRAP_STARTING);
   app_client_start();
   app_relay_start();
+  app_control_start();
   daemon_finish(ALLIUM_EXIT_OK);
   st->exit_status = ALLIUM_EXIT_OK;
   if (evloop_run() < 0) {

@@ -80,8 +80,28 @@ static const char *const restart_options[] = {
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
   "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
   "DirCache", "VanguardsLiteEnabled",
+  "ControlPort", "ControlSocket", "ControlSocketsGroupWritable",
+  "CookieAuthentication", "CookieAuthFile", "CookieAuthFileGroupReadable",
+  "HashedControlPassword", "ControlPortWriteToFile",
+  "ControlPortFileGroupReadable",
   NULL
 };
+
+char *
+app_options_needing_restart(allium_options_t *newo,
+                            const allium_options_t *oldo)
+{
+  char *names = NULL;
+  for (size_t i = 0; restart_options[i]; i++) {
+    if (options_same_value(newo, oldo, restart_options[i]))
+      continue;
+    char *n = al_asprintf("%s%s%s", names ? names : "", names ? ", " : "",
+                          restart_options[i]);
+    al_free(names);
+    names = n;
+  }
+  return names;
+}
 
 static void
 keep_unchangeable(allium_options_t *newo, const allium_options_t *oldo)
@@ -94,6 +114,29 @@ keep_unchangeable(allium_options_t *newo, const allium_options_t *oldo)
 }
 
 int
+app_options_apply(allium_options_t *newo)
+{
+  app_state_t *st = app_state();
+  char *err = NULL;
+  /* The relay's and the client's new options are parsed before anything
+   * changes: an error keeps the whole old configuration. */
+  if (app_relay_check_reload(newo) < 0 ||
+      app_client_reconfigure(st->opts, newo) < 0) {
+    app_relay_abort_reload();
+    return -1;
+  }
+  if (app_logging_apply(newo, &err) < 0) {
+    log_warn("Couldn't apply the new Log lines: %s. Keeping the old log "
+             "destinations.", err);
+    al_free(err);
+  }
+  app_relay_reconfigure(st->opts, newo);
+  options_free(st->opts);
+  st->opts = newo;
+  return 0;
+}
+
+int
 app_reload_config(void)
 {
   app_state_t *st = app_state();
@@ -101,6 +144,8 @@ app_reload_config(void)
   char *err = NULL;
   cmdline_flags_t flags;
   memset(&flags, 0, sizeof(flags));
+  /* logrotate: the files are reopened whether or not the reload works. */
+  log_sinks_reopen();
   if (options_load(st->argc, st->argv, &newo, &err, &flags) < 0 || !newo) {
     log_warn("Reloading the configuration failed: %s. Keeping the old "
              "configuration.", err ? err : "unknown error");
@@ -109,25 +154,13 @@ app_reload_config(void)
     return -1;
   }
   keep_unchangeable(newo, st->opts);
-  /* The relay's and the client's new options are parsed before anything
-   * changes: an error keeps the whole old configuration. */
-  if (app_relay_check_reload(newo) < 0 ||
-      app_client_reconfigure(st->opts, newo) < 0) {
-    app_relay_abort_reload();
+  log_notice("Received reload signal (hup). Reloading config.");
+  if (app_options_apply(newo) < 0) {
     log_warn("Reloading the configuration failed (see above). Keeping the "
              "old configuration.");
     options_free(newo);
     return -1;
   }
-  if (app_logging_apply(newo, &err) < 0) {
-    log_warn("Couldn't apply the new Log lines: %s. Keeping the old log "
-             "destinations.", err);
-    al_free(err);
-  }
-  log_notice("Received reload signal (hup). Reloading config.");
-  app_relay_reconfigure(st->opts, newo);
-  options_free(st->opts);
-  st->opts = newo;
   st->flags = flags;
   return 0;
 }

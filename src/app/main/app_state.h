@@ -97,6 +97,23 @@ void app_signals_shutdown(void);
 
 /** The SIGHUP work: reload, keep the old config on error.  0 or -1. */
 int app_reload_config(void);
+/** Make newo (owned from now on, also on failure: then freed by the
+ * caller) the running configuration: the roles are reconfigured, the Log
+ * lines applied.  0, or -1 (logged) when a role refused it. */
+int app_options_apply(allium_options_t *newo);
+/** The names of the options that need a restart and differ between newo
+ * and oldo, as "A, B" (caller frees), or NULL. */
+char *app_options_needing_restart(allium_options_t *newo,
+                                  const allium_options_t *oldo);
+/** The client object when the client role runs, else NULL. */
+struct client_t *app_client_get(void);
+/** The control port (app_control.c): bind the ControlPort / ControlSocket
+ * listeners (a subsystem, before privileges drop: 0 or an exit status);
+ * attach the roles' GETINFO keys once they exist; free everything. */
+int app_control_init(void);
+void app_control_start(void);
+void app_control_shutdown(void);
+
 /** The SIGUSR1 work: log a status summary at notice. */
 void app_log_status(void);
 

@@ -3,6 +3,7 @@
  * include/allium/core/mainloop/bootstrap.h. */
 #define LOG_MODULE "bootstrap"
 #include "allium/core/mainloop/bootstrap.h"
+#include "allium/core/mainloop/ctlbus.h"
 #include "allium/lib/log/log.h"
 
 #include <stddef.h>
@@ -62,8 +63,15 @@ bootstrap_report_msg(int percent, const char *summary)
   if (percent < 0 || percent > 100 || percent <= last_pct)
     return false;
   last_pct = percent;
+  const char *sum = summary ? summary : bootstrap_summary(percent);
   log_notice("Bootstrapped %d%% (%s): %s", percent, bootstrap_tag(percent),
-             summary ? summary : bootstrap_summary(percent));
+             sum);
+  /* control-spec 4.1.10: STATUS_CLIENT BOOTSTRAP (summaries hold no
+   * quote or backslash). */
+  ctlev_publish(CTLEV_STATUS_CLIENT, "NOTICE BOOTSTRAP PROGRESS=%d TAG=%s "
+                "SUMMARY=\"%s\"", percent, bootstrap_tag(percent), sum);
+  if (percent == BOOTSTRAP_DONE)
+    ctlev_publish(CTLEV_STATUS_CLIENT, "NOTICE CIRCUIT_ESTABLISHED");
   return true;
 }
 

@@ -29,6 +29,11 @@ static int sinks_configured;   /* 0: use the built-in default (notice+ stderr) *
 static int safe_logging = 1;
 static int syslog_open;
 static int in_log;             /* guards against a callback that logs */
+/* The observer (the control port's log events): independent of the sinks,
+ * so a reload of the Log lines keeps it. */
+static log_callback_fn observer_fn;
+static void *observer_arg;
+static int observer_min_sev = SEV_ERR + 1;
 
 const char *
 log_severity_name(int sev)
@@ -63,9 +68,19 @@ safe_str(const char *s)
   return safe_logging ? "[scrubbed]" : s;
 }
 
+void
+log_set_observer(int min_sev, log_callback_fn fn, void *arg)
+{
+  observer_fn = fn;
+  observer_arg = arg;
+  observer_min_sev = fn ? min_sev : SEV_ERR + 1;
+}
+
 int
 log_is_enabled(int sev)
 {
+  if (sev >= observer_min_sev)
+    return 1;
   if (!sinks_configured)
     return sev >= SEV_NOTICE;
   for (log_sink_t *k = sinks; k; k = k->next)
@@ -142,12 +157,15 @@ log_msgv_(int sev, const char *module, const char *fmt, va_list ap)
 
   in_log = 1;
   if (!sinks_configured) {
-    write_all(STDERR_FILENO, line, linelen);
+    if (sev >= SEV_NOTICE)
+      write_all(STDERR_FILENO, line, linelen);
   } else {
     for (log_sink_t *k = sinks; k; k = k->next)
       if (sev >= k->min_sev && sev <= k->max_sev)
         sink_emit(k, sev, module, line, linelen, msg);
   }
+  if (observer_fn && sev >= observer_min_sev)
+    observer_fn(sev, module, msg, observer_arg);
   in_log = 0;
 }
 
@@ -220,6 +238,14 @@ log_sinks_reset_default(void)
 {
   log_sinks_clear();
   sinks_configured = 0;
+}
+
+void
+log_sinks_set_min_severity(int sev)
+{
+  for (log_sink_t *k = sinks; k; k = k->next)
+    if (k->min_sev > sev)
+      k->min_sev = sev;
 }
 
 void

@@ -86,6 +86,9 @@ typedef struct allium_options_t {
   config_line_t *HashedControlPassword;
   char *ControlPortWriteToFile;
   int ControlPortFileGroupReadable;
+  config_line_t *ControlSocket;
+  int ControlSocketsGroupWritable;
+  char *OwningControllerProcess;  /**< __OwningControllerProcess */
   /* --- Client --- */
   config_line_t *SocksPort;
   config_line_t *HTTPTunnelPort;
@@ -274,6 +277,25 @@ char *options_keep_values(allium_options_t *newo, const allium_options_t *oldo,
  * that is not in the table.) */
 int options_same_value(const allium_options_t *a, const allium_options_t *b,
                        const char *name);
+
+/* ---- the control port (control-spec 3.1-3.3, 3.9) ---- */
+
+/** GETCONF: the canonical name of option key (*canon, static) and its
+ * values as text, one per line of a list, none when unset (*vals:
+ * al_malloc'd array of al_malloc'd strings, *n of them).  0, or -1 when
+ * key is no option of the table. */
+int options_get_strings(const allium_options_t *o, const char *key,
+                        const char **canon, char ***vals, size_t *n);
+/** SETCONF / RESETCONF: a validated copy of cur with the n changes
+ * keys[i] = values[i] (NULL or "": back to the default; several values of
+ * one list option make its new value).  0 with *out (caller frees), or -1
+ * with *err (caller frees) and, when a key is no option, *bad_key (caller
+ * frees). */
+int options_with_changes(const allium_options_t *cur, const char *const *keys,
+                         const char *const *values, size_t n,
+                         allium_options_t **out, char **bad_key, char **err);
+/** "config/names": "Name Type" lines (al_malloc'd). */
+char *options_names_text(void);
 
 /** The three kinds of option names (see the top of this file). */
 typedef enum options_kind_t {

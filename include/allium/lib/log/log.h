@@ -66,6 +66,13 @@ int log_sink_add(log_sink_kind_t kind, int min_sev, int max_sev, const char *pat
                  log_callback_fn cb, void *arg);
 /** Back to the default: notice+ on stderr. */
 void log_sinks_reset_default(void);
+/** The one observer: fn receives every message of severity >= min_sev
+ * (the formatted message, without time stamp), whatever the sinks are;
+ * messages it logs itself are dropped.  NULL fn removes it. */
+void log_set_observer(int min_sev, log_callback_fn fn, void *arg);
+/** Lower every sink's minimum severity to sev (SIGNAL DEBUG; the next
+ * reload of the Log lines goes back). */
+void log_sinks_set_min_severity(int sev);
 /** Reopen file sinks (after SIGHUP / log rotation). */
 void log_sinks_reopen(void);
 /** Number of installed sinks (the built-in default counts as 1). */
