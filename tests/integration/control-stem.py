@@ -107,7 +107,7 @@ def check_conf(c):
     base = c.get_conf("MaxCircuitDirtiness")
     c.set_conf("MaxCircuitDirtiness", "1234")
     got = c.get_conf("MaxCircuitDirtiness")
-    if got not in ("1234", "1234 seconds"):
+    if got != "1234":
         fail("SETCONF MaxCircuitDirtiness=1234, GETCONF says %r" % got)
     c.reset_conf("MaxCircuitDirtiness")
     back = c.get_conf("MaxCircuitDirtiness")
@@ -117,7 +117,7 @@ def check_conf(c):
     try:
         c.set_conf("SocksTimeout", "not-a-time")
         fail("a bad value was accepted")
-    except stem.InvalidArguments as e:
+    except (stem.InvalidArguments, stem.InvalidRequest) as e:
         ok("bad value refused: %s" % e)
     try:
         c.set_conf("NoSuchOption", "1")
@@ -127,7 +127,7 @@ def check_conf(c):
     try:
         c.set_conf("DataDirectory", "/tmp/elsewhere")
         fail("DataDirectory changed while running")
-    except stem.InvalidRequest as e:
+    except (stem.InvalidArguments, stem.InvalidRequest) as e:
         ok("DataDirectory change refused: %s" % e)
     socks = c.get_conf("SocksPort", multiple=True)
     if not socks:

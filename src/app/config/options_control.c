@@ -22,7 +22,7 @@ options_get_strings(const allium_options_t *o, const char *key,
   if (!v)
     return -1;
   *canon = v->name;
-  char *text = conf_format_var(&options_format, o, v);
+  char *text = conf_format_var_plain(&options_format, o, v);
   size_t nlen = strlen(v->name);
   for (char *line = text, *next; line && *line; line = next) {
     next = strchr(line, '\n');
@@ -102,6 +102,27 @@ options_with_changes(const allium_options_t *cur, const char *const *keys,
   return 0;
 }
 
+/* tor's type names in config/names (controllers such as nyx show them). */
+static const char *
+tor_type_name(conf_type_t t)
+{
+  switch (t) {
+  case CONF_TYPE_STRING: case CONF_TYPE_ADDRPORT: case CONF_TYPE_CHOICE:
+    return "String";
+  case CONF_TYPE_FILENAME: return "Filename";
+  case CONF_TYPE_BOOL: return "Boolean";
+  case CONF_TYPE_AUTOBOOL: return "Boolean+Auto";
+  case CONF_TYPE_INT: case CONF_TYPE_UINT64: return "Integer";
+  case CONF_TYPE_PORT: case CONF_TYPE_PORTLIST: return "Dependent";
+  case CONF_TYPE_INTERVAL: return "TimeInterval";
+  case CONF_TYPE_MSEC_INTERVAL: return "TimeMsecInterval";
+  case CONF_TYPE_MEMORY: return "DataSize";
+  case CONF_TYPE_CSV: return "CommaList";
+  case CONF_TYPE_LINELIST: return "LineList";
+  }
+  return "String";
+}
+
 char *
 options_names_text(void)
 {
@@ -123,7 +144,7 @@ options_names_text(void)
     if (dup && strncmp(v->name, "HiddenService", 13))
       continue;
     off += (size_t)snprintf(s + off, cap - off, "%s%s %s", off ? "\n" : "",
-                            v->name, conf_type_name(v->type));
+                            v->name, tor_type_name(v->type));
   }
   return s;
 }

@@ -136,6 +136,9 @@ static const out_unit_t mem_units[] = {
   { 1, "byte", "bytes" },
 };
 
+/* conf_format_var_plain(): numbers without unit words. */
+static int plain_numbers;
+
 /* Append the value of a scalar option. */
 static void
 sb_scalar(sbuf_t *b, const void *obj, const conf_var_t *var)
@@ -160,12 +163,21 @@ sb_scalar(sbuf_t *b, const void *obj, const conf_var_t *var)
     snprintf(tmp, sizeof(tmp), "%" PRIu64, *(const uint64_t *)f);
     break;
   case CONF_TYPE_INTERVAL:
-    sb_units(b, (uint64_t)iv, sec_units, 5);
-    return;
   case CONF_TYPE_MSEC_INTERVAL:
-    sb_units(b, (uint64_t)iv, msec_units, 4);
+    if (plain_numbers) {
+      snprintf(tmp, sizeof(tmp), "%d", iv);
+      break;
+    }
+    if (var->type == CONF_TYPE_INTERVAL)
+      sb_units(b, (uint64_t)iv, sec_units, 5);
+    else
+      sb_units(b, (uint64_t)iv, msec_units, 4);
     return;
   case CONF_TYPE_MEMORY:
+    if (plain_numbers) {
+      snprintf(tmp, sizeof(tmp), "%" PRIu64, *(const uint64_t *)f);
+      break;
+    }
     sb_units(b, *(const uint64_t *)f, mem_units, 5);
     return;
   case CONF_TYPE_CHOICE:
@@ -348,4 +360,14 @@ conf_refused_names(const conf_format_t *fmt, const void *obj)
   conf_clear(fmt, dflt);
   al_free(dflt);
   return b.s;
+}
+
+char *
+conf_format_var_plain(const conf_format_t *fmt, const void *obj,
+                      const conf_var_t *var)
+{
+  plain_numbers = 1;
+  char *r = conf_format_var(fmt, obj, var);
+  plain_numbers = 0;
+  return r;
 }

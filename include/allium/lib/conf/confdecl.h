@@ -141,6 +141,11 @@ void conf_copy(const conf_format_t *fmt, void *dst, const void *src);
 char *conf_format_var(const conf_format_t *fmt, const void *obj,
                       const conf_var_t *var);
 
+/** Same, with intervals in seconds (milliseconds for MSEC_INTERVAL) and
+ * memory sizes in bytes, without unit words, as tor's GETCONF answers. */
+char *conf_format_var_plain(const conf_format_t *fmt, const void *obj,
+                            const conf_var_t *var);
+
 /** Torrc text for obj: every option whose value differs from its default
  * when only_changed, else every option.  SENSITIVE values are never
  * printed (a "# Name [hidden]" comment instead).  Caller frees. */
