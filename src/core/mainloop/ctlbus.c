@@ -164,12 +164,114 @@ ctlinfo_unregister(void *arg)
   n_entries = j;
 }
 
+/* ---- commands ---- */
+
+typedef struct ctlcmd_entry_t {
+  char *keyword;
+  ctlcmd_fn fn;
+  void *arg;
+} ctlcmd_entry_t;
+
+typedef struct ctlcmd_hook_t {
+  ctlcmd_closed_fn fn;
+  void *arg;
+} ctlcmd_hook_t;
+
+#define CTLCMD_MAX 64
+static ctlcmd_entry_t cmds[CTLCMD_MAX];
+static size_t n_cmds;
+static ctlcmd_hook_t hooks[CTLCMD_MAX];
+static size_t n_hooks;
+
+int
+ctlcmd_register(const char *keyword, ctlcmd_fn fn, void *arg)
+{
+  if (!keyword || !keyword[0] || !fn)
+    return -1;
+  for (size_t i = 0; i < n_cmds; i++) {
+    if (!strcasecmp(cmds[i].keyword, keyword)) {
+      cmds[i].fn = fn;
+      cmds[i].arg = arg;
+      return 0;
+    }
+  }
+  if (n_cmds == CTLCMD_MAX)
+    return -1;
+  cmds[n_cmds].keyword = al_strdup(keyword);
+  cmds[n_cmds].fn = fn;
+  cmds[n_cmds].arg = arg;
+  n_cmds++;
+  return 0;
+}
+
+int
+ctlcmd_on_close(ctlcmd_closed_fn fn, void *arg)
+{
+  if (!fn || n_hooks == CTLCMD_MAX)
+    return -1;
+  hooks[n_hooks].fn = fn;
+  hooks[n_hooks].arg = arg;
+  n_hooks++;
+  return 0;
+}
+
+void
+ctlcmd_unregister(void *arg)
+{
+  size_t j = 0;
+  for (size_t i = 0; i < n_cmds; i++) {
+    if (cmds[i].arg == arg) {
+      al_free(cmds[i].keyword);
+      continue;
+    }
+    cmds[j++] = cmds[i];
+  }
+  n_cmds = j;
+  j = 0;
+  for (size_t i = 0; i < n_hooks; i++)
+    if (hooks[i].arg != arg)
+      hooks[j++] = hooks[i];
+  n_hooks = j;
+}
+
+int
+ctlcmd_run(const char *keyword, uint64_t conn_id, const char *args,
+           const char *data, char **reply)
+{
+  *reply = NULL;
+  for (size_t i = 0; i < n_cmds; i++) {
+    if (strcasecmp(cmds[i].keyword, keyword))
+      continue;
+    if (cmds[i].fn(conn_id, args, data, cmds[i].arg, reply) < 0) {
+      al_free(*reply);
+      *reply = NULL;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+void
+ctlcmd_conn_closed(uint64_t conn_id)
+{
+  /* A hook may unregister: walk a copy. */
+  ctlcmd_hook_t copy[CTLCMD_MAX];
+  size_t n = n_hooks;
+  memcpy(copy, hooks, n * sizeof(*copy));
+  for (size_t i = 0; i < n; i++)
+    copy[i].fn(conn_id, copy[i].arg);
+}
+
 void
 ctlinfo_reset(void)
 {
   for (size_t i = 0; i < n_entries; i++)
     al_free(entries[i].key);
   n_entries = 0;
+  for (size_t i = 0; i < n_cmds; i++)
+    al_free(cmds[i].keyword);
+  n_cmds = 0;
+  n_hooks = 0;
 }
 
 int

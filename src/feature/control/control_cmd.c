@@ -570,6 +570,15 @@ control_cmd_run(control_conn_t *cc, const control_cmd_t *cmd,
     control_reply_line(w, 514, ' ', "Authentication required.");
     return 1;
   }
+  char *reply = NULL;
+  if (ctlcmd_run(cmd->keyword, cc->id, cmd->args, cmd->data, &reply)) {
+    if (reply)
+      bytes_put_bytes(w, reply, strlen(reply));
+    else
+      control_reply_line(w, 551, ' ', "Internal error");
+    al_free(reply);
+    return 0;
+  }
   for (size_t i = 0; not_yet[i]; i++) {
     if (!strcasecmp(cmd->keyword, not_yet[i])) {
       control_reply_line(w, 551, ' ', "%s is not supported by allium yet",

@@ -62,6 +62,8 @@ control_conn_close(control_conn_t *cc)
 {
   control_t *c = cc->ctl;
   bool owner = cc->owner;
+  uint64_t id = cc->id;
+  bool authed = cc->authenticated;
   conn_unlink(cc);
   if (cc->auth_timer)
     event_free(cc->auth_timer);
@@ -72,6 +74,8 @@ control_conn_close(control_conn_t *cc)
   memwipe(cc->server_nonce, sizeof(cc->server_nonce));
   al_free(cc);
   control_conn_update_events(c);
+  if (authed)
+    ctlcmd_conn_closed(id);
   if (owner && c->cfg.backend.signal) {
     log_notice("Owning controller connection has closed -- exiting now.");
     c->cfg.backend.signal(c->cfg.backend.arg, "HALT");
@@ -287,8 +291,10 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     evutil_closesocket(fd);
     return;
   }
+  static uint64_t next_id;
   control_conn_t *cc = al_calloc(1, sizeof(*cc));
   cc->ctl = c;
+  cc->id = ++next_id;
   peer_name(sa, cc->peer, sizeof(cc->peer));
   cc->parser = control_parser_new(CONTROL_MAX_LINE, CONTROL_MAX_DATA);
   cc->bev = bufferevent_socket_new(c->cfg.base, fd, BEV_OPT_CLOSE_ON_FREE);

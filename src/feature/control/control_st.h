@@ -33,6 +33,7 @@ typedef struct control_conn_t {
   size_t client_nonce_len;
   uint8_t server_nonce[CONTROL_NONCE_LEN];
   uint64_t events;               /**< SETEVENTS mask (bit = ctlev_type_t) */
+  uint64_t id;                   /**< never repeats (ctlcmd conn_id) */
   struct event *auth_timer;
   struct control_conn_t *prev, *next;
 } control_conn_t;

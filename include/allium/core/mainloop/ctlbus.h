@@ -92,7 +92,34 @@ int ctlinfo_get(const char *key, char **answer, const char **errmsg);
 /** "info/names": one "key -- doc" line per key, prefixes as "key* -- doc",
  * sorted, "\n"-separated (al_malloc'd). */
 char *ctlinfo_names(void);
-/** Forget every key (tests, shutdown). */
+/** Forget every key, command and close hook (tests, shutdown). */
 void ctlinfo_reset(void);
+
+/* ---- commands implemented by other modules ---- */
+
+/** Run a control command on behalf of controller connection conn_id (a
+ * number that never repeats in the process).  args: the command line
+ * after the keyword; data: the data block of a "+" command (lines ending
+ * in "\n", dot-unstuffed) or NULL.  Returns 0 with *reply set to the
+ * complete reply, framed as control-spec 2.3 reply lines each ending in
+ * CR LF (al_malloc'd; feature/control/control_proto.h writes them), or -1
+ * (the control port answers "551 Internal error"). */
+typedef int (*ctlcmd_fn)(uint64_t conn_id, const char *args,
+                         const char *data, void *arg, char **reply);
+/** Register keyword (case-insensitive; later registrations win).  Only
+ * authenticated controllers reach it.  0 or -1 (out of room). */
+int ctlcmd_register(const char *keyword, ctlcmd_fn fn, void *arg);
+/** Called when controller connection conn_id closes (ADD_ONION services
+ * without Detach die with it, ...). */
+typedef void (*ctlcmd_closed_fn)(uint64_t conn_id, void *arg);
+int ctlcmd_on_close(ctlcmd_closed_fn fn, void *arg);
+/** Remove every command and close hook registered with arg. */
+void ctlcmd_unregister(void *arg);
+/** For the control port: run keyword if registered.  1 with *reply (or
+ * NULL after an internal error), 0 when nobody registered keyword. */
+int ctlcmd_run(const char *keyword, uint64_t conn_id, const char *args,
+               const char *data, char **reply);
+/** For the control port: connection conn_id closed. */
+void ctlcmd_conn_closed(uint64_t conn_id);
 
 #endif

@@ -121,3 +121,44 @@ Test(ctlbus, getinfo_exact_and_prefix)
   cr_assert_str_eq(a, "ns:ns/id/AB");
   al_free(a);
 }
+
+static uint64_t closed_id;
+static int
+echo_cmd(uint64_t conn_id, const char *args, const char *data, void *arg,
+         char **reply)
+{
+  (void)arg;
+  if (!strcmp(args, "fail"))
+    return -1;
+  *reply = al_asprintf("250-%llu %s %s\r\n250 OK\r\n",
+                       (unsigned long long)conn_id, args, data ? data : "-");
+  return 0;
+}
+
+static void
+on_closed(uint64_t id, void *arg)
+{
+  (void)arg;
+  closed_id = id;
+}
+
+Test(ctlbus, commands_and_close_hooks)
+{
+  char *r = NULL;
+  cr_assert_eq(ctlcmd_run("ECHO", 1, "", NULL, &r), 0);
+  static char tag[] = "t";
+  cr_assert_eq(ctlcmd_register("ECHO", echo_cmd, tag), 0);
+  cr_assert_eq(ctlcmd_on_close(on_closed, tag), 0);
+  cr_assert_eq(ctlcmd_run("echo", 7, "a b", "x\n", &r), 1);
+  cr_assert_str_eq(r, "250-7 a b x\n\r\n250 OK\r\n");
+  al_free(r);
+  cr_assert_eq(ctlcmd_run("ECHO", 7, "fail", NULL, &r), 1);
+  cr_assert_null(r);
+  ctlcmd_conn_closed(42);
+  cr_assert_eq(closed_id, 42);
+  ctlcmd_unregister(tag);
+  cr_assert_eq(ctlcmd_run("ECHO", 7, "", NULL, &r), 0);
+  closed_id = 0;
+  ctlcmd_conn_closed(43);
+  cr_assert_eq(closed_id, 0);
+}

@@ -376,6 +376,51 @@ Test(control_conn, conf_signal_events)
   cr_assert_not(ctlev_wanted(CTLEV_CIRC));        /* nobody listens now */
 }
 
+static uint64_t hook_closed;
+static int
+module_cmd(uint64_t conn_id, const char *args, const char *data, void *arg,
+           char **reply)
+{
+  (void)arg;
+  *reply = al_asprintf("250-conn=%llu args=%s data=%s\r\n250 OK\r\n",
+                       (unsigned long long)conn_id, args,
+                       data ? "yes" : "no");
+  return 0;
+}
+
+static void
+module_closed(uint64_t id, void *arg)
+{
+  (void)arg;
+  hook_closed = id;
+}
+
+/* Commands other modules register on the bus: reached only after
+ * authentication; the connection's id comes along; the close hook runs. */
+Test(control_conn, module_commands)
+{
+  uint16_t port = start(NULL, true, 60);
+  static char tag[] = "m";
+  cr_assert_eq(ctlcmd_register("ADD_ONION", module_cmd, tag), 0);
+  cr_assert_eq(ctlcmd_on_close(module_closed, tag), 0);
+  bool closed;
+  int fd = dial(port);
+  cr_assert_str_eq(cmd(fd, "ADD_ONION x\r\n", &closed),
+                   "514 Authentication required.\r\n");
+  close(fd);
+  fd = dial(port);
+  auth_cookie(fd);
+  char *r = cmd(fd, "+ADD_ONION NEW:BEST\r\nline\r\n.\r\n", &closed);
+  cr_assert(strstr(r, " args=NEW:BEST data=yes\r\n250 OK\r\n") != NULL, "%s",
+            r);
+  unsigned long long id = 0;
+  cr_assert_eq(sscanf(r, "250-conn=%llu", &id), 1);
+  close(fd);
+  for (int i = 0; i < 20 && !hook_closed; i++)
+    event_base_loop(base, EVLOOP_NONBLOCK);
+  cr_assert_eq(hook_closed, id);
+}
+
 Test(control_conn, long_line_closes)
 {
   int fd = dial(start(NULL, true, 60));
