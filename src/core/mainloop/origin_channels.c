@@ -9,6 +9,11 @@
  * (channel, circuit id), channels by identity, all in lib/container hash
  * maps that hold live entries only; the lists are walked by the timer.
  *
+ * ORCONN events (control-spec 4.1.3) go to the control bus
+ * (core/mainloop/ctlbus.h) for every channel: LAUNCHED, CONNECTED, FAILED,
+ * CLOSED, each with a process-wide connection ID; "orconn-status" text
+ * comes from chanmgr_orconn_status().
+ *
  * Memory discipline: owner callbacks may re-enter any chanmgr function, so
  * nothing is ever unlinked or freed while a callback may be on the stack.
  * Closed circuits and closed channels are only marked dead; the timer (and
@@ -16,16 +21,19 @@
  */
 #define LOG_MODULE "chanmgr"
 #include "allium/core/mainloop/origin_channels.h"
+#include "allium/core/mainloop/ctlbus.h"
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_origin_table.h"
 #include "allium/core/stream/relay_mem.h"
 #include "allium/lib/container/hashmap.h"
+#include "allium/lib/encoding/binascii.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +54,7 @@ typedef struct cm_chan_t {
   bool dead;                  /**< closed: never reused, reaped later */
   size_t n_circs;             /**< cm_circ_t (live or dead) pointing here */
   hmap_t *by_id;              /**< live started circuits by circuit id */
+  uint64_t ctl_id;            /**< ORCONN ID (control-spec 4.1.3) */
   struct cm_chan_t *next;
 } cm_chan_t;
 
@@ -83,7 +92,12 @@ struct chanmgr_t {
   uint32_t idle_msec;
   uint32_t keepalive_msec;
   bool freeing;
+  chanmgr_name_fn namer;      /**< relay nicknames for the control port */
+  void *namer_arg;
 };
+
+/* ORCONN IDs: process-wide, from 1 (as tor's global connection IDs). */
+static uint64_t next_orconn_id = 1;
 
 /* ---- lookups ---- */
 
@@ -145,6 +159,94 @@ circ_of(cm_circ_t *x)
   if (!x || x->dead || !x->started || !x->chan->mgr)
     return NULL;
   return x->origin;
+}
+
+/* ---- control port (control-spec 4.1.3 ORCONN) ---- */
+
+/* "$FP~nick" (or "$FP" when the nickname is unknown) of chan's relay. */
+static void
+chan_long_name(const cm_chan_t *chan, char *buf, size_t len)
+{
+  char fp[41];
+  base16_encode(fp, sizeof(fp), chan->rsa_id, 20);
+  const char *nick = chan->cm->namer
+    ? chan->cm->namer(chan->rsa_id, chan->cm->namer_arg) : NULL;
+  snprintf(buf, len, "$%s%s%s", fp, nick && *nick ? "~" : "",
+           nick && *nick ? nick : "");
+}
+
+static size_t
+chan_n_live_circs(const cm_chan_t *chan)
+{
+  size_t n = 0;
+  for (const cm_circ_t *x = chan->cm->circs; x; x = x->next)
+    n += x->chan == chan && !x->dead;
+  return n;
+}
+
+/* control-spec 4.1.3 OR connection closure reasons. */
+static const char *
+orconn_reason(int reason)
+{
+  switch (reason) {
+  case CHANNEL_CLOSE_REQUESTED: return "DONE";
+  case CHANNEL_CLOSE_CONNECT_FAILED: return "CONNECTREFUSED";
+  case CHANNEL_CLOSE_TLS_ERROR: return "IOERROR";
+  case CHANNEL_CLOSE_EOF: return "DONE";
+  case CHANNEL_CLOSE_IO_ERROR: return "IOERROR";
+  case CHANNEL_CLOSE_HANDSHAKE_FAILED: return "MISC";
+  case CHANNEL_CLOSE_PROTOCOL: return "MISC";
+  case CHANNEL_CLOSE_TIMEOUT: return "TIMEOUT";
+  case CHANNEL_CLOSE_IDLE: return "DONE";
+  default: return "MISC";
+  }
+}
+
+/* One ORCONN event; reason < 0: none. */
+static void
+chan_publish(const cm_chan_t *chan, const char *status, int reason)
+{
+  if (!ctlev_wanted(CTLEV_ORCONN))
+    return;
+  char name[80];
+  chan_long_name(chan, name, sizeof(name));
+  ctlev_publish(CTLEV_ORCONN, "%s %s%s%s NCIRCS=%zu ID=%llu", name, status,
+                reason >= 0 ? " REASON=" : "",
+                reason >= 0 ? orconn_reason(reason) : "",
+                chan_n_live_circs(chan), (unsigned long long)chan->ctl_id);
+}
+
+void
+chanmgr_set_namer(chanmgr_t *cm, chanmgr_name_fn fn, void *arg)
+{
+  if (!cm)
+    return;
+  cm->namer = fn;
+  cm->namer_arg = arg;
+}
+
+char *
+chanmgr_orconn_status(const chanmgr_t *cm)
+{
+  size_t cap = 128, len = 0;
+  char *out = al_malloc(cap);
+  out[0] = '\0';
+  for (const cm_chan_t *c = cm ? cm->chans : NULL; c; c = c->next) {
+    if (c->dead)
+      continue;
+    char name[80];
+    chan_long_name(c, name, sizeof(name));
+    size_t need = strlen(name) + 16;
+    if (len + need + 1 > cap) {
+      cap = (len + need + 1) * 2;
+      out = al_realloc(out, cap);
+    }
+    int w = snprintf(out + len, cap - len, "%s%s %s", len ? "\n" : "", name,
+                     c->open ? "CONNECTED" : "LAUNCHED");
+    if (w > 0)
+      len += (size_t)w;
+  }
+  return out;
 }
 
 /* ---- ending circuits ---- */
@@ -336,6 +438,7 @@ ch_on_open(channel_t *ch, void *arg)
   if (cm->freeing || chan->dead)
     return;
   chan->open = true;
+  chan_publish(chan, "CONNECTED", -1);
   log_info("channel to a relay open (link protocol %u)",
            channel_linkproto(ch));
   channel_set_idle_timeout(ch, cm->idle_msec);
@@ -373,6 +476,7 @@ ch_on_close(channel_t *ch, int reason, const char *why, void *arg)
   chan_unmap(chan);
   if (cm->freeing)
     return;
+  chan_publish(chan, chan->open ? "CLOSED" : "FAILED", reason);
   log_info("channel to a relay closed: %s%s%s",
            channel_close_reason_name(reason), why && *why ? ": " : "",
            why && *why ? why : "");
@@ -440,6 +544,8 @@ chan_get(chanmgr_t *cm, const circ_hop_spec_t *hop)
   c->cm = cm;
   c->by_id = hmap_new(sizeof(uint32_t));
   memcpy(c->rsa_id, hop->rsa_id, 20);
+  c->ctl_id = next_orconn_id++;
+  chan_publish(c, "LAUNCHED", -1);
   ed25519_public_key_t ed;
   memset(&ed, 0, sizeof(ed));
   _Static_assert(sizeof(ed.pubkey) == sizeof(hop->ed_id), "ed25519 size");
@@ -450,6 +556,8 @@ chan_get(chanmgr_t *cm, const circ_hop_spec_t *hop)
   channel_callbacks_t ccb = { ch_on_open, ch_on_cell, ch_on_close, c };
   c->ch = channel_connect(cm->base, cm->tls, &t, &ccb);
   if (!c->ch) {
+    if (!c->dead)
+      chan_publish(c, "FAILED", CHANNEL_CLOSE_CONNECT_FAILED);
     hmap_free(c->by_id);
     al_free(c);
     return NULL;

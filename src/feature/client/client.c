@@ -93,6 +93,7 @@ client_tick_cb(evutil_socket_t fd, short what, void *arg)
   client_attach_waiting(c);
   client_circ_sweep(c);
   client_listeners_sweep(c);
+  client_ctl_tick(c);
 }
 
 static void
@@ -220,7 +221,7 @@ client_dirinfo_changed(client_t *c, bool enough)
   if (!c->enough_dirinfo)
     log_info("We have enough directory information to build circuits");
   c->enough_dirinfo = true;
-  guard_selection_update(c->gs, c->nl, &c->path_opts, time(NULL), NULL);
+  client_ctl_guard_update(c, time(NULL));
   client_circ_vanguards_refresh(c);
   client_save_guards(c);
   client_circ_maintain(c);
@@ -287,6 +288,7 @@ client_free_(client_t *c)
 {
   if (!c)
     return;
+  client_ctl_detach(c);
   if (c->tick)
     event_free(c->tick);
   client_conn_close_all(c);

@@ -96,6 +96,10 @@ circ_on_hop(chanmgr_t *cm, uint64_t h, unsigned hop, void *arg)
   (void)cm;
   (void)h;
   client_circ_t *circ = arg;
+  if (hop < circ->n_path) {
+    circ->n_done = (uint8_t)(hop + 1);
+    client_ctl_circ_event(circ->c, circ, "EXTENDED", NULL);
+  }
   if (circ->c->built_any)
     return;
   if (hop == 0) {
@@ -113,8 +117,11 @@ circ_guard_success(client_t *c, client_circ_t *circ)
   guard_entry_t *g = guard_selection_find(c->gs, circ->guard_id);
   if (!g)
     return;
+  guard_reachable_t before = g->reachable;
   guard_circ_state_t st = guard_mark_success(c->gs, g, circ->guard_state,
                                              time(NULL), NULL);
+  if (before != GUARD_REACHABLE_YES && g->reachable == GUARD_REACHABLE_YES)
+    client_ctl_guard_event(c, g->rsa_id, g->nickname, "UP");
   if (st != GUARD_CIRC_COMPLETE)
     log_info("Circuit %llu: its guard is usable only if no better guard "
              "answers (state %d); using it anyway",
@@ -151,6 +158,8 @@ circ_on_built(chanmgr_t *cm, uint64_t h, void *arg)
   client_t *c = circ->c;
   char path[256];
   circ->built = true;
+  circ->n_done = circ->n_path;
+  client_ctl_circ_event(c, circ, "BUILT", NULL);
   c->fail_streak = 0;
   c->preempt_after_msec = 0;
   /* App -> circuit: resume a paused app as soon as its queue drains. */
@@ -178,6 +187,9 @@ circ_on_closed(chanmgr_t *cm, uint64_t h, const chanmgr_close_info_t *info,
   if (circ->closed)
     return;
   circ->closed = true;
+  if (info && !info->was_built)
+    client_ctl_circ_event(c, circ, "FAILED", info);
+  client_ctl_circ_event(c, circ, "CLOSED", info);
   log_info("Circuit %llu closed (%s, reason %u%s)",
            (unsigned long long)circ->num, info && info->what ? info->what : "",
            info ? info->reason : 0, info && info->remote ? ", remote" : "");
@@ -189,7 +201,10 @@ circ_on_closed(chanmgr_t *cm, uint64_t h, const chanmgr_close_info_t *info,
     if (info->failed_hop == 0 && circ->has_guard) {
       guard_entry_t *g = guard_selection_find(c->gs, circ->guard_id);
       if (g) {
+        guard_reachable_t before = g->reachable;
         guard_mark_failure(c->gs, g, time(NULL));
+        if (before != GUARD_REACHABLE_NO && g->reachable == GUARD_REACHABLE_NO)
+          client_ctl_guard_event(c, g->rsa_id, g->nickname, "DOWN");
         client_save_guards(c);
       }
     }
@@ -422,6 +437,8 @@ client_circ_adopt_hs(client_t *c, uint64_t handle,
                                CLIENT_PAUSE_BYTES / 2);
   circ->next = c->circs;
   c->circs = circ;
+  client_ctl_circ_new_handle(c, circ);
+  client_ctl_circ_event(c, circ, "BUILT", NULL);
   log_info("Circuit %llu (handle %llu): rendezvous circuit joined with an "
            "onion service", (unsigned long long)circ->num,
            (unsigned long long)handle);
@@ -499,6 +516,10 @@ circ_try_launch(client_t *c, const client_launch_t *want, client_circ_t **out)
     return -2;
   }
   circ->handle = h;
+  circ->internal = want->internal;
+  circ->need_uptime = o.need_stable;
+  client_ctl_circ_new(c, circ, hops, 3);
+  client_ctl_circ_event(c, circ, "LAUNCHED", NULL);
   *out = circ;
   return 0;
 }

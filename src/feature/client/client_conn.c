@@ -86,6 +86,11 @@ conn_kill(client_conn_t *k)
   if (k->state == CONN_DEAD)
     return;
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
+  if (k->ctl_new) {
+    k->ctl_new = false;
+    client_ctl_stream_event(k, "CLOSED", k->state == CONN_CLOSING
+                            ? RELAY_END_DONE : reason);
+  }
   k->state = CONN_DEAD;
   conn_end_stream(k, reason);
   if (k->bev)
@@ -146,6 +151,8 @@ conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason)
 {
   log_info_rl(60, "Stream %llu failed (END reason %u, reply %u)",
               (unsigned long long)k->num, reason, status5);
+  if (k->ctl_new && k->state != CONN_OPEN && k->state != CONN_CLOSING)
+    client_ctl_stream_event(k, "FAILED", reason ? reason : RELAY_END_MISC);
   if (k->http) {
     const char *resp = http_connect_failure_response(reason, NULL);
     conn_write(k, resp, strlen(resp));
@@ -316,6 +323,9 @@ conn_start_stream(client_conn_t *k, client_circ_t *circ)
   proxy_iso_circ_add(&circ->iso.a, &circ->iso_state, &k->iso.a);
   if (k->command == SOCKS_CMD_CONNECT)
     conn_send_optimistic(k, t);
+  client_ctl_stream_event(k, k->command == SOCKS_CMD_CONNECT ? "SENTCONNECT"
+                                                             : "SENTRESOLVE",
+                          0);
   chanmgr_flush(c->cm, circ->handle);
 }
 
@@ -414,6 +424,7 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
                 (unsigned long long)(k->retry_after_msec - now), reason);
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
+    client_ctl_stream_event(k, "DETACHED", reason);
     return;
   }
   conn_fail_reason(k, reason);
@@ -436,6 +447,7 @@ conn_on_connected(client_conn_t *k, const relay_stream_event_t *ev)
   k->c->bytes_out += k->optimistic;
   k->optimistic = 0;
   log_info("Stream %llu connected", (unsigned long long)k->num);
+  client_ctl_stream_event(k, "SUCCEEDED", 0);
   if (k->http) {
     const char *resp = http_connect_success_response();
     conn_write(k, resp, strlen(resp));
@@ -462,6 +474,7 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   uint8_t buf[300];
   int n = client_resolved_reply(k->socks_version, k->command, ev->data,
                                 ev->len, buf, sizeof(buf));
+  client_ctl_stream_event(k, "SUCCEEDED", 0);
   conn_detach(k, NULL, NULL);
   if (n > 0)
     conn_write(k, buf, (size_t)n);
@@ -787,11 +800,15 @@ client_conn_accepted(client_listener_t *l, int fd,
   k->accepted_msec = client_now_msec();
   if (sa && sa->sa_family == AF_INET &&
       (size_t)socklen >= sizeof(struct sockaddr_in)) {
+    k->src_port = ntohs(((const struct sockaddr_in *)(const void *)sa)
+                        ->sin_port);
     k->iso.a.client_addr.family = 4;
     memcpy(k->iso.a.client_addr.addr,
            &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
   } else if (sa && sa->sa_family == AF_INET6 &&
              (size_t)socklen >= sizeof(struct sockaddr_in6)) {
+    k->src_port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)
+                        ->sin6_port);
     k->iso.a.client_addr.family = 6;
     memcpy(k->iso.a.client_addr.addr,
            &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
@@ -918,6 +935,18 @@ client_conns_tick(client_t *c)
     }
     k = next;
   }
+}
+
+void
+client_conn_ctl_close(client_conn_t *k, uint8_t reason)
+{
+  if (k->state == CONN_DEAD || k->state == CONN_CLOSING)
+    return;
+  conn_end_stream(k, reason);
+  if (k->state == CONN_OPEN)
+    conn_close_after_flush(k);
+  else
+    conn_fail(k, SOCKS5_GENERAL_FAILURE, reason);
 }
 
 void

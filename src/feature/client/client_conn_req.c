@@ -39,7 +39,7 @@ conn_fill_iso(client_conn_t *k, proxy_client_proto_t proto, bool has_auth,
   a.auth2_len = a2 ? l2 : 0;
   a.dest_addr = k->host;
   a.dest_port = k->port;
-  a.nym_epoch = 0;
+  a.nym_epoch = k->c->nym_epoch;
   client_iso_clear(&k->iso);
   client_iso_copy(&k->iso, &a);
 }
@@ -53,6 +53,12 @@ conn_request_ready(client_conn_t *k)
     memset(&k->dest, 0, sizeof(k->dest));
   k->state = CONN_WAIT_CIRC;
   k->request_msec = client_now_msec();
+  if (!k->ctl_id)
+    k->ctl_id = client_ctl_new_stream_id();
+  k->ctl_new = true;
+  client_ctl_stream_event(k, k->command == SOCKS_CMD_CONNECT ? "NEW"
+                                                             : "NEWRESOLVE",
+                          0);
   if (k->command == SOCKS_CMD_CONNECT)
     client_predict_note(&k->c->predict, k->port, k->request_msec);
   if (!k->onion)
@@ -71,6 +77,8 @@ client_conn_fail_onion(client_conn_t *k, uint8_t code)
 {
   log_info_rl(60, "Stream %llu: onion service request failed (reply %u)",
               (unsigned long long)k->num, code);
+  if (k->ctl_new)
+    client_ctl_stream_event(k, "FAILED", RELAY_END_RESOLVEFAILED);
   if (k->http) {
     const char *resp = http_connect_onion_failure_response(code, NULL);
     client_conn_write(k, resp, strlen(resp));

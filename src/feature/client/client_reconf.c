@@ -205,7 +205,7 @@ reconf_nodes(client_t *c)
              nd == 1 ? "" : "s", kept, kept == 1 ? "" : "s",
              kept == 1 ? "s" : "");
   if (c->enough_dirinfo) {
-    guard_selection_update(c->gs, c->nl, &c->path_opts, time(NULL), NULL);
+    client_ctl_guard_update(c, time(NULL));
     client_save_guards(c);
   }
   for (size_t i = 0; i < nd; i++)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "allium/feature/client/client.h"
 #include "allium/feature/client/client_attach.h"
@@ -37,6 +38,7 @@ struct sockaddr;
 #define CLIENT_RECV_LOW (128 * 1024)
 #define CLIENT_OPTIMISTIC_MAX 16384    /* optimistic data sent with BEGIN */
 #define CLIENT_AVOID_MAX 8
+#define CLIENT_CTL_MAX_HOPS 4          /* hops a CIRC event path shows */
 
 /** Isolation attributes with owned copies of the strings. */
 typedef struct client_iso_t {
@@ -69,6 +71,15 @@ typedef struct client_circ_t {
   uint64_t bytes_in, bytes_out;
   bool hs;                 /* a rendezvous circuit joined with hs_pk */
   ed25519_public_key_t hs_pk;
+  /* control port (client_ctl.c; control-spec 4.1.1) */
+  uint32_t ctl_id;         /* process-wide circuit ID, from 1 */
+  uint8_t path_ids[CLIENT_CTL_MAX_HOPS][20]; /* the hops' RSA ids */
+  uint8_t n_path;          /* hops in path_ids */
+  uint8_t n_done;          /* hops in (EXTENDED) */
+  bool internal, need_uptime;
+  int64_t created_sec;     /* wall clock at launch (TIME_CREATED) */
+  uint32_t created_usec;
+  uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last CIRC_BW */
 } client_circ_t;
 
 typedef enum client_conn_state_t {
@@ -133,6 +144,11 @@ typedef struct client_conn_t {
   bool onion;              /* CONNECT to a valid .onion: onion_pk */
   ed25519_public_key_t onion_pk;
   uint64_t hs_attempt;     /* CONN_WAIT_HS: the attempt waited for */
+  /* control port (client_ctl.c; control-spec 4.1.2) */
+  uint64_t ctl_id;         /* process-wide stream ID, from 1 */
+  bool ctl_new;            /* NEW / NEWRESOLVE announced: CLOSED follows */
+  uint16_t src_port;       /* the application's port (SOURCE_ADDR) */
+  uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last STREAM_BW */
 } client_conn_t;
 
 struct client_t {
@@ -177,6 +193,9 @@ struct client_t {
   struct client_hs_svc_host_t *hs_hosts;   /* client_hs_svc.c */
   bool hs_single_onion;    /* HiddenServiceSingleHopMode (non-anonymous) */
   bool testing_network;
+  bool ctl_attached;       /* client_ctl_attach() ran: GETINFO keys are ours */
+  uint64_t ctl_bw_msec;    /* last CIRC_BW / STREAM_BW round */
+  uint32_t nym_epoch;      /* NEWNYM count: part of the isolation key */
 };
 
 /* client.c */
@@ -282,6 +301,38 @@ void client_conn_socks_reply(client_conn_t *k, uint8_t status5,
 void client_conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason);
 void client_conn_close_after_flush(client_conn_t *k);
 void client_conn_try_attach(client_conn_t *k);
+
+/* client_conn.c, for client_ctl.c: CLOSESTREAM -- END(reason) to the
+ * exit, the application refused (before CONNECTED) or closed. */
+void client_conn_ctl_close(client_conn_t *k, uint8_t reason);
+
+/* client_ctl.c: the control port's view (control-spec 4.1.1-4.1.3,
+ * 4.1.12, 4.1.13, 4.1.26; only formatted while a controller listens) */
+/** The next process-wide stream ID (from 1). */
+uint64_t client_ctl_new_stream_id(void);
+/** A new circuit: its ID, creation time and the path it will take. */
+void client_ctl_circ_new(client_t *c, client_circ_t *circ,
+                         const node_t *const *hops, size_t n_hops);
+/** The same for a circuit built elsewhere (rendezvous), from the channel
+ * manager's hops. */
+void client_ctl_circ_new_handle(client_t *c, client_circ_t *circ);
+/** CIRC event: status "LAUNCHED", "EXTENDED", "BUILT", "FAILED",
+ * "CLOSED"; info (FAILED / CLOSED) gives REASON and REMOTE_REASON. */
+void client_ctl_circ_event(client_t *c, const client_circ_t *circ,
+                           const char *status,
+                           const chanmgr_close_info_t *info);
+/** STREAM event: status as control-spec 4.1.2; reason: RELAY_END_* or 0. */
+void client_ctl_stream_event(client_conn_t *k, const char *status,
+                             uint8_t reason);
+/** GUARD event "ENTRY $FP~nick status". */
+void client_ctl_guard_event(client_t *c, const uint8_t rsa_id[20],
+                            const char *nick, const char *status);
+/** guard_selection_update() with GUARD events NEW, DROPPED, BAD, GOOD. */
+void client_ctl_guard_update(client_t *c, time_t now);
+/** CIRC_BW / STREAM_BW once a second (from the client's tick). */
+void client_ctl_tick(client_t *c);
+/** Unregister the GETINFO keys (client_free). */
+void client_ctl_detach(client_t *c);
 
 /* client_conn_req.c */
 /** The SOCKS / HTTP CONNECT request has been read: check and route it. */

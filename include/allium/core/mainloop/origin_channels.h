@@ -157,4 +157,15 @@ int chanmgr_circ_hop_id(const chanmgr_t *cm, uint64_t circ, size_t hop,
 size_t chanmgr_n_channels(const chanmgr_t *cm);   /**< open or opening */
 size_t chanmgr_n_circuits(const chanmgr_t *cm);   /**< live circuits */
 
+/* ---- control port (control-spec 4.1.3 ORCONN, 3.9 "orconn-status") ---- */
+
+/** A relay's nickname for its RSA identity (or NULL when unknown); used to
+ * write "$FP~nick" in ORCONN events.  Must not call back into chanmgr. */
+typedef const char *(*chanmgr_name_fn)(const uint8_t rsa_id[20], void *arg);
+/** Set (or with fn NULL clear) the nickname lookup; arg is borrowed. */
+void chanmgr_set_namer(chanmgr_t *cm, chanmgr_name_fn fn, void *arg);
+/** "orconn-status": one "$FP~nick STATUS" line (LAUNCHED or CONNECTED) per
+ * live channel, "\n"-separated, no final newline; al_malloc'd. */
+char *chanmgr_orconn_status(const chanmgr_t *cm);
+
 #endif

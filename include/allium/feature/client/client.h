@@ -137,4 +137,18 @@ size_t client_n_conns(const client_t *c);
 /** Client circuits alive (building or built). */
 size_t client_n_circuits(const client_t *c);
 
+/* ---- control port (control-spec) ---- */
+/** Register the client's GETINFO keys on the control bus (core/mainloop/ctlbus.h) and publish its
+ * events from now on (formatted only when a controller listens).  client_free() unregisters. */
+void client_ctl_attach(client_t *c);
+/** SIGNAL NEWNYM (tor(1) SIGNALS "NEWNYM"): circuits in use take no new streams, new ones are
+ * built for later streams; the client's cached DNS answers are forgotten.  The rate limit is the
+ * caller's. */
+void client_newnym(client_t *c);
+/** CLOSECIRCUIT id [IfUnused]: 0, or -1 when no client circuit has that id (or IfUnused and it
+ * carries streams). */
+int client_ctl_close_circuit(client_t *c, uint32_t id, bool if_unused);
+/** CLOSESTREAM id reason: 0, or -1 when no stream has that id. */
+int client_ctl_close_stream(client_t *c, uint64_t id, uint8_t reason);
+
 #endif
