@@ -237,7 +237,7 @@ do_newnym(int what, void *arg)
   A->last_newnym_msec = evloop_monotonic_msec();
   struct client_t *c = app_client_get();
   if (c)
-    (void)c; /* CLIENTCTL client_newnym(c); */
+    client_newnym(c);
   log_info("NEWNYM: new streams get new circuits.");
 }
 
@@ -529,7 +529,7 @@ app_control_start(void)
     return;
   struct client_t *c = app_client_get();
   if (c)
-    (void)c; /* CLIENTCTL client_ctl_attach(c); */
+    client_ctl_attach(c);
 }
 
 void
