@@ -33,6 +33,7 @@ static const conf_cmdline_flag_t cmdline_flags[] = {
   { "--keygen", CONF_FLAG_ARG_NONE, NULL },
   { "--dump-config", CONF_FLAG_ARG_OPTIONAL, dump_words },
   { "--list-fingerprint", CONF_FLAG_ARG_NONE, NULL },
+  { "--hash-password", CONF_FLAG_ARG_REQUIRED, NULL },
   { "--hush", CONF_FLAG_ARG_NONE, NULL },
   { "--quiet", CONF_FLAG_ARG_NONE, NULL },
 };
@@ -207,6 +208,8 @@ fill_flags(const config_line_t *fl, char **argv, cmdline_flags_t *f)
       f->dump_config_mode = v ? v : "short";
     } else if (!strcmp(k, "--list-fingerprint"))
       f->list_fingerprint = 1;
+    else if (!strcmp(k, "--hash-password"))
+      f->hash_password = argv[fl->lineno];   /* "" is a password too */
     else if (!strcmp(k, "--hush"))
       f->quiet = f->quiet > 1 ? f->quiet : 1;
     else if (!strcmp(k, "--quiet"))
@@ -284,7 +287,7 @@ options_load(int argc, char **argv, allium_options_t **out, char **errmsg,
   fill_flags(cl.flags, argv, &f);
   if (flags)
     *flags = f;
-  if (f.help || f.version || f.list_options) {
+  if (f.help || f.version || f.list_options || f.hash_password) {
     conf_cmdline_clear(&cl);
     return 0;
   }

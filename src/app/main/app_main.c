@@ -1,6 +1,7 @@
 /* app_main.c -- allium's top level: command-line commands (--help,
  * --version, --list-options, --verify-config, --dump-config, --keygen,
- * --list-fingerprint), then the daemon: subsystems, main loop, shutdown.
+ * --list-fingerprint, --hash-password), then the daemon: subsystems,
+ * main loop, shutdown.
  * Command names and messages follow tor(1) (no torspec section). */
 #define LOG_MODULE "main"
 #include "allium/app/main/app_main.h"
@@ -9,6 +10,8 @@
 #include "allium/app/main/daemon.h"
 #include "allium/app/main/subsystems.h"
 #include "allium/core/mainloop/bootstrap.h"
+#include "allium/feature/control/control_auth.h"
+#include "allium/lib/crypto/crypto_util.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -53,9 +56,26 @@ print_usage(FILE *f)
     "  --keygen                 create or load the relay keys in\n"
     "                           DataDirectory/keys, print the fingerprints, exit\n"
     "  --list-fingerprint       same as --keygen (tor's name)\n"
+    "  --hash-password PASSWORD print the hash of PASSWORD for\n"
+    "                           HashedControlPassword and exit\n"
     "\n"
     "Exit status: 0 success, 1 configuration or usage error, 2 run-time\n"
     "failure, 3 could not drop privileges.  See allium(1).\n");
+}
+
+/* --hash-password: the "16:" line HashedControlPassword takes (control-spec
+ * 5.1), like tor prints it. */
+static int
+print_password_hash(const char *pw)
+{
+  if (crypto_global_init() < 0) {
+    log_err("Couldn't initialise the crypto library.");
+    return ALLIUM_EXIT_RUNTIME;
+  }
+  char *h = control_password_hash((const uint8_t *)pw, strlen(pw));
+  printf("%s\n", h);
+  al_free(h);
+  return ALLIUM_EXIT_OK;
 }
 
 /* Commands that print to stdout: keep the log quiet (warnings only, on
@@ -65,7 +85,7 @@ argv_has_quiet_command(int argc, char **argv)
 {
   static const char *const quiet[] = { "--version", "--help", "-h",
     "--list-options", "--list-torrc-options", "--keygen", "--list-fingerprint",
-    "--dump-config", NULL };
+    "--dump-config", "--hash-password", NULL };
   for (int i = 1; i < argc; i++)
     for (int k = 0; quiet[k]; k++)
       if (!strcmp(argv[i], quiet[k]))
@@ -155,6 +175,8 @@ app_main(int argc, char **argv)
     printf("%s\n", ALLIUM_VERSION_LINE);
   } else if (r == 0 && fl->list_options) {
     options_print_list(stdout);
+  } else if (r == 0 && fl->hash_password) {
+    r = print_password_hash(fl->hash_password);
   } else if (r < 0 || !st->opts) {
     log_warn("Failed to parse/validate config: %s", err ? err : "unknown error");
     log_err("Reading config failed--see warnings above. "

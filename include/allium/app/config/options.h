@@ -208,6 +208,8 @@ typedef struct cmdline_flags_t {
   int dump_config;        /**< --dump-config [short|full] */
   const char *dump_config_mode; /**< "short" (default) or "full" */
   int list_fingerprint;   /**< --list-fingerprint */
+  const char *hash_password; /**< --hash-password PASSWORD: PASSWORD (may
+                           *   be ""), NULL when absent */
   int ignore_missing_torrc; /**< --ignore-missing-torrc */
   int quiet;              /**< 1: --hush (console: warn and up), 2: --quiet
                            *   (console: nothing) */
@@ -223,14 +225,14 @@ typedef struct cmdline_flags_t {
 #define ALLIUM_DEFAULT_TORRC_DEFAULTS "/etc/allium/allium.conf-defaults"
 #endif
 
-/** Parse argv, then (unless only --help, --version or --list-options were
- * asked for) read the defaults file, the torrc (-f FILE, or
+/** Parse argv, then (unless only --help, --version, --list-options or
+ * --hash-password were asked for) read the defaults file, the torrc (-f FILE, or
  * ALLIUM_DEFAULT_TORRC) and the command-line options, in that order of
  * precedence, and validate the result.
  *   - flags (may be NULL) receives the special flags seen.
  *   - On success returns 0 and sets *out (caller frees with options_free);
- *     *out is NULL when --help/--version/--list-options made loading
- *     unnecessary.
+ *     *out is NULL when --help/--version/--list-options/--hash-password
+ *     made loading unnecessary.
  *   - On failure returns -1, *out NULL, *errmsg a one-line message (caller
  *     frees) such as "allium.conf:3: Option 'SocksPort': \"99999\" is not
  *     a port (expected 0-65535 or \"auto\")".
