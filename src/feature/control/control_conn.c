@@ -166,11 +166,42 @@ event_sink(ctlev_type_t t, const char *msg, size_t len, void *arg)
 /* ---- I/O ---- */
 
 static void
+linger_done(evutil_socket_t fd, short what, void *arg)
+{
+  (void)fd; (void)what;
+  control_conn_close(arg);
+}
+
+/* The last reply is out: shut the write side down and read (and drop)
+ * what the controller still sends until it closes, for at most 2 s, so
+ * that unread input does not turn the close into a reset that could
+ * destroy the reply before the controller reads it. */
+static void
+conn_finish(control_conn_t *cc)
+{
+  if (cc->shut)
+    return;
+  cc->shut = true;
+  shutdown(bufferevent_getfd(cc->bev), SHUT_WR);
+  evbuffer_drain(bufferevent_get_input(cc->bev),
+                 evbuffer_get_length(bufferevent_get_input(cc->bev)));
+  bufferevent_enable(cc->bev, EV_READ);
+  if (cc->auth_timer)
+    event_free(cc->auth_timer);
+  cc->auth_timer = evtimer_new(cc->ctl->cfg.base, linger_done, cc);
+  struct timeval two = { 2, 0 };
+  if (!cc->auth_timer)
+    control_conn_close(cc);
+  else
+    evtimer_add(cc->auth_timer, &two);
+}
+
+static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
   control_conn_t *cc = arg;
   if (cc->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-    control_conn_close(cc);
+    conn_finish(cc);
 }
 
 static void
@@ -215,9 +246,8 @@ conn_run_commands(control_conn_t *cc)
     conn_flush_reply(cc, &w);
     if (close_after) {
       cc->closing = true;
-      bufferevent_disable(cc->bev, EV_READ);
       if (evbuffer_get_length(bufferevent_get_output(cc->bev)) == 0)
-        control_conn_close(cc);
+        conn_finish(cc);
       return -1;
     }
   }
@@ -228,6 +258,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
   control_conn_t *cc = arg;
   struct evbuffer *in = bufferevent_get_input(bev);
+  if (cc->closing) {
+    evbuffer_drain(in, evbuffer_get_length(in));
+    return;
+  }
   uint8_t buf[4096];
   while (!cc->closing && evbuffer_get_length(in) > 0) {
     int n = evbuffer_remove(in, buf, sizeof(buf));
@@ -240,7 +274,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
       conn_flush_reply(cc, &w);
       log_info_rl(60, "A controller sent an over-long line; closing it.");
       cc->closing = true;
-      bufferevent_disable(bev, EV_READ);
+      evbuffer_drain(in, evbuffer_get_length(in));
       return;
     }
     if (conn_run_commands(cc) < 0)

@@ -28,6 +28,8 @@ typedef struct control_conn_t {
   bool protocolinfo_seen;        /**< before authentication */
   bool challenged;               /**< AUTHCHALLENGE answered */
   bool closing;                  /**< close once the output is flushed */
+  bool shut;                     /**< output flushed and shut down; input
+                                  *   is drained until EOF or a timeout */
   bool owner;                    /**< TAKEOWNERSHIP */
   uint8_t client_nonce[64];
   size_t client_nonce_len;
