@@ -8,6 +8,7 @@
 #include "allium/app/main/exitcodes.h"
 #include "allium/app/main/privs.h"
 #include "allium/app/main/daemon.h"
+#include "allium/app/main/sdnotify.h"
 #include "allium/app/main/subsystems.h"
 #include "allium/core/mainloop/bootstrap.h"
 #include "allium/feature/control/control_auth.h"
@@ -127,10 +128,17 @@ run_daemon(void)
   app_control_start();
   daemon_finish(ALLIUM_EXIT_OK);
   st->exit_status = ALLIUM_EXIT_OK;
+  /* systemd Type=notify: ready once the main loop runs (as tor). */
+  if (sdnotify_open() > 0) {
+    (void)sdnotify_watchdog_start();
+    (void)sdnotify_send("READY=1");
+  }
   if (evloop_run() < 0) {
     log_err("The main loop failed.");
     st->exit_status = ALLIUM_EXIT_RUNTIME;
   }
+  (void)sdnotify_send("STOPPING=1");
+  sdnotify_close();
   subsystems_shutdown_all();
   return st->exit_status;
 }

@@ -1,8 +1,11 @@
 /* app_signals.c -- what the daemon does on signals (tor-manual SIGNALS):
- * SIGTERM/SIGINT exit cleanly, SIGHUP reloads the configuration from the
- * same command line, SIGUSR1 logs a status summary, SIGPIPE is ignored. */
+ * SIGTERM/SIGINT exit cleanly, SIGHUP reopens the log files (logrotate)
+ * and reloads the configuration from the same command line (telling
+ * systemd RELOADING=1 ... READY=1), SIGUSR1 logs a status summary,
+ * SIGPIPE is ignored. */
 #define LOG_MODULE "main"
 #include "allium/app/main/exitcodes.h"
+#include "allium/app/main/sdnotify.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -30,7 +33,11 @@ static void
 on_hup(int signum, void *arg)
 {
   (void)signum; (void)arg;
+  /* app_reload_config() reopens the log files first, whatever the reload
+   * does (logrotate; also for SIGNAL RELOAD from a controller). */
+  (void)sdnotify_send_reloading();
   (void)app_reload_config();
+  (void)sdnotify_send("READY=1");
 }
 
 static void
@@ -144,7 +151,9 @@ app_reload_config(void)
   char *err = NULL;
   cmdline_flags_t flags;
   memset(&flags, 0, sizeof(flags));
-  /* logrotate: the files are reopened whether or not the reload works. */
+  /* logrotate: after a rename the files are recreated even when the Log
+   * lines did not change or the new configuration is refused (tor does
+   * too). */
   log_sinks_reopen();
   if (options_load(st->argc, st->argv, &newo, &err, &flags) < 0 || !newo) {
     log_warn("Reloading the configuration failed: %s. Keeping the old "

@@ -376,8 +376,11 @@ dir_boot_take_descs(dir_boot_t *b, const char *body, size_t len,
   size_t bad = 0, n;
   if (!nodelist_get_consensus(b->nl))
     return 0;
+  /* One NEWDESC event for the whole batch (control port). */
+  nodelist_ctl_defer(b->nl, true);
   n = b->use_microdescs ? take_microdescs(b, body, len, &bad)
                         : take_server_descs(b, body, len, &bad);
+  nodelist_ctl_defer(b->nl, false);
   if (bad)
     log_warn_rl(60, "%zu invalid %s from %s ignored", bad,
              b->use_microdescs ? "microdescriptors" : "server descriptors", from);

@@ -10,6 +10,7 @@
 
 #define LOG_MODULE "nodelist"
 #include "allium/feature/nodelist/nodelist.h"
+#include "allium/core/mainloop/ctlbus.h"
 #include "allium/core/policy/policy.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
@@ -23,6 +24,10 @@ struct nodelist_t {
   routerdesc_t **rds;          /* rds[i]: descriptor of nodes[i] or NULL */
   struct md_index_t *md_index; /* nodes wanting a microdesc, by digest */
   size_t n_md_index;
+  bool ctl_attached;           /* nodelist_ctl_attach(): GETINFO and events */
+  bool ctl_defer;              /* nodelist_ctl_defer(): NEWDESC held back */
+  size_t *ctl_pending;         /* nodes with new descriptors, held back */
+  size_t n_pending, cap_pending;
 };
 
 typedef struct md_index_t {
@@ -82,6 +87,9 @@ nodelist_free_(nodelist_t *nl)
 {
   if (!nl)
     return;
+  if (nl->ctl_attached)
+    nodelist_ctl_detach(nl);
+  al_free(nl->ctl_pending);
   nodelist_clear_nodes(nl);
   consensus_free(nl->consensus);
   al_free(nl);
@@ -274,11 +282,53 @@ cmp_router_ptr(const void *a, const void *b)
   return memcmp(ra->identity, rb->identity, 20);
 }
 
+/* Publish the NEWDESC held back by nodelist_ctl_defer(). */
+static void
+nodelist_flush_pending(nodelist_t *nl)
+{
+  if (nl->n_pending && nl->ctl_attached)
+    nodelist_ctl_on_descriptors(nl, nl->ctl_pending, nl->n_pending);
+  nl->n_pending = 0;
+}
+
+/* New descriptors for nodes idx[0..n): tell the control bus now, or
+ * later when deferred. */
+static void
+nodelist_note_descriptors(nodelist_t *nl, const size_t *idx, size_t n)
+{
+  if (!nl->ctl_attached || n == 0)
+    return;
+  if (!nl->ctl_defer) {
+    nodelist_ctl_on_descriptors(nl, idx, n);
+    return;
+  }
+  if (nl->n_pending + n > nl->cap_pending) {
+    size_t cap = nl->cap_pending ? nl->cap_pending : 64;
+    while (cap < nl->n_pending + n)
+      cap *= 2;
+    nl->ctl_pending = al_reallocarray(nl->ctl_pending, cap, sizeof(size_t));
+    nl->cap_pending = cap;
+  }
+  memcpy(nl->ctl_pending + nl->n_pending, idx, n * sizeof(size_t));
+  nl->n_pending += n;
+}
+
+void
+nodelist_ctl_defer(nodelist_t *nl, bool on)
+{
+  if (!nl)
+    return;
+  nl->ctl_defer = on;
+  if (!on)
+    nodelist_flush_pending(nl);
+}
+
 int
 nodelist_set_consensus(nodelist_t *nl, consensus_t *c)
 {
   if (!nl || !c)
     return NODELIST_ERR_INVAL;
+  nodelist_flush_pending(nl);   /* their indexes die with the old nodes */
   nodelist_t old = *nl;
   bool md_flavor = c->flavor == CONSENSUS_FLAVOR_MICRODESC;
 
@@ -303,8 +353,11 @@ nodelist_set_consensus(nodelist_t *nl, consensus_t *c)
   al_free(ord);
   nodelist_index_md(nl);
   nodelist_clear_nodes(&old);
-  consensus_free(nl->consensus);
+  consensus_t *prev = nl->consensus;
   nl->consensus = c;
+  if (nl->ctl_attached)
+    nodelist_ctl_on_consensus(nl, prev);
+  consensus_free(prev);
   return 0;
 }
 
@@ -314,8 +367,9 @@ nodelist_get_consensus(const nodelist_t *nl)
   return nl ? nl->consensus : NULL;
 }
 
-int
-nodelist_add_microdesc(nodelist_t *nl, microdesc_t *md)
+/* Attach md to the node that wants it; *idx receives its index. */
+static int
+add_microdesc_at(nodelist_t *nl, microdesc_t *md, size_t *idx)
 {
   if (!nl || !md) {
     microdesc_free(md);
@@ -331,25 +385,41 @@ nodelist_add_microdesc(nodelist_t *nl, microdesc_t *md)
     node_apply_microdesc(n, md);
     /* Several entries may (wrongly) name the same digest: only the first
      * gets it, since the microdesc is owned once. */
+    *idx = i;
     return 0;
   }
   microdesc_free(md);
   return NODELIST_ERR_NOMATCH;
 }
 
+int
+nodelist_add_microdesc(nodelist_t *nl, microdesc_t *md)
+{
+  size_t i;
+  int r = add_microdesc_at(nl, md, &i);
+  if (r == 0)
+    nodelist_note_descriptors(nl, &i, 1);
+  return r;
+}
+
 size_t
 nodelist_add_microdescs(nodelist_t *nl, microdesc_t **mds, size_t n)
 {
   size_t added = 0;
+  size_t *idx = al_calloc(n ? n : 1, sizeof(*idx));
   for (size_t i = 0; i < n; i++)
-    if (nodelist_add_microdesc(nl, mds[i]) == 0)
+    if (add_microdesc_at(nl, mds[i], &idx[added]) == 0)
       added++;
   al_free(mds);
+  if (nl)
+    nodelist_note_descriptors(nl, idx, added);
+  al_free(idx);
   return added;
 }
 
-int
-nodelist_add_routerdesc(nodelist_t *nl, routerdesc_t *rd)
+/* Attach rd to the node whose entry names it; *idx receives its index. */
+static int
+add_routerdesc_at(nodelist_t *nl, routerdesc_t *rd, size_t *idx)
 {
   if (!nl || !rd) {
     routerdesc_free(rd);
@@ -364,17 +434,32 @@ nodelist_add_routerdesc(nodelist_t *nl, routerdesc_t *rd)
   routerdesc_free(nl->rds[i]);
   nl->rds[i] = rd;
   node_apply_routerdesc(n, rd);
+  *idx = i;
   return 0;
+}
+
+int
+nodelist_add_routerdesc(nodelist_t *nl, routerdesc_t *rd)
+{
+  size_t i;
+  int r = add_routerdesc_at(nl, rd, &i);
+  if (r == 0)
+    nodelist_note_descriptors(nl, &i, 1);
+  return r;
 }
 
 size_t
 nodelist_add_routerdescs(nodelist_t *nl, routerdesc_t **rds, size_t n)
 {
   size_t added = 0;
+  size_t *idx = al_calloc(n ? n : 1, sizeof(*idx));
   for (size_t i = 0; i < n; i++)
-    if (nodelist_add_routerdesc(nl, rds[i]) == 0)
+    if (add_routerdesc_at(nl, rds[i], &idx[added]) == 0)
       added++;
   al_free(rds);
+  if (nl)
+    nodelist_note_descriptors(nl, idx, added);
+  al_free(idx);
   return added;
 }
 
@@ -522,4 +607,23 @@ node_format_rsa_id(const uint8_t id[20], char buf[41])
     buf[2 * i + 1] = hex[id[i] & 15];
   }
   buf[40] = '\0';
+}
+
+const microdesc_t *
+nodelist_node_microdesc(const nodelist_t *nl, size_t i)
+{
+  return nl && i < nl->n_nodes ? nl->mds[i] : NULL;
+}
+
+void
+nodelist_set_ctl_attached(nodelist_t *nl, bool on)
+{
+  if (nl)
+    nl->ctl_attached = on;
+}
+
+bool
+nodelist_ctl_is_attached(const nodelist_t *nl)
+{
+  return nl && nl->ctl_attached;
 }

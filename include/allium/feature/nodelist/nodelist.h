@@ -172,4 +172,25 @@ bool nodes_are_related(const node_t *a, const node_t *b, bool enforce_distinct_s
 /** Render an id as 40 uppercase hex characters + NUL into buf[41]. */
 void node_format_rsa_id(const uint8_t id[20], char buf[41]);
 
+/* --- the control port (nodelist_ctl.c, control-spec 3.9 / 4.1) --- */
+
+/** Answer GETINFO "ns/id/<FP>", "ns/name/<nick>", "ns/all", "md/id/<FP>",
+ * "md/name/<nick>", "md/all", "consensus/valid-after", "fresh-until",
+ * "valid-until" and "dir/status-vote/current/consensus" from nl, and
+ * publish NS / NEWCONSENSUS when nl takes a consensus and NEWDESC when
+ * descriptors arrive (only while a controller listens).  One nodelist at a
+ * time: the client's.  nodelist_free() detaches by itself. */
+void nodelist_ctl_attach(nodelist_t *nl);
+void nodelist_ctl_detach(nodelist_t *nl);
+/** Between nodelist_ctl_defer(nl, true) and (nl, false), descriptors added
+ * one at a time are announced in one NEWDESC event at the end (as tor
+ * announces a fetched batch); a new consensus flushes them first. */
+void nodelist_ctl_defer(nodelist_t *nl, bool on);
+/** Keep a copy of the text of the consensus nl has just taken, for GETINFO
+ * "dir/status-vote/current/consensus" (without it: 551 not available).
+ * Call after nodelist_set_consensus() (which forgets the previous text),
+ * e.g. from dir_boot's on_document(DIR_BOOT_DOC_CONSENSUS). */
+void nodelist_ctl_set_consensus_text(nodelist_t *nl, const char *text,
+                                     size_t len);
+
 #endif
