@@ -325,7 +325,7 @@ client_objects_new(const allium_options_t *o)
   }
   C->cm = chanmgr_new(evloop_base(), C->tls);
   C->nl = nodelist_new();
-  nodelist_ctl_attach(C->nl);   /* ns/*, md/* and NEWCONSENSUS for controllers */
+  nodelist_ctl_attach(C->nl);   /* GETINFO ns/..., md/..., NEWCONSENSUS */
   uint32_t keepalive = secs_to_msec(o->KeepalivePeriod, 300000);
   chanmgr_set_channel_timeouts(C->cm, 180000, keepalive);
   int raised = 0;   /* tor(1) MaxMemInQueues; 0 picks from the RAM */
