@@ -265,8 +265,13 @@ client_ctl_stream_event(client_conn_t *k, const char *status, uint8_t reason)
     return;
   char src[64];
   source_addr(k, src, sizeof(src));
-  char why[48] = "";
-  if (reason)
+  char why[64] = "";
+  /* control-spec 4.1.2: REASON=END when the exit sent the END, its own
+   * reason in REMOTE_REASON. */
+  if (reason && k->ctl_remote)
+    snprintf(why, sizeof(why), " REASON=END REMOTE_REASON=%s",
+             stream_reason_name(reason));
+  else if (reason)
     snprintf(why, sizeof(why), " REASON=%s", stream_reason_name(reason));
   ctlev_publish(CTLEV_STREAM, "%llu %s %u %s:%u%s%s%s PURPOSE=USER",
                 (unsigned long long)k->ctl_id, status,

@@ -147,6 +147,8 @@ typedef struct client_conn_t {
   /* control port (client_ctl.c; control-spec 4.1.2) */
   uint64_t ctl_id;         /* process-wide stream ID, from 1 */
   bool ctl_new;            /* NEW / NEWRESOLVE announced: CLOSED follows */
+  uint8_t ctl_reason;      /* END reason of FAILED / a remote END (CLOSED) */
+  bool ctl_remote;         /* ctl_reason came in an END from the exit */
   uint16_t src_port;       /* the application's port (SOURCE_ADDR) */
   uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last STREAM_BW */
 } client_conn_t;

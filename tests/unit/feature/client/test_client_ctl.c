@@ -500,11 +500,48 @@ Test(client_ctl, stream_refused_failed_closed, .fini = teardown)
   cr_assert_geq(f, 0);
   char want[256];
   snprintf(want, sizeof(want), "650 STREAM 1 FAILED 0 b.example:443 "
-           "REASON=CONNECTREFUSED SOURCE_ADDR=127.0.0.1:%u PURPOSE=USER\r\n",
-           src);
+           "REASON=END REMOTE_REASON=CONNECTREFUSED SOURCE_ADDR=127.0.0.1:%u "
+           "PURPOSE=USER\r\n", src);
   cr_assert_str_eq(events[f], want);
-  cr_assert_geq(find_event((size_t)f + 1, "650 STREAM 1 CLOSED 0 "
-                           "b.example:443 REASON="), 0);
+  int cl_ = find_event((size_t)f + 1, "650 STREAM 1 CLOSED ");
+  cr_assert_geq(cl_, 0);
+  snprintf(want, sizeof(want), "650 STREAM 1 CLOSED 0 b.example:443 "
+           "REASON=END REMOTE_REASON=CONNECTREFUSED SOURCE_ADDR=127.0.0.1:%u "
+           "PURPOSE=USER\r\n", src);
+  cr_assert_str_eq(events[cl_], want);
+}
+
+Test(client_ctl, stream_detached_when_its_circuit_dies, .fini = teardown)
+{
+  listen_to(BIT(CTLEV_STREAM));
+  mk_client_with_circuits();
+  uint16_t src = 0, sid = 0;
+  int fd = socks5_request("d.example", 80, SOCKS_CMD_CONNECT, &src);
+  int ci = circ_with_begin("d.example", &sid);
+  cr_assert_geq(ci, 0);
+  fake_close((size_t)ci, true, CIRC_HOP_NONE);
+  int d = find_event(0, "650 STREAM 1 DETACHED ");
+  if (d < 0)
+    dump_events();
+  cr_assert_geq(d, 0);
+  char want[256];
+  snprintf(want, sizeof(want), "650 STREAM 1 DETACHED 0 d.example:80 "
+           "REASON=DESTROY SOURCE_ADDR=127.0.0.1:%u PURPOSE=USER\r\n", src);
+  cr_assert_str_eq(events[d], want);
+  /* retried on the other circuit */
+  uint64_t end = now_ms() + 2000;
+  while (find_event((size_t)d + 1, "650 STREAM 1 SENTCONNECT ") < 0 &&
+         now_ms() < end)
+    pump(5);
+  int s2 = find_event((size_t)d + 1, "650 STREAM 1 SENTCONNECT ");
+  if (s2 < 0)
+    dump_events();
+  cr_assert_geq(s2, 0);
+  char other[32];
+  snprintf(other, sizeof(other), "SENTCONNECT %d ", ci + 1);
+  cr_assert_null(strstr(events[s2], other), "%s", events[s2]);
+  close(fd);
+  pump(50);
 }
 
 Test(client_ctl, stream_resolve_events, .fini = teardown)
