@@ -208,12 +208,15 @@ chan_publish(const cm_chan_t *chan, const char *status, int reason)
 {
   if (!ctlev_wanted(CTLEV_ORCONN))
     return;
-  char name[80];
+  char name[80], ncircs[32] = "";
   chan_long_name(chan, name, sizeof(name));
-  ctlev_publish(CTLEV_ORCONN, "%s %s%s%s NCIRCS=%zu ID=%llu", name, status,
+  size_t n = chan_n_live_circs(chan);
+  if (n)
+    snprintf(ncircs, sizeof(ncircs), " NCIRCS=%zu", n);
+  ctlev_publish(CTLEV_ORCONN, "%s %s%s%s%s ID=%llu", name, status,
                 reason >= 0 ? " REASON=" : "",
-                reason >= 0 ? orconn_reason(reason) : "",
-                chan_n_live_circs(chan), (unsigned long long)chan->ctl_id);
+                reason >= 0 ? orconn_reason(reason) : "", ncircs,
+                (unsigned long long)chan->ctl_id);
 }
 
 void

@@ -165,7 +165,7 @@ client_new(const client_cfg_t *cfg)
     hc.nl = cfg->nl;
     hc.testing_network = cfg->testing_network;
     hc.auth = cfg->onion_auth;
-    hc.launch = client_circ_launch_hs;
+    hc.launch = client_circ_launch_hs_fetch;
     hc.launch_arg = c;
     hc.path_opts = &c->path_opts;
     c->hs_fetch = hs_client_fetcher_new(&hc);
@@ -298,6 +298,7 @@ client_free_(client_t *c)
   client_listeners_free_all(c);
   client_circ_close_all(c);
   client_hs_free_routes(c);
+  client_ctl_shims_free(c);
   client_save_guards(c);
   guard_selection_free(c->gs);
   al_free(c->guard_state_saved);

@@ -323,14 +323,41 @@ choose_path(client_t *c, const pathsel_options_t *o, uint16_t port,
   return 0;
 }
 
-int
-client_circ_launch_hs(void *arg, const node_t *last,
-                      const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+static int circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
+                               const chanmgr_circ_cbs_t *cbs,
+                               uint64_t *circ_out, const char *purpose);
+
+static int
+circ_launch_hs_node(void *arg, const node_t *last,
+                    const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out,
+                    const char *purpose)
 {
   circ_hop_spec_t spec;
   if (!last || client_hop_spec_from_node(last, &spec) != 0)
     return -1;
-  return client_circ_launch_hs_spec(arg, &spec, cbs, circ_out);
+  return circ_launch_hs_spec(arg, &spec, cbs, circ_out, purpose);
+}
+
+int
+client_circ_launch_hs(void *arg, const node_t *last,
+                      const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
+  return circ_launch_hs_node(arg, last, cbs, circ_out, "HS_VANGUARDS");
+}
+
+int
+client_circ_launch_hs_fetch(void *arg, const node_t *last,
+                            const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
+{
+  return circ_launch_hs_node(arg, last, cbs, circ_out, "HS_CLIENT_HSDIR");
+}
+
+int
+client_circ_launch_hs_upload(void *arg, const node_t *last,
+                             const chanmgr_circ_cbs_t *cbs,
+                             uint64_t *circ_out)
+{
+  return circ_launch_hs_node(arg, last, cbs, circ_out, "HS_SERVICE_HSDIR");
 }
 
 void
@@ -371,6 +398,14 @@ int
 client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
                            const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out)
 {
+  return circ_launch_hs_spec(c, last, cbs, circ_out, "HS_VANGUARDS");
+}
+
+static int
+circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
+                    const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out,
+                    const char *purpose)
+{
   if (!c || !last || !cbs || !circ_out || !c->enough_dirinfo || !c->cm)
     return -1;
   pathsel_options_t o = c->path_opts;
@@ -405,7 +440,7 @@ client_circ_launch_hs_spec(client_t *c, const circ_hop_spec_t *last,
     return -1;
   spec[2] = *last;
   chanmgr_launch_t l = { spec, 3, false, c->build_timeout_msec };
-  return chanmgr_launch(c->cm, &l, cbs, circ_out);
+  return client_ctl_launch(c, &l, cbs, circ_out, purpose);
 }
 
 int
@@ -415,7 +450,7 @@ client_circ_launch_direct(client_t *c, const circ_hop_spec_t *last,
   if (!c || !last || !cbs || !circ_out || !c->enough_dirinfo || !c->cm)
     return -1;
   chanmgr_launch_t l = { last, 1, false, c->build_timeout_msec };
-  return chanmgr_launch(c->cm, &l, cbs, circ_out);
+  return client_ctl_launch(c, &l, cbs, circ_out, "HS_VANGUARDS");
 }
 
 client_circ_t *
@@ -437,8 +472,10 @@ client_circ_adopt_hs(client_t *c, uint64_t handle,
                                CLIENT_PAUSE_BYTES / 2);
   circ->next = c->circs;
   c->circs = circ;
-  client_ctl_circ_new_handle(c, circ);
-  client_ctl_circ_event(c, circ, "BUILT", NULL);
+  if (!client_ctl_hand_over(c, circ)) {
+    client_ctl_circ_new_handle(c, circ);
+    client_ctl_circ_event(c, circ, "BUILT", NULL);
+  }
   log_info("Circuit %llu (handle %llu): rendezvous circuit joined with an "
            "onion service", (unsigned long long)circ->num,
            (unsigned long long)handle);

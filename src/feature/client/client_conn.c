@@ -88,8 +88,9 @@ conn_kill(client_conn_t *k)
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
   if (k->ctl_new) {
     k->ctl_new = false;
-    client_ctl_stream_event(k, "CLOSED", k->state == CONN_CLOSING
-                            ? RELAY_END_DONE : reason);
+    client_ctl_stream_event(k, "CLOSED", k->ctl_reason ? k->ctl_reason
+                            : k->state == CONN_CLOSING ? RELAY_END_DONE
+                            : reason);
   }
   k->state = CONN_DEAD;
   conn_end_stream(k, reason);
@@ -151,8 +152,10 @@ conn_fail(client_conn_t *k, uint8_t status5, uint8_t reason)
 {
   log_info_rl(60, "Stream %llu failed (END reason %u, reply %u)",
               (unsigned long long)k->num, reason, status5);
-  if (k->ctl_new && k->state != CONN_OPEN && k->state != CONN_CLOSING)
-    client_ctl_stream_event(k, "FAILED", reason ? reason : RELAY_END_MISC);
+  if (k->ctl_new && k->state != CONN_OPEN && k->state != CONN_CLOSING) {
+    k->ctl_reason = reason ? reason : RELAY_END_MISC;
+    client_ctl_stream_event(k, "FAILED", k->ctl_reason);
+  }
   if (k->http) {
     const char *resp = http_connect_failure_response(reason, NULL);
     conn_write(k, resp, strlen(resp));
@@ -425,6 +428,7 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
     client_ctl_stream_event(k, "DETACHED", reason);
+    k->ctl_remote = false;
     return;
   }
   conn_fail_reason(k, reason);
@@ -538,10 +542,14 @@ client_conn_stream_event(client_t *c, client_circ_t *circ,
     conn_on_resolved(k, ev);
     break;
   case RELAY_STREAM_EV_END:
+    /* The control port: REASON=END for an END from the exit (DESTROY is
+     * what the stream table reports when the circuit went away). */
+    k->ctl_remote = ev->reason != RELAY_END_DESTROY;
     if (k->state == CONN_CONNECTING || k->state == CONN_RESOLVING) {
       conn_detach(k, NULL, NULL);
       conn_attempt_failed(k, circ, ev->reason);
     } else {
+      k->ctl_reason = ev->reason ? ev->reason : RELAY_END_DONE;
       conn_detach(k, NULL, NULL);
       conn_close_after_flush(k);
     }

@@ -77,8 +77,10 @@ client_conn_fail_onion(client_conn_t *k, uint8_t code)
 {
   log_info_rl(60, "Stream %llu: onion service request failed (reply %u)",
               (unsigned long long)k->num, code);
-  if (k->ctl_new)
-    client_ctl_stream_event(k, "FAILED", RELAY_END_RESOLVEFAILED);
+  if (k->ctl_new) {
+    k->ctl_reason = RELAY_END_RESOLVEFAILED;
+    client_ctl_stream_event(k, "FAILED", k->ctl_reason);
+  }
   if (k->http) {
     const char *resp = http_connect_onion_failure_response(code, NULL);
     client_conn_write(k, resp, strlen(resp));

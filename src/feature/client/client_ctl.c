@@ -144,6 +144,24 @@ client_ctl_circ_new(client_t *c, client_circ_t *circ,
 }
 
 void
+client_ctl_circ_new_specs(client_circ_t *circ, const circ_hop_spec_t *hops,
+                          size_t n_hops)
+{
+  circ_stamp(circ);
+  circ->n_path = 0;
+  for (size_t i = 0; i < n_hops && i < CLIENT_CTL_MAX_HOPS; i++)
+    memcpy(circ->path_ids[circ->n_path++], hops[i].rsa_id, 20);
+}
+
+const char *
+client_ctl_purpose(const client_circ_t *circ)
+{
+  if (circ->ctl_purpose)
+    return circ->ctl_purpose;
+  return circ->hs ? "HS_CLIENT_REND" : "GENERAL";
+}
+
+void
 client_ctl_circ_new_handle(client_t *c, client_circ_t *circ)
 {
   circ_stamp(circ);
@@ -171,7 +189,7 @@ circ_format(const client_t *c, const client_circ_t *circ, const char *status,
             internal ? "IS_INTERNAL," : "",
             circ->n_path == 1 ? "ONEHOP_TUNNEL," : "",
             circ->need_uptime ? ",NEED_UPTIME" : "");
-  sb_printf(b, " PURPOSE=%s", circ->hs ? "HS_CLIENT_REND" : "GENERAL");
+  sb_printf(b, " PURPOSE=%s", client_ctl_purpose(circ));
   if (circ->hs)
     sb_printf(b, " HS_STATE=HSCR_JOINED");
   char iso[20];
@@ -200,6 +218,20 @@ client_ctl_circ_event(client_t *c, const client_circ_t *circ,
   al_free(b.s);
 }
 
+void
+client_ctl_circ_minor(client_t *c, const client_circ_t *circ,
+                      const char *event, const char *old_purpose)
+{
+  if (!ctlev_wanted(CTLEV_CIRC_MINOR) || !circ->ctl_id)
+    return;
+  ctl_sb_t b = { NULL, 0, 0 };
+  circ_format(c, circ, event, &b);
+  if (old_purpose)
+    sb_printf(&b, " OLD_PURPOSE=%s", old_purpose);
+  ctlev_publish(CTLEV_CIRC_MINOR, "%s", b.s);
+  al_free(b.s);
+}
+
 static const char *
 circ_status(const client_circ_t *circ)
 {
@@ -221,6 +253,15 @@ int
 client_ctl_close_circuit(client_t *c, uint32_t id, bool if_unused)
 {
   client_circ_t *circ = c && id ? circ_by_id(c, id) : NULL;
+  if (!circ && c && id) {
+    const client_circ_t *k;
+    for (size_t i = 0; (k = client_ctl_shim_info(c, i)) != NULL; i++)
+      if (k->ctl_id == id) {
+        /* outside the pool: no application stream on it */
+        chanmgr_close_circ(c->cm, k->handle, CELL_DESTROY_REQUESTED);
+        return 0;
+      }
+  }
   if (!circ || (if_unused && circ->n_streams))
     return -1;
   if (circ->handle && c->cm)
@@ -265,8 +306,13 @@ client_ctl_stream_event(client_conn_t *k, const char *status, uint8_t reason)
     return;
   char src[64];
   source_addr(k, src, sizeof(src));
-  char why[48] = "";
-  if (reason)
+  char why[64] = "";
+  /* control-spec 4.1.2: REASON=END when the exit sent the END, its own
+   * reason in REMOTE_REASON. */
+  if (reason && k->ctl_remote)
+    snprintf(why, sizeof(why), " REASON=END REMOTE_REASON=%s",
+             stream_reason_name(reason));
+  else if (reason)
     snprintf(why, sizeof(why), " REASON=%s", stream_reason_name(reason));
   ctlev_publish(CTLEV_STREAM, "%llu %s %u %s:%u%s%s%s PURPOSE=USER",
                 (unsigned long long)k->ctl_id, status,
@@ -452,6 +498,12 @@ info_circuit_status(client_t *c)
   for (const client_circ_t *k = c->circs; k; k = k->next) {
     if (k->closed || !k->ctl_id)
       continue;
+    if (b.len)
+      sb_printf(&b, "\n");
+    circ_format(c, k, circ_status(k), &b);
+  }
+  const client_circ_t *k;
+  for (size_t i = 0; (k = client_ctl_shim_info(c, i)) != NULL; i++) {
     if (b.len)
       sb_printf(&b, "\n");
     circ_format(c, k, circ_status(k), &b);

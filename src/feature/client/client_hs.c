@@ -139,6 +139,7 @@ net_send(void *ctx, uint64_t h, uint8_t command, const uint8_t *body,
          size_t len)
 {
   client_hs_attempt_t *a = ctx;
+  client_ctl_circ_sent(a->c, h, command);
   return chanmgr_send(a->c->cm, h, 2, command, 0, body, len);
 }
 

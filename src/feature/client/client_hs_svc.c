@@ -250,6 +250,8 @@ net_send(void *ctx, uint64_t circ, uint8_t command, const uint8_t *body,
 {
   client_hs_svc_host_t *h = ctx;
   svc_circ_t *w = circ_find(h, circ);
+  if (w)
+    client_ctl_circ_sent(h->c, circ, command);
   return w ? chanmgr_send(h->c->cm, circ, w->last_hop, command, 0, body, len)
            : -1;
 }
@@ -617,7 +619,7 @@ host_start(client_hs_svc_host_t *h)
   hs_service_upload_cfg_t uc;
   memset(&uc, 0, sizeof(uc));
   uc.cm = h->c->cm;
-  uc.launch = client_circ_launch_hs;
+  uc.launch = client_circ_launch_hs_upload;
   uc.launch_arg = h->c;
   h->up = hs_service_uploader_new(&uc);
   hs_service_run_cfg_t rc;

@@ -80,6 +80,7 @@ typedef struct client_circ_t {
   int64_t created_sec;     /* wall clock at launch (TIME_CREATED) */
   uint32_t created_usec;
   uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last CIRC_BW */
+  const char *ctl_purpose; /* static; NULL: GENERAL (HS_CLIENT_REND if hs) */
 } client_circ_t;
 
 typedef enum client_conn_state_t {
@@ -147,6 +148,8 @@ typedef struct client_conn_t {
   /* control port (client_ctl.c; control-spec 4.1.2) */
   uint64_t ctl_id;         /* process-wide stream ID, from 1 */
   bool ctl_new;            /* NEW / NEWRESOLVE announced: CLOSED follows */
+  uint8_t ctl_reason;      /* END reason of FAILED / a remote END (CLOSED) */
+  bool ctl_remote;         /* ctl_reason came in an END from the exit */
   uint16_t src_port;       /* the application's port (SOURCE_ADDR) */
   uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last STREAM_BW */
 } client_conn_t;
@@ -196,6 +199,7 @@ struct client_t {
   bool ctl_attached;       /* client_ctl_attach() ran: GETINFO keys are ours */
   uint64_t ctl_bw_msec;    /* last CIRC_BW / STREAM_BW round */
   uint32_t nym_epoch;      /* NEWNYM count: part of the isolation key */
+  struct client_ctl_shim_t *ctl_shims; /* client_ctl_hs.c */
 };
 
 /* client.c */
@@ -214,9 +218,17 @@ typedef struct client_launch_t {
 } client_launch_t;
 client_circ_t *client_circ_launch(client_t *c, const client_launch_t *want);
 /** hs_client_launch_fn (arg: the client): a 3-hop circuit (guard, middle)
- * ending at last, with the caller's callbacks; not part of the pool. */
+ * ending at last, with the caller's callbacks; not part of the pool.  The
+ * _fetch / _upload variants name its purpose for the control port
+ * (HS_CLIENT_HSDIR, HS_SERVICE_HSDIR). */
 int client_circ_launch_hs(void *arg, const node_t *last,
                           const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out);
+int client_circ_launch_hs_fetch(void *arg, const node_t *last,
+                                const chanmgr_circ_cbs_t *cbs,
+                                uint64_t *circ_out);
+int client_circ_launch_hs_upload(void *arg, const node_t *last,
+                                 const chanmgr_circ_cbs_t *cbs,
+                                 uint64_t *circ_out);
 /** Bring the vanguards-lite layer-2 set up to date (new consensus). */
 void client_circ_vanguards_refresh(client_t *c);
 /** The same ending at a hop spec (e.g. an introduction point that need not
@@ -316,6 +328,15 @@ void client_ctl_circ_new(client_t *c, client_circ_t *circ,
 /** The same for a circuit built elsewhere (rendezvous), from the channel
  * manager's hops. */
 void client_ctl_circ_new_handle(client_t *c, client_circ_t *circ);
+/** The same from hop specs (circuits outside the pool). */
+void client_ctl_circ_new_specs(client_circ_t *circ,
+                               const circ_hop_spec_t *hops, size_t n_hops);
+/** The PURPOSE of circ (control-spec 4.1.1), static. */
+const char *client_ctl_purpose(const client_circ_t *circ);
+/** CIRC_MINOR event (control-spec 4.1.27): "PURPOSE_CHANGED" with the old
+ * purpose. */
+void client_ctl_circ_minor(client_t *c, const client_circ_t *circ,
+                           const char *event, const char *old_purpose);
 /** CIRC event: status "LAUNCHED", "EXTENDED", "BUILT", "FAILED",
  * "CLOSED"; info (FAILED / CLOSED) gives REASON and REMOTE_REASON. */
 void client_ctl_circ_event(client_t *c, const client_circ_t *circ,
@@ -331,6 +352,22 @@ void client_ctl_guard_event(client_t *c, const uint8_t rsa_id[20],
 void client_ctl_guard_update(client_t *c, time_t now);
 /** CIRC_BW / STREAM_BW once a second (from the client's tick). */
 void client_ctl_tick(client_t *c);
+/* client_ctl_hs.c: circuits outside the pool */
+/** chanmgr_launch() with the CIRC events and an ID; purpose as control-spec
+ * 4.1.1 (static), e.g. "HS_VANGUARDS" until client_ctl_circ_sent(). */
+int client_ctl_launch(client_t *c, const chanmgr_launch_t *l,
+                      const chanmgr_circ_cbs_t *cbs, uint64_t *circ_out,
+                      const char *purpose);
+/** An onion-service message was sent on circuit handle: its purpose may
+ * now be known (CIRC_MINOR PURPOSE_CHANGED). */
+void client_ctl_circ_sent(client_t *c, uint64_t handle, uint8_t command);
+/** A rendezvous circuit joins the pool as circ: circ takes over its ID;
+ * false if it had none. */
+bool client_ctl_hand_over(client_t *c, client_circ_t *circ);
+/** The i-th live circuit outside the pool (GETINFO), or NULL. */
+const client_circ_t *client_ctl_shim_info(const client_t *c, size_t i);
+/** Forget them all (client_free, after every owner closed its own). */
+void client_ctl_shims_free(client_t *c);
 /** Unregister the GETINFO keys (client_free). */
 void client_ctl_detach(client_t *c);
 

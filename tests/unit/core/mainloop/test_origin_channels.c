@@ -751,3 +751,110 @@ Test(chanmgr, many_circuits_on_one_channel)
   for (int i = 0; i < 2; i++)
     trelay_free(r[i]);
 }
+
+/* ---- ORCONN events (control-spec 4.1.3) and "orconn-status" ---- */
+
+#include "allium/core/mainloop/ctlbus.h"
+
+static char orconn_ev[16][160];
+static size_t n_orconn_ev;
+
+static void
+orconn_sink(ctlev_type_t t, const char *msg, size_t len, void *arg)
+{
+  (void)arg;
+  cr_assert_eq(t, CTLEV_ORCONN);
+  if (n_orconn_ev < 16 && len < sizeof(orconn_ev[0])) {
+    memcpy(orconn_ev[n_orconn_ev], msg, len);
+    orconn_ev[n_orconn_ev++][len] = '\0';
+  }
+}
+
+static const char *
+orconn_nick(const uint8_t rsa_id[20], void *arg)
+{
+  (void)rsa_id;
+  return arg;
+}
+
+static void
+hex_id(const uint8_t id[20], char out[41])
+{
+  for (int i = 0; i < 20; i++)
+    snprintf(out + 2 * i, 3, "%02X", id[i]);
+}
+
+Test(chanmgr, orconn_events_and_status)
+{
+  trelay_t *r[2];
+  cli_t c = { 0 };
+  r[0] = trelay_new(BASE, TRELAY_OK);
+  r[1] = trelay_new(BASE, TRELAY_OK);
+  ctlev_set_sink(orconn_sink, NULL);
+  ctlev_set_mask(1ull << CTLEV_ORCONN);
+  chanmgr_set_namer(CM, orconn_nick, "guardy");
+  char fp[41], want[160];
+  hex_id(trelay_spec(r[0])->rsa_id, fp);
+  cr_assert_eq(launch(&c, r, 2, 5000), 0);
+  cr_assert_eq(n_orconn_ev, 1);
+  snprintf(want, sizeof(want), "650 ORCONN $%s~guardy LAUNCHED ID=1\r\n", fp);
+  cr_assert_str_eq(orconn_ev[0], want);
+  char *st = chanmgr_orconn_status(CM);
+  snprintf(want, sizeof(want), "$%s~guardy LAUNCHED", fp);
+  cr_assert_str_eq(st, want);
+  al_free(st);
+  run_until(&c.built, 1, 5000);
+  cr_assert_eq(c.built, 1);
+  cr_assert_eq(n_orconn_ev, 2);
+  snprintf(want, sizeof(want), "650 ORCONN $%s~guardy CONNECTED NCIRCS=1 "
+           "ID=1\r\n", fp);
+  cr_assert_str_eq(orconn_ev[1], want);
+  st = chanmgr_orconn_status(CM);
+  snprintf(want, sizeof(want), "$%s~guardy CONNECTED", fp);
+  cr_assert_str_eq(st, want);
+  al_free(st);
+  /* without a nickname: "$FP" alone */
+  chanmgr_set_namer(CM, NULL, NULL);
+  trelay_close_channels(r[0]);
+  run_until(&c.closed, 1, 3000);
+  cr_assert_eq(n_orconn_ev, 3);
+  snprintf(want, sizeof(want), "650 ORCONN $%s CLOSED REASON=DONE NCIRCS=1 "
+           "ID=1\r\n", fp);
+  cr_assert_str_eq(orconn_ev[2], want);
+  st = chanmgr_orconn_status(CM);
+  cr_assert_str_eq(st, "");
+  al_free(st);
+  ctlev_set_sink(NULL, NULL);
+  for (int i = 0; i < 2; i++)
+    trelay_free(r[i]);
+}
+
+Test(chanmgr, orconn_failed_and_quiet_without_listener)
+{
+  trelay_t *r[2];
+  cli_t c = { 0 }, d = { 0 };
+  r[0] = trelay_new(BASE, TRELAY_OK);
+  r[1] = trelay_new(BASE, TRELAY_OK);
+  ctlev_set_sink(orconn_sink, NULL);
+  ctlev_set_mask(1ull << CTLEV_ORCONN);
+  circ_hop_spec_t specs[2] = { *trelay_spec(r[0]), *trelay_spec(r[1]) };
+  specs[0].addr[0].u.ipv4.port = closed_port();
+  cr_assert_eq(launch_specs(&c, specs, 2, 5000), 0);
+  run_until(&c.closed, 1, 3000);
+  cr_assert_eq(c.closed, 1);
+  cr_assert_eq(n_orconn_ev, 2, "%s", orconn_ev[0]);
+  char fp[41], want[160];
+  hex_id(trelay_spec(r[0])->rsa_id, fp);
+  snprintf(want, sizeof(want), "650 ORCONN $%s FAILED REASON=CONNECTREFUSED "
+           "NCIRCS=1 ID=1\r\n", fp);
+  cr_assert_str_eq(orconn_ev[1], want);
+  /* nobody listens: nothing */
+  ctlev_set_mask(0);
+  cr_assert_eq(launch(&d, r, 2, 5000), 0);
+  run_until(&d.built, 1, 5000);
+  cr_assert_eq(d.built, 1);
+  cr_assert_eq(n_orconn_ev, 2);
+  ctlev_set_sink(NULL, NULL);
+  for (int i = 0; i < 2; i++)
+    trelay_free(r[i]);
+}

@@ -25,6 +25,8 @@
 #include "allium/lib/malloc/malloc.h"
 #include "fake_origin_channels.h"
 #include "netfix.h"
+/* the client's internals: circuits outside the pool (client_ctl_hs.c) */
+#include "../../../../src/feature/client/client_st.h"
 
 static struct event_base *base;
 static nodelist_t *nl;
@@ -500,11 +502,48 @@ Test(client_ctl, stream_refused_failed_closed, .fini = teardown)
   cr_assert_geq(f, 0);
   char want[256];
   snprintf(want, sizeof(want), "650 STREAM 1 FAILED 0 b.example:443 "
-           "REASON=CONNECTREFUSED SOURCE_ADDR=127.0.0.1:%u PURPOSE=USER\r\n",
-           src);
+           "REASON=END REMOTE_REASON=CONNECTREFUSED SOURCE_ADDR=127.0.0.1:%u "
+           "PURPOSE=USER\r\n", src);
   cr_assert_str_eq(events[f], want);
-  cr_assert_geq(find_event((size_t)f + 1, "650 STREAM 1 CLOSED 0 "
-                           "b.example:443 REASON="), 0);
+  int cl_ = find_event((size_t)f + 1, "650 STREAM 1 CLOSED ");
+  cr_assert_geq(cl_, 0);
+  snprintf(want, sizeof(want), "650 STREAM 1 CLOSED 0 b.example:443 "
+           "REASON=END REMOTE_REASON=CONNECTREFUSED SOURCE_ADDR=127.0.0.1:%u "
+           "PURPOSE=USER\r\n", src);
+  cr_assert_str_eq(events[cl_], want);
+}
+
+Test(client_ctl, stream_detached_when_its_circuit_dies, .fini = teardown)
+{
+  listen_to(BIT(CTLEV_STREAM));
+  mk_client_with_circuits();
+  uint16_t src = 0, sid = 0;
+  int fd = socks5_request("d.example", 80, SOCKS_CMD_CONNECT, &src);
+  int ci = circ_with_begin("d.example", &sid);
+  cr_assert_geq(ci, 0);
+  fake_close((size_t)ci, true, CIRC_HOP_NONE);
+  int d = find_event(0, "650 STREAM 1 DETACHED ");
+  if (d < 0)
+    dump_events();
+  cr_assert_geq(d, 0);
+  char want[256];
+  snprintf(want, sizeof(want), "650 STREAM 1 DETACHED 0 d.example:80 "
+           "REASON=DESTROY SOURCE_ADDR=127.0.0.1:%u PURPOSE=USER\r\n", src);
+  cr_assert_str_eq(events[d], want);
+  /* retried on the other circuit */
+  uint64_t end = now_ms() + 2000;
+  while (find_event((size_t)d + 1, "650 STREAM 1 SENTCONNECT ") < 0 &&
+         now_ms() < end)
+    pump(5);
+  int s2 = find_event((size_t)d + 1, "650 STREAM 1 SENTCONNECT ");
+  if (s2 < 0)
+    dump_events();
+  cr_assert_geq(s2, 0);
+  char other[32];
+  snprintf(other, sizeof(other), "SENTCONNECT %d ", ci + 1);
+  cr_assert_null(strstr(events[s2], other), "%s", events[s2]);
+  close(fd);
+  pump(50);
 }
 
 Test(client_ctl, stream_resolve_events, .fini = teardown)
@@ -733,4 +772,111 @@ Test(client_ctl, guard_events, .fini = teardown)
     dump_events();
   cr_assert_geq(u, 0);
   cr_assert_str_eq(events[u], want);
+}
+
+/* ---- circuits outside the pool (client_ctl_hs.c) ---- */
+
+static int inner_built, inner_closed, inner_hops;
+
+static void
+in_hop(chanmgr_t *cm, uint64_t h, unsigned hop, void *arg)
+{
+  (void)cm; (void)h; (void)hop; (void)arg;
+  inner_hops++;
+}
+
+static void
+in_built(chanmgr_t *cm, uint64_t h, void *arg)
+{
+  (void)cm; (void)h; (void)arg;
+  inner_built++;
+}
+
+static void
+in_closed(chanmgr_t *cm, uint64_t h, const chanmgr_close_info_t *info,
+          void *arg)
+{
+  (void)cm; (void)h; (void)info; (void)arg;
+  inner_closed++;
+}
+
+static void
+in_stream(chanmgr_t *cm, uint64_t h, const relay_stream_event_t *ev,
+          void *arg)
+{
+  (void)cm; (void)h; (void)ev; (void)arg;
+}
+
+Test(client_ctl, onion_service_circuits, .fini = teardown)
+{
+  mk_client(true);
+  client_dirinfo_changed(cl, true);
+  cr_assert_eq(fake_n_circs(), 2);
+  listen_to(BIT(CTLEV_CIRC) | BIT(CTLEV_CIRC_MINOR));
+  uint8_t id[20];
+  memset(id, 0x32, 20);
+  circ_hop_spec_t last;
+  cr_assert_eq(client_hop_spec_from_node(nodelist_find_by_rsa_id(nl, id),
+                                         &last), 0);
+  chanmgr_circ_cbs_t cbs = { in_hop, in_built, in_closed, in_stream, NULL,
+                             NULL, NULL };
+  uint64_t h = 0;
+  cr_assert_eq(client_circ_launch_hs_spec(cl, &last, &cbs, &h), 0);
+  cr_assert_eq(fake_n_circs(), 3);
+  cr_assert_null(fake_circ(2)->cbs.on_relay_msg, "NULL stays NULL");
+  cr_assert_null(fake_circ(2)->cbs.on_data, "NULL stays NULL");
+  assert_circ_line(0, "650 CIRC 3 LAUNCHED BUILD_FLAGS=IS_INTERNAL,"
+                   "NEED_CAPACITY PURPOSE=HS_VANGUARDS", "");
+  events_clear();
+  fake_build(2);
+  cr_assert_eq(inner_hops, 3);
+  cr_assert_eq(inner_built, 1);
+  char path[400], want[600];
+  path_of(2, 3, path, sizeof(path));
+  snprintf(want, sizeof(want), "650 CIRC 3 BUILT %s BUILD_FLAGS=IS_INTERNAL,"
+           "NEED_CAPACITY PURPOSE=HS_VANGUARDS", path);
+  assert_circ_line(3, want, "");
+  char *cs = getinfo("circuit-status");
+  cr_assert(strstr(cs, want + 9) != NULL, "%s", cs);
+  al_free(cs);
+
+  /* INTRODUCE1 shows what it is for */
+  events_clear();
+  client_ctl_circ_sent(cl, h, RELAY_INTRODUCE1);
+  snprintf(want, sizeof(want), "650 CIRC_MINOR 3 PURPOSE_CHANGED %s "
+           "BUILD_FLAGS=IS_INTERNAL,NEED_CAPACITY PURPOSE=HS_CLIENT_INTRO",
+           path);
+  assert_circ_line(0, want, " OLD_PURPOSE=HS_VANGUARDS");
+  client_ctl_circ_sent(cl, h, RELAY_INTRODUCE1);   /* no change: quiet */
+  client_ctl_circ_sent(cl, h, RELAY_DATA);
+  client_ctl_circ_sent(cl, 9999, RELAY_INTRODUCE1);
+  cr_assert_eq(n_events, 1);
+
+  /* CLOSECIRCUIT reaches it; the owner hears of it once */
+  events_clear();
+  cr_assert_eq(client_ctl_close_circuit(cl, 3, true), 0);
+  cr_assert_eq(inner_closed, 1);
+  snprintf(want, sizeof(want), "650 CIRC 3 CLOSED %s BUILD_FLAGS=IS_INTERNAL,"
+           "NEED_CAPACITY PURPOSE=HS_CLIENT_INTRO", path);
+  assert_circ_line(0, want, " REASON=REQUESTED");
+  cr_assert_eq(client_ctl_close_circuit(cl, 3, false), -1);
+
+  /* a single onion service's one-hop circuit, failing */
+  events_clear();
+  cr_assert_eq(client_circ_launch_direct(cl, &last, &cbs, &h), 0);
+  assert_circ_line(0, "650 CIRC 4 LAUNCHED BUILD_FLAGS=IS_INTERNAL,"
+                   "ONEHOP_TUNNEL,NEED_CAPACITY PURPOSE=HS_VANGUARDS", "");
+  fake_close(3, false, 0);
+  cr_assert_eq(inner_closed, 2);
+  assert_circ_line(1, "650 CIRC 4 FAILED BUILD_FLAGS=IS_INTERNAL,"
+                   "ONEHOP_TUNNEL,NEED_CAPACITY PURPOSE=HS_VANGUARDS",
+                   " REASON=DESTROYED REMOTE_REASON=CHANNEL_CLOSED");
+  cs = getinfo("circuit-status");
+  cr_assert_null(strstr(cs, "PURPOSE=HS_"), "%s", cs);
+  al_free(cs);
+
+  /* left open at client_free: closed without calling its owner */
+  cr_assert_eq(client_circ_launch_hs_spec(cl, &last, &cbs, &h), 0);
+  client_free(cl);
+  cr_assert_eq(inner_closed, 2);
 }
