@@ -79,7 +79,7 @@ static const char *const restart_options[] = {
   "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
   "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
-  "DirCache", "VanguardsLiteEnabled",
+  "DirCache", "VanguardsLiteEnabled", "MetricsPort",
   NULL
 };
 
@@ -126,6 +126,7 @@ app_reload_config(void)
   }
   log_notice("Received reload signal (hup). Reloading config.");
   app_relay_reconfigure(st->opts, newo);
+  app_metrics_reconfigure(newo);
   options_free(st->opts);
   st->opts = newo;
   st->flags = flags;

@@ -146,6 +146,7 @@ static const subsys_t subsystems[] = {
   { "pidfile",   pidfile_init,   pidfile_shutdown },
   { "listeners", listeners_init, app_client_shutdown },
   { "relay",     app_relay_init, app_relay_shutdown },  /* ORPort: binds */
+  { "metrics",   app_metrics_init, app_metrics_shutdown }, /* MetricsPort */
   { "privs",     privs_init,     NULL },   /* after binding, before work */
   { "signals",   signals_init,   app_signals_shutdown },
 };
