@@ -129,6 +129,11 @@ static const conf_var_t option_vars[] = {
   V(SocksPort, PORTLIST, "9050", "SOCKS listener: [address:]port|auto|unix:path [flags]"),
   V(HTTPTunnelPort, PORTLIST, NULL, "HTTP CONNECT listener"),
   V(SocksPolicy, LINELIST, NULL, "Who may connect to SocksPort: accept|reject pattern"),
+  /* Metrics (feature/metrics, src/app/main/app_metrics.c) */
+  V(MetricsPort, PORTLIST, NULL,
+    "Prometheus metrics over HTTP: [address:]port [prometheus]"),
+  V(MetricsPortPolicy, LINELIST, NULL,
+    "Who may connect to MetricsPort: accept|reject pattern (default: nobody)"),
   V(SafeSocks, BOOL, "0", "Refuse SOCKS requests that carry an IP address"),
   V(TestSocks, BOOL, "0", "Log whether each SOCKS request was safe"),
   V(WarnUnsafeSocks, BOOL, "1", "Warn about SOCKS requests that carry an IP address"),

@@ -13,6 +13,7 @@
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
 #include "allium/feature/hs_service/hs_service_config.h"
+#include "allium/feature/metrics/metrics_port.h"
 #include "allium/feature/relay/relay_acct.h"
 #include "allium/feature/relay/relay_ports.h"
 #include "options_table.h"
@@ -107,6 +108,22 @@ check_policy_list(const config_line_t *lines, char **errmsg)
       if (!comma)
         break;
       p = comma + 1;
+    }
+  }
+  return 0;
+}
+
+/* MetricsPort lines: "[address:]port [prometheus]" (tor(1)). */
+static int
+check_metrics_ports(const config_line_t *lines, char **errmsg)
+{
+  for (const config_line_t *ln = lines; ln; ln = ln->next) {
+    metrics_port_cfg_t c;
+    char *why = NULL;
+    if (metrics_port_parse(ln->value, &c, &why) < 0) {
+      int r = fail(errmsg, ln, "%s", why);
+      al_free(why);
+      return r;
     }
   }
   return 0;
@@ -375,7 +392,9 @@ options_validate(const allium_options_t *o, char **errmsg)
       return -1;
   if (check_relay(o, errmsg) < 0)
     return -1;
-  if (check_policy_list(o->SocksPolicy, errmsg) < 0)
+  if (check_policy_list(o->SocksPolicy, errmsg) < 0 ||
+      check_policy_list(o->MetricsPortPolicy, errmsg) < 0 ||
+      check_metrics_ports(o->MetricsPort, errmsg) < 0)
     return -1;
   if (!o->ClientUseIPv4 && !o->ClientUseIPv6)
     return fail(errmsg, NULL, "ClientUseIPv4 0 and ClientUseIPv6 0 leave "

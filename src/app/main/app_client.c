@@ -472,6 +472,12 @@ app_client_free(void)
   al_free(C);
 }
 
+struct client_t *
+app_client_runtime(void)
+{
+  return C ? C->client : NULL;
+}
+
 void
 app_client_shutdown(void)
 {

@@ -337,6 +337,12 @@ app_relay_log_status(void)
   relay_hibernate_log_status(HIB);
 }
 
+struct relay_run_t *
+app_relay_runtime(void)
+{
+  return R;
+}
+
 void
 app_relay_shutdown(void)
 {

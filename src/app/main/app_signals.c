@@ -86,7 +86,7 @@ static const char *const restart_options[] = {
   "MaxMemInQueues", "ConfluxEnabled", "ConnectionPadding",
   "ReducedConnectionPadding", "CircuitPadding", "LearnCircuitBuildTimeout",
   "ORPort", "Address", "AddressDisableIPv6", "NumCPUs", "AssumeReachable",
-  "DirCache", "VanguardsLiteEnabled",
+  "DirCache", "VanguardsLiteEnabled", "MetricsPort",
   "ControlPort", "ControlSocket", "ControlSocketsGroupWritable",
   "CookieAuthentication", "CookieAuthFile", "CookieAuthFileGroupReadable",
   "HashedControlPassword", "ControlPortWriteToFile",
@@ -138,6 +138,7 @@ app_options_apply(allium_options_t *newo)
     al_free(err);
   }
   app_relay_reconfigure(st->opts, newo);
+  app_metrics_reconfigure(newo);
   options_free(st->opts);
   st->opts = newo;
   return 0;

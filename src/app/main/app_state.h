@@ -91,6 +91,19 @@ void app_relay_start(void);
 void app_relay_log_status(void);
 void app_relay_shutdown(void);
 
+/** The running client and relay objects (NULL when that role is off),
+ * for app_metrics.c. */
+struct client_t *app_client_runtime(void);
+struct relay_run_t *app_relay_runtime(void);
+
+/** The MetricsPort (app_metrics.c): parse MetricsPort / MetricsPortPolicy
+ * and bind the listeners (a subsystem, before privileges drop: 0 or an
+ * exit status); SIGHUP: take newo's MetricsPortPolicy (a changed
+ * MetricsPort needs a restart); close everything. */
+int app_metrics_init(void);
+void app_metrics_reconfigure(const allium_options_t *newo);
+void app_metrics_shutdown(void);
+
 /** Register the SIGTERM/SIGINT/SIGHUP/SIGUSR1 handlers; ignore SIGPIPE. */
 int app_signals_init(void);
 void app_signals_shutdown(void);

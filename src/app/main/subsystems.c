@@ -147,6 +147,7 @@ static const subsys_t subsystems[] = {
   { "listeners", listeners_init, app_client_shutdown },
   { "relay",     app_relay_init, app_relay_shutdown },  /* ORPort: binds */
   { "control",   app_control_init, app_control_shutdown }, /* binds */
+  { "metrics",   app_metrics_init, app_metrics_shutdown }, /* MetricsPort */
   { "privs",     privs_init,     NULL },   /* after binding, before work */
   { "signals",   signals_init,   app_signals_shutdown },
 };

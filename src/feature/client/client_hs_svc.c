@@ -755,3 +755,24 @@ client_hs_svc_free_all(client_t *c)
     host_free(h);
   }
 }
+
+/* ---- the MetricsPort's figures (client_stats.c) ---- */
+
+void
+client_hs_svc_add_stats(const client_t *c, client_stats_t *out)
+{
+  for (const client_hs_svc_host_t *h = c ? c->hs_hosts : NULL; h; h = h->next) {
+    hs_service_run_stats_t st;
+    hs_service_run_stats(h->run, &st);
+    out->hs_services++;
+    out->hs_intro_established += st.intro_established;
+    out->hs_intro_failed += st.intro_failed;
+    out->hs_introduce2_ok += st.introduce2_ok;
+    out->hs_introduce2_refused += st.introduce2_refused;
+    out->hs_introduce2_replay += st.introduce2_replay;
+    out->hs_rend_joined += st.rend_joined;
+    out->hs_rend_failed += st.rend_failed;
+    out->hs_uploads_ok += h->uploads_ok;
+    out->hs_uploads_failed += h->uploads_failed;
+  }
+}

@@ -76,4 +76,8 @@ void client_hs_svc_log_status(const client_t *c);
 /** Close everything (client_free). */
 void client_hs_svc_free_all(client_t *c);
 
+/** Add every hosted service's counters to out (client_stats.c). */
+struct client_stats_t;
+void client_hs_svc_add_stats(const client_t *c, struct client_stats_t *out);
+
 #endif

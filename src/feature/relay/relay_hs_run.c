@@ -156,3 +156,11 @@ relay_hs_run_log_heartbeat(relay_run_t *rr)
              (unsigned long long)s.rend_joined,
              (unsigned long long)s.rend1_refused);
 }
+
+void
+relay_run_get_hs_stats(const relay_run_t *rr, relay_hs_stats_t *out)
+{
+  memset(out, 0, sizeof(*out));
+  if (rr && rr->hs)
+    relay_hs_get_stats(rr->hs, out);
+}

@@ -93,6 +93,8 @@ typedef struct allium_options_t {
   config_line_t *SocksPort;
   config_line_t *HTTPTunnelPort;
   config_line_t *SocksPolicy;
+  config_line_t *MetricsPort;       /**< [address:]port [prometheus] */
+  config_line_t *MetricsPortPolicy; /**< who may use the MetricsPort */
   int SafeSocks;                /**< refuse SOCKS requests with an IP */
   int TestSocks;                /**< notice per SOCKS request: safe? */
   int WarnUnsafeSocks;          /**< warn on SOCKS requests with an IP */

@@ -150,5 +150,23 @@ void client_newnym(client_t *c);
 int client_ctl_close_circuit(client_t *c, uint32_t id, bool if_unused);
 /** CLOSESTREAM id reason: 0, or -1 when no stream has that id. */
 int client_ctl_close_stream(client_t *c, uint64_t id, uint8_t reason);
+/* ---- figures for the MetricsPort (client_stats.c) ---- */
+
+/** What the client carries now and has carried since it started. */
+typedef struct client_stats_t {
+  size_t circuits_built, circuits_building;  /**< now */
+  size_t streams_open, streams_waiting;      /**< now (waiting: a circuit) */
+  size_t conns;                              /**< application connections */
+  uint64_t bytes_in, bytes_out;              /**< application payload */
+  /* onion services this process hosts (sums over every service) */
+  size_t hs_services;
+  uint64_t hs_intro_established, hs_intro_failed;
+  uint64_t hs_introduce2_ok, hs_introduce2_refused, hs_introduce2_replay;
+  uint64_t hs_rend_joined, hs_rend_failed;
+  uint64_t hs_uploads_ok, hs_uploads_failed;
+} client_stats_t;
+
+/** Fill out (all zero for c NULL). */
+void client_get_stats(const client_t *c, client_stats_t *out);
 
 #endif

@@ -149,4 +149,10 @@ struct exit_t *relay_run_exit(relay_run_t *rr);
  * addresses) into out[0..2): the number written. */
 size_t relay_run_own_addrs(const relay_run_t *rr, struct policy_addr_t *out);
 
+/** The introduction and rendezvous point counters (relay_hs.h) for the
+ * MetricsPort; all zero before the module exists. */
+struct relay_hs_stats_t;
+void relay_run_get_hs_stats(const relay_run_t *rr,
+                            struct relay_hs_stats_t *out);
+
 #endif
