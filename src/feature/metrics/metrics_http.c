@@ -94,8 +94,8 @@ metrics_http_parse(const uint8_t *buf, size_t len, metrics_http_req_t *out)
   size_t pos = 0, n = 0, next = 0, hosts = 0;
   bool have_line = false;
   memset(&req, 0, sizeof(req));
-  if (!buf)
-    len = 0;
+  if (!buf || !len)
+    return 0;
   size_t scan = len < METRICS_HTTP_MAX_HEAD ? len : METRICS_HTTP_MAX_HEAD;
   for (;;) {
     int r = next_line(buf, scan, pos, &n, &next);

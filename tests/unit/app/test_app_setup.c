@@ -107,7 +107,8 @@ Test(app, subsystem_order)
   size_t n = 0;
   const subsys_t *s = subsystems_list(&n);
   const char *want[] = { "log", "fdlimit", "daemon", "crypto", "evloop", "datadir",
-                         "keys", "pidfile", "listeners", "relay", "metrics", "privs",
+                         "keys", "pidfile", "listeners", "relay", "control",
+                         "metrics", "privs",
                          "signals" };
   cr_assert_eq(n, sizeof(want) / sizeof(want[0]));
   for (size_t i = 0; i < n; i++) {

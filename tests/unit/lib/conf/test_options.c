@@ -336,6 +336,8 @@ Test(options, option_kinds)
   cr_assert_eq(options_kind("HiddenServiceExportCircuitID"), OPTIONS_KIND_REFUSED);
   cr_assert_eq(options_kind("__LeaveStreamsUnattached"),
                OPTIONS_KIND_REFUSED);
+  cr_assert_eq(options_kind("MetricsPort"), OPTIONS_KIND_IMPLEMENTED);
+  cr_assert_eq(options_kind("MetricsPortPolicy"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("NoSuchOption"), OPTIONS_KIND_UNKNOWN);
   cr_assert_eq(options_kind(""), OPTIONS_KIND_UNKNOWN);
   /* every tor name is of a known kind */
@@ -526,4 +528,39 @@ Test(options, onion_service_accepted)
   cr_assert_not_null(o);
   cr_assert_not_null(o->HiddenServiceOptions);
   options_free(o);
+}
+
+/* MetricsPort values are checked when the configuration loads (tor(1)
+ * "[address:]port [format]"); MetricsPortPolicy is an exit-policy list. */
+Test(options, metrics_port_validated)
+{
+  static const char *const good[] = {
+    "MetricsPort 9035\nMetricsPortPolicy accept 127.0.0.1\n",
+    "MetricsPort 127.0.0.1:9035 prometheus\n",
+    "MetricsPort [::1]:9035\nMetricsPort 127.0.0.2:auto\n",
+    "MetricsPortPolicy accept 10.0.0.0/8, reject *\n",
+  };
+  static const char *const bad[] = {
+    "MetricsPort 9035 json\n",
+    "MetricsPort 127.0.0.1:0\n",
+    "MetricsPort localhost:9035\n",
+    "MetricsPortPolicy accept nowhere\n",
+  };
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    allium_options_t *o = NULL;
+    char *err = NULL;
+    cr_assert_eq(options_load_from_string(good[i], &o, &err), 0, "%s: %s",
+                 good[i], err ? err : "");
+    options_free(o);
+  }
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    allium_options_t *o = NULL;
+    char *err = NULL;
+    cr_assert_neq(options_load_from_string(bad[i], &o, &err), 0, "%s",
+                  bad[i]);
+    cr_assert_not_null(err);
+    cr_assert_not_null(strstr(err, "MetricsPort"), "%s", err);
+    al_free(err);
+    options_free(o);
+  }
 }
