@@ -164,13 +164,14 @@ app_reload_config(void)
     return -1;
   }
   keep_unchangeable(newo, st->opts);
-  log_notice("Received reload signal (hup). Reloading config.");
   if (app_options_apply(newo) < 0) {
     log_warn("Reloading the configuration failed (see above). Keeping the "
              "old configuration.");
     options_free(newo);
     return -1;
   }
+  /* After the Log lines are applied: the new sinks see it too. */
+  log_notice("Received reload signal (hup). Reloading config.");
   st->flags = flags;
   return 0;
 }
