@@ -346,9 +346,6 @@ getinfo_app(const char *key, void *arg, char **answer, const char **errmsg)
     *answer = listeners_of(st->opts->HTTPTunnelPort, "127.0.0.1");
   } else if (!strcasecmp(key, "net/listeners/or")) {
     *answer = listeners_of(st->opts->ORPort, "0.0.0.0");
-  } else if (!strcasecmp(key, "onions/current") ||
-             !strcasecmp(key, "onions/detached")) {
-    *answer = al_strdup("");     /* no ADD_ONION services yet */
   } else if (!strcasecmp(key, "accounting/enabled")) {
     *answer = al_strdup(st->opts->AccountingMax ? "1" : "0");
   } else {
@@ -371,10 +368,6 @@ register_app_keys(void)
     { "net/listeners/httptunnel", "Addresses of the HTTPTunnelPort "
       "listeners." },
     { "net/listeners/or", "Addresses of the ORPort listeners." },
-    { "onions/current", "Onion services owned by this control "
-      "connection." },
-    { "onions/detached", "Onion services detached from the control "
-      "connection." },
     { "accounting/enabled", "Is accounting currently enabled?" },
   };
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

@@ -298,6 +298,20 @@ ctlinfo_get(const char *key, char **answer, const char **errmsg)
   return best->fn(key, best->arg, answer, errmsg);
 }
 
+static uint64_t current_conn_id;
+
+uint64_t
+ctlinfo_conn_id(void)
+{
+  return current_conn_id;
+}
+
+void
+ctlinfo_set_conn_id(uint64_t conn_id)
+{
+  current_conn_id = conn_id;
+}
+
 static int
 cmp_entry(const void *a, const void *b)
 {

@@ -226,7 +226,6 @@ value_is_multiline(const char *v)
 static int
 cmd_getinfo(control_conn_t *cc, const control_cmd_t *cmd, bytes_writer_t *w)
 {
-  (void)cc;
   control_arg_t *a = NULL;
   size_t n = 0;
   if (control_args_parse(cmd->args, MAX_ARGS, &a, &n) < 0) {
@@ -235,6 +234,7 @@ cmd_getinfo(control_conn_t *cc, const control_cmd_t *cmd, bytes_writer_t *w)
   }
   char **answers = al_calloc(n ? n : 1, sizeof(*answers));
   int rc = 0;
+  ctlinfo_set_conn_id(cc->id);
   for (size_t i = 0; i < n && rc == 0; i++) {
     const char *err = NULL;
     int r = a[i].has_value ? CTLINFO_UNKNOWN
@@ -247,6 +247,7 @@ cmd_getinfo(control_conn_t *cc, const control_cmd_t *cmd, bytes_writer_t *w)
       rc = -1;
     }
   }
+  ctlinfo_set_conn_id(0);
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (value_is_multiline(answers[i])) {
       char *head = al_asprintf("%s=", a[i].key);

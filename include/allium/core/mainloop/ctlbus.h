@@ -89,6 +89,12 @@ int ctlinfo_register(const char *key, ctlinfo_fn fn, void *arg,
 void ctlinfo_unregister(void *arg);
 /** Look key up: as ctlinfo_fn, CTLINFO_UNKNOWN when nobody registered it. */
 int ctlinfo_get(const char *key, char **answer, const char **errmsg);
+/** The id of the controller connection whose GETINFO is being answered
+ * (as ctlcmd's conn_id; 0 outside a GETINFO), for keys whose answer
+ * depends on the asker ("onions/current"). */
+uint64_t ctlinfo_conn_id(void);
+/** For the control port: set around ctlinfo_get(). */
+void ctlinfo_set_conn_id(uint64_t conn_id);
 /** "info/names": one "key -- doc" line per key, prefixes as "key* -- doc",
  * sorted, "\n"-separated (al_malloc'd). */
 char *ctlinfo_names(void);

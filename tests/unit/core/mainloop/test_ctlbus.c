@@ -162,3 +162,24 @@ Test(ctlbus, commands_and_close_hooks)
   ctlcmd_conn_closed(43);
   cr_assert_eq(closed_id, 0);
 }
+
+static int
+who_asks(const char *key, void *arg, char **out, const char **err)
+{
+  (void)key; (void)arg; (void)err;
+  *out = al_asprintf("%llu", (unsigned long long)ctlinfo_conn_id());
+  return 0;
+}
+
+Test(ctlbus, getinfo_knows_the_asking_connection)
+{
+  char *a = NULL;
+  const char *e = NULL;
+  cr_assert_eq(ctlinfo_register("onions/current", who_asks, NULL, "x"), 0);
+  ctlinfo_set_conn_id(17);
+  cr_assert_eq(ctlinfo_get("onions/current", &a, &e), 0);
+  cr_assert_str_eq(a, "17");
+  al_free(a);
+  ctlinfo_set_conn_id(0);
+  cr_assert_eq(ctlinfo_conn_id(), 0);
+}
