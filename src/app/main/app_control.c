@@ -14,6 +14,7 @@
 #include "allium/feature/client/client.h"
 #include "allium/feature/control/control.h"
 #include "allium/feature/control/control_auth.h"
+#include "allium/feature/keys/relay_keys.h"
 #include "allium/lib/evloop/evloop.h"
 #include "allium/lib/fs/fs.h"
 #include "allium/lib/log/log.h"
@@ -321,7 +322,6 @@ getinfo_app(const char *key, void *arg, char **answer, const char **errmsg)
 {
   (void)arg;
   app_state_t *st = app_state();
-  (void)errmsg;
   if (!strcasecmp(key, "config-file")) {
     *answer = al_strdup(app_options_file());
   } else if (!strcasecmp(key, "config-text")) {
@@ -346,6 +346,19 @@ getinfo_app(const char *key, void *arg, char **answer, const char **errmsg)
     *answer = listeners_of(st->opts->HTTPTunnelPort, "127.0.0.1");
   } else if (!strcasecmp(key, "net/listeners/or")) {
     *answer = listeners_of(st->opts->ORPort, "0.0.0.0");
+  } else if (!strcasecmp(key, "fingerprint")) {
+    char fp[41];
+    if (!st->keys || relay_keys_fingerprint_hex(st->keys, fp) < 0) {
+      *errmsg = "Not running in server mode";
+      return CTLINFO_ERR;
+    }
+    *answer = al_strdup(fp);
+  } else if (!strcasecmp(key, "address")) {
+    if (!st->keys || !st->opts->Address) {
+      *errmsg = "Address unknown";
+      return CTLINFO_ERR;
+    }
+    *answer = al_strdup(st->opts->Address->value);
   } else if (!strcasecmp(key, "accounting/enabled")) {
     *answer = al_strdup(st->opts->AccountingMax ? "1" : "0");
   } else {
@@ -369,6 +382,8 @@ register_app_keys(void)
       "listeners." },
     { "net/listeners/or", "Addresses of the ORPort listeners." },
     { "accounting/enabled", "Is accounting currently enabled?" },
+    { "fingerprint", "Get hex fingerprint of the relay's identity key." },
+    { "address", "IP address of this relay (its Address option)." },
   };
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
     ctlinfo_register(keys[i].key, getinfo_app, A, keys[i].doc);
