@@ -144,7 +144,8 @@ be_setconf(void *arg, const control_arg_t *args, size_t n, bool reset,
   al_free(keys);
   al_free(values);
   if (code == CONTROL_OK) {
-    log_notice("The controller changed %zu option%s.", n, n == 1 ? "" : "s");
+    log_notice_rl(10, "The controller changed %zu option%s.", n,
+                  n == 1 ? "" : "s");
     publish_conf_changed(args, n);
   }
   return code;
@@ -176,7 +177,7 @@ be_saveconf(void *arg, bool force, char **err)
     *err = al_asprintf("Unable to write configuration to disk: %s",
                        strerror(e));
   } else {
-    log_notice("Saved the configuration to \"%s\".", file);
+    log_notice_rl(10, "Saved the configuration to \"%s\".", file);
   }
   al_free(tmp);
   al_free(text);
@@ -239,7 +240,7 @@ do_newnym(int what, void *arg)
   struct client_t *c = app_client_get();
   if (c)
     client_newnym(c);
-  log_info("NEWNYM: new streams get new circuits.");
+  log_info_rl(10, "NEWNYM: new streams get new circuits.");
 }
 
 static int
@@ -278,7 +279,8 @@ be_signal(void *arg, const char *name)
   }
   if (!strcmp(name, "DEBUG")) {
     log_sinks_set_min_severity(SEV_DEBUG);
-    log_notice("Switched every log to debug level (SIGHUP goes back).");
+    log_notice_rl(10, "Switched every log to debug level (SIGHUP goes "
+                  "back).");
     return 0;
   }
   if (!strcmp(name, "NEWNYM"))

@@ -95,7 +95,8 @@ auth_succeed(control_conn_t *cc, bytes_writer_t *w)
     event_free(cc->auth_timer);
     cc->auth_timer = NULL;
   }
-  log_info("Authenticated a controller connection from %s.", cc->peer);
+  log_info_rl(10, "Authenticated a controller connection from %s.",
+              cc->peer);
   return reply_ok(w);
 }
 
@@ -508,8 +509,8 @@ cmd_takeownership(control_conn_t *cc, const control_cmd_t *cmd,
 {
   (void)cmd;
   cc->owner = true;
-  log_info("Control connection from %s has taken ownership of this allium "
-           "instance.", cc->peer);
+  log_info_rl(10, "Control connection from %s has taken ownership of this "
+              "allium instance.", cc->peer);
   return reply_ok(w);
 }
 

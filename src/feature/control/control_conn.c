@@ -210,7 +210,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
   (void)bev;
   control_conn_t *cc = arg;
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-    log_info("Controller connection from %s closed.", cc->peer);
+    log_info_rl(10, "Controller connection from %s closed.", cc->peer);
     control_conn_close(cc);
   }
 }
@@ -353,7 +353,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
   struct timeval tv = { (time_t)secs, 0 };
   if (cc->auth_timer)
     evtimer_add(cc->auth_timer, &tv);
-  log_info("New controller connection from %s.", cc->peer);
+  log_info_rl(10, "New controller connection from %s.", cc->peer);
 }
 
 static void
