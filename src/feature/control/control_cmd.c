@@ -441,12 +441,13 @@ cmd_signal(control_conn_t *cc, const control_cmd_t *cmd, bytes_writer_t *w)
                        cmd->args);
     return 0;
   }
-  /* tor answers before acting (a SHUTDOWN may end the process). */
+  /* SHUTDOWN and HALT only schedule the exit, so the reply still leaves. */
+  if (!b->signal || b->signal(b->arg, sig) < 0) {
+    control_reply_line(w, 551, ' ', "Unable to carry out signal %s", sig);
+    return 0;
+  }
   reply_ok(w);
-  if (!b->signal || b->signal(b->arg, sig) < 0)
-    log_warn_rl(60, "The controller's SIGNAL %s could not be carried out.",
-                sig);
-  else if (strcmp(sig, "SHUTDOWN") && strcmp(sig, "HALT"))
+  if (strcmp(sig, "SHUTDOWN") && strcmp(sig, "HALT"))
     ctlev_publish(CTLEV_SIGNAL, "%s", sig);
   return 0;
 }

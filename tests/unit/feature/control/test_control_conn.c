@@ -345,6 +345,8 @@ Test(control_conn, conf_signal_events)
   cr_assert_str_eq(last_signal, "NEWNYM");
   cr_assert_str_eq(cmd(fd, "SIGNAL HUP\r\n", &closed), "250 OK\r\n");
   cr_assert_str_eq(last_signal, "RELOAD");
+  cr_assert_str_eq(cmd(fd, "SIGNAL DORMANT\r\n", &closed),
+                   "551 Unable to carry out signal DORMANT\r\n");
   cr_assert_str_eq(cmd(fd, "SIGNAL FOO\r\n", &closed),
                    "552 Unrecognized signal code \"FOO\"\r\n");
   cr_assert_str_eq(cmd(fd, "SETEVENTS CIRC NOSUCH\r\n", &closed),
