@@ -361,8 +361,6 @@ getinfo_app(const char *key, void *arg, char **answer, const char **errmsg)
       return CTLINFO_ERR;
     }
     *answer = al_strdup(st->opts->Address->value);
-  } else if (!strcasecmp(key, "accounting/enabled")) {
-    *answer = al_strdup(st->opts->AccountingMax ? "1" : "0");
   } else {
     return CTLINFO_UNKNOWN;
   }
@@ -383,7 +381,6 @@ register_app_keys(void)
     { "net/listeners/httptunnel", "Addresses of the HTTPTunnelPort "
       "listeners." },
     { "net/listeners/or", "Addresses of the ORPort listeners." },
-    { "accounting/enabled", "Is accounting currently enabled?" },
     { "fingerprint", "Get hex fingerprint of the relay's identity key." },
     { "address", "IP address of this relay (its Address option)." },
   };

@@ -18,6 +18,7 @@
 #include "allium/core/channel/channel_bw.h"
 #include "allium/core/stream/relay_mem.h"
 #include "allium/feature/dirclient/dir_defaults.h"
+#include "allium/core/mainloop/ctlbus.h"
 #include "allium/feature/relay/relay_hibernate.h"
 #include "allium/feature/relay/relay_publish.h"
 #include "allium/feature/relay/relay_run.h"
@@ -293,9 +294,97 @@ app_relay_init(void)
   return r;
 }
 
+/* ---- GETINFO accounting/... (control-spec 3.9) ---- */
+
+static void
+fmt_time(time_t t, char *buf, size_t len)
+{
+  struct tm tm;
+  if (t <= 0 || !gmtime_r(&t, &tm))
+    snprintf(buf, len, "unknown");
+  else
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static uint64_t
+left_of(uint64_t max, uint64_t used)
+{
+  return used >= max ? 0 : max - used;
+}
+
+static int
+getinfo_accounting(const char *key, void *arg, char **answer,
+                   const char **errmsg)
+{
+  (void)arg;
+  const relay_acct_t *a = HIB ? relay_hibernate_acct(HIB) : NULL;
+  if (!strcmp(key, "accounting/enabled")) {
+    *answer = al_strdup(a ? "1" : "0");
+    return 0;
+  }
+  if (!a) {
+    *errmsg = "Accounting is not enabled";
+    return CTLINFO_ERR;
+  }
+  char t[32];
+  if (!strcmp(key, "accounting/hibernating")) {
+    relay_hib_state_t st = relay_hibernate_state(HIB);
+    *answer = al_strdup(st == RELAY_HIB_AWAKE ? "awake"
+                        : st == RELAY_HIB_SOFT ? "soft" : "hard");
+  } else if (!strcmp(key, "accounting/bytes")) {
+    *answer = al_asprintf("%llu %llu", (unsigned long long)a->n_read,
+                          (unsigned long long)a->n_written);
+  } else if (!strcmp(key, "accounting/bytes-left")) {
+    uint64_t r, w;
+    if (a->rule == RELAY_ACCT_RULE_SUM) {
+      r = w = left_of(a->max, a->n_read + a->n_written);
+    } else {
+      r = a->rule == RELAY_ACCT_RULE_OUT ? a->max : left_of(a->max, a->n_read);
+      w = a->rule == RELAY_ACCT_RULE_IN ? a->max
+                                        : left_of(a->max, a->n_written);
+    }
+    *answer = al_asprintf("%llu %llu", (unsigned long long)r,
+                          (unsigned long long)w);
+  } else if (!strcmp(key, "accounting/interval-start")) {
+    fmt_time(a->interval_start, t, sizeof(t));
+    *answer = al_strdup(t);
+  } else if (!strcmp(key, "accounting/interval-end")) {
+    fmt_time(a->interval_end, t, sizeof(t));
+    *answer = al_strdup(t);
+  } else if (!strcmp(key, "accounting/interval-wake")) {
+    fmt_time(a->wakeup, t, sizeof(t));
+    *answer = al_strdup(t);
+  } else {
+    return CTLINFO_UNKNOWN;
+  }
+  return 0;
+}
+
+static void
+register_accounting_keys(void)
+{
+  static const struct { const char *key, *doc; } keys[] = {
+    { "accounting/enabled", "Is accounting currently enabled?" },
+    { "accounting/hibernating", "Are we hibernating or awake?" },
+    { "accounting/bytes", "Number of bytes read/written so far in the "
+      "accounting interval." },
+    { "accounting/bytes-left", "Number of bytes left to write/read so far "
+      "in the accounting interval." },
+    { "accounting/interval-start", "Time when the accounting period "
+      "starts." },
+    { "accounting/interval-end", "Time when the accounting period ends." },
+    { "accounting/interval-wake", "Time to wake up in this accounting "
+      "period." },
+  };
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    (void)ctlinfo_register(keys[i].key, getinfo_accounting, &HIB,
+                           keys[i].doc);
+}
+
 void
 app_relay_start(void)
 {
+  register_accounting_keys();
   if (R && relay_run_start(R) < 0) {
     log_err("Couldn't start accepting relay connections.");
     evloop_exit();
@@ -346,6 +435,7 @@ app_relay_runtime(void)
 void
 app_relay_shutdown(void)
 {
+  ctlinfo_unregister(&HIB);
   relay_hibernate_free(HIB);   /* saves the accounting state */
   channel_bw_shutdown();
   relay_run_free(R);
