@@ -249,6 +249,8 @@ conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
     return CLIENT_ATTACH_POLICY;
   if (circ->hs)
     return conn_hs_circ_verdict(k, circ, now);
+  if (circ->ctl_controller)
+    return CLIENT_ATTACH_POLICY;   /* only ATTACHSTREAM puts streams there */
   client_circ_view_t v;
   v.built = circ->built;
   v.closed = circ->closed || circ->no_new_streams;
@@ -354,6 +356,9 @@ conn_try_attach(client_conn_t *k)
   if (k->state != CONN_WAIT_CIRC)
     return;
   client_t *c = k->c;
+  /* __LeaveStreamsUnattached: the controller attaches (ATTACHSTREAM). */
+  if (c->leave_unattached && !k->onion && !k->ctl_auto)
+    return;
   uint64_t now = client_now_msec();
   if (now < k->retry_after_msec)
     return;
@@ -427,6 +432,7 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
                 (unsigned long long)(k->retry_after_msec - now), reason);
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
+    k->ctl_auto = false;   /* __LeaveStreamsUnattached: back to the controller */
     client_ctl_stream_event(k, "DETACHED", reason);
     k->ctl_remote = false;
     return;
@@ -955,6 +961,27 @@ client_conn_ctl_close(client_conn_t *k, uint8_t reason)
     conn_close_after_flush(k);
   else
     conn_fail(k, SOCKS5_GENERAL_FAILURE, reason);
+}
+
+int
+client_conn_ctl_attach(client_conn_t *k, client_circ_t *circ)
+{
+  if (k->state == CONN_CONNECTING || k->state == CONN_RESOLVING) {
+    /* tor: the stream leaves its circuit for the one named */
+    conn_end_stream(k, RELAY_END_MISC);
+    k->state = CONN_WAIT_CIRC;
+    k->optimistic = 0;
+  }
+  if (k->state != CONN_WAIT_CIRC)
+    return -1;
+  if (!circ) {
+    k->ctl_auto = true;
+    k->retry_after_msec = 0;
+    conn_try_attach(k);
+    return 0;
+  }
+  conn_start_stream(k, circ);
+  return k->circ == circ ? 0 : -1;
 }
 
 void

@@ -124,6 +124,24 @@ addr_text(const socks_addr_t *t, char *out, size_t outlen)
     out[0] = '\0';
 }
 
+/* The SOCKS address type of host (after an address-map rewrite); *out
+ * gets the address for an IP. */
+static uint8_t
+host_atyp(const char *host, uint16_t port, socks_addr_t *out)
+{
+  policy_addr_t pa;
+  memset(out, 0, sizeof(*out));
+  out->port = port;
+  if (policy_addr_parse(host, strlen(host), &pa) != 0) {
+    out->atyp = SOCKS_ATYP_HOSTNAME;
+    snprintf(out->hostname, sizeof(out->hostname), "%s", host);
+  } else {
+    out->atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
+    memcpy(out->addr, pa.addr, pa.family == 4 ? 4 : 16);
+  }
+  return out->atyp;
+}
+
 void
 client_conn_socks_request(client_conn_t *k)
 {
@@ -133,6 +151,12 @@ client_conn_socks_request(client_conn_t *k)
   k->target = req->target;
   addr_text(&req->target, k->host, sizeof(k->host));
   k->port = req->command == SOCKS_CMD_CONNECT ? req->target.port : 0;
+  /* MAPADDRESS / MapAddress come before everything else (tor). */
+  socks_addr_t target = req->target;
+  if ((req->command == SOCKS_CMD_CONNECT ||
+       req->command == SOCKS_CMD_RESOLVE) &&
+      client_addrmap_rewrite(k->c, k->host, sizeof(k->host)))
+    (void)host_atyp(k->host, req->target.port, &target);
   conn_fill_iso(k, req->version == 4 ? PROXY_PROTO_SOCKS4 : PROXY_PROTO_SOCKS5,
                 req->has_auth, req->username, req->username_len,
                 req->password, req->password_len);
@@ -145,7 +169,7 @@ client_conn_socks_request(client_conn_t *k)
     return;
   }
   uint8_t code = 0;
-  uint8_t atyp = req->target.atyp;
+  uint8_t atyp = target.atyp;
   switch (req->command) {
   case SOCKS_CMD_CONNECT:
     code = CONN_CHECK_TARGET(k, atyp);
@@ -153,7 +177,7 @@ client_conn_socks_request(client_conn_t *k)
   case SOCKS_CMD_RESOLVE:
     if (atyp != SOCKS_ATYP_HOSTNAME) {
       /* Already an address: the answer is the address itself. */
-      client_conn_socks_reply(k, SOCKS5_SUCCEEDED, &req->target);
+      client_conn_socks_reply(k, SOCKS5_SUCCEEDED, &target);
       client_conn_close_after_flush(k);
       return;
     }
@@ -183,6 +207,7 @@ client_conn_http_request(client_conn_t *k)
   const http_connect_request_t *req = http_connect_request(k->hc);
   k->command = SOCKS_CMD_CONNECT;
   snprintf(k->host, sizeof(k->host), "%s", req->host);
+  (void)client_addrmap_rewrite(k->c, k->host, sizeof(k->host));
   k->port = req->port;
   const char *a1 = req->proxy_auth, *a2 = req->stream_isolation;
   conn_fill_iso(k, PROXY_PROTO_HTTP_CONNECT, a1 || a2,
