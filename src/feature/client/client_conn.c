@@ -85,6 +85,8 @@ conn_kill(client_conn_t *k)
 {
   if (k->state == CONN_DEAD)
     return;
+  if (k->ctl_resolve && !k->ctl_answered)
+    client_ctl_resolve_answer(k, NULL, 0);
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
   if (k->ctl_new) {
     k->ctl_new = false;
@@ -484,6 +486,8 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   uint8_t buf[300];
   int n = client_resolved_reply(k->socks_version, k->command, ev->data,
                                 ev->len, buf, sizeof(buf));
+  if (k->ctl_resolve)
+    client_ctl_resolve_answer(k, ev->data, ev->len);
   client_ctl_stream_event(k, "SUCCEEDED", 0);
   conn_detach(k, NULL, NULL);
   if (n > 0)

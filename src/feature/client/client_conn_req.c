@@ -13,6 +13,7 @@
 #define LOG_MODULE "client"
 #include "allium/core/policy/policy.h"
 #include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
 
 /* ---------------------------------------------------------------- */
@@ -65,6 +66,48 @@ conn_request_ready(client_conn_t *k)
     log_info("Stream %llu: request for %s port %u",
              (unsigned long long)k->num, safe_str(k->host), k->port);
   client_conn_try_attach(k);
+}
+
+int
+client_conn_ctl_resolve(client_listener_t *l, const char *name, bool reverse)
+{
+  client_t *c = l->c;
+  socks_addr_t t;
+  memset(&t, 0, sizeof(t));
+  if (reverse) {
+    policy_addr_t pa;
+    if (policy_addr_parse(name, strlen(name), &pa) != 0)
+      return -1;
+    t.atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
+    memcpy(t.addr, pa.addr, sizeof(t.addr));
+  } else if (strlen(name) >= sizeof(t.hostname) ||
+             client_onion_target(name, NULL) != 0) {
+    return -1;
+  }
+  client_conn_t *k = al_calloc(1, sizeof(*k));
+  k->c = c;
+  k->l = l;
+  k->num = c->next_conn_num++;
+  k->first_byte = -1;
+  k->accepted_msec = client_now_msec();
+  k->socks_version = 5;
+  k->command = reverse ? SOCKS_CMD_RESOLVE_PTR : SOCKS_CMD_RESOLVE;
+  k->ctl_resolve = true;
+  k->ctl_auto = true;   /* not left for ATTACHSTREAM */
+  if (reverse) {
+    k->target = t;
+    (void)client_ptr_name(&t, k->host, sizeof(k->host));
+  } else {
+    snprintf(k->host, sizeof(k->host), "%s", name);
+  }
+  conn_fill_iso(k, PROXY_PROTO_DNS, false, NULL, 0, NULL, 0);
+  l->n_conns++;
+  k->next = c->conns;
+  if (c->conns)
+    c->conns->prev = k;
+  c->conns = k;
+  conn_request_ready(k);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- */

@@ -304,9 +304,17 @@ client_ctl_parse_closestream(const char *args, uint64_t *stream_id,
 bool
 client_ctl_addr_ok(const char *s)
 {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > 255)
+  return s && client_ctl_addr_ok_n((const uint8_t *)s, strlen(s));
+}
+
+bool
+client_ctl_addr_ok_n(const uint8_t *b, size_t n)
+{
+  char s[256];
+  if (!b || n == 0 || n > 255 || memchr(b, 0, n))
     return false;
+  memcpy(s, b, n);
+  s[n] = '\0';
   policy_addr_t pa;
   if (policy_addr_parse(s, n, &pa) == 0)
     return true;

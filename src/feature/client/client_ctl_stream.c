@@ -25,6 +25,7 @@
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/log/log.h"
 #include "allium/lib/malloc/malloc.h"
+#include "allium/lib/time/civil.h"
 #include "client_st.h"
 
 #define AMAP_MAX 4096              /* mappings at most */
@@ -185,6 +186,7 @@ client_addrmap_free_all(client_t *c)
     amap_remove_at(c, c->n_amap - 1);
   al_free(c->amap);
   c->amap = NULL;
+  al_free(c->ctl_listener);   /* its streams are gone (client_free) */
 }
 
 /* An unused virtual address of the kind of from ("0.0.0.0", "::", ".")
@@ -603,6 +605,113 @@ cmd_setcircuitpurpose(uint64_t conn_id, const char *args, const char *data,
 }
 
 /* ---------------------------------------------------------------- */
+/* RESOLVE (control-spec 3.23): answers as ADDRMAP events (4.1.7) */
+
+/* The name the controller asked about: for a reverse lookup, the address. */
+static void
+resolve_asked(const client_conn_t *k, char *out, size_t len)
+{
+  const socks_addr_t *t = &k->target;
+  out[0] = '\0';
+  if (k->command != SOCKS_CMD_RESOLVE_PTR)
+    snprintf(out, len, "%s", k->host);
+  else if (!inet_ntop(t->atyp == SOCKS_ATYP_IPV4 ? AF_INET : AF_INET6,
+                      t->addr, out, (socklen_t)len))
+    out[0] = '\0';
+}
+
+/* The answer of body for k's question into out; false if none. */
+static bool
+resolve_pick(const client_conn_t *k, const uint8_t *body, size_t len,
+             char *out, size_t outlen, uint32_t *ttl)
+{
+  relay_resolved_t m;
+  if (!body || relay_resolved_decode(&m, body, len) != 0)
+    return false;
+  bool ptr = k->command == SOCKS_CMD_RESOLVE_PTR;
+  for (int pass = 0; pass < 2; pass++)
+    for (uint8_t i = 0; i < m.n; i++) {
+      const relay_resolved_answer_t *a = &m.answers[i];
+      uint8_t want = ptr ? RELAY_RESOLVED_HOSTNAME
+                     : pass == 0 ? RELAY_RESOLVED_IPV4 : RELAY_RESOLVED_IPV6;
+      if (a->type != want)
+        continue;
+      *ttl = a->ttl;
+      if (ptr) {
+        if (!client_ctl_addr_ok_n(a->value, a->len))
+          continue;
+        snprintf(out, outlen, "%.*s", (int)a->len, (const char *)a->value);
+        return true;
+      }
+      if (inet_ntop(want == RELAY_RESOLVED_IPV4 ? AF_INET : AF_INET6,
+                    a->value, out, (socklen_t)outlen))
+        return true;
+    }
+  return false;
+}
+
+void
+client_ctl_resolve_answer(client_conn_t *k, const uint8_t *body, size_t len)
+{
+  if (k->ctl_answered)
+    return;
+  k->ctl_answered = true;
+  if (!ctlev_wanted(CTLEV_ADDRMAP))
+    return;
+  char asked[RELAY_HOST_MAX], answer[300], local[32], utc[20];
+  uint32_t ttl = 0;
+  resolve_asked(k, asked, sizeof(asked));
+  bool ok = resolve_pick(k, body, len, answer, sizeof(answer), &ttl);
+  time_t when = time(NULL) + (ok ? (time_t)ttl : 0);
+  struct tm tm;
+  if (!localtime_r(&when, &tm) ||
+      !strftime(local, sizeof(local), "%Y-%m-%d %H:%M:%S", &tm))
+    snprintf(local, sizeof(local), "1970-01-01 00:00:00");
+  civil_format_iso(when, ' ', utc);
+  ctlev_publish(CTLEV_ADDRMAP, "%s %s \"%s\"%s EXPIRES=\"%s\" CACHED=\"NO\" "
+                "STREAMID=%llu", asked, ok ? answer : "<error>", local,
+                ok ? "" : " error=yes", utc, (unsigned long long)k->ctl_id);
+}
+
+static int
+cmd_resolve(uint64_t conn_id, const char *args, const char *data, void *arg,
+            char **reply)
+{
+  (void)conn_id;
+  (void)data;
+  client_t *c = arg;
+  control_arg_t *a = NULL;
+  size_t n = 0;
+  if (control_args_parse(args, 64, &a, &n) != 0) {
+    *reply = reply_one(512, "Invalid arguments to RESOLVE");
+    return 0;
+  }
+  bool reverse = false;
+  for (size_t i = 0; i < n; i++)
+    if (a[i].has_value && !strcasecmp(a[i].key, "mode"))
+      reverse = !strcasecmp(a[i].value, "reverse");
+  if (!c->ctl_listener) {
+    c->ctl_listener = al_calloc(1, sizeof(*c->ctl_listener));
+    c->ctl_listener->c = c;
+    c->ctl_listener->idx = SIZE_MAX;
+  }
+  bytes_writer_t w;
+  bytes_writer_init_heap(&w, 0);
+  for (size_t i = 0; i < n; i++) {
+    if (a[i].has_value)
+      continue;
+    /* tor: a bad address gets its own line before the final OK */
+    if (!client_ctl_addr_ok(a[i].key) ||
+        client_conn_ctl_resolve(c->ctl_listener, a[i].key, reverse) != 0)
+      control_reply_line(&w, 512, '-', "Invalid address \"%s\"", a[i].key);
+  }
+  control_args_free(a, n);
+  control_reply_line(&w, 250, ' ', "OK");
+  *reply = reply_take(&w);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- */
 /* DROPGUARDS */
 
 static int
@@ -655,6 +764,7 @@ client_ctl_stream_attach(client_t *c)
     { "CLOSESTREAM", cmd_closestream },
     { "CLOSECIRCUIT", cmd_closecircuit },
     { "DROPGUARDS", cmd_dropguards },
+    { "RESOLVE", cmd_resolve },
   };
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
     (void)ctlinfo_register(keys[i].key, amap_getinfo, c, keys[i].doc);

@@ -155,6 +155,9 @@ typedef struct client_conn_t {
   uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last STREAM_BW */
   bool ctl_auto;           /* ATTACHSTREAM id 0: the client picks, even with
                             * __LeaveStreamsUnattached (until a retry) */
+  bool ctl_resolve;        /* a controller's RESOLVE: no application; the
+                            * answer is an ADDRMAP event */
+  bool ctl_answered;       /* ... sent */
 } client_conn_t;
 
 struct client_t {
@@ -207,6 +210,7 @@ struct client_t {
   struct client_addrmap_ent_t *amap; /* MAPADDRESS / MapAddress (client_ctl_stream.c) */
   size_t n_amap;
   uint32_t amap_next_virt; /* next virtual IPv4 offset tried */
+  client_listener_t *ctl_listener; /* never bound: RESOLVE's streams hang here */
 };
 
 /* client.c */
@@ -398,6 +402,10 @@ bool client_addrmap_rewrite(client_t *c, char *host, size_t len);
 void client_addrmap_set_config(client_t *c, const struct config_line_t *l);
 /** Forget every mapping (client_free). */
 void client_addrmap_free_all(client_t *c);
+/** The answer to a controller's RESOLVE stream k: the RESOLVED body, or
+ * NULL for a failure (ADDRMAP event, control-spec 3.23 / 4.1.7). */
+void client_ctl_resolve_answer(client_conn_t *k, const uint8_t *body,
+                               size_t len);
 /** Register the commands (from client_ctl_attach()). */
 void client_ctl_stream_attach(client_t *c);
 
@@ -405,6 +413,10 @@ void client_ctl_stream_attach(client_t *c);
 /** The SOCKS / HTTP CONNECT request has been read: check and route it. */
 void client_conn_socks_request(client_conn_t *k);
 void client_conn_http_request(client_conn_t *k);
+/** A controller's RESOLVE of name (reverse: name is an address, PTR) on
+ * listener l (never bound): a stream without an application.  0 or -1. */
+int client_conn_ctl_resolve(client_listener_t *l, const char *name,
+                            bool reverse);
 /** Refuse an onion-service request with proposal 304 code (sent as such
  * with ExtendedErrors; HTTP CONNECT: the matching status line). */
 void client_conn_fail_onion(client_conn_t *k, uint8_t code);

@@ -59,5 +59,7 @@ int client_ctl_parse_closestream(const char *args, uint64_t *stream_id,
  * '.'; labels not empty, at most 255 bytes) or an IPv4 / IPv6 address
  * (brackets allowed). */
 bool client_ctl_addr_ok(const char *s);
+/** The same for n bytes (a hostname in a RESOLVED answer). */
+bool client_ctl_addr_ok_n(const uint8_t *b, size_t n);
 
 #endif

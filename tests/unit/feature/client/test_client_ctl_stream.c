@@ -437,7 +437,7 @@ mk_client_with_circuits(void)
 
 /* ---- CLOSECIRCUIT / CLOSESTREAM ---- */
 
-Test(client_ctl_stream, closecircuit, .fini = teardown)
+Test(ctlstream, closecircuit, .fini = teardown)
 {
   listen_to(BIT(CTLEV_CIRC));
   mk_client_with_circuits();
@@ -458,7 +458,7 @@ Test(client_ctl_stream, closecircuit, .fini = teardown)
   run_expect("CLOSECIRCUIT", "1", "552 Unknown circuit \"1\"\r\n");
 }
 
-Test(client_ctl_stream, closestream, .fini = teardown)
+Test(ctlstream, closestream, .fini = teardown)
 {
   listen_to(BIT(CTLEV_STREAM));
   mk_client_with_circuits();
@@ -485,7 +485,7 @@ Test(client_ctl_stream, closestream, .fini = teardown)
 
 /* ---- EXTENDCIRCUIT / SETCIRCUITPURPOSE ---- */
 
-Test(client_ctl_stream, extendcircuit_path, .fini = teardown)
+Test(ctlstream, extendcircuit_path, .fini = teardown)
 {
   listen_to(BIT(CTLEV_CIRC));
   mk_client_with_circuits();
@@ -513,7 +513,7 @@ Test(client_ctl_stream, extendcircuit_path, .fini = teardown)
   cr_assert_eq(fake_circ(4)->n_hops, 3);
 }
 
-Test(client_ctl_stream, extendcircuit_errors, .fini = teardown)
+Test(ctlstream, extendcircuit_errors, .fini = teardown)
 {
   mk_client_with_circuits();
   run_expect("EXTENDCIRCUIT", "", "512 Missing argument to EXTENDCIRCUIT\r\n");
@@ -542,7 +542,7 @@ Test(client_ctl_stream, extendcircuit_errors, .fini = teardown)
   fake_set_launch_fails(false);
 }
 
-Test(client_ctl_stream, setcircuitpurpose_keeps_streams_off, .fini = teardown)
+Test(ctlstream, setcircuitpurpose_keeps_streams_off, .fini = teardown)
 {
   listen_to(BIT(CTLEV_CIRC_MINOR));
   mk_client_with_circuits();
@@ -571,7 +571,7 @@ Test(client_ctl_stream, setcircuitpurpose_keeps_streams_off, .fini = teardown)
 
 /* ---- ATTACHSTREAM ---- */
 
-Test(client_ctl_stream, attach_with_leave_unattached, .fini = teardown)
+Test(ctlstream, attach_with_leave_unattached, .fini = teardown)
 {
   listen_to(BIT(CTLEV_STREAM));
   mk_client_with_circuits_opts(true, NULL);
@@ -610,7 +610,7 @@ Test(client_ctl_stream, attach_with_leave_unattached, .fini = teardown)
   close(fd);
 }
 
-Test(client_ctl_stream, attach_zero_lets_the_client_choose, .fini = teardown)
+Test(ctlstream, attach_zero_lets_the_client_choose, .fini = teardown)
 {
   mk_client_with_circuits_opts(true, NULL);
   uint16_t src;
@@ -621,7 +621,7 @@ Test(client_ctl_stream, attach_zero_lets_the_client_choose, .fini = teardown)
   close(fd);
 }
 
-Test(client_ctl_stream, attach_without_the_option, .fini = teardown)
+Test(ctlstream, attach_without_the_option, .fini = teardown)
 {
   mk_client_with_circuits();
   uint16_t src, sid;
@@ -647,7 +647,7 @@ Test(client_ctl_stream, attach_without_the_option, .fini = teardown)
 
 /* ---- MAPADDRESS ---- */
 
-Test(client_ctl_stream, mapaddress_replies_events_getinfo, .fini = teardown)
+Test(ctlstream, mapaddress_replies_events_getinfo, .fini = teardown)
 {
   listen_to(BIT(CTLEV_ADDRMAP));
   mk_client_with_circuits();
@@ -693,7 +693,7 @@ Test(client_ctl_stream, mapaddress_replies_events_getinfo, .fini = teardown)
   al_free(m);
 }
 
-Test(client_ctl_stream, mapping_applied_to_socks, .fini = teardown)
+Test(ctlstream, mapping_applied_to_socks, .fini = teardown)
 {
   config_line_t *map = NULL;
   confline_append(&map, "MapAddress", "cfg.example www.example", NULL, 1);
@@ -717,9 +717,98 @@ Test(client_ctl_stream, mapping_applied_to_socks, .fini = teardown)
   close(fd);
 }
 
+/* ---- RESOLVE ---- */
+
+/* The fake circuit and stream carrying a RESOLVE for name; -1. */
+static int
+circ_with_resolve(const char *name, uint16_t *sid)
+{
+  pump(20);
+  for (size_t i = 0; i < fake_n_circs(); i++) {
+    fake_circ_t *fc = fake_circ(i);
+    for (size_t k = 0; k < fc->n_msgs; k++)
+      if (fc->msgs[k].command == RELAY_RESOLVE &&
+          fc->msgs[k].len == strlen(name) + 1 &&
+          !memcmp(fc->msgs[k].body, name, strlen(name) + 1)) {
+        *sid = fc->msgs[k].stream_id;
+        return (int)i;
+      }
+  }
+  return -1;
+}
+
+static void
+exit_resolved(int ci, uint16_t sid, uint8_t type, const void *v, uint8_t len)
+{
+  relay_resolved_t m;
+  memset(&m, 0, sizeof(m));
+  m.n = 1;
+  m.answers[0].type = type;
+  m.answers[0].len = len;
+  m.answers[0].value = v;
+  m.answers[0].ttl = 60;
+  uint8_t body[RELAY_BODY_MAX];
+  size_t n;
+  cr_assert_eq(relay_resolved_encode(&m, body, sizeof(body), &n), 0);
+  fake_exit_send((size_t)ci, RELAY_RESOLVED, sid, body, n);
+}
+
+/* "650 ADDRMAP <head> "<local>" <mid>EXPIRES="<utc>" CACHED="NO" STREAMID=<id>" */
+static void
+assert_addrmap(const char *e, const char *head, const char *mid,
+               unsigned long long id)
+{
+  cr_assert(!strncmp(e, "650 ADDRMAP ", 12), "%s", e);
+  cr_assert(!strncmp(e + 12, head, strlen(head)), "%s", e);
+  const char *p = e + 12 + strlen(head);
+  cr_assert(p[0] == ' ' && p[1] == '"' && p[21] == '"', "%s", e);
+  p += 22;
+  cr_assert(!strncmp(p, mid, strlen(mid)), "%s", e);
+  p += strlen(mid);
+  cr_assert(!strncmp(p, " EXPIRES=\"", 10) && p[29] == '"', "%s", e);
+  char tail[80];
+  snprintf(tail, sizeof(tail), " CACHED=\"NO\" STREAMID=%llu\r\n", id);
+  cr_assert_str_eq(p + 30, tail);
+}
+
+Test(ctlstream, resolve_events, .fini = teardown)
+{
+  listen_to(BIT(CTLEV_ADDRMAP));
+  mk_client_with_circuits();
+  run_expect("RESOLVE", "a.example", "250 OK\r\n");
+  uint16_t sid;
+  int ci = circ_with_resolve("a.example", &sid);
+  cr_assert_geq(ci, 0);
+  exit_resolved(ci, sid, RELAY_RESOLVED_IPV4, "\x0a\x01\x02\x03", 4);
+  pump(5);
+  cr_assert_eq(n_events, 1);
+  assert_addrmap(events[0], "a.example 10.1.2.3", "", 1);
+  /* a failure, then a reverse lookup */
+  events_clear();
+  run_expect("RESOLVE", "b.example", "250 OK\r\n");
+  run_expect("RESOLVE", "mode=reverse 10.0.0.1", "250 OK\r\n");
+  run_expect("RESOLVE", "mode=reverse b.example bad!name",
+             "512-Invalid address \"b.example\"\r\n"
+             "512-Invalid address \"bad!name\"\r\n250 OK\r\n");
+  run_expect("RESOLVE", "\"x", "512 Invalid arguments to RESOLVE\r\n");
+  int cb = circ_with_resolve("b.example", &sid);
+  cr_assert_geq(cb, 0);
+  cb = circ_with_resolve("1.0.0.10.in-addr.arpa", &sid);
+  cr_assert_geq(cb, 0);
+  exit_resolved(cb, sid, RELAY_RESOLVED_HOSTNAME, "h.example", 9);
+  pump(5);
+  cr_assert_eq(n_events, 1);
+  assert_addrmap(events[0], "10.0.0.1 h.example", "", 3);
+  cb = circ_with_resolve("b.example", &sid);
+  exit_resolved(cb, sid, RELAY_RESOLVED_ERROR_NONTRANSIENT, "", 0);
+  pump(5);
+  cr_assert_eq(n_events, 2);
+  assert_addrmap(events[1], "b.example <error>", " error=yes", 2);
+}
+
 /* ---- DROPGUARDS ---- */
 
-Test(client_ctl_stream, dropguards, .fini = teardown)
+Test(ctlstream, dropguards, .fini = teardown)
 {
   listen_to(BIT(CTLEV_GUARD));
   mk_client_with_circuits();
@@ -735,7 +824,7 @@ Test(client_ctl_stream, dropguards, .fini = teardown)
 
 /* ---- the argument parsers alone ---- */
 
-Test(client_ctl_stream, parsers)
+Test(ctlstream, parsers)
 {
   char err[CLIENT_CTL_ERR_LEN];
   client_ctl_attach_args_t a;
