@@ -85,8 +85,7 @@ conn_kill(client_conn_t *k)
 {
   if (k->state == CONN_DEAD)
     return;
-  if (k->ctl_resolve && !k->ctl_answered)
-    client_ctl_resolve_answer(k, NULL, 0);
+  client_ctl_resolve_answer(k, NULL, 0);   /* RESOLVE not answered: failed */
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
   if (k->ctl_new) {
     k->ctl_new = false;
@@ -251,8 +250,8 @@ conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
     return CLIENT_ATTACH_POLICY;
   if (circ->hs)
     return conn_hs_circ_verdict(k, circ, now);
-  if (circ->ctl_controller)
-    return CLIENT_ATTACH_POLICY;   /* only ATTACHSTREAM puts streams there */
+  if (circ->ctl_controller)    /* only ATTACHSTREAM puts streams there */
+    return CLIENT_ATTACH_POLICY;
   client_circ_view_t v;
   v.built = circ->built;
   v.closed = circ->closed || circ->no_new_streams;
@@ -358,9 +357,8 @@ conn_try_attach(client_conn_t *k)
   if (k->state != CONN_WAIT_CIRC)
     return;
   client_t *c = k->c;
-  /* __LeaveStreamsUnattached: the controller attaches (ATTACHSTREAM). */
   if (c->leave_unattached && !k->onion && !k->ctl_auto)
-    return;
+    return;   /* __LeaveStreamsUnattached: left for ATTACHSTREAM */
   uint64_t now = client_now_msec();
   if (now < k->retry_after_msec)
     return;
@@ -486,8 +484,7 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   uint8_t buf[300];
   int n = client_resolved_reply(k->socks_version, k->command, ev->data,
                                 ev->len, buf, sizeof(buf));
-  if (k->ctl_resolve)
-    client_ctl_resolve_answer(k, ev->data, ev->len);
+  client_ctl_resolve_answer(k, ev->data, ev->len);   /* RESOLVE: ADDRMAP */
   client_ctl_stream_event(k, "SUCCEEDED", 0);
   conn_detach(k, NULL, NULL);
   if (n > 0)
@@ -971,21 +968,19 @@ int
 client_conn_ctl_attach(client_conn_t *k, client_circ_t *circ)
 {
   if (k->state == CONN_CONNECTING || k->state == CONN_RESOLVING) {
-    /* tor: the stream leaves its circuit for the one named */
-    conn_end_stream(k, RELAY_END_MISC);
+    conn_end_stream(k, RELAY_END_MISC);   /* tor: it leaves its circuit */
     k->state = CONN_WAIT_CIRC;
     k->optimistic = 0;
   }
   if (k->state != CONN_WAIT_CIRC)
     return -1;
-  if (!circ) {
-    k->ctl_auto = true;
-    k->retry_after_msec = 0;
+  k->ctl_auto = !circ;
+  k->retry_after_msec = 0;
+  if (circ)
+    conn_start_stream(k, circ);
+  else
     conn_try_attach(k);
-    return 0;
-  }
-  conn_start_stream(k, circ);
-  return k->circ == circ ? 0 : -1;
+  return !circ || k->circ == circ ? 0 : -1;
 }
 
 void

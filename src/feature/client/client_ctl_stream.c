@@ -653,7 +653,7 @@ resolve_pick(const client_conn_t *k, const uint8_t *body, size_t len,
 void
 client_ctl_resolve_answer(client_conn_t *k, const uint8_t *body, size_t len)
 {
-  if (k->ctl_answered)
+  if (!k->ctl_resolve || k->ctl_answered)
     return;
   k->ctl_answered = true;
   if (!ctlev_wanted(CTLEV_ADDRMAP))

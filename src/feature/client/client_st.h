@@ -402,8 +402,9 @@ bool client_addrmap_rewrite(client_t *c, char *host, size_t len);
 void client_addrmap_set_config(client_t *c, const struct config_line_t *l);
 /** Forget every mapping (client_free). */
 void client_addrmap_free_all(client_t *c);
-/** The answer to a controller's RESOLVE stream k: the RESOLVED body, or
- * NULL for a failure (ADDRMAP event, control-spec 3.23 / 4.1.7). */
+/** The answer to k if it is a controller's RESOLVE stream not answered
+ * yet: the RESOLVED body, or NULL for a failure (ADDRMAP event,
+ * control-spec 3.23 / 4.1.7).  Nothing for other streams. */
 void client_ctl_resolve_answer(client_conn_t *k, const uint8_t *body,
                                size_t len);
 /** Register the commands (from client_ctl_attach()). */
