@@ -124,22 +124,22 @@ client_ctl_parse_server_spec(const char *s, uint8_t id[20], bool *has_id,
   nick[0] = '\0';
   if (!s)
     return -1;
-  if (s[0] != '$') {
-    if (!nick_ok(s))
+  /* tor: the '$' of a fingerprint is optional (stem sends none) */
+  const char *h = s[0] == '$' ? s + 1 : s;
+  if (strlen(h) >= 40 && base16_decode_exact(id, 20, h, 40) == 0) {
+    if (h[40] == '\0') {
+      *has_id = true;
+      return 0;
+    }
+    if ((h[40] != '~' && h[40] != '=') || !nick_ok(h + 41))
       return -1;
-    memcpy(nick, s, strlen(s) + 1);
-    return 0;
-  }
-  if (strlen(s) < 41 || base16_decode_exact(id, 20, s + 1, 40) != 0)
-    return -1;
-  if (s[41] == '\0') {
+    memcpy(nick, h + 41, strlen(h + 41) + 1);
     *has_id = true;
     return 0;
   }
-  if ((s[41] != '~' && s[41] != '=') || !nick_ok(s + 42))
+  if (h != s || !nick_ok(s))
     return -1;
-  memcpy(nick, s + 42, strlen(s + 42) + 1);
-  *has_id = true;
+  memcpy(nick, s, strlen(s) + 1);
   return 0;
 }
 

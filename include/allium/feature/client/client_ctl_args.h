@@ -38,8 +38,8 @@ typedef struct client_ctl_extend_args_t {
 int client_ctl_parse_extend(const char *args, client_ctl_extend_args_t *out,
                             char *err, size_t errlen);
 
-/** A ServerSpec: "$" 40 hex digits, optionally "~nick" or "=nick", or a
- * nickname (1-19 letters and digits).  0 with id (has_id) or nick, or -1. */
+/** A ServerSpec: 40 hex digits ("$" optional, as tor), optionally followed
+ * by "~nick" or "=nick", or a nickname (1-19 letters and digits).  0 with id (has_id) or nick, or -1. */
 int client_ctl_parse_server_spec(const char *s, uint8_t id[20], bool *has_id,
                                  char nick[20]);
 

@@ -502,7 +502,7 @@ Test(ctlstream, extendcircuit_path, .fini = teardown)
                    "650 CIRC 3 LAUNCHED BUILD_FLAGS=NEED_CAPACITY "
                    "PURPOSE=GENERAL", "");
   /* controller purpose; a 2-hop path */
-  run_expect("EXTENDCIRCUIT", "0 $1111111111111111111111111111111111111111,m2 "
+  run_expect("EXTENDCIRCUIT", "0 1111111111111111111111111111111111111111,m2 "
              "purpose=controller", "250 EXTENDED 4\r\n");
   cr_assert_eq(fake_circ(3)->n_hops, 2);
   assert_circ_line(find_event(0, "650 CIRC 4 LAUNCHED"),
@@ -848,6 +848,11 @@ Test(ctlstream, parsers)
   cr_assert(has_id);
   cr_assert_str_eq(nick, "n1");
   cr_assert_eq(client_ctl_parse_server_spec("$0123", id, &has_id, nick), -1);
+  cr_assert_eq(client_ctl_parse_server_spec("0123456789abcdef0123456789ABCDEF01234567",
+                                            id, &has_id, nick), 0, "no $");
+  cr_assert(has_id);
+  cr_assert_eq(id[19], 0x67);
+  cr_assert_eq(client_ctl_parse_server_spec("$n1", id, &has_id, nick), -1);
   cr_assert_eq(client_ctl_parse_server_spec("abcdefghijklmnopqrst", id, &has_id,
                                             nick), -1, "20 characters");
   cr_assert_eq(client_ctl_parse_server_spec("a-b", id, &has_id, nick), -1);
