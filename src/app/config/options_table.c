@@ -137,6 +137,11 @@ static const conf_var_t option_vars[] = {
   V(SafeSocks, BOOL, "0", "Refuse SOCKS requests that carry an IP address"),
   V(TestSocks, BOOL, "0", "Log whether each SOCKS request was safe"),
   V(WarnUnsafeSocks, BOOL, "1", "Warn about SOCKS requests that carry an IP address"),
+  V(MapAddress, LINELIST, NULL,
+    "Rewrite a destination address: MapAddress old-address new-address"),
+  { "__LeaveStreamsUnattached", CONF_TYPE_BOOL, OFF(LeaveStreamsUnattached),
+    "0", "Leave new streams for the controller to attach (ATTACHSTREAM)",
+    0, 0, NULL, CONF_FLAG_HIDDEN },
   VR(SocksTimeout, INTERVAL, "2 minutes", 1, 2147483647,
      "Give up on an unattached SOCKS connection after this long"),
   /* Refused until the relay role exists (it becomes implemented then). */
@@ -329,20 +334,12 @@ static const conf_var_t option_vars[] = {
   /* Two relays the user knows to be one operator could share a circuit. */
   VX(NodeFamily, LINELIST, NULL,
      "Nodes never to use in one circuit (not supported yet)"),
-  /* Streams would go to the unmapped address (or through another exit). */
-  VX(MapAddress, LINELIST, NULL,
-     "Rewrite a destination address (not supported yet)"),
   /* Connections to ports the user forbade would be made. */
   VX(RejectPlaintextPorts, CSV, NULL,
      "Refuse streams to these ports (not supported yet)"),
   /* Key material could be swapped to disk. */
   VX(DisableAllSwap, BOOL, "0",
      "Lock all memory so nothing is swapped (not supported yet)"),
-  /* A controller that attaches streams itself would not be the one choosing
-   * the circuits. */
-  { "__LeaveStreamsUnattached", CONF_TYPE_BOOL, OFF(LeaveStreamsUnattached),
-    "0", "Leave streams for the controller to attach (not supported yet)",
-    0, 0, NULL, CONF_FLAG_REFUSED | CONF_FLAG_HIDDEN },
 };
 
 /* Reviewed tor options that stay "harmless when unused" (one notice),

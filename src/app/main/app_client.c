@@ -310,6 +310,8 @@ client_cfg_fill(const allium_options_t *o, client_cfg_t *out)
   cc.onion_services = C->services && C->services->n ? C->services : NULL;
   cc.onion_services_single_hop = o->HiddenServiceSingleHopMode &&
                                  o->HiddenServiceNonAnonymousMode;
+  cc.leave_streams_unattached = o->LeaveStreamsUnattached != 0;
+  cc.map_address = o->MapAddress;
   *out = cc;
 }
 

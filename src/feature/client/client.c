@@ -124,6 +124,8 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   c->socks_safety = cfg->socks_safety;
   c->testing_network = cfg->testing_network;
   c->hs_single_onion = cfg->onion_services_single_hop;
+  c->leave_unattached = cfg->leave_streams_unattached;
+  client_addrmap_set_config(c, cfg->map_address);
 }
 
 static void
@@ -301,6 +303,7 @@ client_free_(client_t *c)
   client_ctl_shims_free(c);
   client_save_guards(c);
   guard_selection_free(c->gs);
+  client_addrmap_free_all(c);
   al_free(c->guard_state_saved);
   al_free(c->state_file);
   al_free(c->long_lived);

@@ -30,7 +30,7 @@ static bool
 have_clean_circ_for(const client_t *c, uint16_t port)
 {
   for (const client_circ_t *k = c->circs; k; k = k->next) {
-    if (k->closed || k->first_use_msec)
+    if (k->closed || k->first_use_msec || k->ctl_controller)
       continue;
     const node_t *exit = client_circ_exit_node(c, k);
     if (exit && client_exit_allows(exit, NULL, port))
@@ -73,7 +73,7 @@ client_circ_count(const client_t *c, bool built, bool clean_only)
   for (const client_circ_t *k = c->circs; k; k = k->next) {
     if (k->closed || (built && !k->built))
       continue;
-    if (clean_only && k->first_use_msec)
+    if (clean_only && (k->first_use_msec || k->ctl_controller))
       continue;
     n++;
   }
@@ -559,6 +559,47 @@ circ_try_launch(client_t *c, const client_launch_t *want, client_circ_t **out)
   client_ctl_circ_event(c, circ, "LAUNCHED", NULL);
   *out = circ;
   return 0;
+}
+
+client_circ_t *
+client_circ_launch_path(client_t *c, const node_t *const *hops, size_t n,
+                        bool controller)
+{
+  circ_hop_spec_t spec[CLIENT_CTL_MAX_HOPS];
+  if (!c || !c->cm || !hops || n == 0 || n > CLIENT_CTL_MAX_HOPS)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (!hops[i] ||
+        (i == 0 ? client_hop_spec_first_hop(hops[i], &c->path_opts, &spec[i])
+                : client_hop_spec_from_node(hops[i], &spec[i])) != 0)
+      return NULL;
+  if (n > 1)
+    (void)client_hop_spec_set_cc(hops[n - 1], c->nl, &spec[n - 1]);
+  client_circ_t *circ = al_calloc(1, sizeof(*circ));
+  circ->c = c;
+  circ->num = c->next_circ_num++;
+  circ->launched_msec = client_now_msec();
+  memcpy(circ->exit_id, hops[n - 1]->rsa_id, 20);
+  circ->ctl_controller = controller;
+  circ->ctl_purpose = controller ? "CONTROLLER" : NULL;
+  circ->next = c->circs;
+  c->circs = circ;
+  chanmgr_launch_t l = { spec, n, false, c->build_timeout_msec };
+  chanmgr_circ_cbs_t cbs = { circ_on_hop, circ_on_built, circ_on_closed,
+                             circ_on_stream, NULL, circ, circ_on_data };
+  uint64_t h = 0;
+  if (chanmgr_launch(c->cm, &l, &cbs, &h) != 0) {
+    circ_unlink(c, circ);
+    al_free(circ);
+    return NULL;
+  }
+  circ->handle = h;
+  client_ctl_circ_new(c, circ, hops, n);
+  client_ctl_circ_event(c, circ, "LAUNCHED", NULL);
+  log_info("Launched circuit %llu (handle %llu) on a controller's path of "
+           "%zu hops", (unsigned long long)circ->num,
+           (unsigned long long)h, n);
+  return circ->closed ? NULL : circ;
 }
 
 client_circ_t *

@@ -85,6 +85,7 @@ conn_kill(client_conn_t *k)
 {
   if (k->state == CONN_DEAD)
     return;
+  client_ctl_resolve_answer(k, NULL, 0);   /* RESOLVE not answered: failed */
   uint8_t reason = k->state == CONN_OPEN ? RELAY_END_DONE : RELAY_END_MISC;
   if (k->ctl_new) {
     k->ctl_new = false;
@@ -249,6 +250,8 @@ conn_circ_verdict(const client_conn_t *k, const client_circ_t *circ,
     return CLIENT_ATTACH_POLICY;
   if (circ->hs)
     return conn_hs_circ_verdict(k, circ, now);
+  if (circ->ctl_controller)    /* only ATTACHSTREAM puts streams there */
+    return CLIENT_ATTACH_POLICY;
   client_circ_view_t v;
   v.built = circ->built;
   v.closed = circ->closed || circ->no_new_streams;
@@ -354,6 +357,8 @@ conn_try_attach(client_conn_t *k)
   if (k->state != CONN_WAIT_CIRC)
     return;
   client_t *c = k->c;
+  if (c->leave_unattached && !k->onion && !k->ctl_auto)
+    return;   /* __LeaveStreamsUnattached: left for ATTACHSTREAM */
   uint64_t now = client_now_msec();
   if (now < k->retry_after_msec)
     return;
@@ -427,6 +432,7 @@ conn_attempt_failed(client_conn_t *k, const client_circ_t *circ,
                 (unsigned long long)(k->retry_after_msec - now), reason);
     k->state = CONN_WAIT_CIRC;
     k->launched = NULL;
+    k->ctl_auto = false;   /* __LeaveStreamsUnattached: back to the controller */
     client_ctl_stream_event(k, "DETACHED", reason);
     k->ctl_remote = false;
     return;
@@ -478,6 +484,7 @@ conn_on_resolved(client_conn_t *k, const relay_stream_event_t *ev)
   uint8_t buf[300];
   int n = client_resolved_reply(k->socks_version, k->command, ev->data,
                                 ev->len, buf, sizeof(buf));
+  client_ctl_resolve_answer(k, ev->data, ev->len);   /* RESOLVE: ADDRMAP */
   client_ctl_stream_event(k, "SUCCEEDED", 0);
   conn_detach(k, NULL, NULL);
   if (n > 0)
@@ -955,6 +962,25 @@ client_conn_ctl_close(client_conn_t *k, uint8_t reason)
     conn_close_after_flush(k);
   else
     conn_fail(k, SOCKS5_GENERAL_FAILURE, reason);
+}
+
+int
+client_conn_ctl_attach(client_conn_t *k, client_circ_t *circ)
+{
+  if (k->state == CONN_CONNECTING || k->state == CONN_RESOLVING) {
+    conn_end_stream(k, RELAY_END_MISC);   /* tor: it leaves its circuit */
+    k->state = CONN_WAIT_CIRC;
+    k->optimistic = 0;
+  }
+  if (k->state != CONN_WAIT_CIRC)
+    return -1;
+  k->ctl_auto = !circ;
+  k->retry_after_msec = 0;
+  if (circ)
+    conn_start_stream(k, circ);
+  else
+    conn_try_attach(k);
+  return !circ || k->circ == circ ? 0 : -1;
 }
 
 void

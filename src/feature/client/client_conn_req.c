@@ -13,6 +13,7 @@
 #define LOG_MODULE "client"
 #include "allium/core/policy/policy.h"
 #include "allium/lib/log/log.h"
+#include "allium/lib/malloc/malloc.h"
 #include "client_st.h"
 
 /* ---------------------------------------------------------------- */
@@ -65,6 +66,48 @@ conn_request_ready(client_conn_t *k)
     log_info("Stream %llu: request for %s port %u",
              (unsigned long long)k->num, safe_str(k->host), k->port);
   client_conn_try_attach(k);
+}
+
+int
+client_conn_ctl_resolve(client_listener_t *l, const char *name, bool reverse)
+{
+  client_t *c = l->c;
+  socks_addr_t t;
+  memset(&t, 0, sizeof(t));
+  if (reverse) {
+    policy_addr_t pa;
+    if (policy_addr_parse(name, strlen(name), &pa) != 0)
+      return -1;
+    t.atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
+    memcpy(t.addr, pa.addr, sizeof(t.addr));
+  } else if (strlen(name) >= sizeof(t.hostname) ||
+             client_onion_target(name, NULL) != 0) {
+    return -1;
+  }
+  client_conn_t *k = al_calloc(1, sizeof(*k));
+  k->c = c;
+  k->l = l;
+  k->num = c->next_conn_num++;
+  k->first_byte = -1;
+  k->accepted_msec = client_now_msec();
+  k->socks_version = 5;
+  k->command = reverse ? SOCKS_CMD_RESOLVE_PTR : SOCKS_CMD_RESOLVE;
+  k->ctl_resolve = true;
+  k->ctl_auto = true;   /* not left for ATTACHSTREAM */
+  if (reverse) {
+    k->target = t;
+    (void)client_ptr_name(&t, k->host, sizeof(k->host));
+  } else {
+    snprintf(k->host, sizeof(k->host), "%s", name);
+  }
+  conn_fill_iso(k, PROXY_PROTO_DNS, false, NULL, 0, NULL, 0);
+  l->n_conns++;
+  k->next = c->conns;
+  if (c->conns)
+    c->conns->prev = k;
+  c->conns = k;
+  conn_request_ready(k);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -124,6 +167,24 @@ addr_text(const socks_addr_t *t, char *out, size_t outlen)
     out[0] = '\0';
 }
 
+/* The SOCKS address type of host (after an address-map rewrite); *out
+ * gets the address for an IP. */
+static uint8_t
+host_atyp(const char *host, uint16_t port, socks_addr_t *out)
+{
+  policy_addr_t pa;
+  memset(out, 0, sizeof(*out));
+  out->port = port;
+  if (policy_addr_parse(host, strlen(host), &pa) != 0) {
+    out->atyp = SOCKS_ATYP_HOSTNAME;
+    snprintf(out->hostname, sizeof(out->hostname), "%s", host);
+  } else {
+    out->atyp = pa.family == 4 ? SOCKS_ATYP_IPV4 : SOCKS_ATYP_IPV6;
+    memcpy(out->addr, pa.addr, pa.family == 4 ? 4 : 16);
+  }
+  return out->atyp;
+}
+
 void
 client_conn_socks_request(client_conn_t *k)
 {
@@ -133,6 +194,12 @@ client_conn_socks_request(client_conn_t *k)
   k->target = req->target;
   addr_text(&req->target, k->host, sizeof(k->host));
   k->port = req->command == SOCKS_CMD_CONNECT ? req->target.port : 0;
+  /* MAPADDRESS / MapAddress come before everything else (tor). */
+  socks_addr_t target = req->target;
+  if ((req->command == SOCKS_CMD_CONNECT ||
+       req->command == SOCKS_CMD_RESOLVE) &&
+      client_addrmap_rewrite(k->c, k->host, sizeof(k->host)))
+    (void)host_atyp(k->host, req->target.port, &target);
   conn_fill_iso(k, req->version == 4 ? PROXY_PROTO_SOCKS4 : PROXY_PROTO_SOCKS5,
                 req->has_auth, req->username, req->username_len,
                 req->password, req->password_len);
@@ -145,7 +212,7 @@ client_conn_socks_request(client_conn_t *k)
     return;
   }
   uint8_t code = 0;
-  uint8_t atyp = req->target.atyp;
+  uint8_t atyp = target.atyp;
   switch (req->command) {
   case SOCKS_CMD_CONNECT:
     code = CONN_CHECK_TARGET(k, atyp);
@@ -153,7 +220,7 @@ client_conn_socks_request(client_conn_t *k)
   case SOCKS_CMD_RESOLVE:
     if (atyp != SOCKS_ATYP_HOSTNAME) {
       /* Already an address: the answer is the address itself. */
-      client_conn_socks_reply(k, SOCKS5_SUCCEEDED, &req->target);
+      client_conn_socks_reply(k, SOCKS5_SUCCEEDED, &target);
       client_conn_close_after_flush(k);
       return;
     }
@@ -183,6 +250,7 @@ client_conn_http_request(client_conn_t *k)
   const http_connect_request_t *req = http_connect_request(k->hc);
   k->command = SOCKS_CMD_CONNECT;
   snprintf(k->host, sizeof(k->host), "%s", req->host);
+  (void)client_addrmap_rewrite(k->c, k->host, sizeof(k->host));
   k->port = req->port;
   const char *a1 = req->proxy_auth, *a2 = req->stream_isolation;
   conn_fill_iso(k, PROXY_PROTO_HTTP_CONNECT, a1 || a2,

@@ -591,6 +591,7 @@ client_ctl_attach(client_t *c)
     (void)ctlinfo_register(keys[i].key, client_getinfo, c, keys[i].doc);
   if (c->cm)
     chanmgr_set_namer(c->cm, client_nick, c);
+  client_ctl_stream_attach(c);
 }
 
 void
@@ -599,6 +600,7 @@ client_ctl_detach(client_t *c)
   if (!c || !c->ctl_attached)
     return;
   ctlinfo_unregister(c);
+  ctlcmd_unregister(c);
   if (c->cm)
     chanmgr_set_namer(c->cm, NULL, NULL);
   c->ctl_attached = false;

@@ -236,7 +236,12 @@ client_reconfigure(client_t *c, const client_cfg_t *cfg, bool nodes_changed)
                               cfg->n_long_lived_ports * sizeof(uint16_t));
     c->n_long_lived = cfg->n_long_lived_ports;
   }
+  client_addrmap_set_config(c, cfg->map_address);
+  bool was_held = c->leave_unattached;
+  c->leave_unattached = cfg->leave_streams_unattached;
   int failed = reconf_ports(c, cfg->ports, cfg->n_ports);
+  if (was_held && !c->leave_unattached)
+    client_attach_waiting(c);   /* the streams left for a controller */
   if (nodes_changed) {
     reconf_nodes(c);
     if (c->enough_dirinfo)

@@ -81,6 +81,7 @@ typedef struct client_circ_t {
   uint32_t created_usec;
   uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last CIRC_BW */
   const char *ctl_purpose; /* static; NULL: GENERAL (HS_CLIENT_REND if hs) */
+  bool ctl_controller;     /* purpose CONTROLLER: streams only by ATTACHSTREAM */
 } client_circ_t;
 
 typedef enum client_conn_state_t {
@@ -152,6 +153,11 @@ typedef struct client_conn_t {
   bool ctl_remote;         /* ctl_reason came in an END from the exit */
   uint16_t src_port;       /* the application's port (SOURCE_ADDR) */
   uint64_t ctl_bw_in, ctl_bw_out; /* bytes_in / bytes_out at the last STREAM_BW */
+  bool ctl_auto;           /* ATTACHSTREAM id 0: the client picks, even with
+                            * __LeaveStreamsUnattached (until a retry) */
+  bool ctl_resolve;        /* a controller's RESOLVE: no application; the
+                            * answer is an ADDRMAP event */
+  bool ctl_answered;       /* ... sent */
 } client_conn_t;
 
 struct client_t {
@@ -200,6 +206,11 @@ struct client_t {
   uint64_t ctl_bw_msec;    /* last CIRC_BW / STREAM_BW round */
   uint32_t nym_epoch;      /* NEWNYM count: part of the isolation key */
   struct client_ctl_shim_t *ctl_shims; /* client_ctl_hs.c */
+  bool leave_unattached;   /* __LeaveStreamsUnattached */
+  struct client_addrmap_ent_t *amap; /* MAPADDRESS / MapAddress (client_ctl_stream.c) */
+  size_t n_amap;
+  uint32_t amap_next_virt; /* next virtual IPv4 offset tried */
+  client_listener_t *ctl_listener; /* never bound: RESOLVE's streams hang here */
 };
 
 /* client.c */
@@ -371,10 +382,42 @@ void client_ctl_shims_free(client_t *c);
 /** Unregister the GETINFO keys (client_free). */
 void client_ctl_detach(client_t *c);
 
+/* client_circ_pool.c, for EXTENDCIRCUIT: a circuit through exactly the
+ * n hops given (1..CLIENT_CTL_MAX_HOPS), no guard bookkeeping; purpose
+ * CONTROLLER if controller.  NULL when it cannot be launched. */
+client_circ_t *client_circ_launch_path(client_t *c, const node_t *const *hops,
+                                       size_t n, bool controller);
+
+/* client_conn.c, for ATTACHSTREAM (control-spec 3.13): circ NULL lets the
+ * client choose (even with __LeaveStreamsUnattached); else k (waiting for
+ * a circuit, or sent BEGIN / RESOLVE: that stream is ended first) goes on
+ * circ.  0, or -1 if the stream could not be opened there. */
+int client_conn_ctl_attach(client_conn_t *k, client_circ_t *circ);
+
+/* client_ctl_stream.c: control-spec 3.8, 3.10-3.17, 3.29; the address map */
+/** Rewrite host (buffer of len bytes) through the address map (chains
+ * followed a few steps).  true if it changed. */
+bool client_addrmap_rewrite(client_t *c, char *host, size_t len);
+/** Replace the config mappings (MapAddress lines "old new"). */
+void client_addrmap_set_config(client_t *c, const struct config_line_t *l);
+/** Forget every mapping (client_free). */
+void client_addrmap_free_all(client_t *c);
+/** The answer to k if it is a controller's RESOLVE stream not answered
+ * yet: the RESOLVED body, or NULL for a failure (ADDRMAP event,
+ * control-spec 3.23 / 4.1.7).  Nothing for other streams. */
+void client_ctl_resolve_answer(client_conn_t *k, const uint8_t *body,
+                               size_t len);
+/** Register the commands (from client_ctl_attach()). */
+void client_ctl_stream_attach(client_t *c);
+
 /* client_conn_req.c */
 /** The SOCKS / HTTP CONNECT request has been read: check and route it. */
 void client_conn_socks_request(client_conn_t *k);
 void client_conn_http_request(client_conn_t *k);
+/** A controller's RESOLVE of name (reverse: name is an address, PTR) on
+ * listener l (never bound): a stream without an application.  0 or -1. */
+int client_conn_ctl_resolve(client_listener_t *l, const char *name,
+                            bool reverse);
 /** Refuse an onion-service request with proposal 304 code (sent as such
  * with ExtendedErrors; HTTP CONNECT: the matching status line). */
 void client_conn_fail_onion(client_conn_t *k, uint8_t code);

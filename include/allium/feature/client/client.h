@@ -74,6 +74,12 @@ typedef struct client_cfg_t {
    * services are single onion services (one-hop introduction and
    * rendezvous circuits, "single-onion-service" in their descriptors). */
   bool onion_services_single_hop;
+  /** __LeaveStreamsUnattached (control-spec 3.13): new streams wait for a
+   * controller's ATTACHSTREAM instead of being attached by the client. */
+  bool leave_streams_unattached;
+  /** MapAddress lines ("old new"; borrowed during client_new() /
+   * client_reconfigure() only): the config mappings of the address map. */
+  const struct config_line_t *map_address;
 } client_cfg_t;
 
 typedef struct client_t client_t;

@@ -334,8 +334,11 @@ Test(options, option_kinds)
   cr_assert_eq(options_kind("ClientOnly"), OPTIONS_KIND_REFUSED);
   cr_assert_eq(options_kind("HiddenServicePort"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("HiddenServiceExportCircuitID"), OPTIONS_KIND_REFUSED);
+  /* implemented: the controller attaches streams (ATTACHSTREAM), and
+   * MapAddress rewrites destinations */
   cr_assert_eq(options_kind("__LeaveStreamsUnattached"),
-               OPTIONS_KIND_REFUSED);
+               OPTIONS_KIND_IMPLEMENTED);
+  cr_assert_eq(options_kind("MapAddress"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("MetricsPort"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("MetricsPortPolicy"), OPTIONS_KIND_IMPLEMENTED);
   cr_assert_eq(options_kind("NoSuchOption"), OPTIONS_KIND_UNKNOWN);
@@ -373,10 +376,8 @@ Test(options, refused_each)
     { "OutboundBindAddressExit", "OutboundBindAddressExit 10.0.0.1" },
     { "MiddleNodes", "MiddleNodes $0123456789ABCDEF0123456789ABCDEF01234567" },
     { "NodeFamily", "NodeFamily a,b" },
-    { "MapAddress", "MapAddress a.example b.example" },
     { "RejectPlaintextPorts", "RejectPlaintextPorts 23" },
     { "DisableAllSwap", "DisableAllSwap 1" },
-    { "__LeaveStreamsUnattached", "__LeaveStreamsUnattached 1" },
     { "HiddenServicePoWDefensesEnabled", "HiddenServiceDir /x\n"
       "HiddenServicePort 80\nHiddenServicePoWDefensesEnabled 1" },
   };
@@ -426,6 +427,23 @@ Test(options, refused_default_values_accepted)
   char *d = options_dump(o);
   cr_assert_str_eq(d, "");
   al_free(d);
+  options_free(o);
+}
+
+/* Once refused, now implemented (the client's control commands): the
+ * values load and reach the options. */
+Test(options, stream_control_options_accepted)
+{
+  allium_options_t *o = NULL;
+  char *err = NULL;
+  cr_assert_eq(options_load_from_string(
+      "__LeaveStreamsUnattached 1\nMapAddress a.example b.example\n"
+      "MapAddress 10.0.0.1 c.example\n", &o, &err), 0, "%s", err);
+  cr_assert_eq(o->LeaveStreamsUnattached, 1);
+  cr_assert_not_null(o->MapAddress);
+  cr_assert_str_eq(o->MapAddress->value, "a.example b.example");
+  cr_assert_not_null(o->MapAddress->next);
+  cr_assert_str_eq(o->MapAddress->next->value, "10.0.0.1 c.example");
   options_free(o);
 }
 
