@@ -548,14 +548,19 @@ static const struct {
   { "DROPOWNERSHIP", cmd_dropownership, false },
 };
 
+/* Commands the client role registers on the control bus (client_ctl*.c):
+ * without a client running they cannot be carried out. */
+static const char *const client_cmds[] = {
+  "MAPADDRESS", "EXTENDCIRCUIT", "SETCIRCUITPURPOSE", "ATTACHSTREAM",
+  "CLOSESTREAM", "CLOSECIRCUIT", "RESOLVE", "ADD_ONION", "DEL_ONION",
+  "HSFETCH", "ONION_CLIENT_AUTH_ADD", "ONION_CLIENT_AUTH_REMOVE",
+  "ONION_CLIENT_AUTH_VIEW", "DROPGUARDS", NULL
+};
+
 /* tor's commands allium does not carry out yet: refused loudly. */
 static const char *const not_yet[] = {
-  "MAPADDRESS", "EXTENDCIRCUIT", "SETCIRCUITPURPOSE", "SETROUTERPURPOSE",
-  "ATTACHSTREAM", "POSTDESCRIPTOR", "REDIRECTSTREAM", "CLOSESTREAM",
-  "CLOSECIRCUIT", "RESOLVE", "ADD_ONION", "DEL_ONION", "HSFETCH", "HSPOST",
-  "ONION_CLIENT_AUTH_ADD", "ONION_CLIENT_AUTH_REMOVE",
-  "ONION_CLIENT_AUTH_VIEW", "DROPGUARDS", "DROPTIMEOUTS", "SETVCONF",
-  NULL
+  "SETROUTERPURPOSE", "POSTDESCRIPTOR", "REDIRECTSTREAM", "HSPOST",
+  "DROPTIMEOUTS", "SETVCONF", NULL
 };
 
 int
@@ -581,6 +586,14 @@ control_cmd_run(control_conn_t *cc, const control_cmd_t *cmd,
       control_reply_line(w, 551, ' ', "Internal error");
     al_free(reply);
     return 0;
+  }
+  for (size_t i = 0; client_cmds[i]; i++) {
+    if (!strcasecmp(cmd->keyword, client_cmds[i])) {
+      control_reply_line(w, 551, ' ', "%s needs allium's client role, which "
+                         "is not running (no SocksPort, HTTPTunnelPort or "
+                         "onion service)", client_cmds[i]);
+      return 0;
+    }
   }
   for (size_t i = 0; not_yet[i]; i++) {
     if (!strcasecmp(cmd->keyword, not_yet[i])) {

@@ -368,7 +368,11 @@ Test(control_conn, conf_signal_events)
   cr_assert_str_eq(cmd(fd, "USEFEATURE VERBOSE_NAMES\r\n", &closed),
                    "250 OK\r\n");
   cr_assert_str_eq(cmd(fd, "ADD_ONION NEW:BEST Port=80\r\n", &closed),
-                   "551 ADD_ONION is not supported by allium yet\r\n");
+                   "551 ADD_ONION needs allium's client role, which is not "
+                   "running (no SocksPort, HTTPTunnelPort or onion "
+                   "service)\r\n");
+  cr_assert_str_eq(cmd(fd, "REDIRECTSTREAM 1 x\r\n", &closed),
+                   "551 REDIRECTSTREAM is not supported by allium yet\r\n");
   cr_assert_str_eq(cmd(fd, "BOGUS\r\n", &closed),
                    "510 Unrecognized command \"BOGUS\"\r\n");
   close(fd);
