@@ -124,6 +124,9 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   c->socks_safety = cfg->socks_safety;
   c->testing_network = cfg->testing_network;
   c->hs_single_onion = cfg->onion_services_single_hop;
+  c->auth_dir = cfg->onion_auth;
+  c->auth_dir_path = cfg->onion_auth_dir ? al_strdup(cfg->onion_auth_dir)
+                                         : NULL;
 }
 
 static void
@@ -257,7 +260,8 @@ client_set_onion_auth(client_t *c, const struct hs_auth_store_t *auth)
 {
   if (!c || !c->hs_fetch)
     return;
-  hs_client_fetcher_set_auth(c->hs_fetch, auth);
+  c->auth_dir = auth;
+  client_ctl_onion_auth_apply(c);
   hs_client_cache_clear_failures(hs_client_fetcher_cache(c->hs_fetch));
 }
 
@@ -303,6 +307,7 @@ client_free_(client_t *c)
   guard_selection_free(c->gs);
   al_free(c->guard_state_saved);
   al_free(c->state_file);
+  al_free(c->auth_dir_path);
   al_free(c->long_lived);
   al_free(c);
 }

@@ -20,6 +20,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/ctlbus.h"
+#include "allium/feature/client/client_ctl_onion.h"
 #include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
@@ -591,6 +592,7 @@ client_ctl_attach(client_t *c)
     (void)ctlinfo_register(keys[i].key, client_getinfo, c, keys[i].doc);
   if (c->cm)
     chanmgr_set_namer(c->cm, client_nick, c);
+  client_ctl_onion_attach(c);
 }
 
 void
@@ -599,6 +601,7 @@ client_ctl_detach(client_t *c)
   if (!c || !c->ctl_attached)
     return;
   ctlinfo_unregister(c);
+  client_ctl_onion_detach(c);
   if (c->cm)
     chanmgr_set_namer(c->cm, NULL, NULL);
   c->ctl_attached = false;

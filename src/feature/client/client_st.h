@@ -200,6 +200,11 @@ struct client_t {
   uint64_t ctl_bw_msec;    /* last CIRC_BW / STREAM_BW round */
   uint32_t nym_epoch;      /* NEWNYM count: part of the isolation key */
   struct client_ctl_shim_t *ctl_shims; /* client_ctl_hs.c */
+  /* client_ctl_onion.c: ADD_ONION services' owners, the control port's
+   * client authorization keys, HSFETCH requests. */
+  struct client_ctl_onion_t *ctl_onion;
+  const struct hs_auth_store_t *auth_dir; /* ClientOnionAuthDir keys (borrowed) */
+  char *auth_dir_path;     /* ClientOnionAuthDir, or NULL (Flags=Permanent) */
 };
 
 /* client.c */
@@ -370,6 +375,9 @@ const client_circ_t *client_ctl_shim_info(const client_t *c, size_t i);
 void client_ctl_shims_free(client_t *c);
 /** Unregister the GETINFO keys (client_free). */
 void client_ctl_detach(client_t *c);
+/* client_ctl_onion.c: give the fetcher c->auth_dir plus the control
+ * port's keys (client_set_onion_auth()). */
+void client_ctl_onion_auth_apply(client_t *c);
 
 /* client_conn_req.c */
 /** The SOCKS / HTTP CONNECT request has been read: check and route it. */
