@@ -7,7 +7,8 @@
 #   control-onion.py CONTROL_PORT TOR_SOCKS HTTP_PORT URL_PATH SHA256
 #       ADD_ONION (stem's create_ephemeral_hidden_service, Port=80 ->
 #       127.0.0.1:HTTP_PORT, await_publication: HS_DESC UPLOAD and
-#       UPLOADED seen); a tor client downloads URL_PATH through the onion
+#       UPLOADED seen); HSFETCH of it (HS_DESC REQUESTED, RECEIVED); a
+#       tor client downloads URL_PATH through the onion
 #       service (SHA-256 checked); onions/current lists it; DEL_ONION
 #       removes it; a new tor stream (fresh SOCKS credentials, so a new
 #       circuit) then fails within about 60 s.
@@ -65,6 +66,26 @@ def main():
         fail("no HS_DESC UPLOADED event")
     ok("HS_DESC UPLOADED seen (%d event(s), from %s)"
        % (len(uploaded), uploaded[0].directory_fingerprint))
+    # HSFETCH: the allium client fetches its own service's descriptor
+    n0 = len(events)
+    resp = c.msg("HSFETCH %s" % sid)
+    if not resp.is_ok():
+        fail("HSFETCH: %s" % resp)
+    deadline = time.time() + 30
+    got_ev = None
+    while time.time() < deadline and not got_ev:
+        for e in events[n0:]:
+            if e.address == sid and e.action in (stem.HSDescAction.RECEIVED,
+                                                 stem.HSDescAction.FAILED):
+                got_ev = e
+        time.sleep(0.2)
+    if not got_ev or got_ev.action != stem.HSDescAction.RECEIVED:
+        fail("HSFETCH: no HS_DESC RECEIVED (%s)" % got_ev)
+    if not any(e.action == stem.HSDescAction.REQUESTED and e.address == sid
+               for e in events[n0:]):
+        fail("HSFETCH: no HS_DESC REQUESTED")
+    ok("HSFETCH: HS_DESC REQUESTED and RECEIVED from %s"
+       % got_ev.directory_fingerprint)
     onions = c.list_ephemeral_hidden_services()
     if onions != [sid]:
         fail("onions/current is %r, want [%r]" % (onions, sid))

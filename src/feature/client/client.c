@@ -171,6 +171,8 @@ client_new(const client_cfg_t *cfg)
     hc.launch = client_circ_launch_hs_fetch;
     hc.launch_arg = c;
     hc.path_opts = &c->path_opts;
+    hc.observe = client_ctl_fetch_observe;
+    hc.observe_arg = c;
     c->hs_fetch = hs_client_fetcher_new(&hc);
   }
   if (cfg->onion_services &&

@@ -24,7 +24,6 @@
 #include "allium/core/mainloop/ctlbus.h"
 #include "allium/feature/client/client_ctl_onion.h"
 #include "allium/feature/control/control_proto.h"
-#include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/feature/hs_common/hs_auth_private.h"
 #include "allium/lib/bytes/bytes.h"
 #include "allium/lib/encoding/binascii.h"
@@ -141,8 +140,8 @@ hs_desc_text(client_t *c, const char *action, const ed25519_public_key_t *pk,
     base16_encode(fp, sizeof(fp), hsdir, 20);
     const node_t *n = c && c->nl ? nodelist_find_by_rsa_id(c->nl, hsdir)
                                  : NULL;
-    snprintf(dir, sizeof(dir), "$%s%s%s", fp, n && n->nickname[0] ? "~" : "",
-             n && n->nickname[0] ? n->nickname : "");
+    const char *nick = n ? n->nickname : "";
+    snprintf(dir, sizeof(dir), "$%s%s%s", fp, *nick ? "~" : "", nick);
   }
   char desc[64] = "";
   if (blinded) {
@@ -579,26 +578,25 @@ fetch_reason(hs_client_desc_status_t s)
   }
 }
 
+/* A fetch the cache answered: its event after the reply. */
 static void
-fetch_result(client_ctl_onion_t *st, const ed25519_public_key_t *pk,
-             hs_client_desc_status_t s, bool later)
+fetch_result_later(client_ctl_onion_t *st, const ed25519_public_key_t *pk,
+                   hs_client_desc_status_t s)
 {
   if (!ctlev_wanted(CTLEV_HS_DESC))
     return;
-  char *msg = hs_desc_text(st->c, s == HS_CLIENT_DESC_OK ? "RECEIVED"
-                           : "FAILED", pk, "NO_AUTH", NULL, NULL,
-                           s == HS_CLIENT_DESC_OK ? NULL : fetch_reason(s));
-  if (later) {
-    later_add(st, msg);
-  } else {
-    ctlev_publish(CTLEV_HS_DESC, "%s", msg);
-    al_free(msg);
-  }
+  later_add(st, hs_desc_text(st->c, s == HS_CLIENT_DESC_OK ? "RECEIVED"
+                             : "FAILED", pk, "NO_AUTH", NULL, NULL,
+                             s == HS_CLIENT_DESC_OK ? NULL
+                             : fetch_reason(s)));
 }
 
+/* The fetch is over; its HS_DESC events came from the fetcher's observer
+ * (client_ctl_fetch_observe()). */
 static void
 fetch_cb(void *arg, hs_client_desc_status_t s, const hs_client_desc_t *desc)
 {
+  (void)s;
   (void)desc;
   ctl_fetch_t *f = arg;
   client_ctl_onion_t *st = f->st;
@@ -607,8 +605,20 @@ fetch_cb(void *arg, hs_client_desc_status_t s, const hs_client_desc_t *desc)
       *fp = f->next;
       break;
     }
-  fetch_result(st, &f->pk, s, false);
   al_free(f);
+}
+
+void
+client_ctl_fetch_observe(void *arg, hs_client_fetch_ev_t ev,
+                         const ed25519_public_key_t *pk, const uint8_t *hsdir,
+                         const ed25519_public_key_t *blinded,
+                         const char *reason)
+{
+  static const char *const actions[] = { "REQUESTED", "RECEIVED", "FAILED" };
+  if (!ctlev_wanted(CTLEV_HS_DESC) || (unsigned)ev > 2)
+    return;
+  client_ctl_hs_desc_event(arg, actions[ev], pk, "NO_AUTH", hsdir,
+                           hsdir ? blinded : NULL, reason);
 }
 
 /* SERVER=$fp: 40 hex digits (optionally "$" and "~nick" / "=nick") of a
@@ -659,18 +669,15 @@ cmd_hsfetch(uint64_t conn, const char *args, const char *data, void *arg,
   const hs_client_desc_t *d = NULL;
   int r = hs_client_fetch_start(st->c->hs_fetch, &pk, fetch_cb, f, &s, &d);
   if (r == 0) {
-    f->next = st->fetches;
+    f->next = st->fetches;   /* REQUESTED comes at the fetcher's tick */
     st->fetches = f;
-    if (ctlev_wanted(CTLEV_HS_DESC))
-      later_add(st, hs_desc_text(st->c, "REQUESTED", &pk, "NO_AUTH", NULL,
-                                 NULL, NULL));
   } else {
     al_free(f);
     if (r < 0 && ctlev_wanted(CTLEV_HS_DESC))
       later_add(st, hs_desc_text(st->c, "FAILED", &pk, "NO_AUTH", NULL,
                                  NULL, "QUERY_NO_HSDIR"));
     else
-      fetch_result(st, &pk, s, true);
+      fetch_result_later(st, &pk, s);
   }
   return reply_one(reply, 250, "OK");
 }

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "allium/core/stream/stream.h"
+#include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/feature/hs_service/hs_service_config.h"
 #include "client_st.h"
 
@@ -90,6 +91,14 @@ bool client_hs_svc_exists(client_t *c, const ed25519_public_key_t *pk);
 void client_ctl_hs_desc_event(client_t *c, const char *action,
                               const ed25519_public_key_t *pk,
                               const char *auth, const uint8_t *hsdir,
+                              const ed25519_public_key_t *blinded,
+                              const char *reason);
+
+/** hs_client_fetch_observe_fn (arg: the client): HS_DESC REQUESTED,
+ * RECEIVED, FAILED for every HSDir a descriptor fetch asks. */
+void client_ctl_fetch_observe(void *arg, hs_client_fetch_ev_t ev,
+                              const ed25519_public_key_t *pk,
+                              const uint8_t *hsdir,
                               const ed25519_public_key_t *blinded,
                               const char *reason);
 

@@ -23,6 +23,8 @@
 #include "allium/lib/malloc/malloc.h"
 #include "fake_origin_channels.h"
 #include "netfix.h"
+/* the client's internals: the fetcher's observer (HS_DESC) */
+#include "../../../../src/feature/client/client_hs_svc.h"
 
 static char cm_dummy;
 #define FAKE_CM ((chanmgr_t *)(void *)&cm_dummy)
@@ -535,4 +537,78 @@ Test(onion_cmd, hsfetch, .init = setup, .fini = teardown)
   snprintf(args, sizeof(args), "%s BOGUS=1", id);
   expect(1, "HSFETCH", args, "513 Unexpected argument\r\n");
   expect(1, "HSFETCH", id, "250 OK\r\n");
+}
+
+/* ---- HS_DESC (4.1.25) ---- */
+
+#define MAX_EV 16
+static char *evs[MAX_EV];
+static size_t n_evs;
+
+static void
+sink(ctlev_type_t t, const char *msg, size_t len, void *arg)
+{
+  (void)arg;
+  if (t != CTLEV_HS_DESC || n_evs == MAX_EV)
+    return;
+  evs[n_evs] = al_malloc(len + 1);
+  memcpy(evs[n_evs], msg, len);
+  evs[n_evs++][len] = '\0';
+}
+
+static void
+evs_clear(void)
+{
+  for (size_t i = 0; i < n_evs; i++)
+    al_free(evs[i]);   /* a macro: no side effects in its argument */
+  n_evs = 0;
+}
+
+Test(onion_cmd, hs_desc_events, .init = setup, .fini = teardown)
+{
+  mk_client(NULL);
+  ctlev_set_sink(sink, NULL);
+  ed25519_keypair_t kp, bl;
+  char id[57], want[300], fp[41], b64[50];
+  fresh_id(id, &kp);
+  cr_assert_eq(ed25519_keypair_generate(&bl), 0);
+  uint8_t hsdir[20];
+  netfix_id(hsdir, 0x11);
+  base16_encode(fp, sizeof(fp), hsdir, 20);
+  base64_encode(b64, sizeof(b64), bl.pub.pubkey, 32, BASE64_FLAG_NOPAD);
+  /* nothing while nobody listens */
+  client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_REQUESTED, &kp.pub, hsdir,
+                           &bl.pub, NULL);
+  cr_assert_eq(n_evs, 0);
+  ctlev_set_mask(1ull << CTLEV_HS_DESC);
+  client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_REQUESTED, &kp.pub, hsdir,
+                           &bl.pub, NULL);
+  client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_FAILED, &kp.pub, hsdir,
+                           &bl.pub, "NOT_FOUND");
+  client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_FAILED, &kp.pub, NULL,
+                           &bl.pub, "QUERY_NO_HSDIR");
+  client_ctl_hs_desc_event(cl, "UPLOADED", &kp.pub, "UNKNOWN", hsdir, NULL,
+                           NULL);
+  cr_assert_eq(n_evs, 4);
+  snprintf(want, sizeof(want), "650 HS_DESC REQUESTED %s NO_AUTH $%s~g1 "
+           "%s\r\n", id, fp, b64);
+  cr_assert_str_eq(evs[0], want);
+  snprintf(want, sizeof(want), "650 HS_DESC FAILED %s NO_AUTH $%s~g1 "
+           "%s REASON=NOT_FOUND\r\n", id, fp, b64);
+  cr_assert_str_eq(evs[1], want);
+  snprintf(want, sizeof(want), "650 HS_DESC FAILED %s NO_AUTH UNKNOWN "
+           "REASON=QUERY_NO_HSDIR\r\n", id);
+  cr_assert_str_eq(evs[2], want);
+  snprintf(want, sizeof(want), "650 HS_DESC UPLOADED %s UNKNOWN $%s~g1\r\n",
+           id, fp);
+  cr_assert_str_eq(evs[3], want);
+  evs_clear();
+  /* HSFETCH: its events come after the reply (the loop's next turn) */
+  expect(1, "HSFETCH", id, "250 OK\r\n");
+  size_t before = n_evs;
+  event_base_loop(base, EVLOOP_NONBLOCK);
+  event_base_loop(base, EVLOOP_NONBLOCK);
+  cr_assert_geq(n_evs, before);
+  evs_clear();
+  ctlev_set_sink(NULL, NULL);
 }
