@@ -1,7 +1,8 @@
 /* client_ctl_onion.c -- onion services on the control port: ADD_ONION
  * (control-spec 3.27), DEL_ONION (3.28), GETINFO onions/current and
  * onions/detached (3.9), HSFETCH (3.26), ONION_CLIENT_AUTH_ADD / _REMOVE /
- * _VIEW (3.30-3.32) and the HS_DESC event (4.1.25).
+ * _VIEW (3.30-3.32), and the HS_DESC (4.1.25) and HS_DESC_CONTENT
+ * (4.1.26) events.
  *
  * ADD_ONION services run in memory only, hosted like configured ones
  * (client_hs_svc_add()); a service dies with the controller connection
@@ -608,17 +609,55 @@ fetch_cb(void *arg, hs_client_desc_status_t s, const hs_client_desc_t *desc)
   al_free(f);
 }
 
+/* "650+HS_DESC_CONTENT addr descid hsdir", the descriptor, "650 OK"
+ * (4.1.26); a failure: address UNKNOWN and an empty descriptor. */
+static void
+hs_desc_content(client_t *c, const ed25519_public_key_t *pk,
+                const uint8_t *hsdir, const ed25519_public_key_t *blinded,
+                const uint8_t *body, size_t len)
+{
+  /* the HS_DESC text gives "X addr UNKNOWN $fp descid": reuse its fields */
+  char *t = hs_desc_text(c, "X", body ? pk : NULL, "NO_AUTH", hsdir, blinded,
+                         NULL);
+  char *addr = t + 2, *sp = strchr(addr, ' ');
+  char *dir = sp ? strchr(sp + 1, ' ') : NULL;
+  char *desc = dir ? strchr(dir + 1, ' ') : NULL;
+  if (!sp || !dir || !desc) {
+    al_free(t);
+    return;
+  }
+  *sp = *dir = *desc = '\0';
+  char *head = al_asprintf("HS_DESC_CONTENT %s %s %s", addr, desc + 1,
+                           dir + 1);
+  bytes_writer_t w;
+  bytes_writer_init_heap(&w, 0);
+  control_reply_data(&w, 650, head, body ? (const char *)body : "",
+                     body ? len : 0);
+  control_reply_line(&w, 650, ' ', "OK");
+  size_t n = 0;
+  uint8_t *msg = bytes_writer_steal(&w, &n);
+  if (msg)
+    ctlev_publish_raw(CTLEV_HS_DESC_CONTENT, (const char *)msg, n);
+  al_free(msg);
+  al_free(head);
+  al_free(t);
+}
+
 void
 client_ctl_fetch_observe(void *arg, hs_client_fetch_ev_t ev,
                          const ed25519_public_key_t *pk, const uint8_t *hsdir,
                          const ed25519_public_key_t *blinded,
-                         const char *reason)
+                         const char *reason, const uint8_t *body, size_t len)
 {
   static const char *const actions[] = { "REQUESTED", "RECEIVED", "FAILED" };
-  if (!ctlev_wanted(CTLEV_HS_DESC) || (unsigned)ev > 2)
+  if ((unsigned)ev > 2)
     return;
-  client_ctl_hs_desc_event(arg, actions[ev], pk, "NO_AUTH", hsdir,
-                           hsdir ? blinded : NULL, reason);
+  if (ctlev_wanted(CTLEV_HS_DESC))
+    client_ctl_hs_desc_event(arg, actions[ev], pk, "NO_AUTH", hsdir,
+                             hsdir ? blinded : NULL, reason);
+  if (ev != HS_CLIENT_FETCH_EV_REQUESTED && hsdir &&
+      ctlev_wanted(CTLEV_HS_DESC_CONTENT))
+    hs_desc_content(arg, pk, hsdir, blinded, body, len);
 }
 
 /* SERVER=$fp: 40 hex digits (optionally "$" and "~nick" / "=nick") of a

@@ -95,12 +95,14 @@ void client_ctl_hs_desc_event(client_t *c, const char *action,
                               const char *reason);
 
 /** hs_client_fetch_observe_fn (arg: the client): HS_DESC REQUESTED,
- * RECEIVED, FAILED for every HSDir a descriptor fetch asks. */
+ * RECEIVED, FAILED for every HSDir a descriptor fetch asks, and
+ * HS_DESC_CONTENT (4.1.26) after RECEIVED and FAILED. */
 void client_ctl_fetch_observe(void *arg, hs_client_fetch_ev_t ev,
                               const ed25519_public_key_t *pk,
                               const uint8_t *hsdir,
                               const ed25519_public_key_t *blinded,
-                              const char *reason);
+                              const char *reason, const uint8_t *body,
+                              size_t len);
 
 /** Timer: every 100 ms from client_tick. */
 void client_hs_svc_tick(client_t *c);

@@ -36,7 +36,9 @@ typedef int (*hs_client_launch_fn)(void *arg, const node_t *last,
 /** What happened to one HSDir of a fetch (control-spec 4.1.25 HS_DESC):
  * an HSDir is asked, it gave a usable descriptor, or it failed (reason
  * "NOT_FOUND", "BAD_DESC", "QUERY_REJECTED", "UNEXPECTED"; or
- * "QUERY_NO_HSDIR" with hsdir NULL when no HSDir could be asked). */
+ * "QUERY_NO_HSDIR" with hsdir NULL when no HSDir could be asked).  body:
+ * the descriptor as the HSDir sent it (RECEIVED; borrowed for the call),
+ * else NULL. */
 typedef enum hs_client_fetch_ev_t {
   HS_CLIENT_FETCH_EV_REQUESTED = 0,
   HS_CLIENT_FETCH_EV_RECEIVED,
@@ -46,7 +48,8 @@ typedef void (*hs_client_fetch_observe_fn)(void *arg, hs_client_fetch_ev_t ev,
                                            const ed25519_public_key_t *pk,
                                            const uint8_t *hsdir,
                                            const ed25519_public_key_t *blinded,
-                                           const char *reason);
+                                           const char *reason,
+                                           const uint8_t *body, size_t len);
 
 typedef struct hs_client_fetch_cfg_t {
   chanmgr_t *cm;                  /**< borrowed */

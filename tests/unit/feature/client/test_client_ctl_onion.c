@@ -549,7 +549,7 @@ static void
 sink(ctlev_type_t t, const char *msg, size_t len, void *arg)
 {
   (void)arg;
-  if (t != CTLEV_HS_DESC || n_evs == MAX_EV)
+  if ((t != CTLEV_HS_DESC && t != CTLEV_HS_DESC_CONTENT) || n_evs == MAX_EV)
     return;
   evs[n_evs] = al_malloc(len + 1);
   memcpy(evs[n_evs], msg, len);
@@ -578,15 +578,15 @@ Test(onion_cmd, hs_desc_events, .init = setup, .fini = teardown)
   base64_encode(b64, sizeof(b64), bl.pub.pubkey, 32, BASE64_FLAG_NOPAD);
   /* nothing while nobody listens */
   client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_REQUESTED, &kp.pub, hsdir,
-                           &bl.pub, NULL);
+                           &bl.pub, NULL, NULL, 0);
   cr_assert_eq(n_evs, 0);
   ctlev_set_mask(1ull << CTLEV_HS_DESC);
   client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_REQUESTED, &kp.pub, hsdir,
-                           &bl.pub, NULL);
+                           &bl.pub, NULL, NULL, 0);
   client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_FAILED, &kp.pub, hsdir,
-                           &bl.pub, "NOT_FOUND");
+                           &bl.pub, "NOT_FOUND", NULL, 0);
   client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_FAILED, &kp.pub, NULL,
-                           &bl.pub, "QUERY_NO_HSDIR");
+                           &bl.pub, "QUERY_NO_HSDIR", NULL, 0);
   client_ctl_hs_desc_event(cl, "UPLOADED", &kp.pub, "UNKNOWN", hsdir, NULL,
                            NULL);
   cr_assert_eq(n_evs, 4);
@@ -601,6 +601,26 @@ Test(onion_cmd, hs_desc_events, .init = setup, .fini = teardown)
   cr_assert_str_eq(evs[2], want);
   snprintf(want, sizeof(want), "650 HS_DESC UPLOADED %s UNKNOWN $%s~g1\r\n",
            id, fp);
+  cr_assert_str_eq(evs[3], want);
+  evs_clear();
+  /* HS_DESC_CONTENT after RECEIVED and FAILED: the descriptor, dot-stuffed */
+  ctlev_set_mask((1ull << CTLEV_HS_DESC) | (1ull << CTLEV_HS_DESC_CONTENT));
+  static const char body[] = "hs-descriptor 3\n.dot\nsignature x\n";
+  client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_RECEIVED, &kp.pub, hsdir,
+                           &bl.pub, NULL, (const uint8_t *)body,
+                           strlen(body));
+  client_ctl_fetch_observe(cl, HS_CLIENT_FETCH_EV_FAILED, &kp.pub, hsdir,
+                           &bl.pub, "NOT_FOUND", NULL, 0);
+  cr_assert_eq(n_evs, 4);
+  snprintf(want, sizeof(want), "650 HS_DESC RECEIVED %s NO_AUTH $%s~g1 "
+           "%s\r\n", id, fp, b64);
+  cr_assert_str_eq(evs[0], want);
+  snprintf(want, sizeof(want), "650+HS_DESC_CONTENT %s %s $%s~g1\r\n"
+           "hs-descriptor 3\r\n..dot\r\nsignature x\r\n.\r\n650 OK\r\n",
+           id, b64, fp);
+  cr_assert_str_eq(evs[1], want);
+  snprintf(want, sizeof(want), "650+HS_DESC_CONTENT UNKNOWN %s $%s~g1\r\n"
+           ".\r\n650 OK\r\n", b64, fp);
   cr_assert_str_eq(evs[3], want);
   evs_clear();
   /* HSFETCH: its events come after the reply (the loop's next turn) */
