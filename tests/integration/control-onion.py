@@ -4,14 +4,17 @@
 # allium-control scenario (control-spec 3.27 ADD_ONION, 3.28 DEL_ONION,
 # 3.9 onions/current, 4.1.25 HS_DESC).  Run with Debian's python3.
 #
-#   control-onion.py CONTROL_PORT TOR_SOCKS HTTP_PORT URL_PATH SHA256
+#   control-onion.py CONTROL_PORT TOR_SOCKS HTTP_PORT URL_PATH SHA256 AL_SOCKS
 #       ADD_ONION (stem's create_ephemeral_hidden_service, Port=80 ->
 #       127.0.0.1:HTTP_PORT, await_publication: HS_DESC UPLOAD and
 #       UPLOADED seen); HSFETCH of it (HS_DESC REQUESTED, RECEIVED); a
 #       tor client downloads URL_PATH through the onion
 #       service (SHA-256 checked); onions/current lists it; DEL_ONION
 #       removes it; a new tor stream (fresh SOCKS credentials, so a new
-#       circuit) then fails within about 60 s.
+#       circuit) then fails within about 60 s.  Then a service with
+#       ClientAuthV3: the tor client (no key) is refused; the allium client
+#       gets the key with ONION_CLIENT_AUTH_ADD (VIEW shows it) and
+#       downloads through the service itself; ONION_CLIENT_AUTH_REMOVE.
 # Prints one "ok: ..." line per check; exits 1 at the first failure.
 import hashlib
 import subprocess
@@ -40,10 +43,11 @@ def curl(socks, url, user, max_time):
 
 
 def main():
-    if len(sys.argv) != 6:
-        fail("usage: control-onion.py CONTROL_PORT TOR_SOCKS HTTP_PORT URL_PATH SHA256")
+    if len(sys.argv) != 7:
+        fail("usage: control-onion.py CONTROL_PORT TOR_SOCKS HTTP_PORT "
+             "URL_PATH SHA256 ALLIUM_SOCKS")
     port, socks, http = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    path, sha = sys.argv[4], sys.argv[5]
+    path, sha, al_socks = sys.argv[4], sys.argv[5], int(sys.argv[6])
     c = stem.control.Controller.from_port(address="127.0.0.1", port=port)
     c.authenticate()
     events = []
@@ -123,7 +127,63 @@ def main():
         fail("the failing stream took %.1f s" % took)
     ok("a new stream to the removed service fails (curl %d after %.1f s)"
        % (out.returncode, took))
+    check_client_auth(c, socks, al_socks, http, path, sha)
     c.close()
+
+
+def check_client_auth(c, socks, al_socks, http, path, sha):
+    """ClientAuthV3 on ADD_ONION; ONION_CLIENT_AUTH_ADD / VIEW / REMOVE on
+    the allium client, which then visits the service itself."""
+    import base64
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    raw = serialization.Encoding.Raw
+    sk = x25519.X25519PrivateKey.generate()
+    priv = sk.private_bytes(raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    pub = sk.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    pub32 = base64.b32encode(pub).decode().rstrip("=")
+    try:
+        r = c.create_ephemeral_hidden_service(
+            {80: "127.0.0.1:%d" % http}, discard_key=True,
+            await_publication=True, timeout=60, client_auth_v3=pub32)
+    except stem.ControllerError as exc:
+        fail("ADD_ONION ClientAuthV3: %s" % exc)
+    sid = r.service_id
+    url = "http://%s.onion%s" % (sid, path)
+    out = curl(socks, url, "auth-none", 60)
+    if out.returncode == 0:
+        fail("the tor client without the key reached a ClientAuthV3 service")
+    ok("ClientAuthV3 service published; the tor client without its key "
+       "is refused (curl %d)" % out.returncode)
+    key64 = base64.b64encode(priv).decode()
+    resp = c.msg("ONION_CLIENT_AUTH_ADD %s x25519:%s ClientName=scenario"
+                 % (sid, key64))
+    if not resp.is_ok():
+        fail("ONION_CLIENT_AUTH_ADD: %s" % resp)
+    view = str(c.msg("ONION_CLIENT_AUTH_VIEW %s" % sid))
+    if "CLIENT %s x25519:%s ClientName=scenario" % (sid, key64) not in view:
+        fail("ONION_CLIENT_AUTH_VIEW: %r" % view)
+    got = None
+    for attempt in range(3):
+        out = curl(al_socks, url, "auth-key-%d" % attempt, 60)
+        if out.returncode == 0:
+            got = out.stdout
+            break
+        print("control-onion: authorized download attempt %d failed (curl "
+              "%d)" % (attempt + 1, out.returncode), flush=True)
+        time.sleep(2)
+    if got is None or hashlib.sha256(got).hexdigest() != sha:
+        fail("the allium client with ONION_CLIENT_AUTH_ADD could not "
+             "download through the ClientAuthV3 service")
+    ok("ONION_CLIENT_AUTH_ADD / VIEW: the allium client, holding the key, "
+       "downloaded through it (SHA-256 ok)")
+    resp = c.msg("ONION_CLIENT_AUTH_REMOVE %s" % sid)
+    left = str(c.msg("ONION_CLIENT_AUTH_VIEW")).splitlines()
+    if not resp.is_ok() or any(l.startswith("CLIENT ") for l in left):
+        fail("ONION_CLIENT_AUTH_REMOVE: %s" % resp)
+    c.remove_ephemeral_hidden_service(sid)
+    ok("ONION_CLIENT_AUTH_REMOVE removed the key")
 
 
 if __name__ == "__main__":
