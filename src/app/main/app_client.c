@@ -307,6 +307,7 @@ client_cfg_fill(const allium_options_t *o, client_cfg_t *out)
   cc.socks_safety.warn_unsafe = o->WarnUnsafeSocks != 0;
   cc.testing_network = o->TestingTorNetwork != 0;
   cc.onion_auth = C->onion_auth;
+  cc.onion_auth_dir = o->ClientOnionAuthDir;
   cc.onion_services = C->services && C->services->n ? C->services : NULL;
   cc.onion_services_single_hop = o->HiddenServiceSingleHopMode &&
                                  o->HiddenServiceNonAnonymousMode;

@@ -126,6 +126,9 @@ client_copy_cfg(client_t *c, const client_cfg_t *cfg)
   c->hs_single_onion = cfg->onion_services_single_hop;
   c->leave_unattached = cfg->leave_streams_unattached;
   client_addrmap_set_config(c, cfg->map_address);
+  c->auth_dir = cfg->onion_auth;
+  c->auth_dir_path = cfg->onion_auth_dir ? al_strdup(cfg->onion_auth_dir)
+                                         : NULL;
 }
 
 static void
@@ -170,6 +173,8 @@ client_new(const client_cfg_t *cfg)
     hc.launch = client_circ_launch_hs_fetch;
     hc.launch_arg = c;
     hc.path_opts = &c->path_opts;
+    hc.observe = client_ctl_fetch_observe;
+    hc.observe_arg = c;
     c->hs_fetch = hs_client_fetcher_new(&hc);
   }
   if (cfg->onion_services &&
@@ -259,7 +264,8 @@ client_set_onion_auth(client_t *c, const struct hs_auth_store_t *auth)
 {
   if (!c || !c->hs_fetch)
     return;
-  hs_client_fetcher_set_auth(c->hs_fetch, auth);
+  c->auth_dir = auth;
+  client_ctl_onion_auth_apply(c);
   hs_client_cache_clear_failures(hs_client_fetcher_cache(c->hs_fetch));
 }
 
@@ -306,6 +312,7 @@ client_free_(client_t *c)
   client_addrmap_free_all(c);
   al_free(c->guard_state_saved);
   al_free(c->state_file);
+  al_free(c->auth_dir_path);
   al_free(c->long_lived);
   al_free(c);
 }

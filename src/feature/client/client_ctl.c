@@ -20,6 +20,7 @@
 #include "allium/core/cell/circ_cells.h"
 #include "allium/core/cell/relay_cell.h"
 #include "allium/core/mainloop/ctlbus.h"
+#include "allium/feature/client/client_ctl_onion.h"
 #include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/lib/encoding/binascii.h"
 #include "allium/lib/malloc/malloc.h"
@@ -592,6 +593,7 @@ client_ctl_attach(client_t *c)
   if (c->cm)
     chanmgr_set_namer(c->cm, client_nick, c);
   client_ctl_stream_attach(c);
+  client_ctl_onion_attach(c);
 }
 
 void
@@ -601,6 +603,7 @@ client_ctl_detach(client_t *c)
     return;
   ctlinfo_unregister(c);
   ctlcmd_unregister(c);
+  client_ctl_onion_detach(c);
   if (c->cm)
     chanmgr_set_namer(c->cm, NULL, NULL);
   c->ctl_attached = false;

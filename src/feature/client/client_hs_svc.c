@@ -23,6 +23,7 @@
 
 #define LOG_MODULE "hs_service"
 #include "allium/core/circuit/congestion_codec.h"
+#include "allium/core/mainloop/ctlbus.h"
 #include "allium/core/mainloop/origin_channels.h"
 #include "allium/feature/hs_common/hs_auth_files.h"
 #include "allium/feature/hs_common/hs_crypto.h"
@@ -46,6 +47,14 @@
 
 struct client_hs_svc_host_t;
 
+struct svc_slot_t;
+
+/** One upload of a round: which HSDir (HS_DESC events). */
+typedef struct svc_upload_t {
+  struct svc_slot_t *sl;
+  uint8_t hsdir[20];
+} svc_upload_t;
+
 /** One of the two descriptors (2.2.4.2). */
 typedef struct svc_slot_t {
   struct client_hs_svc_host_t *h;
@@ -61,6 +70,8 @@ typedef struct svc_slot_t {
   size_t pending, stored;       /* this round */
   time_t cons_valid_after;      /* the consensus its HSDirs came from */
   uint8_t cc_sendme_inc;        /* its flow-control line's (0: none) */
+  ed25519_public_key_t blinded; /* this round's (HS_DESC events) */
+  svc_upload_t up[SVC_MAX_TARGETS];   /* this round's uploads */
 } svc_slot_t;
 
 /** A circuit launched for the state machine: routes chanmgr's events. */
@@ -93,6 +104,8 @@ typedef struct client_hs_svc_host_t {
   /* Proposal 324 9.1: the sendme-inc of the flow-control line of the
    * descriptors we build (0: no line, congestion control off). */
   uint8_t cc_sendme_inc;
+  /* ADD_ONION (control port): the configuration is ours, no directory. */
+  hs_service_configs_t *owned_cfg;
 } client_hs_svc_host_t;
 
 /* ---------------------------------------------------------------- */
@@ -358,10 +371,15 @@ host_publish(void *arg)
 static void
 upload_cb(void *arg, int status)
 {
-  svc_slot_t *sl = arg;
+  svc_upload_t *u = arg;
+  svc_slot_t *sl = u->sl;
   client_hs_svc_host_t *h = sl->h;
   if (sl->pending)
     sl->pending--;
+  if (ctlev_wanted(CTLEV_HS_DESC))
+    client_ctl_hs_desc_event(h->c, status == 200 ? "UPLOADED" : "FAILED",
+                             &h->id.pub, "UNKNOWN", u->hsdir, NULL,
+                             status == 200 ? NULL : "UPLOAD_REJECTED");
   if (status == 200) {
     sl->stored++;
     h->uploads_ok++;
@@ -465,10 +483,23 @@ slot_upload(client_hs_svc_host_t *h, svc_slot_t *sl,
   }
   sl->pending = sl->stored = 0;
   sl->n_hsdirs = 0;
+  bool ev = ctlev_wanted(CTLEV_HS_DESC);
+  if (ev && hs_blind_public_key(&sl->blinded, &h->id.pub, NULL, 0, sl->tp,
+                                rp->period_length) < 0)
+    ev = false;
+  if (ev)
+    client_ctl_hs_desc_event(h->c, "CREATED", &h->id.pub, "UNKNOWN", NULL,
+                             &sl->blinded, NULL);
   for (size_t i = 0; i < n; i++) {
+    svc_upload_t *u = &sl->up[sl->n_hsdirs];
     memcpy(sl->hsdirs[sl->n_hsdirs++], targets[i]->rsa_id, 20);
+    u->sl = sl;
+    memcpy(u->hsdir, targets[i]->rsa_id, 20);
+    if (ev)
+      client_ctl_hs_desc_event(h->c, "UPLOAD", &h->id.pub, "UNKNOWN",
+                               u->hsdir, &sl->blinded, NULL);
     if (hs_service_upload_start(h->up, targets[i], d->text, d->len,
-                                upload_cb, sl) == 0)
+                                upload_cb, u) == 0)
       sl->pending++;
     else
       h->uploads_failed++;
@@ -576,6 +607,7 @@ host_free(client_hs_svc_host_t *h)
     al_free(rc);
   }
   hs_auth_clients_free(h->clients);
+  hs_service_configs_free(h->owned_cfg);
   memwipe(h, sizeof(*h));   /* identity key, subcredentials */
   al_free(h);
 }
@@ -661,6 +693,82 @@ client_hs_svc_start(client_t *c, const hs_service_configs_t *cfgs)
                h->clients ? h->clients->n : 0,
                h->clients && h->clients->n == 1 ? "" : "s");
   }
+  return 0;
+}
+
+/* ---- runtime services (ADD_ONION / DEL_ONION, control-spec 3.27-3.28) */
+
+static client_hs_svc_host_t *
+host_by_pk(client_t *c, const ed25519_public_key_t *pk,
+           client_hs_svc_host_t ***prev)
+{
+  client_hs_svc_host_t **hp = &c->hs_hosts;
+  for (; *hp; hp = &(*hp)->next)
+    if (!memcmp((*hp)->id.pub.pubkey, pk->pubkey, ED25519_PUBKEY_LEN)) {
+      if (prev)
+        *prev = hp;
+      return *hp;
+    }
+  return NULL;
+}
+
+bool
+client_hs_svc_exists(client_t *c, const ed25519_public_key_t *pk)
+{
+  return c && pk && host_by_pk(c, pk, NULL) != NULL;
+}
+
+int
+client_hs_svc_add(client_t *c, hs_service_configs_t *cfgs,
+                  const ed25519_keypair_t *kp,
+                  const uint8_t (*clients)[X25519_KEY_LEN], size_t n_clients)
+{
+  if (!c || !cfgs || cfgs->n != 1 || !kp || !c->cm) {
+    hs_service_configs_free(cfgs);
+    return -1;
+  }
+  if (host_by_pk(c, &kp->pub, NULL)) {
+    hs_service_configs_free(cfgs);
+    return -2;
+  }
+  client_hs_svc_host_t *h = al_calloc(1, sizeof(*h));
+  h->c = c;
+  h->owned_cfg = cfgs;
+  h->cfg = &cfgs->svc[0];
+  h->id = *kp;
+  if (n_clients) {
+    h->clients = al_calloc(1, sizeof(*h->clients));
+    h->clients->keys = al_calloc(n_clients, X25519_KEY_LEN);
+    memcpy(h->clients->keys, clients, n_clients * X25519_KEY_LEN);
+    h->clients->n = n_clients;
+  }
+  for (int i = 0; i < 2; i++) {
+    h->slot[i].h = h;
+    h->slot[i].second = i == 1;
+  }
+  if (host_start(h) < 0) {
+    host_free(h);
+    return -1;
+  }
+  h->next = c->hs_hosts;
+  c->hs_hosts = h;
+  log_notice("Onion service added by a controller: %zu port%s, %zu "
+             "authorized client%s.", h->cfg->n_ports,
+             h->cfg->n_ports == 1 ? "" : "s", n_clients,
+             n_clients == 1 ? "" : "s");
+  return 0;
+}
+
+int
+client_hs_svc_remove(client_t *c, const ed25519_public_key_t *pk)
+{
+  client_hs_svc_host_t **hp = NULL;
+  client_hs_svc_host_t *h = c && pk ? host_by_pk(c, pk, &hp) : NULL;
+  if (!h || !h->owned_cfg)
+    return -1;
+  *hp = h->next;
+  host_free(h);
+  log_notice("Onion service removed by a controller.");
   return 0;
 }
 

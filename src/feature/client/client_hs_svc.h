@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "allium/core/stream/stream.h"
+#include "allium/feature/hs_client/hs_client_fetch.h"
 #include "allium/feature/hs_service/hs_service_config.h"
 #include "client_st.h"
 
@@ -67,6 +68,42 @@ void client_hs_svc_streams_tick(client_hs_svc_circ_t *rc, uint64_t now_msec);
 /** Start hosting every service of cfgs (borrowed; outlives c): load or
  * create keys, then wait for directory information.  0, or -1 (logged). */
 int client_hs_svc_start(client_t *c, const hs_service_configs_t *cfgs);
+/** ADD_ONION: host cfgs->svc[0] in memory only (cfgs is taken, freed with
+ * the service or at once on failure) under identity kp (copied), with the
+ * authorized clients' x25519 public keys (copied; none: no client
+ * authorization).  0, -2 when a service with that identity already runs,
+ * -1 when it cannot start. */
+int client_hs_svc_add(client_t *c, hs_service_configs_t *cfgs,
+                      const ed25519_keypair_t *kp,
+                      const uint8_t (*clients)[32], size_t n_clients);
+/** DEL_ONION: stop the service added with identity pk (introduction and
+ * rendezvous circuits closed, uploads stopped).  0, or -1 when no service
+ * added by client_hs_svc_add() has that identity. */
+int client_hs_svc_remove(client_t *c, const ed25519_public_key_t *pk);
+/** Does a service (configured or added) run with identity pk? */
+bool client_hs_svc_exists(client_t *c, const ed25519_public_key_t *pk);
+
+/* ---- client_ctl_onion.c ---- */
+
+/** Publish "HS_DESC action addr auth hsdir [descid] [REASON=reason]"
+ * (control-spec 4.1.25); hsdir NULL: "UNKNOWN"; blinded NULL: no
+ * descriptor id.  The caller checks ctlev_wanted(CTLEV_HS_DESC). */
+void client_ctl_hs_desc_event(client_t *c, const char *action,
+                              const ed25519_public_key_t *pk,
+                              const char *auth, const uint8_t *hsdir,
+                              const ed25519_public_key_t *blinded,
+                              const char *reason);
+
+/** hs_client_fetch_observe_fn (arg: the client): HS_DESC REQUESTED,
+ * RECEIVED, FAILED for every HSDir a descriptor fetch asks, and
+ * HS_DESC_CONTENT (4.1.26) after RECEIVED and FAILED. */
+void client_ctl_fetch_observe(void *arg, hs_client_fetch_ev_t ev,
+                              const ed25519_public_key_t *pk,
+                              const uint8_t *hsdir,
+                              const ed25519_public_key_t *blinded,
+                              const char *reason, const uint8_t *body,
+                              size_t len);
+
 /** Timer: every 100 ms from client_tick. */
 void client_hs_svc_tick(client_t *c);
 /** Directory information changed (new consensus). */

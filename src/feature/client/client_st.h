@@ -211,6 +211,11 @@ struct client_t {
   size_t n_amap;
   uint32_t amap_next_virt; /* next virtual IPv4 offset tried */
   client_listener_t *ctl_listener; /* never bound: RESOLVE's streams hang here */
+  /* client_ctl_onion.c: ADD_ONION services' owners, the control port's
+   * client authorization keys, HSFETCH requests. */
+  struct client_ctl_onion_t *ctl_onion;
+  const struct hs_auth_store_t *auth_dir; /* ClientOnionAuthDir keys (borrowed) */
+  char *auth_dir_path;     /* ClientOnionAuthDir, or NULL (Flags=Permanent) */
 };
 
 /* client.c */
@@ -381,6 +386,9 @@ const client_circ_t *client_ctl_shim_info(const client_t *c, size_t i);
 void client_ctl_shims_free(client_t *c);
 /** Unregister the GETINFO keys (client_free). */
 void client_ctl_detach(client_t *c);
+/* client_ctl_onion.c: give the fetcher c->auth_dir plus the control
+ * port's keys (client_set_onion_auth()). */
+void client_ctl_onion_auth_apply(client_t *c);
 
 /* client_circ_pool.c, for EXTENDCIRCUIT: a circuit through exactly the
  * n hops given (1..CLIENT_CTL_MAX_HOPS), no guard bookkeeping; purpose

@@ -52,6 +52,7 @@ typedef struct fetch_t {
   hs_client_desc_status_t worst;  /* NOT_FOUND, or INVALID once seen */
   waiter_t *waiters;
   bool dead;                      /* finished: freed at the next tick */
+  size_t n_asked;                 /* HSDirs asked so far */
 } fetch_t;
 
 typedef struct hsdir_fail_t {
@@ -129,6 +130,28 @@ hsdir_note_failed(hs_client_fetcher_t *f, const uint8_t rsa[20],
 
 static void fetch_next_attempt(fetch_t *ft);
 
+/* Tell the observer (HS_DESC events) about ft's HSDir of the moment. */
+static void
+fetch_observe(fetch_t *ft, hs_client_fetch_ev_t ev, const uint8_t *hsdir,
+              const char *reason, const uint8_t *body, size_t len)
+{
+  const hs_client_fetch_cfg_t *cfg = &ft->f->cfg;
+  if (cfg->observe)
+    cfg->observe(cfg->observe_arg, ev, &ft->pk, hsdir, &ft->blinded, reason,
+                 body, len);
+}
+
+/* The HS_DESC reason of an HSDir's answer. */
+static const char *
+answer_reason(int status, hs_client_desc_status_t st)
+{
+  if (status == 404)
+    return "NOT_FOUND";
+  if (status == 200)
+    return st == HS_CLIENT_DESC_NOT_FOUND ? "UNEXPECTED" : "BAD_DESC";
+  return status < 0 ? "UNEXPECTED" : "QUERY_REJECTED";
+}
+
 static void
 onion_text(const ed25519_public_key_t *pk, char *out, size_t outlen)
 {
@@ -192,6 +215,11 @@ fetch_answer(fetch_t *ft, int status, const uint8_t *body, size_t len)
   log_info("Onion service descriptor fetch: HSDir answered %d (%s%s%s)",
            status, hs_client_desc_status_str(st), why ? ": " : "",
            why ? why : "");
+  if (status == 200 && st == HS_CLIENT_DESC_OK)
+    fetch_observe(ft, HS_CLIENT_FETCH_EV_RECEIVED, ft->cur, NULL, body, len);
+  else
+    fetch_observe(ft, HS_CLIENT_FETCH_EV_FAILED, ft->cur,
+                  answer_reason(status, st), NULL, 0);
   if (hs_client_fetch_answer_final(status, st)) {
     if (st == HS_CLIENT_DESC_OK) {
       fetch_finish(ft, st, d);
@@ -337,12 +365,17 @@ fetch_next_attempt(fetch_t *ft)
       continue;
     }
     ft->circ = circ;
+    ft->n_asked++;
+    fetch_observe(ft, HS_CLIENT_FETCH_EV_REQUESTED, rsa, NULL, NULL, 0);
     ft->deadline_msec = now_msec() + f->cfg.attempt_timeout_msec;
     log_info("Onion service descriptor fetch: asking HSDir %s (%zu of %zu)",
              n->nickname, ft->next_cand, ft->n_cand);
     return;
   }
   if (!ft->dead) {
+    if (!ft->n_asked)
+      fetch_observe(ft, HS_CLIENT_FETCH_EV_FAILED, NULL, "QUERY_NO_HSDIR", NULL,
+                    0);
     hs_client_cache_put_failure(f->cache, &ft->pk, ft->worst, now,
                                 HS_CLIENT_FAIL_CACHE_SEC);
     fetch_finish(ft, ft->worst, NULL);

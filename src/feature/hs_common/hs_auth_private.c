@@ -187,6 +187,12 @@ hs_auth_store_size(const hs_auth_store_t *st)
   return st ? st->n : 0;
 }
 
+const hs_auth_private_t *
+hs_auth_store_get(const hs_auth_store_t *st, size_t i)
+{
+  return st && i < st->n ? &st->e[i] : NULL;
+}
+
 const uint8_t *
 hs_auth_store_find(const hs_auth_store_t *st,
                    const ed25519_public_key_t *service_pk)

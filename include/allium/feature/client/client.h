@@ -66,6 +66,9 @@ typedef struct client_cfg_t {
   /** ClientOnionAuthDir keys (feature/hs_common/hs_auth_private.h), or
    * NULL; borrowed for the client's lifetime. */
   const struct hs_auth_store_t *onion_auth;
+  /** ClientOnionAuthDir (copied), or NULL: where ONION_CLIENT_AUTH_ADD
+   * Flags=Permanent writes its .auth_private files. */
+  const char *onion_auth_dir;
   /** Onion services to host (HiddenServiceDir blocks; borrowed, must
    * outlive the client), or NULL.  Their keys are loaded or created by
    * client_new(), which fails when one cannot be. */

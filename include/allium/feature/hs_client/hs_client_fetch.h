@@ -33,6 +33,24 @@ typedef int (*hs_client_launch_fn)(void *arg, const node_t *last,
                                    const chanmgr_circ_cbs_t *cbs,
                                    uint64_t *circ_out);
 
+/** What happened to one HSDir of a fetch (control-spec 4.1.25 HS_DESC):
+ * an HSDir is asked, it gave a usable descriptor, or it failed (reason
+ * "NOT_FOUND", "BAD_DESC", "QUERY_REJECTED", "UNEXPECTED"; or
+ * "QUERY_NO_HSDIR" with hsdir NULL when no HSDir could be asked).  body:
+ * the descriptor as the HSDir sent it (RECEIVED; borrowed for the call),
+ * else NULL. */
+typedef enum hs_client_fetch_ev_t {
+  HS_CLIENT_FETCH_EV_REQUESTED = 0,
+  HS_CLIENT_FETCH_EV_RECEIVED,
+  HS_CLIENT_FETCH_EV_FAILED,
+} hs_client_fetch_ev_t;
+typedef void (*hs_client_fetch_observe_fn)(void *arg, hs_client_fetch_ev_t ev,
+                                           const ed25519_public_key_t *pk,
+                                           const uint8_t *hsdir,
+                                           const ed25519_public_key_t *blinded,
+                                           const char *reason,
+                                           const uint8_t *body, size_t len);
+
 typedef struct hs_client_fetch_cfg_t {
   chanmgr_t *cm;                  /**< borrowed */
   nodelist_t *nl;                 /**< borrowed; its contents may change */
@@ -46,6 +64,10 @@ typedef struct hs_client_fetch_cfg_t {
   const struct pathsel_options_t *path_opts;
   /** One HSDir attempt (circuit, stream, response); 0: 30000 ms. */
   uint32_t attempt_timeout_msec;
+  /** Told about every HSDir attempt (the control port's HS_DESC events);
+   * NULL: nobody. */
+  hs_client_fetch_observe_fn observe;
+  void *observe_arg;
 } hs_client_fetch_cfg_t;
 
 /** Result for a waiter: st OK with desc (borrowed for the call: copy what

@@ -49,6 +49,10 @@ hs_auth_store_t *hs_auth_store_new(void);
 int hs_auth_store_add(hs_auth_store_t *st, const hs_auth_private_t *e);
 /** Number of entries. */
 size_t hs_auth_store_size(const hs_auth_store_t *st);
+/** The i-th entry (borrowed until the store changes), or NULL past the
+ * end (ONION_CLIENT_AUTH_VIEW lists them). */
+const hs_auth_private_t *hs_auth_store_get(const hs_auth_store_t *st,
+                                           size_t i);
 /** The x25519 secret for a service, or NULL (st may be NULL). */
 const uint8_t *hs_auth_store_find(const hs_auth_store_t *st,
                                   const ed25519_public_key_t *service_pk);
