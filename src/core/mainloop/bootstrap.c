@@ -70,8 +70,10 @@ bootstrap_report_msg(int percent, const char *summary)
    * quote or backslash). */
   ctlev_publish(CTLEV_STATUS_CLIENT, "NOTICE BOOTSTRAP PROGRESS=%d TAG=%s "
                 "SUMMARY=\"%s\"", percent, bootstrap_tag(percent), sum);
-  if (percent == BOOTSTRAP_DONE)
+  if (percent == BOOTSTRAP_DONE) {
     ctlev_publish(CTLEV_STATUS_CLIENT, "NOTICE CIRCUIT_ESTABLISHED");
+    ctlev_publish(CTLEV_NETWORK_LIVENESS, "UP");
+  }
   return true;
 }
 

@@ -16,6 +16,7 @@
 
 #include "allium/core/channel/channel.h"
 #include "allium/core/circuit/circuit_origin_table.h"
+#include "allium/core/mainloop/ctlbus.h"
 #include "allium/feature/keys/relay_keys.h"
 #include "allium/lib/crypto/rand.h"
 #include "allium/lib/evloop/evloop.h"
@@ -201,6 +202,9 @@ reach_confirmed(relay_reach_t *r)
   log_notice("Self-testing indicates your ORPort %s is reachable from the "
              "outside. Excellent.%s", r->addr,
              r->cfg.publish ? " Publishing server descriptor." : "");
+  /* control-spec 4.1.10, STATUS_SERVER REACHABILITY_SUCCEEDED. */
+  ctlev_publish(CTLEV_STATUS_SERVER, "NOTICE REACHABILITY_SUCCEEDED "
+                "ORADDRESS=%s", r->addr);
   if (r->cfg.on_reachable)
     r->cfg.on_reachable(r->cfg.arg);
 }
@@ -337,6 +341,8 @@ test_launch(relay_reach_t *r, const node_t *first)
     log_notice("Now checking whether IPv4 ORPort %s is reachable... (this "
                "may take up to %d minutes -- look for log messages "
                "indicating success)", r->addr, RELAY_REACH_COMPLAIN_SEC / 60);
+    ctlev_publish(CTLEV_STATUS_SERVER, "NOTICE CHECKING_REACHABILITY "
+                  "ORADDRESS=%s", r->addr);
   }
   node_spec(first, &r->first);
   r->use_fast = !first->has_ntor_key;

@@ -427,6 +427,30 @@ Test(control_conn, module_commands)
   cr_assert_eq(hook_closed, id);
 }
 
+/* A controller that asks for events and never reads them is dropped once
+ * 16 MiB are waiting for it; the others are not. */
+Test(control_conn, slow_event_reader_is_dropped)
+{
+  uint16_t port = start(NULL, true, 60);
+  int slow = dial(port), quiet = dial(port);
+  auth_cookie(slow);
+  auth_cookie(quiet);
+  bool closed;
+  cr_assert_str_eq(cmd(slow, "SETEVENTS WARN\r\n", &closed), "250 OK\r\n");
+  cr_assert_eq(control_n_conns(ctl), 2);
+  char line[1024];
+  memset(line, 'w', sizeof(line) - 1);
+  line[sizeof(line) - 1] = '\0';
+  for (int i = 0; i < 18 * 1024 && control_n_conns(ctl) == 2; i++)
+    ctlev_publish(CTLEV_WARN, "%s", line);
+  cr_assert_eq(control_n_conns(ctl), 1);
+  cr_assert_not(ctlev_wanted(CTLEV_WARN));
+  cr_assert_str_eq(cmd(quiet, "GETINFO version\r\n", &closed),
+                   "250-version=0.4.9.0-allium (test)\r\n250 OK\r\n");
+  close(slow);
+  close(quiet);
+}
+
 Test(control_conn, long_line_closes)
 {
   int fd = dial(start(NULL, true, 60));
