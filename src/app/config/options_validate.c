@@ -10,6 +10,7 @@
 #define LOG_MODULE "config"
 #include "allium/app/config/options.h"
 #include "allium/core/policy/policy.h"
+#include "allium/feature/client/client_ctl_args.h"
 #include "allium/feature/dirclient/dir_authority.h"
 #include "allium/feature/dirclient/dir_fallback.h"
 #include "allium/feature/hs_service/hs_service_config.h"
@@ -381,6 +382,28 @@ check_dos(const allium_options_t *o, char **errmsg)
   return 0;
 }
 
+/* MapAddress (tor(1)): "address newaddress".  Wildcards ("*.example.com")
+ * and anything else the client's address map cannot hold are errors, not
+ * skipped: a mapping the user relies on that silently does not apply would
+ * send the stream to the unmapped address. */
+static int
+check_map_address(const config_line_t *lines, char **errmsg)
+{
+  size_t n = 0;
+  for (const config_line_t *l = lines; l; l = l->next) {
+    char from[256], to[256], extra[2];
+    int k = sscanf(l->value, "%255s %255s %1s", from, to, extra);
+    if (k != 2 || !client_ctl_addr_ok(from) || !client_ctl_addr_ok(to))
+      return fail(errmsg, l, "Option 'MapAddress': \"%s\" is not "
+                  "\"address newaddress\" (host names or IP addresses; "
+                  "wildcards are not supported)", l->value);
+    if (++n > CLIENT_ADDRMAP_MAX)
+      return fail(errmsg, l, "Option 'MapAddress': more than %d "
+                  "mappings", CLIENT_ADDRMAP_MAX);
+  }
+  return 0;
+}
+
 int
 options_validate(const allium_options_t *o, char **errmsg)
 {
@@ -394,7 +417,8 @@ options_validate(const allium_options_t *o, char **errmsg)
     return -1;
   if (check_policy_list(o->SocksPolicy, errmsg) < 0 ||
       check_policy_list(o->MetricsPortPolicy, errmsg) < 0 ||
-      check_metrics_ports(o->MetricsPort, errmsg) < 0)
+      check_metrics_ports(o->MetricsPort, errmsg) < 0 ||
+      check_map_address(o->MapAddress, errmsg) < 0)
     return -1;
   if (!o->ClientUseIPv4 && !o->ClientUseIPv6)
     return fail(errmsg, NULL, "ClientUseIPv4 0 and ClientUseIPv6 0 leave "

@@ -28,7 +28,7 @@
 #include "allium/lib/time/civil.h"
 #include "client_st.h"
 
-#define AMAP_MAX 4096              /* mappings at most */
+#define AMAP_MAX CLIENT_ADDRMAP_MAX /* mappings at most */
 #define AMAP_CHAIN 16              /* rewrites followed at most */
 #define VIRT4_BASE 0x7fc00000u     /* 127.192.0.0/10 (VirtualAddrNetworkIPv4) */
 #define VIRT4_SIZE (1u << 22)

@@ -55,6 +55,9 @@ int client_ctl_parse_closecircuit(const char *args, uint32_t *circ_id,
 int client_ctl_parse_closestream(const char *args, uint64_t *stream_id,
                                  uint8_t *reason, char *err, size_t errlen);
 
+/** Most address mappings (MapAddress lines and MAPADDRESS together). */
+#define CLIENT_ADDRMAP_MAX 4096
+
 /** An address a mapping may use: a hostname (letters, digits, '-', '_',
  * '.'; labels not empty, at most 255 bytes) or an IPv4 / IPv6 address
  * (brackets allowed). */

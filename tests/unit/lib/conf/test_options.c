@@ -447,6 +447,27 @@ Test(options, stream_control_options_accepted)
   options_free(o);
 }
 
+/* A MapAddress the address map cannot hold is an error, never skipped
+ * (the stream would go to the unmapped address). */
+Test(options, map_address_wildcards_refused)
+{
+  static const char *const bad[] = {
+    "MapAddress *.example.com *.example.com.exit\n",
+    "MapAddress a.example\n",
+    "MapAddress a.example b.example c.example\n",
+    "MapAddress a.example b..example\n",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    allium_options_t *o = NULL;
+    char *err = NULL;
+    cr_assert_eq(options_load_from_string(bad[i], &o, &err), -1, "%s",
+                 bad[i]);
+    cr_assert_not_null(strstr(err, "MapAddress"), "%s", err);
+    cr_assert_not_null(strstr(err, "wildcards are not supported"), "%s", err);
+    al_free(err);
+  }
+}
+
 /* Precedence: the torrc may undo the defaults file, the command line the
  * torrc; what counts is the final value. */
 Test(options, refused_after_precedence, .init = mk, .fini = rm)
