@@ -73,7 +73,7 @@ check_auth(const char *s)
       abort();
     char addr[HS_ONION_ADDR_LEN + 1];
     if (hs_onion_address_encode(addr, sizeof(addr), &r.pk) < 0 ||
-        strncasecmp(addr, s + strspn(s, " "), HS_ONION_ADDR_NO_SUFFIX_LEN))
+        strncasecmp(addr, s + strspn(s, " \t"), HS_ONION_ADDR_NO_SUFFIX_LEN))
       abort();
   }
 }
