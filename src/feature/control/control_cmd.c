@@ -580,10 +580,13 @@ control_cmd_run(control_conn_t *cc, const control_cmd_t *cmd,
   }
   char *reply = NULL;
   if (ctlcmd_run(cmd->keyword, cc->id, cmd->args, cmd->data, &reply)) {
-    if (reply)
-      bytes_put_bytes(w, reply, strlen(reply));
-    else
+    if (reply) {
+      size_t n = strlen(reply);
+      bytes_put_bytes(w, reply, n);
+      memwipe(reply, n);          /* ADD_ONION's PrivateKey, auth keys */
+    } else {
       control_reply_line(w, 551, ' ', "Internal error");
+    }
     al_free(reply);
     return 0;
   }

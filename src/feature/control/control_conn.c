@@ -219,8 +219,11 @@ static void
 conn_flush_reply(control_conn_t *cc, bytes_writer_t *w)
 {
   size_t n = bytes_writer_len(w);
-  if (n)
+  if (n) {
     bufferevent_write(cc->bev, bytes_writer_data(w), n);
+    /* Replies may carry keys (ADD_ONION, ONION_CLIENT_AUTH_VIEW). */
+    memwipe((void *)bytes_writer_data(w), n);
+  }
   bytes_writer_clear(w);
 }
 
