@@ -38,7 +38,7 @@ fam(metrics_text_t *t, const char *name, metrics_type_t type,
 {
   int r = metrics_text_family(t, name, type, help);
   if (r < 0)
-    log_warn("Metric %s not written: %s.", name, metrics_text_strerror(r));
+    log_warn_rl(60, "Metric %s not written: %s.", name, metrics_text_strerror(r));
 }
 
 static void

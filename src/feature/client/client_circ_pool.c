@@ -596,9 +596,9 @@ client_circ_launch_path(client_t *c, const node_t *const *hops, size_t n,
   circ->handle = h;
   client_ctl_circ_new(c, circ, hops, n);
   client_ctl_circ_event(c, circ, "LAUNCHED", NULL);
-  log_info("Launched circuit %llu (handle %llu) on a controller's path of "
-           "%zu hops", (unsigned long long)circ->num,
-           (unsigned long long)h, n);
+  log_info_rl(10, "Launched circuit %llu (handle %llu) on a controller's "
+              "path of %zu hops", (unsigned long long)circ->num,
+              (unsigned long long)h, n);
   return circ->closed ? NULL : circ;
 }
 

@@ -740,7 +740,7 @@ cmd_dropguards(uint64_t conn_id, const char *args, const char *data,
   if (c->enough_dirinfo)
     client_ctl_guard_update(c, time(NULL));
   client_save_guards(c);
-  log_notice("Dropped every entry guard on a controller's request.");
+  log_notice_rl(10, "Dropped every entry guard on a controller's request.");
   *reply = reply_one(250, "OK");
   return 0;
 }

@@ -752,10 +752,10 @@ client_hs_svc_add(client_t *c, hs_service_configs_t *cfgs,
   }
   h->next = c->hs_hosts;
   c->hs_hosts = h;
-  log_notice("Onion service added by a controller: %zu port%s, %zu "
-             "authorized client%s.", h->cfg->n_ports,
-             h->cfg->n_ports == 1 ? "" : "s", n_clients,
-             n_clients == 1 ? "" : "s");
+  log_notice_rl(10, "Onion service added by a controller: %zu port%s, %zu "
+                "authorized client%s.", h->cfg->n_ports,
+                h->cfg->n_ports == 1 ? "" : "s", n_clients,
+                n_clients == 1 ? "" : "s");
   return 0;
 }
 
@@ -768,7 +768,7 @@ client_hs_svc_remove(client_t *c, const ed25519_public_key_t *pk)
     return -1;
   *hp = h->next;
   host_free(h);
-  log_notice("Onion service removed by a controller.");
+  log_notice_rl(10, "Onion service removed by a controller.");
   return 0;
 }
 
